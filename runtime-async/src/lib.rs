@@ -1,0 +1,1 @@
+//! The localhost proxy runtime (smol + hyper). Built in the proxy issue.
