@@ -1,1 +1,4 @@
-pub fn placeholder() {}
+//! llmauth-core: every decision llmauth makes, with no I/O.
+#![forbid(unsafe_code)]
+
+pub mod config;

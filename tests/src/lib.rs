@@ -1,1 +1,2 @@
-//! Test support.
+//! Test support for llmauth: a loopback OpenID Provider, a gateway stand-in, a scripted
+//! browser, and launchers for the real `oidc-provider`.

@@ -1,0 +1,1 @@
+//! `config.yaml`: parsing, validation, incremental changes and rendering.
