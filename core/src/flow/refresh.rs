@@ -1,0 +1,182 @@
+//! Refreshing (RFC 6749 §6) with rotation safety and failure classes (SPEC §5).
+
+use super::{AfterPersist, ReadPurpose, TokenFlow};
+use crate::error::{FlowError, NeedsLogin};
+use crate::http::{HttpRequest, HttpResponse, TransportError};
+use crate::id_token::{self, Expectations};
+use crate::intent::{Intent, Notice};
+use crate::oauth::{FailureClass, OAuthError, TokenFailure, TokenResponse, parse_token_response};
+use crate::secret::RefreshToken;
+use crate::store::{RefreshRecord, SessionRecords};
+use crate::time::UnixTime;
+use crate::token::{self, Credential};
+
+impl TokenFlow {
+    pub(super) fn send_refresh(&mut self, now: UnixTime) {
+        let (Some(metadata), Some(record)) = (&self.metadata, &self.session.refresh) else {
+            return self.login_or_fail(now, NeedsLogin::NoSession);
+        };
+        let Some(limits) = self.limits(now) else {
+            let reason = Self::budget_spent().to_string();
+            return self.serve_cached_or_fail(now, reason);
+        };
+        let mut fields = vec![
+            ("grant_type", "refresh_token"),
+            ("refresh_token", record.refresh_token.expose_secret()),
+            ("client_id", self.settings.client_id.as_str()),
+        ];
+        // RFC 8707 §2.2: some IdPs issue the gateway's JWT only when the refresh names it.
+        if !self.settings.audience.is_empty() {
+            fields.push(("resource", self.settings.audience.as_str()));
+        }
+        let request = HttpRequest::post_form(&metadata.token_endpoint, &fields, limits);
+        let sent = record.refresh_token.clone();
+        self.perform(Intent::Http(request), super::State::Refreshed { sent });
+    }
+
+    pub(super) fn on_refreshed(
+        &mut self,
+        now: UnixTime,
+        sent: RefreshToken,
+        http: Result<HttpResponse, TransportError>,
+    ) {
+        let response = match http {
+            Ok(response) => response,
+            // The request may have reached the IdP, which may have rotated the token.
+            Err(error) if error.request_sent => return self.answer_lost(now, error.to_string()),
+            Err(error) => return self.serve_cached_or_fail(now, error.to_string()),
+        };
+        let failure = match parse_token_response(&response) {
+            Ok(tokens) => return self.on_refresh_tokens(now, &sent, tokens),
+            Err(failure) => failure,
+        };
+        match (failure.class(), failure) {
+            (FailureClass::DeadSession, TokenFailure::OAuth { error, .. }) => {
+                // Another process may have rotated the token meanwhile: look before
+                // declaring the session dead (SPEC §5).
+                self.read_session(ReadPurpose::AfterInvalidGrant { sent, error });
+            }
+            // A 2xx the IdP processed but we could not read: the token may be spent.
+            (FailureClass::Transient, failure @ TokenFailure::Malformed(_)) => {
+                self.answer_lost(now, failure.to_string())
+            }
+            (FailureClass::Transient, failure) => {
+                self.serve_cached_or_fail(now, failure.to_string())
+            }
+            (_, failure) => self.finish(Err(FlowError::Config(format!(
+                "refreshing the access token failed: {failure}"
+            )))),
+        }
+    }
+
+    /// SPEC §5: mark the refresh token `maybe_spent`, then retry once under the lock.
+    fn answer_lost(&mut self, now: UnixTime, reason: String) {
+        if self.refresh_retried {
+            return self.serve_cached_or_fail(now, reason);
+        }
+        self.refresh_retried = true;
+        let Some(mut record) = self.session.refresh.clone() else {
+            return self.serve_cached_or_fail(now, reason);
+        };
+        let generation = self.next_generation();
+        record.maybe_spent = true;
+        record.generation = generation;
+        let mut access = self.session.access.clone();
+        if let Some(access) = &mut access {
+            access.generation = generation;
+        }
+        self.persist(
+            SessionRecords {
+                refresh: Some(record),
+                access,
+            },
+            true,
+            AfterPersist::RetryRefresh,
+        );
+    }
+
+    /// A transient failure: a still-valid cached token is served with a warning; a
+    /// transient failure never opens a browser.
+    pub(super) fn serve_cached_or_fail(&mut self, now: UnixTime, reason: String) {
+        let candidate = self.session.access.as_ref().or(self.cached.as_ref());
+        if let Some(access) = candidate
+            && token::is_valid(access, now)
+        {
+            let valid_for = token::expiry(access).since(now);
+            let credential = Credential::from(access);
+            self.notify(Notice::ServingCachedToken { reason, valid_for });
+            return self.finish(Ok(super::Outcome::Token(credential)));
+        }
+        self.finish(Err(FlowError::Transient(format!(
+            "could not refresh the access token: {reason}"
+        ))));
+    }
+
+    fn on_refresh_tokens(&mut self, now: UnixTime, sent: &RefreshToken, tokens: TokenResponse) {
+        let Some(old) = self.session.refresh.clone() else {
+            return self.login_or_fail(now, NeedsLogin::NoSession);
+        };
+        // OIDC Core §12.2: a refreshed ID token names the same user.
+        let id_check = tokens.id_token.as_ref().map(|id_token| {
+            let expect = Expectations {
+                issuer: &self.settings.issuer,
+                client_id: &self.settings.client_id,
+                nonce: None,
+                sub: Some(&old.sub),
+            };
+            id_token::verify(id_token, &expect, now)
+        });
+        let generation = self.next_generation();
+        let rotated = tokens.refresh_token.as_ref().is_some_and(|new| new != sent);
+        let refresh = RefreshRecord {
+            refresh_token: tokens
+                .refresh_token
+                .clone()
+                .unwrap_or_else(|| old.refresh_token.clone()),
+            scopes: tokens.scope.clone().unwrap_or_else(|| old.scopes.clone()),
+            obtained_at: if rotated { now } else { old.obtained_at },
+            generation,
+            maybe_spent: false,
+            ..old.clone()
+        };
+        let refresh_changed = rotated || old.maybe_spent || refresh.scopes != old.scopes;
+        let access = self.access_record(tokens.access_token, tokens.expires_in, now, generation);
+        let credential = Credential::from(&access);
+        // Whatever the ID token says, a rotated refresh token is persisted: it is the only
+        // one that still works.
+        let after = match id_check {
+            Some(Err(error)) => AfterPersist::Fail(FlowError::from_id_token(error)),
+            Some(Ok(_)) | None => AfterPersist::ServeToken(credential),
+        };
+        self.persist(
+            SessionRecords {
+                refresh: Some(refresh),
+                access: Some(access),
+            },
+            refresh_changed,
+            after,
+        );
+    }
+
+    pub(super) fn after_invalid_grant_reread(
+        &mut self,
+        now: UnixTime,
+        sent: RefreshToken,
+        error: OAuthError,
+    ) {
+        match &self.session.refresh {
+            // Rotated by someone else: never delete a newer refresh token; use it once.
+            Some(current) if current.refresh_token != sent && !self.refresh_retried => {
+                self.refresh_retried = true;
+                self.send_refresh(now);
+            }
+            Some(current) if current.refresh_token != sent => {
+                self.serve_cached_or_fail(now, error.to_string())
+            }
+            current => {
+                let maybe_spent = current.as_ref().is_some_and(|c| c.maybe_spent);
+                self.delete_session(super::AfterDelete::SessionEnded { error, maybe_spent });
+            }
+        }
+    }
+}
