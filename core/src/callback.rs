@@ -59,9 +59,13 @@ pub struct CallbackExpectations<'a> {
 
 /// Checks a request target (`/callback?code=…`) or a pasted redirect URL.
 pub fn evaluate(target: &str, expect: &CallbackExpectations<'_>) -> Verdict {
-    let without_scheme = target.split_once("://").map_or(target, |(_, rest)| {
-        rest.find('/').map_or("", |slash| &rest[slash..])
-    });
+    // A pasted redirect is an absolute URL; a request target starts with `/`.
+    let without_scheme = match target.split_once("://") {
+        Some((scheme, rest)) if !target.starts_with('/') && !scheme.contains(['/', '?']) => {
+            rest.find('/').map_or("", |slash| &rest[slash..])
+        }
+        _ => target,
+    };
     let (path, query) = without_scheme
         .split_once('?')
         .unwrap_or((without_scheme, ""));

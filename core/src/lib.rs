@@ -49,5 +49,7 @@ pub mod oauth;
 pub mod pkce;
 pub mod secret;
 pub mod store;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
 pub mod time;
 pub mod token;

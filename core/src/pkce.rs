@@ -50,7 +50,7 @@ mod tests {
         let verifier = PkceVerifier::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
         assert_eq!(
             challenge(&verifier),
-            "E9Melhoa2OwvFrEzTJRDTz4nqD0qg4Pf9gd3xH6VIbM"
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
     }
 

@@ -1,1 +1,1211 @@
+//! Scripted transcripts through every branch of the flow, and the properties of
+//! STYLE.md §4.8, against the simulated [`World`].
 
+use core::time::Duration;
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::error::{LoginFailure, NeedsLogin};
+use crate::intent::LockOutcome;
+use crate::store::{LoginMarker, RefreshRecord};
+use crate::testing::{
+    CANARY, INTERACTIVE, InitialSession, Kind, RefreshEvent, Run, T0, World, WorldSetup, settings,
+};
+
+const TOKEN: Goal = Goal::Token {
+    min_valid: Duration::ZERO,
+    force_refresh: false,
+};
+
+fn setup(
+    backend: Backend,
+    session: InitialSession,
+    goal: Goal,
+    interaction: Interaction,
+) -> WorldSetup {
+    WorldSetup {
+        backend,
+        session,
+        goal,
+        interaction,
+    }
+}
+
+fn run(setup: &WorldSetup, plans: &[(Kind, &[u8])]) -> (World, Run) {
+    let mut world = World::new(setup, &[]);
+    for (kind, choices) in plans {
+        world.plan(*kind, choices);
+    }
+    let mut flow = world.start(setup);
+    let run = world.run(&mut flow, 400);
+    assert!(
+        run.misuse.is_none(),
+        "misuse: {:?}\n{}",
+        run.misuse,
+        run.transcript.join("\n")
+    );
+    assert!(
+        run.outcome.is_some(),
+        "did not finish:\n{}",
+        run.transcript.join("\n")
+    );
+    assert!(
+        !world.lock_held(),
+        "lock not released:\n{}",
+        run.transcript.join("\n")
+    );
+    (world, run)
+}
+
+fn intents(run: &Run) -> Vec<&str> {
+    run.transcript
+        .iter()
+        .filter(|l| !l.starts_with("-> ") && !l.starts_with("wait"))
+        .map(String::as_str)
+        .collect()
+}
+
+fn count(run: &Run, needle: &str) -> usize {
+    intents(run).iter().filter(|l| l.contains(needle)).count()
+}
+
+fn token(run: &Run) -> String {
+    match &run.outcome {
+        Some(Ok(Outcome::Token(credential) | Outcome::LoggedIn { credential, .. })) => {
+            credential.access_token.expose_secret().to_owned()
+        }
+        other => panic!("no token: {other:?}\n{}", run.transcript.join("\n")),
+    }
+}
+
+fn error(run: &Run) -> FlowError {
+    match &run.outcome {
+        Some(Err(error)) => error.clone(),
+        other => panic!("no error: {other:?}\n{}", run.transcript.join("\n")),
+    }
+}
+
+// ---- fast path -----------------------------------------------------------------------
+
+#[test]
+fn fresh_cached_token_is_one_read_and_nothing_else() {
+    for backend in [Backend::File, Backend::Keyring] {
+        let (_, run) = run(
+            &setup(backend, InitialSession::Fresh, TOKEN, Interaction::NONE),
+            &[],
+        );
+        assert_eq!(token(&run), format!("{CANARY}-at-0"));
+        let intents = intents(&run);
+        assert_eq!(intents.len(), 1, "{intents:?}");
+        let expected = if backend == Backend::File {
+            "Read(SessionFile"
+        } else {
+            "Read(AccessCache"
+        };
+        assert!(intents[0].starts_with(expected), "{intents:?}");
+    }
+}
+
+#[test]
+fn min_valid_raises_the_margin() {
+    let goal = Goal::Token {
+        min_valid: Duration::from_secs(295),
+        force_refresh: false,
+    };
+    let (_, run) = run(
+        &setup(
+            Backend::File,
+            InitialSession::Fresh,
+            goal,
+            Interaction::NONE,
+        ),
+        &[],
+    );
+    assert_eq!(count(&run, "grant_type=refresh_token"), 1);
+}
+
+#[test]
+fn force_refresh_refreshes_a_fresh_token() {
+    let goal = Goal::Token {
+        min_valid: Duration::ZERO,
+        force_refresh: true,
+    };
+    let (world, run) = run(
+        &setup(
+            Backend::Keyring,
+            InitialSession::Fresh,
+            goal,
+            Interaction::NONE,
+        ),
+        &[],
+    );
+    assert_eq!(count(&run, "grant_type=refresh_token"), 1);
+    assert_ne!(token(&run), format!("{CANARY}-at-0"));
+    assert_eq!(
+        world.stored_refresh_token(),
+        world.issued_refresh_tokens.last().cloned()
+    );
+}
+
+// ---- refresh -------------------------------------------------------------------------
+
+#[test]
+fn stale_token_refreshes_once_and_persists_the_rotated_refresh_token_first() {
+    let (world, run) = run(
+        &setup(
+            Backend::Keyring,
+            InitialSession::Stale,
+            TOKEN,
+            Interaction::NONE,
+        ),
+        &[],
+    );
+    let intents = intents(&run);
+    let position = |needle: &str| {
+        intents
+            .iter()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle}: {intents:?}"))
+    };
+    assert!(position("Lock {") < position("Read(Keychain"));
+    assert!(position("Read(Keychain") < position("grant_type=refresh_token"));
+    assert!(position("grant_type=refresh_token") < position("Write { slot: Keychain"));
+    assert!(position("Write { slot: Keychain") < position("Write { slot: AccessCache"));
+    assert!(position("Write { slot: AccessCache") < position("Unlock"));
+    assert!(
+        intents
+            .iter()
+            .any(|l| l.contains("resource=https://gateway.test")),
+        "resource on refresh"
+    );
+    assert_eq!(token(&run), format!("{CANARY}-at-1"));
+    assert_eq!(world.issued_refresh_tokens.len(), 2);
+    assert_eq!(
+        world.stored_refresh_token(),
+        world.issued_refresh_tokens.last().cloned()
+    );
+}
+
+#[test]
+fn refresh_without_rotation_keeps_the_refresh_token_and_skips_the_keychain_write() {
+    // Script: lock, keychain read, access read, discovery cache read, discovery GET, then
+    // the refresh answers without a new refresh token (choice 1).
+    let (world, run) = run(
+        &setup(
+            Backend::Keyring,
+            InitialSession::Stale,
+            TOKEN,
+            Interaction::NONE,
+        ),
+        &[(Kind::Refresh, &[1])],
+    );
+    assert_eq!(
+        count(&run, "Write { slot: Keychain"),
+        0,
+        "{:?}",
+        intents(&run)
+    );
+    assert_eq!(
+        world.stored_refresh_token().as_deref(),
+        Some(format!("{CANARY}-rt-0").as_str())
+    );
+    assert!(token(&run).starts_with(CANARY));
+}
+
+#[test]
+fn a_token_refreshed_by_another_process_is_used_without_a_request() {
+    let s = setup(
+        Backend::File,
+        InitialSession::Stale,
+        TOKEN,
+        Interaction::NONE,
+    );
+    let mut world = World::new(&s, &[]);
+    let mut flow = world.start(&s);
+    // The fast-path read happens; then another process refreshes before we get the lock.
+    let partial = world.run(&mut flow, 1);
+    assert!(partial.outcome.is_none());
+    let key = settings().session_key();
+    let records = SessionRecords {
+        refresh: None,
+        access: Some(AccessRecord {
+            access_token: crate::secret::AccessToken::new("other-process-token"),
+            expires_at: Some(world.now.saturating_add(Duration::from_secs(300))),
+            issued_at: world.now,
+            lifetime: Some(Duration::from_secs(300)),
+            generation: 7,
+        }),
+    };
+    world.put(&Slot::SessionFile(key), records.encode().expose_secret());
+    let rest = world.run(&mut flow, 100);
+    assert_eq!(token(&rest), "other-process-token");
+    assert_eq!(count(&rest, "Http("), 0);
+    assert!(!world.lock_held());
+}
+
+#[test]
+fn invalid_grant_ends_the_session_without_a_login_when_non_interactive() {
+    // Refresh answer: invalid_grant (choice 2) at the 6th intent (lock, read, read cache,
+    // discovery read, discovery GET, refresh).
+    let (world, run) = run(
+        &setup(
+            Backend::File,
+            InitialSession::Expired,
+            TOKEN,
+            Interaction::NONE,
+        ),
+        &[(Kind::Refresh, &[2])],
+    );
+    assert!(
+        matches!(
+            error(&run),
+            FlowError::NeedsLogin(NeedsLogin::SessionEnded {
+                maybe_spent: false,
+                ..
+            })
+        ),
+        "{:?}",
+        run.outcome
+    );
+    assert_eq!(count(&run, "OpenBrowser"), 0);
+    assert_eq!(
+        world.stored_refresh_token(),
+        None,
+        "the dead session is deleted"
+    );
+    assert!(
+        count(&run, "Read(SessionFile") >= 3,
+        "the record is re-read after invalid_grant"
+    );
+}
+
+#[test]
+fn invalid_grant_starts_a_login_when_interactive() {
+    let (world, run) = run(
+        &setup(Backend::File, InitialSession::Expired, TOKEN, INTERACTIVE),
+        &[(Kind::Refresh, &[2])],
+    );
+    assert_eq!(count(&run, "OpenBrowser"), 1);
+    assert!(token(&run).starts_with(CANARY));
+    assert_eq!(
+        world.stored_refresh_token(),
+        world.issued_refresh_tokens.last().cloned()
+    );
+}
+
+#[test]
+fn invalid_grant_after_rotation_elsewhere_retries_with_the_newer_token() {
+    let s = setup(
+        Backend::File,
+        InitialSession::Expired,
+        TOKEN,
+        Interaction::NONE,
+    );
+    // The refresh (6th intent) answers invalid_grant; meanwhile another process rotated.
+    let mut world = World::new(&s, &[]);
+    world.plan(Kind::Refresh, &[2]);
+    let mut flow = world.start(&s);
+    // Up to and including the refresh request.
+    let partial = world.run(&mut flow, 7);
+    assert!(partial.outcome.is_none());
+    // Another process rotated the token (the IdP knows the newer one).
+    world.issued_refresh_tokens.push("newer-rt".to_owned());
+    world.grant_revoked = false;
+    let key = settings().session_key();
+    let records = SessionRecords {
+        refresh: Some(RefreshRecord {
+            refresh_token: RefreshToken::new("newer-rt"),
+            scopes: vec![],
+            sub: "user-1".into(),
+            issuer: crate::testing::ISSUER.into(),
+            obtained_at: world.now,
+            generation: 5,
+            maybe_spent: false,
+        }),
+        access: None,
+    };
+    world.put(&Slot::SessionFile(key), records.encode().expose_secret());
+    let rest = world.run(&mut flow, 100);
+    assert!(token(&rest).starts_with(CANARY));
+    assert_eq!(
+        world.presented_refresh_tokens.last().map(String::as_str),
+        Some("newer-rt")
+    );
+    assert_eq!(
+        world.stored_refresh_token(),
+        world.issued_refresh_tokens.last().cloned()
+    );
+}
+
+#[test]
+fn transient_failure_serves_a_still_valid_token_with_a_warning() {
+    // Refresh answers 500 (choice 3).
+    let (_, run) = run(
+        &setup(
+            Backend::File,
+            InitialSession::Stale,
+            TOKEN,
+            Interaction::NONE,
+        ),
+        &[(Kind::Refresh, &[3])],
+    );
+    assert_eq!(token(&run), format!("{CANARY}-at-0"));
+    assert!(
+        run.transcript
+            .iter()
+            .any(|l| l.starts_with("warning: could not refresh")),
+        "{:?}",
+        run.transcript
+    );
+}
+
+#[test]
+fn transient_failure_after_expiry_is_transient_and_never_opens_a_browser() {
+    for interaction in [Interaction::NONE, INTERACTIVE] {
+        let (world, run) = run(
+            &setup(Backend::File, InitialSession::Expired, TOKEN, interaction),
+            &[(Kind::Refresh, &[3])],
+        );
+        assert!(
+            matches!(error(&run), FlowError::Transient(_)),
+            "{:?}",
+            run.outcome
+        );
+        assert_eq!(world.browsers_opened, 0);
+        assert_eq!(count(&run, "BindCallback"), 0);
+        assert_eq!(
+            world.stored_refresh_token().as_deref(),
+            Some(format!("{CANARY}-rt-0").as_str())
+        );
+    }
+}
+
+#[test]
+fn discovery_outage_during_refresh_serves_the_valid_token() {
+    // Discovery GET times out before sending (choice 4).
+    let (_, run) = run(
+        &setup(
+            Backend::File,
+            InitialSession::Stale,
+            TOKEN,
+            Interaction::NONE,
+        ),
+        &[(Kind::Discovery, &[4])],
+    );
+    assert_eq!(token(&run), format!("{CANARY}-at-0"));
+}
+
+#[test]
+fn a_lost_answer_marks_maybe_spent_and_retries_once() {
+    // Refresh: transport error after sending, not consumed (choice 7); then success.
+    let (world, run) = run(
+        &setup(
+            Backend::File,
+            InitialSession::Expired,
+            TOKEN,
+            Interaction::NONE,
+        ),
+        &[(Kind::Refresh, &[7])],
+    );
+    assert_eq!(count(&run, "grant_type=refresh_token"), 2);
+    assert!(token(&run).starts_with(CANARY));
+    assert_eq!(
+        world.stored_refresh_token(),
+        world.issued_refresh_tokens.last().cloned()
+    );
+    let marked = run
+        .transcript
+        .iter()
+        .position(|l| l.starts_with("Write { slot: SessionFile"));
+    let second = run
+        .transcript
+        .iter()
+        .rposition(|l| l.contains("grant_type=refresh_token"));
+    assert!(marked < second, "maybe_spent is persisted before the retry");
+}
+
+#[test]
+fn a_lost_answer_that_spent_the_token_ends_the_session_with_an_explanation() {
+    // The IdP rotated but the answer was lost (choice 6); the retry gets invalid_grant.
+    let (_, run) = run(
+        &setup(
+            Backend::File,
+            InitialSession::Expired,
+            TOKEN,
+            Interaction::NONE,
+        ),
+        &[(Kind::Refresh, &[6])],
+    );
+    let error = error(&run);
+    assert!(
+        matches!(
+            error,
+            FlowError::NeedsLogin(NeedsLogin::SessionEnded {
+                maybe_spent: true,
+                ..
+            })
+        ),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("answer was lost"));
+}
+
+#[test]
+fn an_unreadable_success_is_treated_as_a_lost_answer() {
+    // Choice 4: the IdP rotated, answered garbage; the retry with the old token fails.
+    let (_, run) = run(
+        &setup(
+            Backend::Keyring,
+            InitialSession::Stale,
+            TOKEN,
+            Interaction::NONE,
+        ),
+        &[(Kind::Refresh, &[4])],
+    );
+    assert_eq!(count(&run, "grant_type=refresh_token"), 2);
+    // The access token was still valid: served with a warning, although the session ended.
+    assert!(
+        matches!(run.outcome, Some(Err(FlowError::NeedsLogin(_))))
+            || token(&run) == format!("{CANARY}-at-0")
+    );
+}
+
+#[test]
+fn refresh_config_errors_are_config_errors() {
+    let s = setup(
+        Backend::File,
+        InitialSession::Expired,
+        TOKEN,
+        Interaction::NONE,
+    );
+    let mut world = World::new(&s, &[]);
+    let mut flow = world.start(&s);
+    // Cache, lock, session, discovery cache, discovery GET, discovery cache write.
+    let _ = world.run(&mut flow, 6);
+    let Output::Perform { id, intent } = flow.poll_output() else {
+        panic!()
+    };
+    assert!(matches!(intent, Intent::Http(_)));
+    let result = IntentResult::Http(Ok(crate::http::HttpResponse::json(
+        401,
+        r#"{"error":"invalid_client"}"#,
+    )));
+    flow.handle_input(Input::Completed {
+        id,
+        now: world.now,
+        result,
+    })
+    .unwrap();
+    let rest = world.run(&mut flow, 10);
+    assert!(matches!(error(&rest), FlowError::Config(_)));
+}
+
+#[test]
+fn the_time_budget_bounds_a_refresh() {
+    let s = setup(
+        Backend::File,
+        InitialSession::Expired,
+        TOKEN,
+        Interaction::NONE,
+    );
+    let mut world = World::new(&s, &[]);
+    let mut flow = world.start(&s);
+    let _ = world.run(&mut flow, 3);
+    world.now = world.now.saturating_add(Duration::from_secs(60));
+    let rest = world.run(&mut flow, 20);
+    assert!(matches!(error(&rest), FlowError::Transient(_)));
+    assert_eq!(count(&rest, "Http("), 0);
+}
+
+// ---- no session, corrupt session, locks ---------------------------------------------------
+
+#[test]
+fn no_session_non_interactive_needs_login_without_network() {
+    let (_, run) = run(
+        &setup(
+            Backend::Keyring,
+            InitialSession::None,
+            TOKEN,
+            Interaction::NONE,
+        ),
+        &[],
+    );
+    assert_eq!(error(&run), FlowError::NeedsLogin(NeedsLogin::NoSession));
+    assert_eq!(count(&run, "Http("), 0);
+    assert!(
+        error(&run)
+            .hint()
+            .is_some_and(|h| h.contains("llmauth login"))
+    );
+}
+
+#[test]
+fn access_only_session_serves_its_valid_token() {
+    let (_, run) = run(
+        &setup(
+            Backend::File,
+            InitialSession::AccessOnly,
+            TOKEN,
+            Interaction::NONE,
+        ),
+        &[],
+    );
+    assert_eq!(token(&run), format!("{CANARY}-at-0"));
+}
+
+#[test]
+fn corrupt_session_non_interactive_is_left_untouched() {
+    let (world, run) = run(
+        &setup(
+            Backend::File,
+            InitialSession::Corrupt,
+            TOKEN,
+            Interaction::NONE,
+        ),
+        &[],
+    );
+    assert!(matches!(
+        error(&run),
+        FlowError::NeedsLogin(NeedsLogin::CorruptSession { .. })
+    ));
+    for verb in ["Write", "Delete", "MoveAside"] {
+        assert_eq!(count(&run, verb), 0, "{verb}");
+    }
+    assert!(world.contains(&Slot::SessionFile(settings().session_key())));
+}
+
+#[test]
+fn corrupt_session_interactive_is_moved_aside_before_a_login() {
+    let (world, run) = run(
+        &setup(
+            Backend::Keyring,
+            InitialSession::Corrupt,
+            TOKEN,
+            INTERACTIVE,
+        ),
+        &[],
+    );
+    let intents = intents(&run);
+    let moved = intents
+        .iter()
+        .position(|l| l.starts_with("MoveAside(Keychain"));
+    let bound = intents.iter().position(|l| l.starts_with("BindCallback"));
+    assert!(moved.is_some() && moved < bound, "{intents:?}");
+    assert!(token(&run).starts_with(CANARY));
+    assert!(run.transcript.iter().any(|l| l.contains("moved aside")));
+    assert_eq!(
+        world.stored_refresh_token(),
+        world.issued_refresh_tokens.last().cloned()
+    );
+}
+
+#[test]
+fn a_login_elsewhere_ends_a_non_interactive_waiter_at_once() {
+    let s = setup(
+        Backend::File,
+        InitialSession::Expired,
+        TOKEN,
+        Interaction::NONE,
+    );
+    let mut world = World::new(&s, &[]);
+    world.plan(Kind::Lock, &[3]);
+    let marker = LoginMarker {
+        pid: 1,
+        url: "https://idp.test/auth?x".into(),
+        user_code: None,
+    };
+    world.put(
+        &Slot::LoginMarker(settings().session_key()),
+        &serde_json::to_vec(&marker).unwrap(),
+    );
+    let mut flow = world.start(&s);
+    let run = world.run(&mut flow, 50);
+    let error = error(&run);
+    assert!(
+        matches!(
+            error,
+            FlowError::NeedsLogin(NeedsLogin::LoginInProgress { .. })
+        ),
+        "{error:?}"
+    );
+    assert!(
+        error
+            .hint()
+            .is_some_and(|h| h.contains("https://idp.test/auth?x"))
+    );
+}
+
+#[test]
+fn an_interactive_waiter_shows_the_other_login_once_and_waits() {
+    let s = setup(Backend::File, InitialSession::Expired, TOKEN, INTERACTIVE);
+    // Lock busy (3), marker read, lock wait busy (3), marker read, lock wait acquired.
+    let mut world = World::new(&s, &[]);
+    world.plan(Kind::Lock, &[3, 3, 0]);
+    let marker = LoginMarker {
+        pid: 1,
+        url: "https://idp.test/auth?x".into(),
+        user_code: Some("WXYZ".into()),
+    };
+    world.put(
+        &Slot::LoginMarker(settings().session_key()),
+        &serde_json::to_vec(&marker).unwrap(),
+    );
+    let mut flow = world.start(&s);
+    let run = world.run(&mut flow, 100);
+    assert_eq!(
+        run.transcript
+            .iter()
+            .filter(|l| l.starts_with("Another llmauth process is signing in"))
+            .count(),
+        1
+    );
+    assert!(token(&run).starts_with(CANARY));
+}
+
+#[test]
+fn a_lock_held_past_the_budget_is_a_lock_timeout() {
+    let s = setup(
+        Backend::File,
+        InitialSession::Expired,
+        TOKEN,
+        Interaction::NONE,
+    );
+    let mut world = World::new(&s, &[]);
+    let mut flow = world.start(&s);
+    let _ = world.run(&mut flow, 1);
+    for _ in 0..100 {
+        let (id, lock) = match flow.poll_output() {
+            Output::Perform {
+                id,
+                intent: Intent::Lock { .. },
+            } => (id, true),
+            Output::Perform { id, .. } => (id, false),
+            other => panic!("{other:?}"),
+        };
+        let result = if lock {
+            world.now = world.now.saturating_add(Duration::from_millis(250));
+            IntentResult::Lock(LockOutcome::Busy)
+        } else {
+            IntentResult::Read(Ok(None))
+        };
+        flow.handle_input(Input::Completed {
+            id,
+            now: world.now,
+            result,
+        })
+        .unwrap();
+        if let Output::Done = flow.poll_output() {
+            break;
+        }
+    }
+    assert_eq!(flow.take_outcome(), Some(Err(FlowError::LockTimeout)));
+}
+
+// ---- login ------------------------------------------------------------------------------
+
+#[test]
+fn login_runs_pkce_with_state_nonce_resource_and_cleans_up() {
+    let login = Goal::Login { device: false };
+    let (world, run) = run(
+        &setup(Backend::Keyring, InitialSession::Fresh, login, INTERACTIVE),
+        &[],
+    );
+    let Some(Ok(Outcome::LoggedIn {
+        sub,
+        refresh_token: true,
+        ..
+    })) = &run.outcome
+    else {
+        panic!("{:?}", run.outcome)
+    };
+    assert_eq!(sub, "user-1");
+    assert_eq!(world.code_exchanges.len(), 1);
+    assert!(
+        world
+            .code_exchanges
+            .iter()
+            .all(|(_, verifier_ok)| *verifier_ok)
+    );
+    let url = run
+        .transcript
+        .iter()
+        .find(|l| l.starts_with("OpenBrowser"))
+        .unwrap();
+    for part in [
+        "code_challenge_method=S256",
+        "state=",
+        "nonce=",
+        "scope=openid+offline_access",
+        "resource=https%3A%2F%2Fgateway.test",
+    ] {
+        assert!(url.contains(part), "{part}: {url}");
+    }
+    assert!(!url.contains("prompt="), "no prompt by default");
+    let intents = intents(&run);
+    let last = &intents[intents.len() - 3..];
+    assert!(
+        last[0].starts_with("Delete(LoginMarker")
+            && last[1] == "CloseCallback"
+            && last[2].starts_with("Unlock"),
+        "{last:?}"
+    );
+    assert!(
+        run.transcript
+            .iter()
+            .any(|l| l.starts_with("RespondCallback { status: 200"))
+    );
+}
+
+#[test]
+fn prompt_and_auth_params_reach_the_authorization_url() {
+    let s = setup(
+        Backend::File,
+        InitialSession::None,
+        Goal::Login { device: false },
+        INTERACTIVE,
+    );
+    let mut world = World::new(&s, &[]);
+    let mut settings = settings();
+    settings.prompt = "consent".into();
+    settings
+        .auth_params
+        .insert("access_type".into(), "offline".into());
+    let ctx = crate::testing::context(Backend::File, INTERACTIVE, world.now);
+    let mut flow = TokenFlow::new(
+        settings,
+        ctx,
+        s.goal.clone(),
+        Entropy::new([1; 64]),
+        world.now,
+    );
+    let run = world.run(&mut flow, 100);
+    let url = run
+        .transcript
+        .iter()
+        .find(|l| l.starts_with("OpenBrowser"))
+        .unwrap();
+    assert!(
+        url.contains("prompt=consent") && url.contains("access_type=offline"),
+        "{url}"
+    );
+}
+
+#[test]
+fn a_wrong_state_is_ignored_and_never_exchanged() {
+    // Await answers: wrong state (1), favicon (2), then the real redirect (0).
+    let login = Goal::Login { device: false };
+    let s = setup(Backend::File, InitialSession::None, login, INTERACTIVE);
+    let (world, run) = run(&s, &[(Kind::Callback, &[1, 2, 0])]);
+    assert!(
+        matches!(run.outcome, Some(Ok(Outcome::LoggedIn { .. }))),
+        "{}",
+        run.transcript.join("\n")
+    );
+    assert_eq!(count(&run, "AwaitCallback"), 3, "{:?}", intents(&run));
+    assert_eq!(world.code_exchanges.len(), 1);
+    assert!(!world.code_exchanges[0].0.contains("forged"));
+    assert!(
+        run.transcript
+            .iter()
+            .any(|l| l.starts_with("RespondCallback { status: 400"))
+    );
+    assert!(
+        run.transcript
+            .iter()
+            .any(|l| l.starts_with("RespondCallback { status: 404"))
+    );
+}
+
+#[test]
+fn an_idp_error_on_the_redirect_ends_the_login() {
+    let s = setup(Backend::File, InitialSession::None, TOKEN, INTERACTIVE);
+    let (world, run) = run(&s, &[(Kind::Callback, &[3])]);
+    assert!(
+        matches!(
+            error(&run),
+            FlowError::LoginFailed(LoginFailure::Callback(_))
+        ),
+        "{}",
+        run.transcript.join("\n")
+    );
+    assert!(world.code_exchanges.is_empty());
+    assert_eq!(world.browsers_opened, 1);
+}
+
+#[test]
+fn a_login_nobody_completes_times_out() {
+    let s = setup(Backend::File, InitialSession::None, TOKEN, INTERACTIVE);
+    let (_, run) = run(&s, &[(Kind::Callback, &[4])]);
+    assert_eq!(
+        error(&run),
+        FlowError::LoginFailed(LoginFailure::TimedOut { minutes: 5 })
+    );
+}
+
+#[test]
+fn a_busy_callback_port_is_named() {
+    let s = setup(Backend::File, InitialSession::None, TOKEN, INTERACTIVE);
+    let (_, run) = run(&s, &[(Kind::Bind, &[4])]);
+    assert_eq!(error(&run), FlowError::CallbackPortInUse { port: 8666 });
+}
+
+#[test]
+fn skip_browser_prints_the_url_and_accepts_a_pasted_redirect() {
+    let interaction = Interaction {
+        login: true,
+        open_browser: false,
+        paste_back: true,
+        show_device_code: true,
+    };
+    let s = setup(Backend::File, InitialSession::None, TOKEN, interaction);
+    let (world, run) = run(&s, &[(Kind::Callback, &[5])]);
+    assert_eq!(world.browsers_opened, 0);
+    assert!(
+        run.transcript
+            .iter()
+            .any(|l| l.starts_with("Open this URL to sign in: https://idp.test/auth?"))
+    );
+    assert!(
+        run.transcript
+            .iter()
+            .any(|l| l.starts_with("Waiting for the sign-in"))
+    );
+    assert!(token(&run).starts_with(CANARY));
+}
+
+#[test]
+fn no_browser_falls_back_to_the_device_flow() {
+    let s = setup(Backend::File, InitialSession::None, TOKEN, INTERACTIVE);
+    // Browser fails (2) at the 9th intent.
+    let (world, run) = run(&s, &[(Kind::Browser, &[2])]);
+    assert_eq!(count(&run, "CloseCallback"), 1);
+    assert!(run.transcript.iter().any(|l| {
+        l.starts_with("To sign in, visit https://idp.test/device and enter the code: ABCD-EFGH")
+    }));
+    assert!(token(&run).starts_with(CANARY));
+    assert!(world.code_exchanges.is_empty());
+}
+
+#[test]
+fn missing_refresh_token_is_explained() {
+    let login = Goal::Login { device: false };
+    // Exchange answers without a refresh token (choice 1) at the 13th intent.
+    let (world, run) = run(
+        &setup(Backend::File, InitialSession::None, login, INTERACTIVE),
+        &[(Kind::CodeExchange, &[1])],
+    );
+    assert!(
+        matches!(
+            run.outcome,
+            Some(Ok(Outcome::LoggedIn {
+                refresh_token: false,
+                ..
+            }))
+        ),
+        "{}",
+        run.transcript.join("\n")
+    );
+    assert!(
+        run.transcript
+            .iter()
+            .any(|l| l.contains("--prompt consent"))
+    );
+    assert_eq!(world.stored_refresh_token(), None);
+    assert!(world.has_stored_access_token());
+}
+
+#[test]
+fn issuer_mismatch_in_discovery_is_a_config_error() {
+    let s = setup(
+        Backend::File,
+        InitialSession::None,
+        Goal::Login { device: false },
+        INTERACTIVE,
+    );
+    let (_, run) = run(&s, &[(Kind::Discovery, &[5])]);
+    let error = error(&run);
+    assert!(
+        matches!(error, FlowError::Config(_)) && error.to_string().contains("https://other.test"),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn discovery_falls_back_to_rfc8414() {
+    let s = setup(
+        Backend::File,
+        InitialSession::None,
+        Goal::Login { device: false },
+        INTERACTIVE,
+    );
+    let (_, run) = run(&s, &[(Kind::Discovery, &[1])]);
+    assert!(
+        run.transcript
+            .iter()
+            .any(|l| l.contains("/.well-known/oauth-authorization-server/realms/r"))
+    );
+    assert!(matches!(run.outcome, Some(Ok(Outcome::LoggedIn { .. }))));
+}
+
+// ---- device flow ------------------------------------------------------------------------
+
+#[test]
+fn device_flow_polls_pending_and_slows_down() {
+    let s = setup(
+        Backend::File,
+        InitialSession::None,
+        Goal::Login { device: true },
+        INTERACTIVE,
+    );
+    // lock, read, discovery read, GET, device auth, marker write, notice, polls: pending (1), slow_down (2), ok.
+    let (_, run) = run(&s, &[(Kind::DevicePoll, &[1, 2, 0])]);
+    assert!(
+        matches!(run.outcome, Some(Ok(Outcome::LoggedIn { .. }))),
+        "{}",
+        run.transcript.join("\n")
+    );
+    let waits: Vec<&String> = run
+        .transcript
+        .iter()
+        .filter(|l| l.starts_with("wait until"))
+        .collect();
+    assert_eq!(waits.len(), 3, "{waits:?}");
+    assert!(
+        !run.transcript.iter().any(|l| l.contains("nonce")),
+        "device flow sends no nonce"
+    );
+}
+
+#[test]
+fn device_flow_denied_ends_the_login() {
+    let s = setup(
+        Backend::File,
+        InitialSession::None,
+        Goal::Login { device: true },
+        INTERACTIVE,
+    );
+    let (_, run) = run(&s, &[(Kind::DevicePoll, &[3])]);
+    assert!(matches!(
+        error(&run),
+        FlowError::LoginFailed(LoginFailure::TokenEndpoint(_))
+    ));
+}
+
+// ---- logout and inspect ---------------------------------------------------------------------
+
+#[test]
+fn logout_revokes_then_deletes_the_access_cache_first() {
+    let (world, run) = run(
+        &setup(
+            Backend::Keyring,
+            InitialSession::Fresh,
+            Goal::Logout { revoke: true },
+            Interaction::NONE,
+        ),
+        &[],
+    );
+    assert_eq!(
+        run.outcome,
+        Some(Ok(Outcome::LoggedOut {
+            had_session: true,
+            revoked: Some(Ok(()))
+        }))
+    );
+    assert!(world.grant_revoked);
+    let intents = intents(&run);
+    let cache = intents
+        .iter()
+        .position(|l| l.starts_with("Delete(AccessCache"));
+    let keychain = intents
+        .iter()
+        .position(|l| l.starts_with("Delete(Keychain"));
+    assert!(cache.is_some() && cache < keychain, "{intents:?}");
+    assert!(!world.has_stored_access_token() && world.stored_refresh_token().is_none());
+}
+
+#[test]
+fn logout_deletes_even_when_revocation_fails() {
+    // Revocation answers 503 (choice 1) at the 6th intent.
+    let s = setup(
+        Backend::File,
+        InitialSession::Fresh,
+        Goal::Logout { revoke: true },
+        Interaction::NONE,
+    );
+    let (world, run) = run(&s, &[(Kind::Revoke, &[1])]);
+    assert!(
+        matches!(
+            run.outcome,
+            Some(Ok(Outcome::LoggedOut {
+                revoked: Some(Err(_)),
+                ..
+            }))
+        ),
+        "{:?}",
+        run.outcome
+    );
+    assert!(
+        run.transcript
+            .iter()
+            .any(|l| l.starts_with("warning: could not revoke"))
+    );
+    assert!(world.stored_refresh_token().is_none());
+}
+
+#[test]
+fn inspect_reads_without_lock_or_network() {
+    let (_, run) = run(
+        &setup(
+            Backend::Keyring,
+            InitialSession::MaybeSpent,
+            Goal::Inspect,
+            Interaction::NONE,
+        ),
+        &[],
+    );
+    let Some(Ok(Outcome::Inspected(status))) = &run.outcome else {
+        panic!()
+    };
+    assert!(status.refresh_token && status.maybe_spent && status.access_valid);
+    assert_eq!(status.sub.as_deref(), Some("user-1"));
+    assert_eq!(count(&run, "Lock"), 0);
+    assert_eq!(count(&run, "Http"), 0);
+}
+
+// ---- misuse ---------------------------------------------------------------------------------
+
+#[test]
+fn misuse_is_reported_and_changes_nothing() {
+    let s = setup(
+        Backend::File,
+        InitialSession::Expired,
+        TOKEN,
+        Interaction::NONE,
+    );
+    let mut world = World::new(&s, &[]);
+    let mut flow = world.start(&s);
+    let before = format!("{:?}", flow.poll_output());
+    let Output::Perform { id, .. } = flow.poll_output() else {
+        panic!()
+    };
+    let wrong = IntentId(id.0 + 1);
+    let err = flow
+        .handle_input(Input::Completed {
+            id: wrong,
+            now: T0,
+            result: IntentResult::Done,
+        })
+        .unwrap_err();
+    assert!(matches!(err, Misuse::WrongId { .. }));
+    assert_eq!(
+        flow.handle_input(Input::Timeout { now: T0 }),
+        Err(Misuse::UnexpectedTimeout)
+    );
+    assert_eq!(
+        flow.handle_input(Input::Completed {
+            id,
+            now: T0,
+            result: IntentResult::Done
+        }),
+        Err(Misuse::WrongResultKind)
+    );
+    assert_eq!(format!("{:?}", flow.poll_output()), before);
+    let run = world.run(&mut flow, 100);
+    assert!(run.outcome.is_some());
+    assert_eq!(
+        flow.handle_input(Input::Timeout { now: T0 }),
+        Err(Misuse::AfterDone)
+    );
+}
+
+// ---- properties --------------------------------------------------------------------------------
+
+fn arbitrary_run(setup_bytes: [u8; 4], script: &[u8]) -> (WorldSetup, World, Run) {
+    let setup = WorldSetup::from_bytes(setup_bytes);
+    let mut world = World::new(&setup, script);
+    let mut flow = world.start(&setup);
+    let run = world.run(&mut flow, 500);
+    (setup, world, run)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// Any answer sequence ends the flow without panic or misuse, with the lock released.
+    #[test]
+    fn every_script_terminates(setup in any::<[u8; 4]>(), script in proptest::collection::vec(any::<u8>(), 0..48)) {
+        let (_, world, run) = arbitrary_run(setup, &script);
+        prop_assert!(run.misuse.is_none(), "{:?}", run.misuse);
+        prop_assert!(run.outcome.is_some(), "{}", run.transcript.join("\n"));
+        prop_assert!(!world.lock_held());
+    }
+
+    /// No secret reaches a Debug, a notice, an error message or a hint.
+    #[test]
+    fn secrets_never_leak(setup in any::<[u8; 4]>(), script in proptest::collection::vec(any::<u8>(), 0..48)) {
+        let (_, _, run) = arbitrary_run(setup, &script);
+        let text = run.visible_text();
+        prop_assert!(!text.contains(CANARY), "{}", text);
+    }
+
+    /// A rotated refresh token is persisted before success, and an older one is never sent
+    /// after a newer one was delivered.
+    #[test]
+    fn rotation_is_never_lost(setup in any::<[u8; 4]>(), script in proptest::collection::vec(any::<u8>(), 0..48)) {
+        let (_, world, run) = arbitrary_run(setup, &script);
+        let mut latest: Option<&String> = None;
+        for event in &world.refresh_log {
+            match event {
+                RefreshEvent::Delivered(token) => latest = Some(token),
+                RefreshEvent::Presented(token) => {
+                    if let Some(latest) = latest {
+                        prop_assert_eq!(token, latest, "an older refresh token was sent again");
+                    }
+                }
+            }
+        }
+        if let (Some(Ok(Outcome::Token(_) | Outcome::LoggedIn { .. })), Some(latest)) = (&run.outcome, latest) {
+            let stored = world.stored_refresh_token();
+            prop_assert_eq!(stored.as_ref(), Some(latest));
+        }
+    }
+
+    /// Only codes that came with this login's state are exchanged, always with the verifier
+    /// that hashes to the challenge sent.
+    #[test]
+    fn state_and_pkce_hold(setup in any::<[u8; 4]>(), script in proptest::collection::vec(any::<u8>(), 0..48)) {
+        let (_, world, _) = arbitrary_run(setup, &script);
+        for (code, verifier_ok) in &world.code_exchanges {
+            prop_assert!(world.codes_issued.contains(code), "exchanged a code with a wrong state");
+            prop_assert!(*verifier_ok, "verifier does not match the challenge");
+        }
+    }
+
+    /// The same inputs give the same transcript.
+    #[test]
+    fn flows_are_deterministic(setup in any::<[u8; 4]>(), script in proptest::collection::vec(any::<u8>(), 0..48)) {
+        let (_, _, first) = arbitrary_run(setup, &script);
+        let (_, _, second) = arbitrary_run(setup, &script);
+        prop_assert_eq!(first.transcript, second.transcript);
+    }
+
+    /// A wrong intent id at any point is Misuse and leaves the flow unchanged.
+    #[test]
+    fn wrong_ids_change_nothing(setup in any::<[u8; 4]>(), script in proptest::collection::vec(any::<u8>(), 0..48), at in 0usize..30) {
+        let setup = WorldSetup::from_bytes(setup);
+        let mut world = World::new(&setup, &script);
+        let mut flow = world.start(&setup);
+        let _ = world.run(&mut flow, at);
+        let before = format!("{:?}", flow.poll_output());
+        if let Output::Perform { id, .. } = flow.poll_output() {
+            let wrong = IntentId(id.0.wrapping_add(17));
+            let result = flow.handle_input(Input::Completed { id: wrong, now: world.now, result: IntentResult::Done });
+            let wrong_id = matches!(result, Err(Misuse::WrongId { .. }));
+            prop_assert!(wrong_id);
+            prop_assert_eq!(format!("{:?}", flow.poll_output()), before);
+        }
+        let rest = world.run(&mut flow, 500);
+        prop_assert!(rest.misuse.is_none());
+    }
+}

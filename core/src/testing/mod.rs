@@ -1,0 +1,61 @@
+//! Test support shared by unit tests, property tests, the fuzz harnesses and the tests
+//! crate: fixtures and [`World`], an in-memory simulation of everything a flow talks to
+//! (secret store, locks, IdP, browser, listener), steered by a script of bytes.
+//!
+//! Every secret the simulated IdP issues contains [`CANARY`], so a test can assert that
+//! no secret ever reaches a `Debug`, an error message or a notice.
+
+mod world;
+
+pub use world::{InitialSession, Kind, RefreshEvent, Run, World, WorldSetup};
+
+use core::time::Duration;
+use std::collections::BTreeMap;
+
+use crate::flow::{FlowContext, FlowSettings, Interaction};
+use crate::store::Backend;
+use crate::time::UnixTime;
+
+/// Marker contained in every simulated secret.
+pub const CANARY: &str = "CANARY";
+
+/// Issuer of the simulated IdP.
+pub const ISSUER: &str = "https://idp.test/realms/r";
+
+/// A start time for tests (2026-11-28).
+pub const T0: UnixTime = UnixTime::from_secs(1_795_873_800);
+
+/// Settings of a typical configuration.
+pub fn settings() -> FlowSettings {
+    FlowSettings {
+        gateway_url: "https://gateway.test".to_owned(),
+        issuer: ISSUER.to_owned(),
+        client_id: "llmauth-test".to_owned(),
+        audience: "https://gateway.test".to_owned(),
+        scopes: vec!["openid".to_owned(), "offline_access".to_owned()],
+        prompt: String::new(),
+        auth_params: BTreeMap::new(),
+        callback_port: 8666,
+        refresh_window: Duration::from_secs(600),
+    }
+}
+
+/// A context for `backend` with the given interaction and, when not interactive, an
+/// 8-second budget from `now`.
+pub fn context(backend: Backend, interaction: Interaction, now: UnixTime) -> FlowContext {
+    let deadline = (!interaction.login).then(|| now.saturating_add(Duration::from_secs(8)));
+    FlowContext {
+        backend,
+        interaction,
+        deadline,
+        pid: 4242,
+    }
+}
+
+/// A person at a terminal with a browser.
+pub const INTERACTIVE: Interaction = Interaction {
+    login: true,
+    open_browser: true,
+    paste_back: true,
+    show_device_code: true,
+};

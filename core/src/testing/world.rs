@@ -1,0 +1,782 @@
+//! [`World`]: the simulated surroundings of a flow.
+
+use core::time::Duration;
+use std::collections::{BTreeMap, VecDeque};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+
+use super::{CANARY, ISSUER, T0, settings};
+use crate::error::{FlowError, Misuse};
+use crate::flow::{Goal, Interaction, Outcome, TokenFlow};
+use crate::http::{HttpRequest, HttpResponse, TransportError, TransportErrorKind};
+use crate::intent::{BindError, CallbackEvent, Input, Intent, IntentResult, LockOutcome, Output};
+use crate::secret::{AccessToken, Entropy, RefreshToken, SecretBytes, SecretUrl};
+use crate::store::{
+    AccessRecord, Backend, RefreshRecord, SessionRecords, Slot, StoreError, StoreErrorKind,
+};
+use crate::time::UnixTime;
+
+/// The starting point of a simulation.
+#[derive(Clone, Debug)]
+pub struct WorldSetup {
+    /// Where the session lives.
+    pub backend: Backend,
+    /// What is stored at the start.
+    pub session: InitialSession,
+    /// What the flow is asked for.
+    pub goal: Goal,
+    /// What the person can do.
+    pub interaction: Interaction,
+}
+
+/// What is stored when the simulation starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InitialSession {
+    /// Nothing.
+    None,
+    /// A refresh token and an access token with most of its life left.
+    Fresh,
+    /// A refresh token and an access token inside the refresh margin, still valid.
+    Stale,
+    /// A refresh token and an expired access token.
+    Expired,
+    /// An unreadable record.
+    Corrupt,
+    /// Like `Stale`, with the refresh token marked `maybe_spent`.
+    MaybeSpent,
+    /// Only a still-valid access token inside the margin.
+    AccessOnly,
+}
+
+impl WorldSetup {
+    /// Derives a setup from four script bytes (for property tests and fuzzing).
+    pub fn from_bytes(bytes: [u8; 4]) -> Self {
+        let backend = if bytes[0].is_multiple_of(2) {
+            Backend::File
+        } else {
+            Backend::Keyring
+        };
+        let session = [
+            InitialSession::None,
+            InitialSession::Fresh,
+            InitialSession::Stale,
+            InitialSession::Expired,
+            InitialSession::Corrupt,
+            InitialSession::MaybeSpent,
+            InitialSession::AccessOnly,
+        ][usize::from(bytes[1]) % 7];
+        let goal = match bytes[2] % 6 {
+            0 | 1 => Goal::Token {
+                min_valid: Duration::ZERO,
+                force_refresh: false,
+            },
+            2 => Goal::Token {
+                min_valid: Duration::ZERO,
+                force_refresh: true,
+            },
+            3 => Goal::Login {
+                device: bytes[2] % 12 == 3,
+            },
+            4 => Goal::Logout { revoke: true },
+            _ => Goal::Inspect,
+        };
+        let interaction = match bytes[3] % 3 {
+            0 => Interaction::NONE,
+            1 => super::INTERACTIVE,
+            _ => Interaction {
+                login: true,
+                open_browser: false,
+                paste_back: false,
+                show_device_code: true,
+            },
+        };
+        Self {
+            backend,
+            session,
+            goal,
+            interaction,
+        }
+    }
+}
+
+/// Kinds of intent whose answers a test can plan separately from the positional script.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Kind {
+    /// Discovery GETs.
+    Discovery,
+    /// Refresh-token grants.
+    Refresh,
+    /// Authorization-code exchanges.
+    CodeExchange,
+    /// Device authorization requests.
+    DeviceAuthorization,
+    /// Device-code polls.
+    DevicePoll,
+    /// Revocations.
+    Revoke,
+    /// `AwaitCallback`.
+    Callback,
+    /// `OpenBrowser`.
+    Browser,
+    /// `BindCallback`.
+    Bind,
+    /// `Lock`.
+    Lock,
+    /// `Read`.
+    Read,
+    /// `Write`, `Delete`, `MoveAside`.
+    Store,
+    /// Anything else.
+    Other,
+}
+
+/// A refresh token moving between the IdP and the flow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RefreshEvent {
+    /// The IdP delivered this new refresh token in a readable answer.
+    Delivered(String),
+    /// The flow presented this refresh token.
+    Presented(String),
+}
+
+/// The result of running a flow in a [`World`].
+#[derive(Debug)]
+pub struct Run {
+    /// The outcome, if the flow finished within the step limit.
+    pub outcome: Option<Result<Outcome, FlowError>>,
+    /// Every intent (as `Debug`), notice (as `Display`) and wait, in order.
+    pub transcript: Vec<String>,
+    /// A misuse error, which would be a bug in the flow.
+    pub misuse: Option<Misuse>,
+}
+
+impl Run {
+    /// Everything a user or a log could ever see of this run.
+    pub fn visible_text(&self) -> String {
+        let mut text = self.transcript.join("\n");
+        if let Some(outcome) = &self.outcome {
+            text.push_str(&format!("\n{outcome:?}"));
+            if let Err(error) = outcome {
+                text.push_str(&format!("\n{error}\n{:?}", error.hint()));
+            }
+        }
+        text
+    }
+}
+
+/// What the simulated IdP remembers about the authorization request.
+#[derive(Clone, Debug, Default)]
+struct AuthRequest {
+    state: String,
+    nonce: String,
+    challenge: String,
+    redirect_uri: String,
+}
+
+/// An in-memory world: store, locks, IdP, browser and listener.
+pub struct World {
+    /// The simulated clock.
+    pub now: UnixTime,
+    script: VecDeque<u8>,
+    slots: BTreeMap<String, Vec<u8>>,
+    counter: u32,
+    /// Refresh tokens the IdP issued, oldest first; the last one is current.
+    pub issued_refresh_tokens: Vec<String>,
+    /// The grant was revoked (reuse detected, or revocation).
+    pub grant_revoked: bool,
+    /// Refresh tokens presented to the token endpoint, in order.
+    pub presented_refresh_tokens: Vec<String>,
+    /// Refresh tokens delivered to the flow and presented by it, in order.
+    pub refresh_log: Vec<RefreshEvent>,
+    /// Authorization codes issued with the right `state`.
+    pub codes_issued: Vec<String>,
+    /// Code exchanges: (code, verifier matched the challenge).
+    pub code_exchanges: Vec<(String, bool)>,
+    /// Times a browser was opened.
+    pub browsers_opened: u32,
+    auth: Option<AuthRequest>,
+    holding_lock: bool,
+    plans: BTreeMap<Kind, VecDeque<u8>>,
+}
+
+impl World {
+    /// Builds a world from a setup and a script steering every answer.
+    pub fn new(setup: &WorldSetup, script: &[u8]) -> Self {
+        let mut world = Self {
+            now: T0,
+            script: script.iter().copied().collect(),
+            slots: BTreeMap::new(),
+            counter: 0,
+            issued_refresh_tokens: Vec::new(),
+            grant_revoked: false,
+            presented_refresh_tokens: Vec::new(),
+            refresh_log: Vec::new(),
+            codes_issued: Vec::new(),
+            code_exchanges: Vec::new(),
+            browsers_opened: 0,
+            auth: None,
+            holding_lock: false,
+            plans: BTreeMap::new(),
+        };
+        world.store_initial(setup);
+        world
+    }
+
+    fn store_initial(&mut self, setup: &WorldSetup) {
+        let key = settings().session_key();
+        let age = match setup.session {
+            InitialSession::None => return,
+            InitialSession::Corrupt => {
+                let slot = setup.backend.refresh_slot(&key);
+                self.slots
+                    .insert(slot_name(&slot), b"{\"version\":1,\"refresh\":".to_vec());
+                return;
+            }
+            InitialSession::Fresh => 10,
+            InitialSession::Stale | InitialSession::MaybeSpent | InitialSession::AccessOnly => 200,
+            InitialSession::Expired => 400,
+        };
+        let refresh_token = format!("{CANARY}-rt-0");
+        self.issued_refresh_tokens.push(refresh_token.clone());
+        let issued_at = T0.saturating_sub(Duration::from_secs(age));
+        let refresh = (setup.session != InitialSession::AccessOnly).then(|| RefreshRecord {
+            refresh_token: RefreshToken::new(refresh_token),
+            scopes: vec!["openid".into(), "offline_access".into()],
+            sub: "user-1".into(),
+            issuer: ISSUER.into(),
+            obtained_at: issued_at,
+            generation: 1,
+            maybe_spent: setup.session == InitialSession::MaybeSpent,
+        });
+        let access = AccessRecord {
+            access_token: AccessToken::new(format!("{CANARY}-at-0")),
+            expires_at: Some(issued_at.saturating_add(Duration::from_secs(300))),
+            issued_at,
+            lifetime: Some(Duration::from_secs(300)),
+            generation: 1,
+        };
+        match setup.backend {
+            Backend::File => {
+                let records = SessionRecords {
+                    refresh,
+                    access: Some(access),
+                };
+                self.slots.insert(
+                    slot_name(&Slot::SessionFile(key)),
+                    records.encode().expose_secret().to_vec(),
+                );
+            }
+            Backend::Keyring => {
+                if refresh.is_some() {
+                    let records = SessionRecords {
+                        refresh,
+                        access: None,
+                    };
+                    self.slots.insert(
+                        slot_name(&Slot::Keychain(key.clone())),
+                        records.encode().expose_secret().to_vec(),
+                    );
+                }
+                let records = SessionRecords {
+                    refresh: None,
+                    access: Some(access),
+                };
+                self.slots.insert(
+                    slot_name(&Slot::AccessCache(key)),
+                    records.encode().expose_secret().to_vec(),
+                );
+            }
+        }
+    }
+
+    /// Starts the flow of `setup` at the world's time.
+    pub fn start(&self, setup: &WorldSetup) -> TokenFlow {
+        let ctx = super::context(setup.backend, setup.interaction, self.now);
+        TokenFlow::new(
+            settings(),
+            ctx,
+            setup.goal.clone(),
+            Entropy::new([42; 64]),
+            self.now,
+        )
+    }
+
+    /// Drives `flow` to the end (or `max_steps`), answering from the script.
+    pub fn run(&mut self, flow: &mut TokenFlow, max_steps: usize) -> Run {
+        let mut transcript = Vec::new();
+        for _ in 0..max_steps {
+            let input = match flow.poll_output() {
+                Output::Perform { id, intent } => {
+                    transcript.push(format!("{intent:?}"));
+                    if let Intent::Notify(notice) = intent {
+                        transcript.push(notice.to_string());
+                    }
+                    let result = self.perform(intent);
+                    transcript.push(format!("-> {result:?}"));
+                    self.now = self.now.saturating_add(Duration::from_millis(7));
+                    Input::Completed {
+                        id,
+                        now: self.now,
+                        result,
+                    }
+                }
+                Output::WaitUntil { deadline, reason } => {
+                    transcript.push(format!("wait until {deadline:?} ({reason:?})"));
+                    self.now = self.now.max(deadline);
+                    Input::Timeout { now: self.now }
+                }
+                Output::Done => {
+                    return Run {
+                        outcome: flow.take_outcome(),
+                        transcript,
+                        misuse: None,
+                    };
+                }
+            };
+            if let Err(misuse) = flow.handle_input(input) {
+                return Run {
+                    outcome: None,
+                    transcript,
+                    misuse: Some(misuse),
+                };
+            }
+        }
+        Run {
+            outcome: None,
+            transcript,
+            misuse: None,
+        }
+    }
+
+    /// Replaces a slot's content, as another process would.
+    pub fn put(&mut self, slot: &Slot, bytes: &[u8]) {
+        self.slots.insert(slot_name(slot), bytes.to_vec());
+    }
+
+    /// Whether a slot exists.
+    pub fn contains(&self, slot: &Slot) -> bool {
+        self.slots.contains_key(&slot_name(slot))
+    }
+
+    /// The refresh token currently stored, if any (looking in every slot).
+    pub fn stored_refresh_token(&self) -> Option<String> {
+        self.slots
+            .iter()
+            .filter(|(name, _)| !name.starts_with("AccessCache"))
+            .find_map(|(_, bytes)| {
+                SessionRecords::decode(bytes)
+                    .ok()?
+                    .refresh
+                    .map(|r| r.refresh_token.expose_secret().to_owned())
+            })
+    }
+
+    /// Whether any slot still holds an access token.
+    pub fn has_stored_access_token(&self) -> bool {
+        self.slots
+            .values()
+            .any(|bytes| SessionRecords::decode(bytes).is_ok_and(|r| r.access.is_some()))
+    }
+
+    /// Whether the lock is held at the end.
+    pub fn lock_held(&self) -> bool {
+        self.holding_lock
+    }
+
+    /// Plans the answers to the next intents of one kind; they take precedence over the
+    /// positional script.
+    pub fn plan(&mut self, kind: Kind, choices: &[u8]) -> &mut Self {
+        self.plans.entry(kind).or_default().extend(choices);
+        self
+    }
+
+    fn choice(&mut self, intent: &Intent) -> u8 {
+        let kind = kind_of(intent);
+        if let Some(choice) = self.plans.get_mut(&kind).and_then(VecDeque::pop_front) {
+            return choice;
+        }
+        self.script.pop_front().unwrap_or(0)
+    }
+
+    fn next(&mut self) -> u32 {
+        self.counter += 1;
+        self.counter
+    }
+
+    /// Performs one intent.
+    pub fn perform(&mut self, intent: &Intent) -> IntentResult {
+        let choice = self.choice(intent);
+        match intent {
+            Intent::Http(request) => IntentResult::Http(self.http(request, choice)),
+            Intent::Read(slot) => IntentResult::Read(if choice % 8 == 7 {
+                Err(store_error())
+            } else {
+                Ok(self
+                    .slots
+                    .get(&slot_name(slot))
+                    .map(|b| SecretBytes::new(b.clone())))
+            }),
+            Intent::Write { slot, bytes } => IntentResult::Stored(if choice % 8 == 7 {
+                Err(store_error())
+            } else {
+                if let Slot::LoginMarker(_) = slot {
+                    self.remember_authorization(bytes);
+                }
+                self.slots
+                    .insert(slot_name(slot), bytes.expose_secret().to_vec());
+                Ok(())
+            }),
+            Intent::Delete(slot) => IntentResult::Stored(if choice % 8 == 7 {
+                Err(store_error())
+            } else {
+                self.slots.remove(&slot_name(slot));
+                Ok(())
+            }),
+            Intent::MoveAside(slot) => IntentResult::Stored(if choice % 8 == 7 {
+                Err(store_error())
+            } else {
+                if let Some(bytes) = self.slots.remove(&slot_name(slot)) {
+                    self.slots
+                        .insert(format!("{}.corrupt", slot_name(slot)), bytes);
+                }
+                Ok(())
+            }),
+            Intent::Lock { .. } => IntentResult::Lock(if choice % 4 == 3 {
+                LockOutcome::Busy
+            } else {
+                self.holding_lock = true;
+                LockOutcome::Acquired
+            }),
+            Intent::Unlock(_) => {
+                self.holding_lock = false;
+                IntentResult::Done
+            }
+            Intent::OpenBrowser { .. } => IntentResult::Browser(if choice % 3 == 2 {
+                Err("no opener".to_owned())
+            } else {
+                self.browsers_opened += 1;
+                Ok(())
+            }),
+            Intent::BindCallback { port } => IntentResult::Bound(if choice % 5 == 4 {
+                Err(BindError {
+                    port: *port,
+                    in_use: true,
+                    detail: "in use".into(),
+                })
+            } else {
+                Ok(if *port == 0 { 50123 } else { *port })
+            }),
+            Intent::AwaitCallback { accept_paste, .. } => {
+                IntentResult::Callback(self.callback(choice, *accept_paste))
+            }
+            Intent::RespondCallback { .. } | Intent::CloseCallback | Intent::Notify(_) => {
+                IntentResult::Done
+            }
+        }
+    }
+
+    fn remember_authorization(&mut self, marker: &SecretBytes) {
+        let Ok(marker) =
+            serde_json::from_slice::<crate::store::LoginMarker>(marker.expose_secret())
+        else {
+            return;
+        };
+        let Some((_, query)) = marker.url.split_once('?') else {
+            return;
+        };
+        let mut auth = AuthRequest::default();
+        for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+            match name.as_ref() {
+                "state" => auth.state = value.into_owned(),
+                "nonce" => auth.nonce = value.into_owned(),
+                "code_challenge" => auth.challenge = value.into_owned(),
+                "redirect_uri" => auth.redirect_uri = value.into_owned(),
+                _ => {}
+            }
+        }
+        self.auth = Some(auth);
+    }
+
+    fn callback(&mut self, choice: u8, accept_paste: bool) -> CallbackEvent {
+        let Some(auth) = self.auth.clone() else {
+            return CallbackEvent::TimedOut;
+        };
+        let iss = url::form_urlencoded::byte_serialize(ISSUER.as_bytes()).collect::<String>();
+        match choice % 6 {
+            1 => CallbackEvent::Request(SecretUrl::new(format!(
+                "/callback?code={CANARY}-forged&state=wrong&iss={iss}"
+            ))),
+            2 => CallbackEvent::Request(SecretUrl::new("/favicon.ico")),
+            3 => CallbackEvent::Request(SecretUrl::new(format!(
+                "/callback?error=access_denied&state={}&iss={iss}",
+                auth.state
+            ))),
+            4 => CallbackEvent::TimedOut,
+            n => {
+                let code = format!("{CANARY}-code-{}", self.next());
+                self.codes_issued.push(code.clone());
+                let target = format!("/callback?code={code}&state={}&iss={iss}", auth.state);
+                if n == 5 && accept_paste {
+                    CallbackEvent::Pasted(SecretUrl::new(format!(
+                        "{}?{}",
+                        auth.redirect_uri,
+                        &target[10..]
+                    )))
+                } else {
+                    CallbackEvent::Request(SecretUrl::new(target))
+                }
+            }
+        }
+    }
+
+    fn http(&mut self, request: &HttpRequest, choice: u8) -> Result<HttpResponse, TransportError> {
+        let form: BTreeMap<String, String> = request
+            .body
+            .as_ref()
+            .map(|b| {
+                url::form_urlencoded::parse(b.expose_secret())
+                    .into_owned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        if request.url.contains("/.well-known/") {
+            return self.discovery(request, choice);
+        }
+        if request.url.ends_with("/device") {
+            return match choice % 4 {
+                1 => Ok(HttpResponse::json(400, r#"{"error":"invalid_client"}"#)),
+                2 => Err(transport(false)),
+                _ => Ok(HttpResponse::json(
+                    200,
+                    &format!(
+                        r#"{{"device_code":"{CANARY}-dc","user_code":"ABCD-EFGH","verification_uri":"https://idp.test/device","verification_uri_complete":"https://idp.test/device?user_code=ABCD-EFGH","expires_in":600,"interval":5}}"#
+                    ),
+                )),
+            };
+        }
+        if request.url.ends_with("/revoke") {
+            return match choice % 3 {
+                1 => Ok(HttpResponse::json(503, "")),
+                2 => Err(transport(true)),
+                _ => {
+                    self.grant_revoked = true;
+                    Ok(HttpResponse::json(200, ""))
+                }
+            };
+        }
+        match form.get("grant_type").map(String::as_str) {
+            Some("refresh_token") => self.refresh(
+                form.get("refresh_token").cloned().unwrap_or_default(),
+                choice,
+            ),
+            Some("authorization_code") => self.exchange(&form, choice),
+            Some(_) => self.device_poll(choice),
+            None => Ok(HttpResponse::json(400, r#"{"error":"invalid_request"}"#)),
+        }
+    }
+
+    fn discovery(
+        &mut self,
+        request: &HttpRequest,
+        choice: u8,
+    ) -> Result<HttpResponse, TransportError> {
+        let issuer = if choice % 8 == 5 {
+            "https://other.test"
+        } else {
+            ISSUER
+        };
+        let document = format!(
+            r#"{{"issuer":"{issuer}","authorization_endpoint":"https://idp.test/auth","token_endpoint":"https://idp.test/token","device_authorization_endpoint":"https://idp.test/device","revocation_endpoint":"https://idp.test/revoke","authorization_response_iss_parameter_supported":true}}"#
+        );
+        match choice % 8 {
+            1 if request.url.contains("openid-configuration") => Ok(HttpResponse::json(404, "")),
+            2 => Ok(HttpResponse::json(500, "")),
+            3 => Ok(HttpResponse::json(200, "<html>")),
+            4 => Err(transport(false)),
+            _ => Ok(HttpResponse::json(200, &document)),
+        }
+    }
+
+    fn refresh(&mut self, presented: String, choice: u8) -> Result<HttpResponse, TransportError> {
+        self.presented_refresh_tokens.push(presented.clone());
+        self.refresh_log
+            .push(RefreshEvent::Presented(presented.clone()));
+        let current = self.issued_refresh_tokens.last().cloned();
+        if self.grant_revoked || !self.issued_refresh_tokens.contains(&presented) {
+            return Ok(invalid_grant());
+        }
+        if current.as_deref() != Some(presented.as_str()) {
+            // Reuse of a rotated refresh token: the whole grant dies (like oidc-provider).
+            self.grant_revoked = true;
+            return Ok(invalid_grant());
+        }
+        match choice % 10 {
+            1 => Ok(self.tokens(false, None)),
+            2 => {
+                self.grant_revoked = true;
+                Ok(invalid_grant())
+            }
+            3 => Ok(HttpResponse::json(500, "")),
+            4 => {
+                // The IdP rotated, but its answer was unreadable.
+                self.rotate();
+                Ok(HttpResponse::json(200, "{\"access_token\":"))
+            }
+            5 => Err(transport(false)),
+            6 => {
+                self.rotate();
+                Err(transport(true))
+            }
+            7 => Err(transport(true)),
+            _ => Ok(self.tokens(true, None)),
+        }
+    }
+
+    fn exchange(
+        &mut self,
+        form: &BTreeMap<String, String>,
+        choice: u8,
+    ) -> Result<HttpResponse, TransportError> {
+        let code = form.get("code").cloned().unwrap_or_default();
+        let verifier = form.get("code_verifier").cloned().unwrap_or_default();
+        let auth = self.auth.clone().unwrap_or_default();
+        let verifier_ok =
+            URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())) == auth.challenge;
+        self.code_exchanges.push((code.clone(), verifier_ok));
+        if !verifier_ok
+            || !self.codes_issued.contains(&code)
+            || form.get("redirect_uri") != Some(&auth.redirect_uri)
+        {
+            return Ok(invalid_grant());
+        }
+        match choice % 6 {
+            1 => Ok(self.tokens(false, Some(auth.nonce))),
+            2 => Ok(invalid_grant()),
+            3 => Ok(HttpResponse::json(500, "")),
+            4 => Err(transport(true)),
+            _ => {
+                self.grant_revoked = false;
+                Ok(self.tokens(true, Some(auth.nonce)))
+            }
+        }
+    }
+
+    fn device_poll(&mut self, choice: u8) -> Result<HttpResponse, TransportError> {
+        match choice % 6 {
+            1 | 5 => Ok(HttpResponse::json(
+                400,
+                r#"{"error":"authorization_pending"}"#,
+            )),
+            2 => Ok(HttpResponse::json(400, r#"{"error":"slow_down"}"#)),
+            3 => Ok(HttpResponse::json(400, r#"{"error":"access_denied"}"#)),
+            4 => Err(transport(false)),
+            _ => {
+                self.grant_revoked = false;
+                Ok(self.tokens(true, None))
+            }
+        }
+    }
+
+    fn rotate(&mut self) -> String {
+        let token = format!("{CANARY}-rt-{}", self.next());
+        self.issued_refresh_tokens.push(token.clone());
+        token
+    }
+
+    fn tokens(&mut self, new_refresh_token: bool, nonce: Option<String>) -> HttpResponse {
+        let n = self.next();
+        let refresh = if new_refresh_token {
+            let token = self.rotate();
+            self.refresh_log
+                .push(RefreshEvent::Delivered(token.clone()));
+            format!(r#","refresh_token":"{token}""#)
+        } else {
+            String::new()
+        };
+        let mut claims = serde_json::json!({
+            "iss": ISSUER, "sub": "user-1", "aud": "llmauth-test",
+            "exp": self.now.as_secs() + 300, "iat": self.now.as_secs(),
+        });
+        if let Some(nonce) = nonce {
+            claims["nonce"] = serde_json::Value::String(nonce);
+        }
+        let id_token = format!(
+            "{}.{}.{CANARY}-sig",
+            URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256"}"#),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        HttpResponse::json(
+            200,
+            &format!(
+                r#"{{"access_token":"{CANARY}-at-{n}","token_type":"Bearer","expires_in":300,"id_token":"{id_token}"{refresh}}}"#
+            ),
+        )
+    }
+}
+
+fn kind_of(intent: &Intent) -> Kind {
+    match intent {
+        Intent::Http(request) => {
+            let form: BTreeMap<String, String> = request
+                .body
+                .as_ref()
+                .map(|b| {
+                    url::form_urlencoded::parse(b.expose_secret())
+                        .into_owned()
+                        .collect()
+                })
+                .unwrap_or_default();
+            if request.url.contains("/.well-known/") {
+                Kind::Discovery
+            } else if request.url.ends_with("/device") {
+                Kind::DeviceAuthorization
+            } else if request.url.ends_with("/revoke") {
+                Kind::Revoke
+            } else {
+                match form.get("grant_type").map(String::as_str) {
+                    Some("refresh_token") => Kind::Refresh,
+                    Some("authorization_code") => Kind::CodeExchange,
+                    _ => Kind::DevicePoll,
+                }
+            }
+        }
+        Intent::Read(_) => Kind::Read,
+        Intent::Write { .. } | Intent::Delete(_) | Intent::MoveAside(_) => Kind::Store,
+        Intent::Lock { .. } => Kind::Lock,
+        Intent::OpenBrowser { .. } => Kind::Browser,
+        Intent::BindCallback { .. } => Kind::Bind,
+        Intent::AwaitCallback { .. } => Kind::Callback,
+        Intent::Unlock(_)
+        | Intent::RespondCallback { .. }
+        | Intent::CloseCallback
+        | Intent::Notify(_) => Kind::Other,
+    }
+}
+
+fn slot_name(slot: &Slot) -> String {
+    format!("{slot:?}")
+}
+
+fn store_error() -> StoreError {
+    StoreError {
+        kind: StoreErrorKind::Io,
+        detail: "simulated failure".into(),
+    }
+}
+
+fn transport(request_sent: bool) -> TransportError {
+    TransportError {
+        kind: TransportErrorKind::Timeout,
+        request_sent,
+        detail: "simulated".into(),
+    }
+}
+
+fn invalid_grant() -> HttpResponse {
+    HttpResponse::json(
+        400,
+        r#"{"error":"invalid_grant","error_description":"grant request is invalid"}"#,
+    )
+}
