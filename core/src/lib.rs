@@ -42,6 +42,8 @@ pub mod config;
 pub mod discovery;
 pub mod error;
 pub mod flow;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod http;
 pub mod id_token;
 pub mod intent;

@@ -1,0 +1,110 @@
+//! Fuzz harnesses: one function per target in `fuzz/fuzz_targets/`, reachable from stable
+//! tests so the committed corpus is replayed by `cargo test` (STYLE §4.9).
+//!
+//! Each harness asserts the invariants that must hold for any input, beyond "no panic".
+
+use crate::callback::{self, CallbackExpectations, Verdict};
+use crate::discovery;
+use crate::http::HttpResponse;
+use crate::id_token::{self, Expectations};
+use crate::oauth::parse_token_response;
+use crate::secret::IdToken;
+use crate::testing::{CANARY, RefreshEvent, World, WorldSetup};
+use crate::time::UnixTime;
+
+pub use crate::config::fuzzing::config_parse;
+
+/// A token-endpoint answer: first two bytes the status, the rest the body.
+pub fn token_response(data: &[u8]) {
+    let Some((status, body)) = split_status(data) else { return };
+    let response = HttpResponse { status, content_type: None, body: crate::secret::SecretBytes::new(body.to_vec()) };
+    match parse_token_response(&response) {
+        Ok(tokens) => {
+            let debug = format!("{tokens:?}");
+            assert!(!debug.contains(tokens.access_token.expose_secret()), "token in Debug");
+            assert!(crate::secret::is_printable_token(tokens.access_token.expose_secret()));
+        }
+        Err(failure) => {
+            let _ = (failure.class(), failure.to_string());
+        }
+    }
+}
+
+/// A discovery document, parsed against an issuer, then round-tripped through the cache.
+pub fn discovery_doc(data: &[u8]) {
+    let issuer = "https://idp.test";
+    let response = HttpResponse::json(200, &String::from_utf8_lossy(data));
+    if let Ok(metadata) = discovery::parse(&response, issuer) {
+        assert_eq!(metadata.issuer, issuer);
+        let now = UnixTime::from_secs(1_000_000);
+        let cached = discovery::encode_cache(&metadata, now);
+        assert_eq!(discovery::decode_cache(&cached, issuer, now), Some(metadata));
+    }
+    let _ = discovery::decode_cache(data, issuer, UnixTime::from_secs(1));
+    let _ = discovery::well_known_urls(&String::from_utf8_lossy(data));
+}
+
+/// A request target (or pasted URL) arriving at the callback listener.
+pub fn redirect_callback(data: &[u8]) {
+    let target = String::from_utf8_lossy(data);
+    let expect = CallbackExpectations { state: "the-state", issuer: "https://idp.test", iss_required: data.len() % 2 == 0 };
+    if let Verdict::Code(_) = callback::evaluate(&target, &expect) {
+        assert!(target.contains("state=the-state"), "a code accepted without this login's state");
+    }
+}
+
+/// ID-token claims checked against fixed expectations.
+pub fn id_token_claims(data: &[u8]) {
+    let token = IdToken::new(String::from_utf8_lossy(data).into_owned());
+    let expect = Expectations { issuer: "https://idp.test", client_id: "cid", nonce: Some("n"), sub: None };
+    if let Ok(sub) = id_token::verify(&token, &expect, UnixTime::from_secs(1_000)) {
+        let _ = sub;
+    }
+}
+
+/// A whole flow: four bytes choose the setup, the rest answer its intents.
+pub fn flow_script(data: &[u8]) {
+    let mut setup_bytes = [0u8; 4];
+    for (slot, byte) in setup_bytes.iter_mut().zip(data) {
+        *slot = *byte;
+    }
+    let script = data.get(4..).unwrap_or_default();
+    let setup = WorldSetup::from_bytes(setup_bytes);
+    let mut world = World::new(&setup, script);
+    let mut flow = world.start(&setup);
+    let run = world.run(&mut flow, 1000);
+    assert!(run.misuse.is_none(), "misuse: {:?}", run.misuse);
+    assert!(run.outcome.is_some(), "the flow did not finish");
+    assert!(!world.lock_held(), "the lock was not released");
+    assert!(!run.visible_text().contains(CANARY), "a secret leaked");
+    for (code, verifier_ok) in &world.code_exchanges {
+        assert!(world.codes_issued.contains(code) && *verifier_ok, "bad code exchange");
+    }
+    let mut latest: Option<&String> = None;
+    for event in &world.refresh_log {
+        match event {
+            RefreshEvent::Delivered(token) => latest = Some(token),
+            RefreshEvent::Presented(token) => assert!(latest.is_none_or(|l| l == token), "an old refresh token was sent"),
+        }
+    }
+}
+
+fn split_status(data: &[u8]) -> Option<(u16, &[u8])> {
+    let (head, body) = data.split_at_checked(2)?;
+    let status = 100 + u16::from_be_bytes([head[0], head[1]]) % 500;
+    Some((status, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn harnesses_accept_typical_inputs() {
+        token_response(b"\x00\x64{\"access_token\":\"a\",\"token_type\":\"Bearer\"}");
+        discovery_doc(br#"{"issuer":"https://idp.test","authorization_endpoint":"https://idp.test/a","token_endpoint":"https://idp.test/t"}"#);
+        redirect_callback(b"/callback?code=c&state=the-state&iss=https://idp.test");
+        id_token_claims(b"a.b.c");
+        flow_script(&[0, 3, 0, 1, 0, 0, 2]);
+    }
+}
