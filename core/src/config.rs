@@ -35,7 +35,7 @@ mod show;
 mod validate;
 mod wire;
 
-#[cfg(feature = "fuzzing")]
+#[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 #[cfg(any(test, feature = "test-support"))]
 pub mod strategies;

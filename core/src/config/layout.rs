@@ -254,8 +254,14 @@ fn offsets(text: &str, span: &Span) -> Result<(usize, usize), String> {
     }
 }
 
+/// The start of the line holding `at`; a byte-order mark opening the file is not part of
+/// the first line (it stays where it is).
 fn line_start(text: &str, at: usize) -> usize {
-    text[..at].rfind('\n').map_or(0, |newline| newline + 1)
+    match text[..at].rfind('\n') {
+        Some(newline) => newline + 1,
+        None if text.starts_with('\u{feff}') => '\u{feff}'.len_utf8(),
+        None => 0,
+    }
 }
 
 /// The offset just after the line break that ends the line holding `at - 1` (or `at` itself

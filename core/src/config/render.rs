@@ -143,6 +143,13 @@ pub(crate) fn scalar(text: &str) -> String {
 /// anchor), use only characters that never mean anything in a block-context plain scalar,
 /// not end with `:`, and not be a word that YAML 1.1 or 1.2 reads as null or a boolean.
 fn is_plain_safe(text: &str) -> bool {
+    // Durations such as `10m` or `1h30m` are never numbers, so they need no quotes.
+    if text.starts_with(|c: char| c.is_ascii_digit())
+        && text.chars().all(|c| c.is_ascii_alphanumeric())
+        && super::duration::parse_duration(text).is_ok()
+    {
+        return true;
+    }
     let Some(first) = text.chars().next() else {
         return false;
     };
@@ -216,6 +223,9 @@ mod tests {
             "https://auth.example.com/realms/a?b=c&d=e",
             "my-client-id",
             "/anthropic",
+            "10m",
+            "1h30m",
+            "500ms",
             "openid",
             "offline_access",
         ] {

@@ -241,7 +241,11 @@ fn check_url(text: &str, loopback_http: bool) -> Result<String, String> {
         Some(Host::Domain(domain)) => domain.is_empty(),
         Some(Host::Ipv4(_) | Host::Ipv6(_)) => false,
     };
-    if !has_slashes || host_is_empty {
+    // `url` skips extra slashes (`https:///host`) and reads `\` as `/`: refuse both, the
+    // string is used exactly as written.
+    let after_slashes = text.get(prefix_len..).unwrap_or_default();
+    let odd_slashes = after_slashes.starts_with('/') || text.contains('\\');
+    if !has_slashes || host_is_empty || odd_slashes {
         return Err(wanted.to_owned());
     }
     match url.scheme() {
