@@ -338,6 +338,20 @@ fn other_top_level_keys_are_preserved_byte_for_byte() {
 }
 
 #[test]
+fn document_markers_are_kept() {
+    let mut document = doc("%YAML 1.2\n---\n# head\nllm:\n  gateway_url: https://x\n...\n");
+    document.apply(&trio()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        render(&document),
+        format!("%YAML 1.2\n---\n# head\n{TRIO_BLOCK}...\n")
+    );
+
+    let mut empty = doc("---\n");
+    empty.apply(&trio()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(render(&empty), format!("---\n{TRIO_BLOCK}"));
+}
+
+#[test]
 fn llm_as_the_only_or_first_key() {
     let mut document =
         doc("llm: {gateway_url: https://g.example, oidc: {issuer: https://i.example}}\nz: 1\n");
@@ -647,49 +661,6 @@ proptest! {
     }
 
     #[test]
-    fn surrounding_text_is_preserved(
-        (before, after) in surrounding(),
-        first in strategies::valid_changes(),
-        second in strategies::valid_changes(),
-    ) {
-        // Insert a block into foreign text, then change it: the foreign text is kept.
-        let mut document = ConfigDocument::parse(&format!("{before}{after}")).unwrap_or_default();
-        prop_assert_eq!(document.apply(&first), Ok(()));
-        let inserted = document.render();
-        prop_assert!(inserted.is_ok(), "{:?}", inserted);
-        let inserted = inserted.unwrap_or_default();
-        // The block goes after the last key, before trailing comments and blank lines;
-        // taking it out again gives the original text.
-        let mut alone = ConfigDocument::new();
-        prop_assert_eq!(alone.apply(&first), Ok(()));
-        let block = alone.render().unwrap_or_default();
-        prop_assert_eq!(inserted.replacen(&block, "", 1), format!("{before}{after}"));
-
-        let mut reread = ConfigDocument::parse(&inserted).unwrap_or_default();
-        prop_assert_eq!(reread.apply(&second), Ok(()));
-        let changed = reread.render().unwrap_or_default();
-        let mut alone = ConfigDocument::new();
-        prop_assert_eq!(alone.apply(&first), Ok(()));
-        prop_assert_eq!(alone.apply(&second), Ok(()));
-        let block = alone.render().unwrap_or_default();
-        prop_assert_eq!(changed.replacen(&block, "", 1), format!("{before}{after}"));
-        let expected_config = {
-            let mut fresh = ConfigDocument::new();
-            prop_assert_eq!(fresh.apply(&first), Ok(()));
-            prop_assert_eq!(fresh.apply(&second), Ok(()));
-            fresh.validate()
-        };
-        prop_assert_eq!(ConfigDocument::parse(&changed).and_then(|d| d.validate()), expected_config);
-
-        // With the block written between the two parts, both parts are kept exactly.
-        let block = ConfigDocument::new().render().unwrap_or_default();
-        let mut between = ConfigDocument::parse(&format!("{before}{block}{after}")).unwrap_or_default();
-        prop_assert_eq!(between.apply(&second), Ok(()));
-        let out = between.render().unwrap_or_default();
-        prop_assert!(out.starts_with(&before) && out.ends_with(&after), "{}", out);
-    }
-
-    #[test]
     fn invalid_values_are_rejected_naming_their_field(
         start in strategies::valid_changes(),
         (change, field) in strategies::invalid_change(),
@@ -754,5 +725,53 @@ proptest! {
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
         fuzzing::config_parse(&bytes);
+    }
+}
+
+proptest! {
+    // Each case parses and renders about a dozen files; fewer cases keep the suite quick.
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn surrounding_text_is_preserved(
+        (before, after) in surrounding(),
+        first in strategies::valid_changes(),
+        second in strategies::valid_changes(),
+    ) {
+        // Insert a block into foreign text, then change it: the foreign text is kept.
+        let mut document = ConfigDocument::parse(&format!("{before}{after}")).unwrap_or_default();
+        prop_assert_eq!(document.apply(&first), Ok(()));
+        let inserted = document.render();
+        prop_assert!(inserted.is_ok(), "{:?}", inserted);
+        let inserted = inserted.unwrap_or_default();
+        // The block goes after the last key, before trailing comments and blank lines;
+        // taking it out again gives the original text.
+        let mut alone = ConfigDocument::new();
+        prop_assert_eq!(alone.apply(&first), Ok(()));
+        let block = alone.render().unwrap_or_default();
+        prop_assert_eq!(inserted.replacen(&block, "", 1), format!("{before}{after}"));
+
+        let mut reread = ConfigDocument::parse(&inserted).unwrap_or_default();
+        prop_assert_eq!(reread.apply(&second), Ok(()));
+        let changed = reread.render().unwrap_or_default();
+        let mut alone = ConfigDocument::new();
+        prop_assert_eq!(alone.apply(&first), Ok(()));
+        prop_assert_eq!(alone.apply(&second), Ok(()));
+        let block = alone.render().unwrap_or_default();
+        prop_assert_eq!(changed.replacen(&block, "", 1), format!("{before}{after}"));
+        let expected_config = {
+            let mut fresh = ConfigDocument::new();
+            prop_assert_eq!(fresh.apply(&first), Ok(()));
+            prop_assert_eq!(fresh.apply(&second), Ok(()));
+            fresh.validate()
+        };
+        prop_assert_eq!(ConfigDocument::parse(&changed).and_then(|d| d.validate()), expected_config);
+
+        // With the block written between the two parts, both parts are kept exactly.
+        let block = ConfigDocument::new().render().unwrap_or_default();
+        let mut between = ConfigDocument::parse(&format!("{before}{block}{after}")).unwrap_or_default();
+        prop_assert_eq!(between.apply(&second), Ok(()));
+        let out = between.render().unwrap_or_default();
+        prop_assert!(out.starts_with(&before) && out.ends_with(&after), "{}", out);
     }
 }
