@@ -1,0 +1,40 @@
+//! Dotted names of every field under `llm:`, as they appear in error messages, so that the
+//! runtime and the CLI name fields exactly as core does.
+
+/// `llm.version`
+pub const VERSION: &str = "llm.version";
+/// `llm.gateway_url`
+pub const GATEWAY_URL: &str = "llm.gateway_url";
+/// `llm.oidc.issuer`
+pub const ISSUER: &str = "llm.oidc.issuer";
+/// `llm.oidc.client_id`
+pub const CLIENT_ID: &str = "llm.oidc.client_id";
+/// `llm.oidc.scopes`
+pub const SCOPES: &str = "llm.oidc.scopes";
+/// `llm.oidc.audience`
+pub const AUDIENCE: &str = "llm.oidc.audience";
+/// `llm.oidc.callback_port`
+pub const CALLBACK_PORT: &str = "llm.oidc.callback_port";
+/// `llm.oidc.prompt`
+pub const PROMPT: &str = "llm.oidc.prompt";
+/// `llm.oidc.auth_params` (single entries are named `llm.oidc.auth_params.<key>`)
+pub const AUTH_PARAMS: &str = "llm.oidc.auth_params";
+/// `llm.oidc.refresh_window`
+pub const REFRESH_WINDOW: &str = "llm.oidc.refresh_window";
+/// `llm.proxy.listen_port`
+pub const PROXY_LISTEN_PORT: &str = "llm.proxy.listen_port";
+/// `llm.proxy.require_local_key`
+pub const PROXY_REQUIRE_LOCAL_KEY: &str = "llm.proxy.require_local_key";
+/// `llm.tls.ca_file`
+pub const TLS_CA_FILE: &str = "llm.tls.ca_file";
+/// `llm.tls.skip_verify`
+pub const TLS_SKIP_VERIFY: &str = "llm.tls.skip_verify";
+/// `llm.secrets.backend`
+pub const SECRETS_BACKEND: &str = "llm.secrets.backend";
+/// `llm.setup.anthropic_path_prefix`
+pub const ANTHROPIC_PATH_PREFIX: &str = "llm.setup.anthropic_path_prefix";
+/// `llm.configured_tools` (entries are named `llm.configured_tools[<index>].<key>`)
+pub const CONFIGURED_TOOLS: &str = "llm.configured_tools";
+
+/// The fields that must all be set before llmauth can log in, in the order they are reported.
+pub const REQUIRED: [&str; 3] = [GATEWAY_URL, ISSUER, CLIENT_ID];

@@ -1,0 +1,117 @@
+//! The validated configuration that the rest of llmauth works with.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use core::time::Duration;
+
+use super::error::FieldError;
+use super::raw::ConfiguredTool;
+
+/// A complete, valid configuration, with every default filled in.
+///
+/// Strings are exactly as written in `config.yaml` (no URL normalisation), because the
+/// session key and the discovery issuer check compare them byte for byte. Nothing in here
+/// is secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `llm.gateway_url`: an absolute https URL with a host.
+    pub gateway_url: String,
+    /// `llm.oidc.issuer`: https, or http on a loopback host.
+    pub issuer: String,
+    /// `llm.oidc.client_id`: a public client, never a secret.
+    pub client_id: String,
+    /// `llm.oidc.audience`, sent as RFC 8707 `resource`; `""` when unset.
+    pub audience: String,
+    /// The scopes to request: as configured (order kept, duplicates dropped), always
+    /// including `openid` and `offline_access`.
+    pub scopes: Vec<String>,
+    /// `llm.oidc.callback_port`: 0 (any free port) or 1024–65535.
+    pub callback_port: u16,
+    /// `llm.oidc.prompt`; `""` means the parameter is not sent.
+    pub prompt: String,
+    /// `llm.oidc.auth_params`: extra authorization request parameters.
+    pub auth_params: BTreeMap<String, String>,
+    /// `llm.oidc.refresh_window`: refresh when less than this much validity is left
+    /// (capped by half the token lifetime, SPEC §5).
+    pub refresh_window: Duration,
+    /// `llm.proxy.listen_port`: 1024–65535.
+    pub proxy_port: u16,
+    /// `llm.proxy.require_local_key`
+    pub require_local_key: bool,
+    /// `llm.tls.ca_file`: extra trust roots for the IdP and the gateway.
+    pub ca_file: Option<String>,
+    /// `llm.tls.skip_verify`: gateway only, never the IdP.
+    pub skip_verify: bool,
+    /// `llm.secrets.backend`
+    pub secrets_backend: SecretsBackend,
+    /// `llm.setup.anthropic_path_prefix`: `""`, `auto` or a path such as `/anthropic`.
+    pub anthropic_path_prefix: String,
+    /// `llm.configured_tools`, the index written by setup.
+    pub configured_tools: Vec<ConfiguredTool>,
+}
+
+/// Where the refresh token is kept (SPEC §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum SecretsBackend {
+    /// Try the OS keychain once and record which backend answered.
+    #[default]
+    Auto,
+    /// The OS keychain.
+    Keyring,
+    /// A 0600 file in the state directory.
+    File,
+}
+
+impl SecretsBackend {
+    /// The spelling used in `config.yaml` and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Keyring => "keyring",
+            Self::File => "file",
+        }
+    }
+}
+
+impl fmt::Display for SecretsBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for SecretsBackend {
+    type Err = FieldError;
+
+    /// Parses `auto`, `keyring` or `file` (exactly; the file is case-sensitive everywhere).
+    fn from_str(text: &str) -> Result<Self, FieldError> {
+        match text {
+            "auto" => Ok(Self::Auto),
+            "keyring" => Ok(Self::Keyring),
+            "file" => Ok(Self::File),
+            other => Err(FieldError::new(
+                super::field::SECRETS_BACKEND,
+                format!("{other:?} is not one of auto, keyring, file"),
+            )),
+        }
+    }
+}
+
+/// Defaults of SPEC §3, in one place.
+pub mod defaults {
+    use core::time::Duration;
+
+    /// `llm.oidc.scopes`
+    pub const SCOPES: [&str; 2] = ["openid", "offline_access"];
+    /// `llm.oidc.callback_port`
+    pub const CALLBACK_PORT: u16 = 8666;
+    /// `llm.oidc.refresh_window`
+    pub const REFRESH_WINDOW: Duration = Duration::from_secs(600);
+    /// `llm.proxy.listen_port`
+    pub const PROXY_PORT: u16 = 14000;
+    /// `llm.proxy.require_local_key`
+    pub const REQUIRE_LOCAL_KEY: bool = true;
+    /// `llm.tls.skip_verify`
+    pub const SKIP_VERIFY: bool = false;
+}

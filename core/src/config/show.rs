@@ -1,0 +1,459 @@
+//! `llmauth config show`: every field with its value (as written, or the default), what is
+//! missing and what is wrong. Works on an incomplete or invalid configuration, because that
+//! is exactly when people look.
+//!
+//! Only config values are printed; the config holds no secrets.
+
+use serde_json::{Value, json};
+
+use super::document::ConfigDocument;
+use super::duration::format_duration;
+use super::error::{ConfigError, FieldError};
+use super::field;
+use super::model::{SecretsBackend, defaults};
+use super::render::scalar;
+use super::validate::effective_scopes;
+
+/// What validation says, for both output formats.
+struct Status {
+    missing: Vec<&'static str>,
+    problems: Vec<FieldError>,
+    session_key: Option<String>,
+}
+
+impl Status {
+    fn of(document: &ConfigDocument) -> Self {
+        let missing = document.raw().missing_required();
+        match document.validate() {
+            Ok(config) => Self {
+                missing,
+                problems: Vec::new(),
+                session_key: Some(config.session_key().to_string()),
+            },
+            Err(error) => {
+                // Missing fields are reported separately.
+                let problems = error
+                    .field_errors()
+                    .iter()
+                    .filter(|e| !missing.contains(&e.field.as_str()))
+                    .cloned()
+                    .collect();
+                Self {
+                    missing,
+                    problems,
+                    session_key: None,
+                }
+            }
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        if !self.problems.is_empty() {
+            "invalid"
+        } else if !self.missing.is_empty() {
+            "incomplete"
+        } else {
+            "ok"
+        }
+    }
+}
+
+/// One line of the text table: field, value, and whether the value is a default.
+struct Row {
+    field: String,
+    value: String,
+    note: &'static str,
+}
+
+fn row(field: &str, value: Option<String>, default: &str) -> Row {
+    match value {
+        Some(value) => Row {
+            field: field.to_owned(),
+            value,
+            note: "",
+        },
+        None => Row {
+            field: field.to_owned(),
+            value: default.to_owned(),
+            // Placeholders such as "(not set)" speak for themselves.
+            note: if default.starts_with('(') {
+                ""
+            } else {
+                "(default)"
+            },
+        },
+    }
+}
+
+fn required(field: &str, value: Option<&str>) -> Row {
+    Row {
+        field: field.to_owned(),
+        value: value.map_or_else(|| "(not set — required)".to_owned(), scalar),
+        note: "",
+    }
+}
+
+impl ConfigDocument {
+    /// `config show --format text`: a status line, one line per field, then the problems.
+    pub fn show_text(&self) -> String {
+        let status = Status::of(self);
+        let raw = self.raw();
+        let oidc = &raw.oidc;
+        let default_scopes: Vec<String> =
+            defaults::SCOPES.iter().map(|s| (*s).to_owned()).collect();
+        let scopes = oidc.scopes.as_deref().unwrap_or(&default_scopes);
+        let mut rows = vec![
+            required(field::GATEWAY_URL, raw.gateway_url.as_deref()),
+            required(field::ISSUER, oidc.issuer.as_deref()),
+            required(field::CLIENT_ID, oidc.client_id.as_deref()),
+            row(
+                field::SCOPES,
+                oidc.scopes.as_ref().map(|s| list(s)),
+                &list(&default_scopes),
+            ),
+            Row {
+                field: "  requested scopes".to_owned(),
+                value: effective_scopes(scopes).join(" "),
+                note: "",
+            },
+            row(
+                field::AUDIENCE,
+                oidc.audience.as_deref().map(scalar),
+                "(not set)",
+            ),
+            row(
+                field::CALLBACK_PORT,
+                oidc.callback_port.map(|p| p.to_string()),
+                &defaults::CALLBACK_PORT.to_string(),
+            ),
+            row(
+                field::PROMPT,
+                oidc.prompt.as_deref().map(scalar),
+                "(not sent)",
+            ),
+            row(
+                field::AUTH_PARAMS,
+                oidc.auth_params.as_ref().map(|params| {
+                    if params.is_empty() {
+                        "(none)".to_owned()
+                    } else {
+                        params
+                            .iter()
+                            .map(|(k, v)| format!("{}={}", scalar(k), scalar(v)))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    }
+                }),
+                "(none)",
+            ),
+            row(
+                field::REFRESH_WINDOW,
+                oidc.refresh_window.as_deref().map(scalar),
+                &format_duration(defaults::REFRESH_WINDOW),
+            ),
+            row(
+                field::PROXY_LISTEN_PORT,
+                raw.proxy.listen_port.map(|p| p.to_string()),
+                &defaults::PROXY_PORT.to_string(),
+            ),
+            row(
+                field::PROXY_REQUIRE_LOCAL_KEY,
+                raw.proxy.require_local_key.map(|b| b.to_string()),
+                &defaults::REQUIRE_LOCAL_KEY.to_string(),
+            ),
+            row(
+                field::TLS_CA_FILE,
+                raw.tls.ca_file.as_deref().map(scalar),
+                "(not set)",
+            ),
+            row(
+                field::TLS_SKIP_VERIFY,
+                raw.tls.skip_verify.map(|b| b.to_string()),
+                &defaults::SKIP_VERIFY.to_string(),
+            ),
+            row(
+                field::SECRETS_BACKEND,
+                raw.secrets.backend.as_deref().map(scalar),
+                SecretsBackend::default().as_str(),
+            ),
+            row(
+                field::ANTHROPIC_PATH_PREFIX,
+                raw.setup.anthropic_path_prefix.as_deref().map(scalar),
+                "\"\"",
+            ),
+        ];
+        let tools = raw.configured_tools.as_deref().unwrap_or_default();
+        if tools.is_empty() {
+            rows.push(row(field::CONFIGURED_TOOLS, None, "(none)"));
+        }
+        for tool in tools {
+            rows.push(Row {
+                field: field::CONFIGURED_TOOLS.to_owned(),
+                value: format!(
+                    "{} ({}) in {}",
+                    scalar(&tool.tool),
+                    scalar(&tool.mode),
+                    scalar(&tool.file)
+                ),
+                note: "",
+            });
+        }
+        if let Some(key) = &status.session_key {
+            rows.push(Row {
+                field: "session key".to_owned(),
+                value: key.clone(),
+                note: "",
+            });
+        }
+
+        let mut out = match status.name() {
+            "ok" => "status: ok\n".to_owned(),
+            "incomplete" => format!(
+                "status: incomplete — {}\n",
+                ConfigError::Unconfigured {
+                    missing: status.missing.clone(),
+                }
+            ),
+            _ => "status: invalid\n".to_owned(),
+        };
+        let width = rows
+            .iter()
+            .map(|r| r.field.chars().count())
+            .max()
+            .unwrap_or(0);
+        for r in &rows {
+            let line = format!("{:width$}  {} {}", r.field, r.value, r.note);
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        if !status.problems.is_empty() || (status.name() == "invalid" && !status.missing.is_empty())
+        {
+            out.push_str("problems:\n");
+            for missing in &status.missing {
+                out.push_str(&format!("  {missing}: is required\n"));
+            }
+            for problem in &status.problems {
+                out.push_str(&format!("  {problem}\n"));
+            }
+        }
+        out
+    }
+
+    /// `config show --format json`: the same information as [`ConfigDocument::show_text`].
+    ///
+    /// `llm` holds every field, as written or (when unset) its default, with `null` for
+    /// unset fields that have no default; `defaults` lists the fields that were not set.
+    pub fn show_json(&self) -> Value {
+        let status = Status::of(self);
+        let raw = self.raw();
+        let oidc = &raw.oidc;
+        let default_scopes: Vec<String> =
+            defaults::SCOPES.iter().map(|s| (*s).to_owned()).collect();
+        let scopes = oidc
+            .scopes
+            .clone()
+            .unwrap_or_else(|| default_scopes.clone());
+        let mut defaulted: Vec<&str> = Vec::new();
+        let mut note = |set: bool, name: &'static str| {
+            if !set {
+                defaulted.push(name);
+            }
+        };
+        note(oidc.scopes.is_some(), field::SCOPES);
+        note(oidc.audience.is_some(), field::AUDIENCE);
+        note(oidc.callback_port.is_some(), field::CALLBACK_PORT);
+        note(oidc.prompt.is_some(), field::PROMPT);
+        note(oidc.auth_params.is_some(), field::AUTH_PARAMS);
+        note(oidc.refresh_window.is_some(), field::REFRESH_WINDOW);
+        note(raw.proxy.listen_port.is_some(), field::PROXY_LISTEN_PORT);
+        note(
+            raw.proxy.require_local_key.is_some(),
+            field::PROXY_REQUIRE_LOCAL_KEY,
+        );
+        note(raw.tls.ca_file.is_some(), field::TLS_CA_FILE);
+        note(raw.tls.skip_verify.is_some(), field::TLS_SKIP_VERIFY);
+        note(raw.secrets.backend.is_some(), field::SECRETS_BACKEND);
+        note(
+            raw.setup.anthropic_path_prefix.is_some(),
+            field::ANTHROPIC_PATH_PREFIX,
+        );
+        note(raw.configured_tools.is_some(), field::CONFIGURED_TOOLS);
+
+        let tools: Vec<Value> = raw
+            .configured_tools
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .map(|t| json!({"tool": t.tool, "mode": t.mode, "file": t.file}))
+            .collect();
+        json!({
+            "status": status.name(),
+            "missing": status.missing,
+            "problems": status
+                .problems
+                .iter()
+                .map(|p| json!({"field": p.field, "problem": p.problem}))
+                .collect::<Vec<_>>(),
+            "session_key": status.session_key,
+            "requested_scopes": effective_scopes(&scopes),
+            "defaults": defaulted,
+            "llm": {
+                "version": raw.version.unwrap_or(super::CURRENT_VERSION),
+                "gateway_url": raw.gateway_url,
+                "oidc": {
+                    "issuer": oidc.issuer,
+                    "client_id": oidc.client_id,
+                    "scopes": scopes,
+                    "audience": oidc.audience.clone().unwrap_or_default(),
+                    "callback_port": oidc.callback_port.unwrap_or(i64::from(defaults::CALLBACK_PORT)),
+                    "prompt": oidc.prompt.clone().unwrap_or_default(),
+                    "auth_params": oidc.auth_params.clone().unwrap_or_default(),
+                    "refresh_window": oidc
+                        .refresh_window
+                        .clone()
+                        .unwrap_or_else(|| format_duration(defaults::REFRESH_WINDOW)),
+                },
+                "proxy": {
+                    "listen_port": raw.proxy.listen_port.unwrap_or(i64::from(defaults::PROXY_PORT)),
+                    "require_local_key": raw.proxy.require_local_key.unwrap_or(defaults::REQUIRE_LOCAL_KEY),
+                },
+                "tls": {
+                    "ca_file": raw.tls.ca_file,
+                    "skip_verify": raw.tls.skip_verify.unwrap_or(defaults::SKIP_VERIFY),
+                },
+                "secrets": {
+                    "backend": raw
+                        .secrets
+                        .backend
+                        .clone()
+                        .unwrap_or_else(|| SecretsBackend::default().as_str().to_owned()),
+                },
+                "setup": {
+                    "anthropic_path_prefix": raw.setup.anthropic_path_prefix.clone().unwrap_or_default(),
+                },
+                "configured_tools": tools,
+            },
+        })
+    }
+}
+
+fn list(items: &[String]) -> String {
+    if items.is_empty() {
+        "[]".to_owned()
+    } else {
+        items
+            .iter()
+            .map(|s| scalar(s))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(text: &str) -> ConfigDocument {
+        ConfigDocument::parse(text).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    const COMPLETE: &str = "llm:\n  gateway_url: https://llm.example.com\n  oidc:\n    \
+        issuer: https://auth.example.com\n    client_id: my-client-id\n    scopes: [profile]\n";
+
+    #[test]
+    fn text_for_a_complete_config() {
+        let text = doc(COMPLETE).show_text();
+        assert!(text.starts_with("status: ok\n"), "{text}");
+        assert!(text.contains("llm.gateway_url"), "{text}");
+        assert!(text.contains("https://llm.example.com\n"), "{text}");
+        assert!(
+            text.contains("  requested scopes               openid profile offline_access\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("llm.oidc.audience                (not set)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("llm.oidc.callback_port           8666 (default)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("session key                      4c1f4a6519eade80"),
+            "{text}"
+        );
+        assert!(!text.contains("problems"), "{text}");
+    }
+
+    #[test]
+    fn text_for_an_empty_config_says_what_is_missing() {
+        let text = ConfigDocument::new().show_text();
+        assert!(
+            text.starts_with("status: incomplete — llmauth is not configured: "),
+            "{text}"
+        );
+        assert!(
+            text.contains("llm.oidc.client_id               (not set — required)"),
+            "{text}"
+        );
+        assert!(!text.contains("session key"), "{text}");
+    }
+
+    #[test]
+    fn text_for_an_invalid_config_lists_problems() {
+        let text =
+            doc("llm:\n  gateway_url: http://x\n  proxy:\n    listen_port: 80\n").show_text();
+        assert!(text.starts_with("status: invalid\n"), "{text}");
+        assert!(
+            text.contains("problems:\n  llm.oidc.issuer: is required\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  llm.gateway_url: must be an https URL with a host\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  llm.proxy.listen_port: must be between 1024 and 65535, not 80\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn json_shape() {
+        let value = doc(COMPLETE).show_json();
+        assert_eq!(value["status"], "ok");
+        assert_eq!(value["session_key"], "4c1f4a6519eade80");
+        assert_eq!(value["llm"]["oidc"]["scopes"], json!(["profile"]));
+        assert_eq!(
+            value["requested_scopes"],
+            json!(["openid", "profile", "offline_access"])
+        );
+        assert_eq!(value["llm"]["oidc"]["audience"], "");
+        assert_eq!(value["llm"]["proxy"]["listen_port"], 14000);
+        assert_eq!(value["llm"]["tls"]["ca_file"], Value::Null);
+        assert!(
+            value["defaults"]
+                .as_array()
+                .is_some_and(|d| d.contains(&json!("llm.oidc.audience")))
+        );
+        assert!(
+            !value["defaults"]
+                .as_array()
+                .is_some_and(|d| d.contains(&json!("llm.oidc.scopes")))
+        );
+
+        let empty = ConfigDocument::new().show_json();
+        assert_eq!(empty["status"], "incomplete");
+        assert_eq!(
+            empty["missing"],
+            json!(["llm.gateway_url", "llm.oidc.issuer", "llm.oidc.client_id"])
+        );
+        assert_eq!(empty["session_key"], Value::Null);
+        assert_eq!(empty["llm"]["gateway_url"], Value::Null);
+
+        let invalid = doc("llm:\n  oidc:\n    callback_port: 5\n").show_json();
+        assert_eq!(invalid["status"], "invalid");
+        assert_eq!(invalid["problems"][0]["field"], "llm.oidc.callback_port");
+        assert_eq!(invalid["llm"]["oidc"]["callback_port"], 5);
+    }
+}

@@ -1,0 +1,480 @@
+//! The rules of SPEC §3: every field that is set is checked, every broken field is
+//! reported, and a [`Config`] is built only when the required trio is set and nothing is
+//! broken.
+//!
+//! URLs are parsed with `url` only to check them; the strings themselves are kept exactly as
+//! written, because `url` would add a trailing slash and break the issuer match.
+
+use std::collections::BTreeMap;
+use std::net::Ipv6Addr;
+use std::str::FromStr;
+
+use core::time::Duration;
+use url::{Host, Url};
+
+use super::duration::parse_duration;
+use super::error::{ConfigError, FieldError, required_field_error};
+use super::field;
+use super::model::{Config, SecretsBackend, defaults};
+use super::raw::{ConfiguredTool, RawConfig};
+
+/// Authorization request parameters that llmauth sets itself (or that must never be sent
+/// from a public client), so `auth_params` cannot override them.
+pub const RESERVED_AUTH_PARAMS: [&str; 12] = [
+    "client_id",
+    "redirect_uri",
+    "response_type",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "resource",
+    "prompt",
+    "client_secret",
+    "code_verifier",
+];
+
+/// The longest `refresh_window`: a day is already far beyond any useful margin.
+const MAX_REFRESH_WINDOW: Duration = Duration::from_secs(24 * 3600);
+
+/// Full validation: the required fields must be set and every field must be valid.
+///
+/// `extra` are problems found outside core (such as an unreadable `tls.ca_file`); they are
+/// reported in the same list.
+pub(crate) fn validate_full(
+    raw: &RawConfig,
+    extra: Vec<FieldError>,
+) -> Result<Config, ConfigError> {
+    let (mut errors, config) = check(raw);
+    errors.extend(extra);
+    let missing = raw.missing_required();
+    match config {
+        Some(config) if errors.is_empty() => Ok(config),
+        _ if errors.is_empty() => Err(ConfigError::Unconfigured { missing }),
+        _ => {
+            let mut all: Vec<FieldError> = missing.into_iter().map(required_field_error).collect();
+            all.extend(errors);
+            Err(ConfigError::Invalid(all))
+        }
+    }
+}
+
+/// Partial validation (SPEC §2 `config set`): while the required trio is incomplete only
+/// the fields that are set are checked; once it is complete this is full validation.
+pub(crate) fn validate_partial(raw: &RawConfig, extra: Vec<FieldError>) -> Result<(), ConfigError> {
+    if raw.has_required() {
+        return validate_full(raw, extra).map(drop);
+    }
+    let (mut errors, _) = check(raw);
+    errors.extend(extra);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ConfigError::Invalid(errors))
+    }
+}
+
+/// Checks every field that is set; returns the problems, and the [`Config`] when the
+/// required fields are set and there is no problem.
+fn check(raw: &RawConfig) -> (Vec<FieldError>, Option<Config>) {
+    let mut errors = Errors::default();
+
+    if let Some(version) = raw.version
+        && version != super::CURRENT_VERSION
+    {
+        errors.push(
+            field::VERSION,
+            format!("must be {}", super::CURRENT_VERSION),
+        );
+    }
+    let gateway_url = errors.check(field::GATEWAY_URL, raw.gateway_url.as_deref(), |url| {
+        check_url(url, false)
+    });
+
+    let oidc = &raw.oidc;
+    let issuer = errors.check(field::ISSUER, oidc.issuer.as_deref(), |url| {
+        check_url(url, true)
+    });
+    let client_id = errors.check(field::CLIENT_ID, oidc.client_id.as_deref(), check_client_id);
+    let scopes = check_scopes(&mut errors, oidc.scopes.as_deref());
+    let audience = errors
+        .check(field::AUDIENCE, oidc.audience.as_deref(), check_audience)
+        .unwrap_or_default();
+    let callback_port = errors
+        .check(field::CALLBACK_PORT, oidc.callback_port, |port| {
+            check_port(port, true)
+        })
+        .unwrap_or(defaults::CALLBACK_PORT);
+    let prompt = errors
+        .check(field::PROMPT, oidc.prompt.as_deref(), check_prompt)
+        .unwrap_or_default();
+    let auth_params = check_auth_params(&mut errors, oidc.auth_params.as_ref());
+    let refresh_window = errors
+        .check(
+            field::REFRESH_WINDOW,
+            oidc.refresh_window.as_deref(),
+            check_refresh_window,
+        )
+        .unwrap_or(defaults::REFRESH_WINDOW);
+
+    let proxy_port = errors
+        .check(field::PROXY_LISTEN_PORT, raw.proxy.listen_port, |port| {
+            check_port(port, false)
+        })
+        .unwrap_or(defaults::PROXY_PORT);
+    if callback_port != 0 && callback_port == proxy_port {
+        errors.push(
+            field::CALLBACK_PORT,
+            format!(
+                "must differ from {} ({proxy_port})",
+                field::PROXY_LISTEN_PORT
+            ),
+        );
+    }
+
+    let ca_file = errors
+        .check(
+            field::TLS_CA_FILE,
+            raw.tls.ca_file.as_deref(),
+            check_ca_file,
+        )
+        .flatten();
+    let secrets_backend = errors
+        .check(
+            field::SECRETS_BACKEND,
+            raw.secrets.backend.as_deref(),
+            |text| SecretsBackend::from_str(text).map_err(|error| error.problem),
+        )
+        .unwrap_or_default();
+    let anthropic_path_prefix = errors
+        .check(
+            field::ANTHROPIC_PATH_PREFIX,
+            raw.setup.anthropic_path_prefix.as_deref(),
+            check_path_prefix,
+        )
+        .unwrap_or_default();
+    let configured_tools = check_tools(&mut errors, raw.configured_tools.as_deref());
+
+    let (Some(gateway_url), Some(issuer), Some(client_id)) = (gateway_url, issuer, client_id)
+    else {
+        return (errors.0, None);
+    };
+    if !errors.0.is_empty() {
+        return (errors.0, None);
+    }
+    let config = Config {
+        gateway_url,
+        issuer,
+        client_id,
+        audience,
+        scopes,
+        callback_port,
+        prompt,
+        auth_params,
+        refresh_window,
+        proxy_port,
+        require_local_key: raw
+            .proxy
+            .require_local_key
+            .unwrap_or(defaults::REQUIRE_LOCAL_KEY),
+        ca_file,
+        skip_verify: raw.tls.skip_verify.unwrap_or(defaults::SKIP_VERIFY),
+        secrets_backend,
+        anthropic_path_prefix,
+        configured_tools,
+    };
+    (Vec::new(), Some(config))
+}
+
+/// Collected problems, in field order.
+#[derive(Default)]
+struct Errors(Vec<FieldError>);
+
+impl Errors {
+    fn push(&mut self, field: impl Into<String>, problem: impl Into<String>) {
+        self.0.push(FieldError::new(field, problem));
+    }
+
+    /// Checks an optional field: `None` when unset or invalid (the problem is recorded).
+    fn check<T, U>(
+        &mut self,
+        field: &str,
+        value: Option<T>,
+        rule: impl FnOnce(T) -> Result<U, String>,
+    ) -> Option<U> {
+        match rule(value?) {
+            Ok(valid) => Some(valid),
+            Err(problem) => {
+                self.push(field, problem);
+                None
+            }
+        }
+    }
+}
+
+/// An absolute URL with a host: https, or (for the issuer) http on a loopback host.
+fn check_url(text: &str, loopback_http: bool) -> Result<String, String> {
+    let wanted = if loopback_http {
+        "must be an https URL with a host (http only for localhost, 127.0.0.0/8 or ::1)"
+    } else {
+        "must be an https URL with a host"
+    };
+    if text.is_empty() {
+        return Err(format!("{wanted}, not empty"));
+    }
+    if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "{wanted}, without spaces or control characters (it is used exactly as written)"
+        ));
+    }
+    let Ok(url) = Url::parse(text) else {
+        return Err(wanted.to_owned());
+    };
+    // `url` also accepts `https:host` and `https:\\host`; only the plain form is clear.
+    let prefix_len = url.scheme().len() + 3;
+    let written_prefix = text.get(..prefix_len).unwrap_or_default();
+    let has_slashes = written_prefix.eq_ignore_ascii_case(&format!("{}://", url.scheme()));
+    let host = url.host();
+    let host_is_empty = match &host {
+        None => true,
+        Some(Host::Domain(domain)) => domain.is_empty(),
+        Some(Host::Ipv4(_) | Host::Ipv6(_)) => false,
+    };
+    // `url` skips extra slashes (`https:///host`) and reads `\` as `/`: refuse both, the
+    // string is used exactly as written.
+    let after_slashes = text.get(prefix_len..).unwrap_or_default();
+    let odd_slashes = after_slashes.starts_with('/') || text.contains('\\');
+    if !has_slashes || host_is_empty || odd_slashes {
+        return Err(wanted.to_owned());
+    }
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback_http && host.as_ref().is_some_and(is_loopback) => {}
+        "http" if loopback_http => {
+            return Err(format!("{wanted}: http is allowed only on a loopback host"));
+        }
+        _ => return Err(wanted.to_owned()),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not contain a user name or password".to_owned());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("must not have a query (?) or fragment (#)".to_owned());
+    }
+    Ok(text.to_owned())
+}
+
+fn is_loopback(host: &Host<&str>) -> bool {
+    match host {
+        Host::Domain(domain) => domain.eq_ignore_ascii_case("localhost"),
+        Host::Ipv4(address) => address.octets()[0] == 127,
+        Host::Ipv6(address) => *address == Ipv6Addr::LOCALHOST,
+    }
+}
+
+/// RFC 6749 appendix A.1: `client_id` is VSCHAR (printable ASCII).
+fn check_client_id(text: &str) -> Result<String, String> {
+    if text.is_empty() {
+        return Err("must not be empty".to_owned());
+    }
+    if !text.chars().all(|c| (' '..='~').contains(&c)) {
+        return Err(
+            "must contain only printable ASCII characters (RFC 6749 appendix A.1)".to_owned(),
+        );
+    }
+    if text.starts_with(' ') || text.ends_with(' ') {
+        return Err("must not start or end with a space".to_owned());
+    }
+    Ok(text.to_owned())
+}
+
+/// RFC 6749 §3.3 scope tokens; the effective list always has `openid` and `offline_access`.
+fn check_scopes(errors: &mut Errors, scopes: Option<&[String]>) -> Vec<String> {
+    let configured: Vec<String> = match scopes {
+        Some(scopes) => scopes.to_vec(),
+        None => defaults::SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+    };
+    for scope in &configured {
+        let valid = !scope.is_empty()
+            && scope
+                .chars()
+                .all(|c| c == '!' || ('#'..='[').contains(&c) || (']'..='~').contains(&c));
+        if !valid {
+            errors.push(
+                field::SCOPES,
+                format!("{scope:?} is not a valid scope (RFC 6749 §3.3: no spaces, quotes or backslashes)"),
+            );
+        }
+    }
+    effective_scopes(&configured)
+}
+
+/// The scopes to request: order kept, duplicates dropped, `openid` first when it had to be
+/// added and `offline_access` last (SPEC §3: offline access is always requested).
+pub(crate) fn effective_scopes(configured: &[String]) -> Vec<String> {
+    let mut scopes: Vec<String> = Vec::with_capacity(configured.len() + 2);
+    for scope in configured {
+        if !scopes.contains(scope) {
+            scopes.push(scope.clone());
+        }
+    }
+    if !scopes.iter().any(|s| s == "openid") {
+        scopes.insert(0, "openid".to_owned());
+    }
+    if !scopes.iter().any(|s| s == "offline_access") {
+        scopes.push("offline_access".to_owned());
+    }
+    scopes
+}
+
+/// RFC 8707 §2: `resource` is an absolute URI without a fragment; `""` means unset.
+fn check_audience(text: &str) -> Result<String, String> {
+    if text.is_empty() {
+        return Ok(String::new());
+    }
+    let wanted = "must be an absolute URI such as https://llm.example.com (RFC 8707 §2)";
+    if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("{wanted}, without spaces or control characters"));
+    }
+    match Url::parse(text) {
+        Ok(url) if url.fragment().is_some() => Err("must not have a fragment (#)".to_owned()),
+        Ok(_) => Ok(text.to_owned()),
+        Err(_) => Err(wanted.to_owned()),
+    }
+}
+
+fn check_port(port: i64, zero_allowed: bool) -> Result<u16, String> {
+    match u16::try_from(port) {
+        Ok(0) if zero_allowed => Ok(0),
+        Ok(port) if port >= 1024 => Ok(port),
+        _ if zero_allowed => Err(format!(
+            "must be 0 (any free port) or between 1024 and 65535, not {port}"
+        )),
+        _ => Err(format!("must be between 1024 and 65535, not {port}")),
+    }
+}
+
+fn check_prompt(text: &str) -> Result<String, String> {
+    if text.chars().all(|c| (' '..='~').contains(&c)) {
+        Ok(text.to_owned())
+    } else {
+        Err("must contain only printable ASCII characters, e.g. consent or login".to_owned())
+    }
+}
+
+fn check_auth_params(
+    errors: &mut Errors,
+    params: Option<&BTreeMap<String, String>>,
+) -> BTreeMap<String, String> {
+    let Some(params) = params else {
+        return BTreeMap::new();
+    };
+    for (key, value) in params {
+        let entry = format!("{}.{key}", field::AUTH_PARAMS);
+        if key.is_empty() {
+            errors.push(field::AUTH_PARAMS, "parameter names must not be empty");
+        } else if key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            errors.push(
+                entry,
+                "parameter names must not contain spaces or control characters",
+            );
+        } else if RESERVED_AUTH_PARAMS.contains(&key.as_str()) {
+            let hint = match key.as_str() {
+                "prompt" => " (use llm.oidc.prompt)",
+                "resource" => " (use llm.oidc.audience)",
+                "scope" => " (use llm.oidc.scopes)",
+                _ => "",
+            };
+            errors.push(
+                entry,
+                format!("is set by llmauth itself and cannot be overridden{hint}"),
+            );
+        } else if value.chars().any(char::is_control) {
+            errors.push(entry, "must not contain control characters");
+        }
+    }
+    params.clone()
+}
+
+fn check_refresh_window(text: &str) -> Result<Duration, String> {
+    let window = parse_duration(text)?;
+    if window.is_zero() {
+        Err("must be greater than 0".to_owned())
+    } else if window > MAX_REFRESH_WINDOW {
+        Err(format!("{text:?} is too long (at most 24h)"))
+    } else {
+        Ok(window)
+    }
+}
+
+/// Core cannot read the file; it checks that the value is a usable path (the runtime
+/// checks the contents with [`check_ca_pem`](super::check_ca_pem)).
+fn check_ca_file(text: &str) -> Result<Option<String>, String> {
+    if text.trim().is_empty() {
+        return Err(
+            "must be a path (remove the key to use only the platform's trust roots)".to_owned(),
+        );
+    }
+    if text.chars().any(char::is_control) {
+        return Err("must not contain control characters".to_owned());
+    }
+    if text.starts_with('~') {
+        return Err("must be an absolute path (~ is not expanded)".to_owned());
+    }
+    if !is_absolute_path(text) {
+        return Err("must be an absolute path".to_owned());
+    }
+    Ok(Some(text.to_owned()))
+}
+
+/// Absolute on any platform llmauth runs on: `/…`, `\\server\…`, or a drive `C:\…`/`C:/…`.
+/// (The tools that run `llmauth token` start it from arbitrary working directories.)
+fn is_absolute_path(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    match bytes {
+        [b'/', ..] | [b'\\', b'\\', ..] => true,
+        [drive, b':', b'\\' | b'/', ..] => drive.is_ascii_alphabetic(),
+        _ => false,
+    }
+}
+
+fn check_path_prefix(text: &str) -> Result<String, String> {
+    let wanted = "must be \"\", \"auto\" or a path such as /anthropic";
+    if text.is_empty() || text == "auto" {
+        return Ok(text.to_owned());
+    }
+    let path_char = |c: char| c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=:@/%".contains(c);
+    if !text.starts_with('/') || !text.chars().all(path_char) {
+        return Err(wanted.to_owned());
+    }
+    if text.ends_with('/') {
+        return Err(format!("{wanted} (without a trailing /)"));
+    }
+    if text.contains("//") {
+        return Err(format!("{wanted} (without //)"));
+    }
+    Ok(text.to_owned())
+}
+
+fn check_tools(errors: &mut Errors, tools: Option<&[ConfiguredTool]>) -> Vec<ConfiguredTool> {
+    let tools = tools.unwrap_or_default();
+    for (index, tool) in tools.iter().enumerate() {
+        for (name, value) in [
+            ("tool", &tool.tool),
+            ("mode", &tool.mode),
+            ("file", &tool.file),
+        ] {
+            if value.is_empty() {
+                errors.push(
+                    format!("{}[{index}].{name}", field::CONFIGURED_TOOLS),
+                    "must not be empty",
+                );
+            }
+        }
+    }
+    tools.to_vec()
+}
+
+#[cfg(test)]
+mod tests;

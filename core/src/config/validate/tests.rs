@@ -1,0 +1,640 @@
+use super::*;
+use crate::config::ConfigDocument;
+use core::time::Duration;
+
+const TRIO: &str = "llm:\n  gateway_url: https://llm.example.com\n  oidc:\n    \
+                    issuer: https://auth.example.com\n    client_id: my-client-id\n";
+
+fn doc(text: &str) -> ConfigDocument {
+    ConfigDocument::parse(text).unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+/// A complete config with `extra` appended under `llm.oidc` (4-space indent) or at `llm`
+/// level when it starts with two spaces only.
+fn with(extra: &str) -> ConfigDocument {
+    doc(&format!("{TRIO}{extra}"))
+}
+
+fn valid(extra: &str) -> Config {
+    with(extra)
+        .validate()
+        .unwrap_or_else(|e| panic!("{e}\n{extra}"))
+}
+
+/// The fields named by validation of a complete config with `extra`.
+fn rejected(extra: &str) -> Vec<FieldError> {
+    match with(extra).validate() {
+        Ok(config) => panic!("accepted: {extra}\n{config:?}"),
+        Err(error) => error.field_errors().to_vec(),
+    }
+}
+
+fn assert_rejects(extra: &str, field: &str, problem_part: &str) {
+    let errors = rejected(extra);
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.field == field && e.problem.contains(problem_part)),
+        "{extra}: expected {field} ({problem_part}), got {errors:?}"
+    );
+    assert_eq!(errors.len(), 1, "{extra}: {errors:?}");
+}
+
+#[test]
+fn defaults_fill_every_unset_field() {
+    let config = valid("");
+    assert_eq!(
+        config,
+        Config {
+            gateway_url: "https://llm.example.com".into(),
+            issuer: "https://auth.example.com".into(),
+            client_id: "my-client-id".into(),
+            audience: String::new(),
+            scopes: vec!["openid".into(), "offline_access".into()],
+            callback_port: 8666,
+            prompt: String::new(),
+            auth_params: BTreeMap::new(),
+            refresh_window: Duration::from_secs(600),
+            proxy_port: 14000,
+            require_local_key: true,
+            ca_file: None,
+            skip_verify: false,
+            secrets_backend: SecretsBackend::Auto,
+            anthropic_path_prefix: String::new(),
+            configured_tools: Vec::new(),
+        }
+    );
+}
+
+#[test]
+fn every_field_set() {
+    let config = valid(
+        "    scopes: [openid, profile, offline_access]\n    audience: https://llm.example.com\n    \
+         callback_port: 0\n    prompt: consent\n    auth_params:\n      access_type: offline\n    \
+         refresh_window: 1h30m\n  proxy:\n    listen_port: 15000\n    require_local_key: false\n  \
+         tls:\n    ca_file: /etc/ssl/corp-ca.pem\n    skip_verify: true\n  secrets:\n    \
+         backend: file\n  setup:\n    anthropic_path_prefix: /anthropic\n  configured_tools:\n    \
+         - {tool: claude-code, mode: helper, file: /home/u/.claude/settings.json}\n",
+    );
+    assert_eq!(config.scopes, ["openid", "profile", "offline_access"]);
+    assert_eq!(config.audience, "https://llm.example.com");
+    assert_eq!(config.callback_port, 0);
+    assert_eq!(config.prompt, "consent");
+    assert_eq!(
+        config.auth_params,
+        BTreeMap::from([("access_type".to_owned(), "offline".to_owned())])
+    );
+    assert_eq!(config.refresh_window, Duration::from_secs(5400));
+    assert_eq!(config.proxy_port, 15000);
+    assert!(!config.require_local_key);
+    assert_eq!(config.ca_file.as_deref(), Some("/etc/ssl/corp-ca.pem"));
+    assert!(config.skip_verify);
+    assert_eq!(config.secrets_backend, SecretsBackend::File);
+    assert_eq!(config.anthropic_path_prefix, "/anthropic");
+    assert_eq!(
+        config.configured_tools,
+        [ConfiguredTool {
+            tool: "claude-code".into(),
+            mode: "helper".into(),
+            file: "/home/u/.claude/settings.json".into(),
+        }]
+    );
+}
+
+#[test]
+fn urls_are_kept_exactly_as_written() {
+    let config = doc(
+        "llm:\n  gateway_url: HTTPS://LLM.example.com:443/v1/\n  oidc:\n    \
+         issuer: https://auth.example.com/realms/Corp\n    client_id: x\n",
+    )
+    .validate()
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.gateway_url, "HTTPS://LLM.example.com:443/v1/");
+    assert_eq!(config.issuer, "https://auth.example.com/realms/Corp");
+}
+
+fn gateway(url: &str) -> Result<Config, ConfigError> {
+    doc(&format!(
+        "llm:\n  gateway_url: {}\n  oidc:\n    issuer: https://i.example\n    client_id: c\n",
+        crate::config::render::scalar(url)
+    ))
+    .validate()
+}
+
+fn issuer(url: &str) -> Result<Config, ConfigError> {
+    doc(&format!(
+        "llm:\n  gateway_url: https://g.example\n  oidc:\n    issuer: {}\n    client_id: c\n",
+        crate::config::render::scalar(url)
+    ))
+    .validate()
+}
+
+fn only_field(result: Result<Config, ConfigError>, field: &str) -> String {
+    match result {
+        Ok(config) => panic!("accepted {config:?}"),
+        Err(error) => match error.field_errors() {
+            [only] if only.field == field => only.problem.clone(),
+            other => panic!("expected one error for {field}, got {other:?}"),
+        },
+    }
+}
+
+#[test]
+fn gateway_url_must_be_https_with_a_host() {
+    for url in [
+        "https://llm.example.com",
+        "https://llm.example.com/",
+        "https://llm.example.com:8443/gateway",
+        "https://10.0.0.1",
+        "https://[2001:db8::1]/x",
+    ] {
+        assert!(gateway(url).is_ok(), "{url}");
+    }
+    for url in [
+        "http://llm.example.com",
+        "http://localhost:8080",
+        "ftp://llm.example.com",
+        "llm.example.com",
+        "https://",
+        "https:llm.example.com",
+        "https:\\\\llm.example.com",
+        "https:///path",
+        "",
+    ] {
+        let problem = only_field(gateway(url), field::GATEWAY_URL);
+        assert!(
+            problem.starts_with("must be an https URL with a host"),
+            "{url}: {problem}"
+        );
+    }
+    assert_eq!(
+        only_field(
+            gateway("https://user:pw@llm.example.com"),
+            field::GATEWAY_URL
+        ),
+        "must not contain a user name or password"
+    );
+    assert_eq!(
+        only_field(gateway("https://llm.example.com/?a=b"), field::GATEWAY_URL),
+        "must not have a query (?) or fragment (#)"
+    );
+    assert!(
+        only_field(gateway(" https://llm.example.com"), field::GATEWAY_URL)
+            .contains("without spaces")
+    );
+}
+
+#[test]
+fn issuer_allows_http_only_on_loopback() {
+    for url in [
+        "https://auth.example.com",
+        "http://localhost:8080/realms/x",
+        "http://LOCALHOST",
+        "http://127.0.0.1:9000",
+        "http://127.255.0.3",
+        "http://[::1]:4444",
+    ] {
+        assert!(issuer(url).is_ok(), "{url}");
+    }
+    for url in [
+        "http://auth.example.com",
+        "http://128.0.0.1",
+        "http://10.0.0.1",
+        "http://[::2]",
+        "http://localhost.example.com",
+        "http://0.0.0.0",
+    ] {
+        let problem = only_field(issuer(url), field::ISSUER);
+        assert!(
+            problem.contains("http is allowed only on a loopback host"),
+            "{url}: {problem}"
+        );
+    }
+    for url in ["https://auth.example.com#x", "https://auth.example.com?x=1"] {
+        let problem = only_field(issuer(url), field::ISSUER);
+        assert!(problem.contains("query"), "{url}: {problem}");
+    }
+}
+
+#[test]
+fn client_id_is_printable_ascii_kept_as_written() {
+    for id in ["0123", "no", "1.10", "a b", "~", "null"] {
+        let text = format!(
+            "llm:\n  gateway_url: https://g\n  oidc:\n    issuer: https://i\n    client_id: {}\n",
+            crate::config::render::scalar(id)
+        );
+        assert_eq!(
+            doc(&text).validate().map(|c| c.client_id),
+            Ok(id.to_owned())
+        );
+    }
+    // Written plain, YAML would read these as numbers or booleans; they stay strings.
+    let text =
+        "llm:\n  gateway_url: https://g\n  oidc:\n    issuer: https://i\n    client_id: 0123\n";
+    assert_eq!(doc(text).validate().map(|c| c.client_id), Ok("0123".into()));
+    for (id, problem) in [
+        ("\"\"", "must not be empty"),
+        ("\"a\\nb\"", "printable ASCII"),
+        ("é", "printable ASCII"),
+        ("\" x\"", "must not start or end with a space"),
+    ] {
+        let text = format!(
+            "llm:\n  gateway_url: https://g\n  oidc:\n    issuer: https://i\n    client_id: {id}\n"
+        );
+        let got = only_field(doc(&text).validate(), field::CLIENT_ID);
+        assert!(got.contains(problem), "{id}: {got}");
+    }
+}
+
+#[test]
+fn scopes_always_include_openid_and_offline_access() {
+    let cases: [(&str, &[&str]); 6] = [
+        ("[openid, offline_access]", &["openid", "offline_access"]),
+        ("[profile]", &["openid", "profile", "offline_access"]),
+        (
+            "[offline_access, email, openid]",
+            &["offline_access", "email", "openid"],
+        ),
+        (
+            "[openid, openid, email, email]",
+            &["openid", "email", "offline_access"],
+        ),
+        ("[]", &["openid", "offline_access"]),
+        (
+            "[\"api://llm/.default\"]",
+            &["openid", "api://llm/.default", "offline_access"],
+        ),
+    ];
+    for (written, effective) in cases {
+        assert_eq!(
+            valid(&format!("    scopes: {written}\n")).scopes,
+            effective,
+            "{written}"
+        );
+    }
+    assert_rejects(
+        "    scopes: [openid, \"a b\"]\n",
+        field::SCOPES,
+        "\"a b\" is not a valid scope",
+    );
+    assert_rejects("    scopes: [\"\"]\n", field::SCOPES, "not a valid scope");
+    assert_rejects("    scopes: ['x\"']\n", field::SCOPES, "not a valid scope");
+}
+
+#[test]
+fn audience_defaults_to_empty_and_must_be_an_absolute_uri() {
+    assert_eq!(valid("").audience, "");
+    assert_eq!(valid("    audience: \"\"\n").audience, "");
+    assert_eq!(valid("    audience:\n").audience, "");
+    assert_eq!(
+        valid("    audience: urn:llm:gateway\n").audience,
+        "urn:llm:gateway"
+    );
+    assert_rejects(
+        "    audience: llm-gateway\n",
+        field::AUDIENCE,
+        "absolute URI",
+    );
+    assert_rejects("    audience: https://a#b\n", field::AUDIENCE, "fragment");
+}
+
+#[test]
+fn ports_are_in_range() {
+    assert_eq!(valid("    callback_port: 0\n").callback_port, 0);
+    assert_eq!(valid("    callback_port: 1024\n").callback_port, 1024);
+    assert_eq!(valid("    callback_port: 65535\n").callback_port, 65535);
+    for port in ["1", "80", "1023", "65536", "-1", "99999999999"] {
+        assert_rejects(
+            &format!("    callback_port: {port}\n"),
+            field::CALLBACK_PORT,
+            "must be 0 (any free port) or between 1024 and 65535",
+        );
+    }
+    assert_eq!(valid("  proxy:\n    listen_port: 1024\n").proxy_port, 1024);
+    for port in ["0", "443", "65536", "-14000"] {
+        assert_rejects(
+            &format!("  proxy:\n    listen_port: {port}\n"),
+            field::PROXY_LISTEN_PORT,
+            "must be between 1024 and 65535",
+        );
+    }
+    assert_rejects(
+        "    callback_port: 14000\n",
+        field::CALLBACK_PORT,
+        "must differ from llm.proxy.listen_port (14000)",
+    );
+    assert_rejects(
+        "  proxy:\n    listen_port: 8666\n",
+        field::CALLBACK_PORT,
+        "must differ from llm.proxy.listen_port (8666)",
+    );
+}
+
+#[test]
+fn prompt_is_kept_and_must_be_printable() {
+    assert_eq!(valid("    prompt: consent\n").prompt, "consent");
+    assert_eq!(
+        valid("    prompt: \"login consent\"\n").prompt,
+        "login consent"
+    );
+    assert_eq!(valid("    prompt: \"\"\n").prompt, "");
+    assert_rejects("    prompt: \"a\\tb\"\n", field::PROMPT, "printable ASCII");
+}
+
+#[test]
+fn auth_params_cannot_override_our_parameters() {
+    for key in RESERVED_AUTH_PARAMS {
+        let errors = rejected(&format!("    auth_params:\n      {key}: x\n"));
+        assert_eq!(errors.len(), 1, "{key}");
+        assert_eq!(errors[0].field, format!("llm.oidc.auth_params.{key}"));
+        assert!(
+            errors[0].problem.starts_with("is set by llmauth itself"),
+            "{errors:?}"
+        );
+    }
+    assert_rejects(
+        "    auth_params:\n      prompt: consent\n",
+        "llm.oidc.auth_params.prompt",
+        "(use llm.oidc.prompt)",
+    );
+    assert_rejects(
+        "    auth_params:\n      \"\": x\n",
+        field::AUTH_PARAMS,
+        "must not be empty",
+    );
+    assert_rejects(
+        "    auth_params:\n      \"a b\": x\n",
+        "llm.oidc.auth_params.a b",
+        "spaces",
+    );
+    assert_rejects(
+        "    auth_params:\n      a: \"x\\ny\"\n",
+        "llm.oidc.auth_params.a",
+        "control characters",
+    );
+    let config =
+        valid("    auth_params:\n      access_type: offline\n      max_age: 0\n      flag: no\n");
+    assert_eq!(config.auth_params["max_age"], "0");
+    assert_eq!(config.auth_params["flag"], "no");
+}
+
+#[test]
+fn refresh_window_is_a_positive_duration_up_to_a_day() {
+    assert_eq!(
+        valid("    refresh_window: 90s\n").refresh_window,
+        Duration::from_secs(90)
+    );
+    assert_eq!(
+        valid("    refresh_window: 500ms\n").refresh_window,
+        Duration::from_millis(500)
+    );
+    assert_eq!(
+        valid("    refresh_window: 24h\n").refresh_window,
+        Duration::from_secs(86_400)
+    );
+    assert_rejects(
+        "    refresh_window: 0s\n",
+        field::REFRESH_WINDOW,
+        "must be greater than 0",
+    );
+    assert_rejects(
+        "    refresh_window: 24h1ms\n",
+        field::REFRESH_WINDOW,
+        "at most 24h",
+    );
+    assert_rejects(
+        "    refresh_window: 600\n",
+        field::REFRESH_WINDOW,
+        "without a unit",
+    );
+    assert_rejects(
+        "    refresh_window: 1m1h\n",
+        field::REFRESH_WINDOW,
+        "largest to smallest",
+    );
+}
+
+#[test]
+fn ca_file_must_be_an_absolute_path() {
+    for path in [
+        "/etc/ssl/ca.pem",
+        "C:\\certs\\ca.pem",
+        "d:/ca.pem",
+        "\\\\server\\share\\ca.pem",
+    ] {
+        let config = valid(&format!("  tls:\n    ca_file: '{path}'\n"));
+        assert!(config.ca_file.is_some(), "{path}");
+    }
+    assert_rejects(
+        "  tls:\n    ca_file: ca.pem\n",
+        field::TLS_CA_FILE,
+        "must be an absolute path",
+    );
+    assert_rejects(
+        "  tls:\n    ca_file: ~/ca.pem\n",
+        field::TLS_CA_FILE,
+        "~ is not expanded",
+    );
+    assert_rejects(
+        "  tls:\n    ca_file: \"\"\n",
+        field::TLS_CA_FILE,
+        "must be a path",
+    );
+    assert_rejects(
+        "  tls:\n    ca_file: \"/a\\0b\"\n",
+        field::TLS_CA_FILE,
+        "control characters",
+    );
+}
+
+#[test]
+fn secrets_backend_is_one_of_three() {
+    assert_eq!(
+        valid("  secrets:\n    backend: keyring\n").secrets_backend,
+        SecretsBackend::Keyring
+    );
+    assert_eq!(
+        valid("  secrets:\n    backend: auto\n").secrets_backend,
+        SecretsBackend::Auto
+    );
+    assert_rejects(
+        "  secrets:\n    backend: Keyring\n",
+        field::SECRETS_BACKEND,
+        "\"Keyring\" is not one of auto, keyring, file",
+    );
+}
+
+#[test]
+fn anthropic_path_prefix_is_empty_auto_or_a_path() {
+    for prefix in ["\"\"", "auto", "/anthropic", "/api/anthropic"] {
+        valid(&format!("  setup:\n    anthropic_path_prefix: {prefix}\n"));
+    }
+    for prefix in [
+        "anthropic",
+        "/anthropic/",
+        "/",
+        "\"/a b\"",
+        "//a",
+        "\"/a?b\"",
+        "Auto",
+    ] {
+        assert_rejects(
+            &format!("  setup:\n    anthropic_path_prefix: {prefix}\n"),
+            field::ANTHROPIC_PATH_PREFIX,
+            "must be \"\", \"auto\" or a path",
+        );
+    }
+}
+
+#[test]
+fn configured_tools_entries_need_every_field() {
+    let errors =
+        rejected("  configured_tools:\n    - {tool: a, mode: helper, file: /f}\n    - {tool: b}\n");
+    let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "llm.configured_tools[1].mode",
+            "llm.configured_tools[1].file"
+        ]
+    );
+}
+
+#[test]
+fn every_invalid_field_is_reported() {
+    let text = "llm:\n  gateway_url: http://g\n  oidc:\n    issuer: http://i\n    client_id: \"\"\n    \
+                callback_port: 1\n    refresh_window: 0s\n  proxy:\n    listen_port: 2\n  secrets:\n    \
+                backend: vault\n";
+    let error = doc(text)
+        .validate()
+        .err()
+        .unwrap_or_else(|| panic!("accepted"));
+    let fields: Vec<&str> = error
+        .field_errors()
+        .iter()
+        .map(|e| e.field.as_str())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            field::GATEWAY_URL,
+            field::ISSUER,
+            field::CLIENT_ID,
+            field::CALLBACK_PORT,
+            field::REFRESH_WINDOW,
+            field::PROXY_LISTEN_PORT,
+            field::SECRETS_BACKEND,
+        ]
+    );
+    let message = error.to_string();
+    for field in fields {
+        assert!(message.contains(&format!("\n  {field}: ")), "{message}");
+    }
+}
+
+#[test]
+fn partial_validation_checks_only_what_is_set() {
+    // Only the gateway: valid so far, but not usable yet.
+    let partial = doc("llm:\n  gateway_url: https://g.example\n");
+    assert_eq!(partial.check(), Ok(()));
+    assert_eq!(
+        partial.validate(),
+        Err(ConfigError::Unconfigured {
+            missing: vec![field::ISSUER, field::CLIENT_ID]
+        })
+    );
+
+    // A broken field is reported even while incomplete, without the missing ones.
+    let broken = doc("llm:\n  proxy:\n    listen_port: 80\n");
+    let error = broken.check().err().unwrap_or_else(|| panic!("accepted"));
+    let fields: Vec<&str> = error
+        .field_errors()
+        .iter()
+        .map(|e| e.field.as_str())
+        .collect();
+    assert_eq!(fields, [field::PROXY_LISTEN_PORT]);
+
+    // Full validation lists the missing fields first, then the broken ones.
+    let error = broken
+        .validate()
+        .err()
+        .unwrap_or_else(|| panic!("accepted"));
+    let fields: Vec<&str> = error
+        .field_errors()
+        .iter()
+        .map(|e| e.field.as_str())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            field::GATEWAY_URL,
+            field::ISSUER,
+            field::CLIENT_ID,
+            field::PROXY_LISTEN_PORT
+        ]
+    );
+    assert!(
+        error.field_errors()[0]
+            .problem
+            .contains("llmauth config set --gateway-url URL")
+    );
+
+    // Once the trio is complete, check() is full validation.
+    assert_eq!(with("").check(), Ok(()));
+}
+
+#[test]
+fn unconfigured_document_names_the_three_fields() {
+    let error = ConfigDocument::new()
+        .validate()
+        .err()
+        .unwrap_or_else(|| panic!("accepted"));
+    assert_eq!(
+        error,
+        ConfigError::Unconfigured {
+            missing: vec![field::GATEWAY_URL, field::ISSUER, field::CLIENT_ID]
+        }
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("run `llmauth config set --gateway-url URL --issuer URL --client-id ID`")
+    );
+}
+
+#[test]
+fn version_must_be_one() {
+    assert!(doc(&format!("{TRIO}  version: 1\n")).validate().is_ok());
+    for version in ["0", "-3"] {
+        let text = format!("{TRIO}  version: {version}\n");
+        assert_eq!(
+            only_field(doc(&text).validate(), field::VERSION),
+            "must be 1"
+        );
+    }
+}
+
+#[test]
+fn extra_errors_join_the_list() {
+    let ca = FieldError::new(field::TLS_CA_FILE, "holds no PEM certificate");
+    let document = with("  tls:\n    ca_file: /etc/ca.pem\n");
+    assert_eq!(
+        document.validate_with(vec![ca.clone()]),
+        Err(ConfigError::Invalid(vec![ca.clone()]))
+    );
+    let broken = with("    callback_port: 1\n");
+    let error = broken
+        .validate_with(vec![ca.clone()])
+        .err()
+        .unwrap_or_else(|| panic!("accepted"));
+    assert_eq!(error.field_errors().len(), 2);
+    assert_eq!(error.field_errors()[1], ca);
+}
+
+#[test]
+fn validation_is_idempotent() {
+    let document = with("    scopes: [profile, profile]\n");
+    assert_eq!(document.validate(), document.validate());
+    let broken = with("    callback_port: 1\n");
+    assert_eq!(broken.validate(), broken.validate());
+}

@@ -1,0 +1,600 @@
+//! Reading `llm:` out of the YAML text with serde-saphyr.
+//!
+//! The visitors are written by hand rather than derived so that they can
+//! * record every unknown key under `llm:` with its dotted path and line (a derived
+//!   `deny_unknown_fields` names neither the section nor the full path),
+//! * ignore every top-level key other than `llm:`, whatever its shape, and
+//! * remember which field was being read, so a type error names the field.
+//!
+//! Strings are read with typed `String` targets, which keeps `no`, `1.10` or `0123` exactly as
+//! written.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_saphyr::{Location, Spanned};
+
+use super::error::ConfigError;
+use super::raw::{ConfiguredTool, RawConfig, RawOidc, RawProxy, RawSecrets, RawSetup, RawTls};
+
+/// What the YAML text says about `llm:`.
+#[derive(Debug)]
+pub(crate) struct Parsed {
+    /// The `llm:` section (default when absent or empty).
+    pub(crate) raw: RawConfig,
+}
+
+/// Parses `text`; fails on YAML errors, wrong value types, unknown keys under `llm:` and
+/// versions newer than this llmauth.
+pub(crate) fn parse(text: &str) -> Result<Parsed, ConfigError> {
+    let mut ctx = Ctx::default();
+    let result = serde_saphyr::with_deserializer_from_str(text, |de| {
+        TopSeed { ctx: &mut ctx }.deserialize(de)
+    });
+    let raw = match result {
+        Ok(raw) => raw,
+        Err(error) => return Err(parse_error(&error, ctx.current.as_ref())),
+    };
+    if let Some(found) = raw.version
+        && found > super::CURRENT_VERSION
+    {
+        return Err(ConfigError::UnsupportedVersion { found });
+    }
+    if let Some(unknown) = ctx.unknown.into_iter().next() {
+        return Err(ConfigError::UnknownKey {
+            key: unknown.path,
+            line: unknown.line,
+        });
+    }
+    Ok(Parsed { raw })
+}
+
+/// Turns a serde-saphyr error into [`ConfigError::Parse`], naming the field being read.
+fn parse_error(error: &serde_saphyr::Error, current: Option<&Current>) -> ConfigError {
+    let location = error.location().filter(|location| location.line() > 0);
+    let (line, column) = match (location, current) {
+        (Some(location), _) => (to_usize(location.line()), to_usize(location.column())),
+        (None, Some(current)) => (current.line, current.column),
+        (None, None) => (1, 1),
+    };
+    let text = error.without_snippet().to_string();
+    let message = clean_message(&text, line, column);
+    let message = match current {
+        Some(current) => format!("{}: {message}", current.path),
+        None => message,
+    };
+    ConfigError::Parse {
+        line,
+        column: column.max(1),
+        message,
+    }
+}
+
+/// Drops the location suffix (reported separately) and hints that only make sense to a
+/// programmer calling serde-saphyr.
+fn clean_message(text: &str, line: usize, column: usize) -> String {
+    let suffix = format!(" at line {line}, column {column}");
+    let text = text.strip_suffix(&suffix).unwrap_or(text);
+    let text = text
+        .split_once(", set DuplicateKeyPolicy")
+        .map_or(text, |(head, _)| head);
+    let text = text
+        .split_once("; use from_str")
+        .map_or(text, |(head, _)| head);
+    text.to_owned()
+}
+
+fn to_usize(value: u64) -> usize {
+    usize::try_from(value).unwrap_or(usize::MAX)
+}
+
+/// Shared state of one parse.
+#[derive(Default)]
+struct Ctx {
+    /// Unknown keys under `llm:`, in document order.
+    unknown: Vec<Unknown>,
+    /// The field whose value is being read, for error messages.
+    current: Option<Current>,
+}
+
+struct Unknown {
+    path: String,
+    line: usize,
+}
+
+struct Current {
+    path: String,
+    line: usize,
+    column: usize,
+}
+
+impl Ctx {
+    /// Reads the value of field `path`, whose key is at `key`, remembering the field while
+    /// doing so.
+    fn value<'de, A, T>(&mut self, map: &mut A, path: String, key: Position) -> Result<T, A::Error>
+    where
+        A: MapAccess<'de>,
+        T: Deserialize<'de>,
+    {
+        self.current = Some(Current {
+            path,
+            line: key.line,
+            column: key.column,
+        });
+        let value = map.next_value()?;
+        self.current = None;
+        Ok(value)
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Position {
+    line: usize,
+    column: usize,
+}
+
+impl Position {
+    fn of(key: &Spanned<String>) -> Self {
+        // Inside an aliased node, `defined` is where the key is actually written.
+        let location = if key.defined == Location::UNKNOWN {
+            key.referenced
+        } else {
+            key.defined
+        };
+        Self {
+            line: to_usize(location.line()).max(1),
+            column: to_usize(location.column()).max(1),
+        }
+    }
+}
+
+/// The top level: a mapping (or nothing); only `llm` is read, everything else is skipped.
+struct TopSeed<'c> {
+    ctx: &'c mut Ctx,
+}
+
+impl<'de> DeserializeSeed<'de> for TopSeed<'_> {
+    type Value = RawConfig;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<RawConfig, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TopSeed<'_> {
+    type Value = RawConfig;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a mapping at the top level of config.yaml")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<RawConfig, E> {
+        Ok(RawConfig::default())
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<RawConfig, E> {
+        Ok(RawConfig::default())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawConfig, A::Error> {
+        let mut raw = RawConfig::default();
+        while let Some(key) = map.next_key::<TopKey>()? {
+            match key {
+                TopKey::Llm => {
+                    let start = Position { line: 1, column: 1 };
+                    raw = section(&mut map, self.ctx, "llm".to_owned(), start)?;
+                }
+                TopKey::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(raw)
+    }
+}
+
+/// A top-level key: `llm`, or anything else (which may not even be a string).
+enum TopKey {
+    Llm,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for TopKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(TopKeyVisitor)
+    }
+}
+
+struct TopKeyVisitor;
+
+impl<'de> Visitor<'de> for TopKeyVisitor {
+    type Value = TopKey;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a mapping key")
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<TopKey, E> {
+        Ok(if value == "llm" {
+            TopKey::Llm
+        } else {
+            TopKey::Other
+        })
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<TopKey, E> {
+        Ok(TopKey::Other)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<TopKey, E> {
+        Ok(TopKey::Other)
+    }
+
+    fn visit_i128<E: de::Error>(self, _: i128) -> Result<TopKey, E> {
+        Ok(TopKey::Other)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<TopKey, E> {
+        Ok(TopKey::Other)
+    }
+
+    fn visit_u128<E: de::Error>(self, _: u128) -> Result<TopKey, E> {
+        Ok(TopKey::Other)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<TopKey, E> {
+        Ok(TopKey::Other)
+    }
+
+    fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<TopKey, E> {
+        Ok(TopKey::Other)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<TopKey, E> {
+        Ok(TopKey::Other)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<TopKey, E> {
+        Ok(TopKey::Other)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<TopKey, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+
+    fn visit_newtype_struct<D: Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<TopKey, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<TopKey, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(TopKey::Other)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TopKey, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(TopKey::Other)
+    }
+}
+
+/// A mapping under `llm:` whose keys are known in advance.
+trait Section: Default {
+    /// Reads the value of `key` (at `position`) into `self`, or returns `false` when the key
+    /// is unknown (its value is then skipped by the caller).
+    fn read_field<'de, A: MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        position: Position,
+        path: &str,
+        map: &mut A,
+        ctx: &mut Ctx,
+    ) -> Result<bool, A::Error>;
+}
+
+/// Reads a [`Section`] at `path`, recording unknown keys.
+struct SectionSeed<'c, T> {
+    ctx: &'c mut Ctx,
+    path: String,
+    section: std::marker::PhantomData<T>,
+}
+
+impl<'c, T> SectionSeed<'c, T> {
+    fn new(ctx: &'c mut Ctx, path: String) -> Self {
+        Self {
+            ctx,
+            path,
+            section: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<'de, T: Section> DeserializeSeed<'de> for SectionSeed<'_, T> {
+    type Value = T;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<T, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de, T: Section> Visitor<'de> for SectionSeed<'_, T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a mapping for {}", self.path)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<T, E> {
+        Ok(T::default())
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<T, E> {
+        Ok(T::default())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
+        let mut section = T::default();
+        loop {
+            self.ctx.current = Some(Current {
+                path: self.path.clone(),
+                line: 1,
+                column: 1,
+            });
+            let Some(key) = map.next_key::<Spanned<String>>()? else {
+                break;
+            };
+            let position = Position::of(&key);
+            if !section.read_field(&key.value, position, &self.path, &mut map, self.ctx)? {
+                self.ctx.unknown.push(Unknown {
+                    path: format!("{}.{}", self.path, key.value),
+                    line: position.line,
+                });
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(section)
+    }
+}
+
+/// Reads `llm.configured_tools`, naming each entry by its index.
+struct ToolsSeed<'c> {
+    ctx: &'c mut Ctx,
+}
+
+impl<'de> DeserializeSeed<'de> for ToolsSeed<'_> {
+    type Value = Option<Vec<ConfiguredTool>>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ToolsSeed<'_> {
+    type Value = Option<Vec<ConfiguredTool>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of {tool, mode, file} for llm.configured_tools")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut tools = Vec::new();
+        loop {
+            let path = format!("{}[{}]", super::field::CONFIGURED_TOOLS, tools.len());
+            self.ctx.current = Some(Current {
+                path: path.clone(),
+                line: 1,
+                column: 1,
+            });
+            let seed = SectionSeed::<ConfiguredTool>::new(self.ctx, path);
+            let Some(tool) = seq.next_element_seed(seed)? else {
+                break;
+            };
+            tools.push(tool);
+        }
+        Ok(Some(tools))
+    }
+}
+
+/// The field path `section.key`.
+fn join(section: &str, key: &str) -> String {
+    format!("{section}.{key}")
+}
+
+impl Section for RawConfig {
+    fn read_field<'de, A: MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        position: Position,
+        path: &str,
+        map: &mut A,
+        ctx: &mut Ctx,
+    ) -> Result<bool, A::Error> {
+        let field = join(path, key);
+        match key {
+            "version" => self.version = ctx.value(map, field, position)?,
+            "gateway_url" => self.gateway_url = ctx.value(map, field, position)?,
+            "oidc" => self.oidc = section(map, ctx, field, position)?,
+            "proxy" => self.proxy = section(map, ctx, field, position)?,
+            "tls" => self.tls = section(map, ctx, field, position)?,
+            "secrets" => self.secrets = section(map, ctx, field, position)?,
+            "setup" => self.setup = section(map, ctx, field, position)?,
+            "configured_tools" => {
+                set_current(ctx, field, position);
+                self.configured_tools = map.next_value_seed(ToolsSeed { ctx: &mut *ctx })?;
+                ctx.current = None;
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+fn set_current(ctx: &mut Ctx, path: String, position: Position) {
+    ctx.current = Some(Current {
+        path,
+        line: position.line,
+        column: position.column,
+    });
+}
+
+/// Reads a nested section.
+fn section<'de, A: MapAccess<'de>, T: Section>(
+    map: &mut A,
+    ctx: &mut Ctx,
+    path: String,
+    position: Position,
+) -> Result<T, A::Error> {
+    set_current(ctx, path.clone(), position);
+    let value = map.next_value_seed(SectionSeed::<T>::new(ctx, path))?;
+    ctx.current = None;
+    Ok(value)
+}
+
+impl Section for RawOidc {
+    fn read_field<'de, A: MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        position: Position,
+        path: &str,
+        map: &mut A,
+        ctx: &mut Ctx,
+    ) -> Result<bool, A::Error> {
+        let field = join(path, key);
+        match key {
+            "issuer" => self.issuer = ctx.value(map, field, position)?,
+            "client_id" => self.client_id = ctx.value(map, field, position)?,
+            "scopes" => self.scopes = ctx.value(map, field, position)?,
+            "audience" => self.audience = ctx.value(map, field, position)?,
+            "callback_port" => self.callback_port = ctx.value(map, field, position)?,
+            "prompt" => self.prompt = ctx.value(map, field, position)?,
+            "auth_params" => {
+                self.auth_params =
+                    ctx.value::<_, Option<BTreeMap<String, String>>>(map, field, position)?;
+            }
+            "refresh_window" => self.refresh_window = ctx.value(map, field, position)?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+impl Section for RawProxy {
+    fn read_field<'de, A: MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        position: Position,
+        path: &str,
+        map: &mut A,
+        ctx: &mut Ctx,
+    ) -> Result<bool, A::Error> {
+        let field = join(path, key);
+        match key {
+            "listen_port" => self.listen_port = ctx.value(map, field, position)?,
+            "require_local_key" => self.require_local_key = ctx.value(map, field, position)?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+impl Section for RawTls {
+    fn read_field<'de, A: MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        position: Position,
+        path: &str,
+        map: &mut A,
+        ctx: &mut Ctx,
+    ) -> Result<bool, A::Error> {
+        let field = join(path, key);
+        match key {
+            "ca_file" => self.ca_file = ctx.value(map, field, position)?,
+            "skip_verify" => self.skip_verify = ctx.value(map, field, position)?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+impl Section for RawSecrets {
+    fn read_field<'de, A: MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        position: Position,
+        path: &str,
+        map: &mut A,
+        ctx: &mut Ctx,
+    ) -> Result<bool, A::Error> {
+        let field = join(path, key);
+        match key {
+            "backend" => self.backend = ctx.value(map, field, position)?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+impl Section for RawSetup {
+    fn read_field<'de, A: MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        position: Position,
+        path: &str,
+        map: &mut A,
+        ctx: &mut Ctx,
+    ) -> Result<bool, A::Error> {
+        let field = join(path, key);
+        match key {
+            "anthropic_path_prefix" => {
+                self.anthropic_path_prefix = ctx.value(map, field, position)?;
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+impl Section for ConfiguredTool {
+    fn read_field<'de, A: MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        position: Position,
+        path: &str,
+        map: &mut A,
+        ctx: &mut Ctx,
+    ) -> Result<bool, A::Error> {
+        let field = join(path, key);
+        // A missing or null entry stays empty; validation names it.
+        match key {
+            "tool" => {
+                self.tool = ctx
+                    .value::<_, Option<String>>(map, field, position)?
+                    .unwrap_or_default()
+            }
+            "mode" => {
+                self.mode = ctx
+                    .value::<_, Option<String>>(map, field, position)?
+                    .unwrap_or_default()
+            }
+            "file" => {
+                self.file = ctx
+                    .value::<_, Option<String>>(map, field, position)?
+                    .unwrap_or_default()
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
