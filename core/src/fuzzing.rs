@@ -16,13 +16,24 @@ pub use crate::config::fuzzing::config_parse;
 
 /// A token-endpoint answer: first two bytes the status, the rest the body.
 pub fn token_response(data: &[u8]) {
-    let Some((status, body)) = split_status(data) else { return };
-    let response = HttpResponse { status, content_type: None, body: crate::secret::SecretBytes::new(body.to_vec()) };
+    let Some((status, body)) = split_status(data) else {
+        return;
+    };
+    let response = HttpResponse {
+        status,
+        content_type: None,
+        body: crate::secret::SecretBytes::new(body.to_vec()),
+    };
     match parse_token_response(&response) {
         Ok(tokens) => {
             let debug = format!("{tokens:?}");
-            assert!(!debug.contains(tokens.access_token.expose_secret()), "token in Debug");
-            assert!(crate::secret::is_printable_token(tokens.access_token.expose_secret()));
+            assert!(
+                !debug.contains(tokens.access_token.expose_secret()),
+                "token in Debug"
+            );
+            assert!(crate::secret::is_printable_token(
+                tokens.access_token.expose_secret()
+            ));
         }
         Err(failure) => {
             let _ = (failure.class(), failure.to_string());
@@ -38,7 +49,10 @@ pub fn discovery_doc(data: &[u8]) {
         assert_eq!(metadata.issuer, issuer);
         let now = UnixTime::from_secs(1_000_000);
         let cached = discovery::encode_cache(&metadata, now);
-        assert_eq!(discovery::decode_cache(&cached, issuer, now), Some(metadata));
+        assert_eq!(
+            discovery::decode_cache(&cached, issuer, now),
+            Some(metadata)
+        );
     }
     let _ = discovery::decode_cache(data, issuer, UnixTime::from_secs(1));
     let _ = discovery::well_known_urls(&String::from_utf8_lossy(data));
@@ -47,16 +61,28 @@ pub fn discovery_doc(data: &[u8]) {
 /// A request target (or pasted URL) arriving at the callback listener.
 pub fn redirect_callback(data: &[u8]) {
     let target = String::from_utf8_lossy(data);
-    let expect = CallbackExpectations { state: "the-state", issuer: "https://idp.test", iss_required: data.len() % 2 == 0 };
+    let expect = CallbackExpectations {
+        state: "the-state",
+        issuer: "https://idp.test",
+        iss_required: data.len() % 2 == 0,
+    };
     if let Verdict::Code(_) = callback::evaluate(&target, &expect) {
-        assert!(target.contains("state=the-state"), "a code accepted without this login's state");
+        assert!(
+            target.contains("state=the-state"),
+            "a code accepted without this login's state"
+        );
     }
 }
 
 /// ID-token claims checked against fixed expectations.
 pub fn id_token_claims(data: &[u8]) {
     let token = IdToken::new(String::from_utf8_lossy(data).into_owned());
-    let expect = Expectations { issuer: "https://idp.test", client_id: "cid", nonce: Some("n"), sub: None };
+    let expect = Expectations {
+        issuer: "https://idp.test",
+        client_id: "cid",
+        nonce: Some("n"),
+        sub: None,
+    };
     if let Ok(sub) = id_token::verify(&token, &expect, UnixTime::from_secs(1_000)) {
         let _ = sub;
     }
@@ -78,13 +104,19 @@ pub fn flow_script(data: &[u8]) {
     assert!(!world.lock_held(), "the lock was not released");
     assert!(!run.visible_text().contains(CANARY), "a secret leaked");
     for (code, verifier_ok) in &world.code_exchanges {
-        assert!(world.codes_issued.contains(code) && *verifier_ok, "bad code exchange");
+        assert!(
+            world.codes_issued.contains(code) && *verifier_ok,
+            "bad code exchange"
+        );
     }
     let mut latest: Option<&String> = None;
     for event in &world.refresh_log {
         match event {
             RefreshEvent::Delivered(token) => latest = Some(token),
-            RefreshEvent::Presented(token) => assert!(latest.is_none_or(|l| l == token), "an old refresh token was sent"),
+            RefreshEvent::Presented(token) => assert!(
+                latest.is_none_or(|l| l == token),
+                "an old refresh token was sent"
+            ),
         }
     }
 }

@@ -81,6 +81,22 @@ pub struct FlowSettings {
     pub refresh_window: Duration,
 }
 
+impl From<&crate::config::Config> for FlowSettings {
+    fn from(config: &crate::config::Config) -> Self {
+        Self {
+            gateway_url: config.gateway_url.clone(),
+            issuer: config.issuer.clone(),
+            client_id: config.client_id.clone(),
+            audience: config.audience.clone(),
+            scopes: config.scopes.clone(),
+            prompt: config.prompt.clone(),
+            auth_params: config.auth_params.clone(),
+            callback_port: config.callback_port,
+            refresh_window: config.refresh_window,
+        }
+    }
+}
+
 impl FlowSettings {
     /// The session these settings select.
     pub fn session_key(&self) -> SessionKey {
