@@ -64,7 +64,7 @@ pub fn redirect_callback(data: &[u8]) {
     let expect = CallbackExpectations {
         state: "the-state",
         issuer: "https://idp.test",
-        iss_required: data.len() % 2 == 0,
+        iss_required: data.len().is_multiple_of(2),
     };
     if let Verdict::Code(_) = callback::evaluate(&target, &expect) {
         assert!(
