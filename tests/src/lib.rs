@@ -1,2 +1,11 @@
 //! Test support for llmauth: a loopback OpenID Provider, a gateway stand-in, a scripted
 //! browser, and launchers for the real `oidc-provider`.
+
+pub mod ca;
+pub mod client;
+pub mod faults;
+pub mod gateway;
+pub mod http_server;
+pub mod idp;
+pub mod jwt;
+mod random;
