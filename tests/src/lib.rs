@@ -1,6 +1,7 @@
 //! Test support for llmauth: a loopback OpenID Provider, a gateway stand-in, a scripted
 //! browser, and launchers for the real `oidc-provider`.
 
+pub mod browser;
 pub mod ca;
 pub mod client;
 pub mod faults;

@@ -56,13 +56,41 @@ pub(crate) fn serve(shared: &Shared, tcp: TcpStream, peer: SocketAddr) {
             if serve_http(shared, &mut stream, peer, true) == End::Graceful {
                 stream.conn.send_close_notify();
                 let _ = stream.flush();
+                linger(&stream.sock);
             }
             let _ = stream.sock.shutdown(Shutdown::Both);
         }
         None => {
             let mut stream = tcp;
-            let _ = serve_http(shared, &mut stream, peer, false);
+            if serve_http(shared, &mut stream, peer, false) == End::Graceful {
+                linger(&stream);
+            }
             let _ = stream.shutdown(Shutdown::Both);
+        }
+    }
+}
+
+/// Lingering close: stop sending, then read and discard what the client still sends for a
+/// moment. Closing a socket with unread input makes the kernel send a reset, which can
+/// destroy the answer we just wrote (a 413 or 431 sent before the body was read).
+fn linger(sock: &TcpStream) {
+    const MAX_DRAIN_BYTES: usize = 1024 * 1024;
+    const MAX_DRAIN_TIME: Duration = Duration::from_millis(500);
+    if sock.shutdown(Shutdown::Write).is_err()
+        || sock
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .is_err()
+    {
+        return;
+    }
+    let started = std::time::Instant::now();
+    let mut drained = 0;
+    let mut buf = [0u8; 16 * 1024];
+    let mut reader = sock;
+    while drained < MAX_DRAIN_BYTES && started.elapsed() < MAX_DRAIN_TIME {
+        match reader.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => drained += n,
         }
     }
 }
@@ -380,6 +408,9 @@ fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, Failure> {
     let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut parsed = httparse::Request::new(&mut fields);
     let used = match parsed.parse(buf) {
+        Ok(httparse::Status::Complete(used)) if used > MAX_HEAD_BYTES => {
+            return Err(Failure::TooLarge);
+        }
         Ok(httparse::Status::Complete(used)) => used,
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(httparse::Error::TooManyHeaders) => return Err(Failure::TooLarge),
