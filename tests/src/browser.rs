@@ -24,8 +24,9 @@ const MAX_FORMS: usize = 5;
 /// Largest page body kept.
 const MAX_BODY_BYTES: u64 = 2 * 1024 * 1024;
 
-/// One request made during a visit.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// One request made during a visit (its `Debug` leaves out the query, which may carry a
+/// code).
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct Hop {
     /// `GET` or `POST`.
     pub method: String,
@@ -35,8 +36,20 @@ pub struct Hop {
     pub status: u16,
 }
 
+impl std::fmt::Debug for Hop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {} -> {}",
+            self.method,
+            without_query(&self.url),
+            self.status
+        )
+    }
+}
+
 /// How a visit ended.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct Visit {
     /// The URL the visit started from.
     pub start_url: String,
@@ -52,6 +65,28 @@ pub struct Visit {
     pub hops: Vec<Hop>,
 }
 
+impl std::fmt::Debug for Visit {
+    /// URLs without their queries (they carry authorization codes) and no body.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hops: Vec<String> = self
+            .hops
+            .iter()
+            .map(|h| format!("{} {} -> {}", h.method, without_query(&h.url), h.status))
+            .collect();
+        f.debug_struct("Visit")
+            .field("final_url", &without_query(&self.final_url))
+            .field("status", &self.status)
+            .field("reached_callback", &self.reached_callback)
+            .field("body_len", &self.body.len())
+            .field("hops", &hops)
+            .finish_non_exhaustive()
+    }
+}
+
+fn without_query(url: &str) -> &str {
+    url.split_once('?').map_or(url, |(base, _)| base)
+}
+
 /// Why a visit failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BrowserError {
@@ -59,7 +94,7 @@ pub enum BrowserError {
     BadUrl(String),
     /// A request failed below HTTP (connection refused, TLS, timeout).
     Transport {
-        /// The URL requested.
+        /// The URL requested, without its query.
         url: String,
         /// The transport error.
         error: String,
@@ -225,7 +260,7 @@ impl Browser {
                     .join("; ")
             });
         let transport = |e: ureq::Error| BrowserError::Transport {
-            url: url.to_string(),
+            url: without_query(url.as_str()).to_string(),
             error: e.to_string(),
         };
         let mut response = if method == "POST" {

@@ -116,7 +116,7 @@ pub struct GatewayRequest {
     pub rejection: Option<String>,
     /// The verified token's claims, when one was verified.
     pub claims: Option<Value>,
-    /// When the request was complete (body read).
+    /// When the request was complete (body read), before any processing or fault.
     pub received_at: SystemTime,
 }
 
@@ -321,6 +321,7 @@ impl std::fmt::Debug for TestGateway {
 
 impl Inner {
     fn handle(&self, request: &Request) -> Response {
+        let received_at = SystemTime::now();
         let fault = lock(&self.control).faults.take();
         let mut rejection = None;
         let mut claims = None;
@@ -338,7 +339,7 @@ impl Inner {
             status: response.status(),
             rejection,
             claims,
-            received_at: SystemTime::now(),
+            received_at,
         };
         lock(&self.control).requests.push(record);
         response

@@ -231,18 +231,21 @@ fn accept_loop(listener: &TcpListener, stop: &AtomicBool, shared: &Arc<Shared>) 
         match accepted {
             Ok((stream, peer)) => {
                 shared.accepted.fetch_add(1, Ordering::SeqCst);
-                let shared = Arc::clone(shared);
+                // Registered before the thread starts, so a `down()` racing with this
+                // accept still cuts the connection.
+                let id = shared.register(&stream);
+                let thread_shared = Arc::clone(shared);
                 let spawned = std::thread::Builder::new()
                     .name("test-http-conn".into())
                     .stack_size(512 * 1024)
                     .spawn(move || {
-                        let id = shared.register(&stream);
-                        connection::serve(&shared, stream, peer);
-                        shared.unregister(id);
+                        connection::serve(&thread_shared, stream, peer);
+                        thread_shared.unregister(id);
                     });
                 if spawned.is_err() {
                     // Out of threads: the socket was moved into the failed closure and is
                     // closed; back off instead of spinning.
+                    shared.unregister(id);
                     std::thread::sleep(Duration::from_millis(10));
                 }
             }
