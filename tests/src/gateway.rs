@@ -25,6 +25,7 @@ mod tools;
 
 pub use tools::download_pattern;
 
+use std::collections::VecDeque;
 use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -62,6 +63,9 @@ pub struct GatewayOptions {
     pub model: String,
     /// Pause between the events of a streamed chat answer. Default 0.
     pub stream_event_interval: Duration,
+    /// Most requests kept for [`TestGateway::requests`] (the oldest are dropped), so a
+    /// benchmark's millions of requests do not fill memory. Default 100,000.
+    pub max_recorded_requests: usize,
 }
 
 impl Default for GatewayOptions {
@@ -77,6 +81,7 @@ impl Default for GatewayOptions {
             answer_text: "Hello from the test gateway".to_string(),
             model: "test-model-1".to_string(),
             stream_event_interval: Duration::ZERO,
+            max_recorded_requests: 100_000,
         }
     }
 }
@@ -172,7 +177,9 @@ struct Control {
     reject_issued_before: Option<u64>,
     rejected_tokens: Vec<String>,
     faults: FaultQueue,
-    requests: Vec<GatewayRequest>,
+    requests: VecDeque<GatewayRequest>,
+    /// Requests since start or the last clear, recorded or not.
+    request_count: usize,
 }
 
 pub(crate) struct Inner {
@@ -250,24 +257,26 @@ impl TestGateway {
         self.server.up()
     }
 
-    /// Every request so far, in arrival order.
+    /// The recorded requests (the latest `max_recorded_requests`), in arrival order.
     pub fn requests(&self) -> Vec<GatewayRequest> {
-        lock(&self.inner.control).requests.clone()
+        lock(&self.inner.control).requests.iter().cloned().collect()
     }
 
     /// The latest request.
     pub fn last_request(&self) -> Option<GatewayRequest> {
-        lock(&self.inner.control).requests.last().cloned()
+        lock(&self.inner.control).requests.back().cloned()
     }
 
-    /// How many requests arrived.
+    /// How many requests arrived since start or the last clear.
     pub fn request_count(&self) -> usize {
-        lock(&self.inner.control).requests.len()
+        lock(&self.inner.control).request_count
     }
 
-    /// Forgets recorded requests.
+    /// Forgets recorded requests and resets the count.
     pub fn clear_requests(&self) {
-        lock(&self.inner.control).requests.clear();
+        let mut control = lock(&self.inner.control);
+        control.requests.clear();
+        control.request_count = 0;
     }
 
     /// Answers the next `n` requests with 401, whatever token they carry.
@@ -341,7 +350,14 @@ impl Inner {
             claims,
             received_at,
         };
-        lock(&self.control).requests.push(record);
+        let mut control = lock(&self.control);
+        control.request_count += 1;
+        if self.options.max_recorded_requests > 0 {
+            if control.requests.len() >= self.options.max_recorded_requests {
+                control.requests.pop_front();
+            }
+            control.requests.push_back(record);
+        }
         response
     }
 

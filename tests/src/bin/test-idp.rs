@@ -111,6 +111,8 @@ fn run(args: Args) -> std::io::Result<()> {
     let idp = TestIdp::try_start(options, Arc::clone(&ca))?;
     let mut gateway_options = GatewayOptions {
         port: args.gateway_port,
+        // Benchmarks send millions of requests; keep only a few for debugging.
+        max_recorded_requests: 1000,
         ..GatewayOptions::for_idp(&idp)
     };
     if let Some(audience) = args.audience {

@@ -434,3 +434,25 @@ fn gateway_without_jwks_accepts_any_bearer_but_not_none() {
         200
     );
 }
+
+#[test]
+fn request_records_are_capped_but_counted() {
+    let gateway = TestGateway::start(
+        GatewayOptions {
+            max_recorded_requests: 2,
+            ..GatewayOptions::default()
+        },
+        super::common::new_ca(),
+    );
+    let agent = gateway.ca().agent();
+    for i in 0..3 {
+        let url = format!("{}/echo?n={i}", gateway.url());
+        assert_eq!(
+            get_with(&agent, &url, &[("authorization", "Bearer x")]).status,
+            200
+        );
+    }
+    assert_eq!(gateway.request_count(), 3);
+    let kept: Vec<String> = gateway.requests().into_iter().map(|r| r.query).collect();
+    assert_eq!(kept, ["n=1", "n=2"]);
+}
