@@ -1,0 +1,206 @@
+//! Just enough of the Anthropic Messages and OpenAI Chat Completions APIs for real
+//! clients: the answer is a fixed text, streamed word by word in each API's own SSE
+//! event format when asked.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::GatewayOptions;
+use crate::http_server::{Request, Response, StreamWriter};
+use crate::random::random_id;
+
+/// The request body as JSON, or the 400 to answer.
+fn json_body(request: &Request, anthropic: bool) -> Result<Value, Response> {
+    serde_json::from_slice::<Value>(&request.body)
+        .ok()
+        .filter(Value::is_object)
+        .ok_or_else(|| {
+            let message = "request body must be a JSON object";
+            let body = if anthropic {
+                json!({"type": "error", "error": {"type": "invalid_request_error", "message": message}})
+            } else {
+                json!({"error": {"message": message, "type": "invalid_request_error"}})
+            };
+            Response::json(400, &body)
+        })
+}
+
+fn model_of(body: &Value, options: &GatewayOptions) -> String {
+    body.get("model")
+        .and_then(Value::as_str)
+        .unwrap_or(&options.model)
+        .to_string()
+}
+
+fn wants_stream(body: &Value) -> bool {
+    body.get("stream").and_then(Value::as_bool).unwrap_or(false)
+}
+
+/// The answer split into word-sized deltas (spaces kept), as models stream them.
+fn deltas(text: &str) -> Vec<String> {
+    text.split_inclusive(' ').map(str::to_string).collect()
+}
+
+fn word_count(text: &str) -> usize {
+    text.split_whitespace().count()
+}
+
+fn event_stream(events: Vec<String>, interval: Duration) -> Response {
+    Response::stream(200, move |out: &mut StreamWriter<'_>| {
+        for (i, event) in events.iter().enumerate() {
+            if i > 0 && !interval.is_zero() {
+                std::thread::sleep(interval);
+            }
+            out.send(event.as_bytes())?;
+        }
+        Ok(())
+    })
+    .with_header("content-type", "text/event-stream")
+    .with_header("cache-control", "no-cache")
+}
+
+fn anthropic_event(name: &str, data: &Value) -> String {
+    format!("event: {name}\ndata: {data}\n\n")
+}
+
+/// `POST /v1/messages`.
+pub(crate) fn anthropic_messages(
+    request: &Request,
+    options: &GatewayOptions,
+    text: &str,
+) -> Response {
+    let body = match json_body(request, true) {
+        Ok(body) => body,
+        Err(rejection) => return rejection,
+    };
+    let model = model_of(&body, options);
+    let id = format!("msg_test_{}", random_id());
+    let input_tokens = word_count(
+        &body
+            .get("messages")
+            .map(Value::to_string)
+            .unwrap_or_default(),
+    );
+    let output_tokens = word_count(text);
+    if !wants_stream(&body) {
+        return Response::json(
+            200,
+            &json!({
+                "id": id,
+                "type": "message",
+                "role": "assistant",
+                "model": model,
+                "content": [{"type": "text", "text": text}],
+                "stop_reason": "end_turn",
+                "stop_sequence": null,
+                "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
+            }),
+        );
+    }
+    let mut events = vec![
+        anthropic_event(
+            "message_start",
+            &json!({"type": "message_start", "message": {
+                "id": id, "type": "message", "role": "assistant", "model": model,
+                "content": [], "stop_reason": null, "stop_sequence": null,
+                "usage": {"input_tokens": input_tokens, "output_tokens": 1},
+            }}),
+        ),
+        anthropic_event(
+            "content_block_start",
+            &json!({"type": "content_block_start", "index": 0,
+                    "content_block": {"type": "text", "text": ""}}),
+        ),
+        anthropic_event("ping", &json!({"type": "ping"})),
+    ];
+    for delta in deltas(text) {
+        events.push(anthropic_event(
+            "content_block_delta",
+            &json!({"type": "content_block_delta", "index": 0,
+                    "delta": {"type": "text_delta", "text": delta}}),
+        ));
+    }
+    events.push(anthropic_event(
+        "content_block_stop",
+        &json!({"type": "content_block_stop", "index": 0}),
+    ));
+    events.push(anthropic_event(
+        "message_delta",
+        &json!({"type": "message_delta",
+                "delta": {"stop_reason": "end_turn", "stop_sequence": null},
+                "usage": {"output_tokens": output_tokens}}),
+    ));
+    events.push(anthropic_event(
+        "message_stop",
+        &json!({"type": "message_stop"}),
+    ));
+    event_stream(events, options.stream_event_interval)
+}
+
+/// `POST /v1/chat/completions`.
+pub(crate) fn openai_chat(request: &Request, options: &GatewayOptions, text: &str) -> Response {
+    let body = match json_body(request, false) {
+        Ok(body) => body,
+        Err(rejection) => return rejection,
+    };
+    let model = model_of(&body, options);
+    let id = format!("chatcmpl-test{}", random_id());
+    let created = super::unix_micros() / 1_000_000;
+    if !wants_stream(&body) {
+        let completion_tokens = word_count(text);
+        return Response::json(
+            200,
+            &json!({
+                "id": id,
+                "object": "chat.completion",
+                "created": created,
+                "model": model,
+                "choices": [{
+                    "index": 0,
+                    "message": {"role": "assistant", "content": text},
+                    "finish_reason": "stop",
+                }],
+                "usage": {"prompt_tokens": 1, "completion_tokens": completion_tokens,
+                          "total_tokens": 1 + completion_tokens},
+            }),
+        );
+    }
+    let chunk = |delta: Value, finish: Value| {
+        let data = json!({
+            "id": id, "object": "chat.completion.chunk", "created": created, "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        });
+        format!("data: {data}\n\n")
+    };
+    let mut events = vec![chunk(
+        json!({"role": "assistant", "content": ""}),
+        Value::Null,
+    )];
+    for delta in deltas(text) {
+        events.push(chunk(json!({"content": delta}), Value::Null));
+    }
+    events.push(chunk(json!({}), json!("stop")));
+    events.push("data: [DONE]\n\n".to_string());
+    event_stream(events, options.stream_event_interval)
+}
+
+/// `GET /v1/models`: Anthropic's shape when `anthropic-version` is sent, else OpenAI's.
+pub(crate) fn models(request: &Request, options: &GatewayOptions) -> Response {
+    let body = if request.header("anthropic-version").is_some() {
+        json!({
+            "data": [{"type": "model", "id": options.model, "display_name": "Test Model",
+                      "created_at": "2025-01-01T00:00:00Z"}],
+            "has_more": false,
+            "first_id": options.model,
+            "last_id": options.model,
+        })
+    } else {
+        json!({
+            "object": "list",
+            "data": [{"id": options.model, "object": "model", "created": 1_735_689_600,
+                      "owned_by": "llmauth-tests"}],
+        })
+    };
+    Response::json(200, &body)
+}

@@ -1,0 +1,378 @@
+//! `/token` (authorization_code, refresh_token, device_code) and `/revoke`.
+//!
+//! The whole of each request runs under the state mutex: concurrent refreshes of one
+//! refresh token are serialized, so exactly one wins and the others see reuse.
+
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+
+use super::options::{GrantType, IdpOptions, RefreshPolicy};
+use super::state::{DeviceStatus, State, has_scope, random_token, unix_now};
+use super::{Inner, oauth_error};
+use crate::http_server::{Request, Response, lock};
+use crate::jwt::b64;
+
+/// How long an authorization code stays redeemable.
+const CODE_LIFETIME: Duration = Duration::from_secs(60);
+/// Polls this much earlier than the interval are still tolerated (timer jitter).
+const POLL_TOLERANCE: Duration = Duration::from_millis(50);
+
+/// What a token response does about the refresh token.
+pub(crate) enum RefreshAction {
+    /// Issue a new one (first issue, or rotation).
+    New,
+    /// Send this existing one back.
+    Echo(String),
+    /// Leave `refresh_token` out, the client keeps its own.
+    Omit,
+    /// This grant gets no refresh token.
+    None,
+}
+
+type Form = Vec<(String, String)>;
+
+fn field<'a>(form: &'a Form, name: &str) -> Option<&'a str> {
+    form.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+pub(crate) fn token(idp: &Inner, request: &Request) -> Response {
+    if !request.method.eq_ignore_ascii_case("POST") {
+        return oauth_error(405, "invalid_request", "the token endpoint takes POST");
+    }
+    let form = request.form_pairs();
+    if let Err(rejection) = check_client(idp, request, &form) {
+        return rejection;
+    }
+    let mut state = lock(&idp.state);
+    let outcome = match GrantType::from_form_value(field(&form, "grant_type")) {
+        GrantType::AuthorizationCode => authorization_code(idp, &mut state, &form),
+        GrantType::RefreshToken => refresh(idp, &mut state, &form),
+        GrantType::DeviceCode => device_code(idp, &mut state, &form),
+        GrantType::Other => Err(oauth_error(
+            400,
+            "unsupported_grant_type",
+            "grant_type not supported",
+        )),
+    };
+    match outcome {
+        Ok(body) => Response::json(200, &body)
+            .with_header("cache-control", "no-store")
+            .with_header("pragma", "no-cache"),
+        Err(rejection) => rejection,
+    }
+}
+
+/// A public client: `client_id` in the form, or as the user of HTTP Basic.
+fn check_client(idp: &Inner, request: &Request, form: &Form) -> Result<(), Response> {
+    let from_basic = request
+        .header("authorization")
+        .and_then(|v| v.trim().strip_prefix("Basic "))
+        .and_then(|b| STANDARD.decode(b.trim()).ok())
+        .and_then(|raw| String::from_utf8(raw).ok())
+        .and_then(|pair| pair.split_once(':').map(|(id, _)| id.to_string()))
+        .map(|id| {
+            url::form_urlencoded::parse(format!("x={id}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or(id)
+        });
+    let client = field(form, "client_id").map(str::to_string).or(from_basic);
+    match client {
+        Some(id) if id == idp.options.client_id => Ok(()),
+        Some(_) => Err(oauth_error(401, "invalid_client", "unknown client")),
+        None => Err(oauth_error(401, "invalid_client", "client_id is required")),
+    }
+}
+
+fn authorization_code(idp: &Inner, state: &mut State, form: &Form) -> Result<Value, Response> {
+    let invalid_grant = |why: &str| oauth_error(400, "invalid_grant", why);
+    let Some(code) = field(form, "code") else {
+        return Err(oauth_error(400, "invalid_request", "code is required"));
+    };
+    let Some(entry) = state.codes.get(code) else {
+        return Err(invalid_grant("unknown authorization code"));
+    };
+    if let Some(grant) = entry.redeemed_grant {
+        // RFC 6749 §4.1.2: a replayed code revokes what it produced.
+        state.revoke_grant(grant);
+        return Err(invalid_grant("authorization code already used"));
+    }
+    if entry.issued.elapsed() > CODE_LIFETIME {
+        return Err(invalid_grant("authorization code expired"));
+    }
+    if field(form, "redirect_uri") != Some(entry.redirect_uri.as_str()) {
+        return Err(invalid_grant(
+            "redirect_uri does not match the authorization request",
+        ));
+    }
+    let verifier = field(form, "code_verifier").unwrap_or_default();
+    let verifier_ok = (43..=128).contains(&verifier.len())
+        && b64(ring::digest::digest(&ring::digest::SHA256, verifier.as_bytes()).as_ref())
+            == entry.code_challenge;
+    if !verifier_ok {
+        return Err(invalid_grant("PKCE verification failed"));
+    }
+    let nonce = entry.nonce.clone();
+    let requested_scope = entry.scope.clone();
+    let prompt_consent = entry.prompt_consent;
+    let resource = field(form, "resource")
+        .map(str::to_string)
+        .or_else(|| entry.resource.clone());
+
+    let with_refresh = refresh_allowed(&idp.options, &requested_scope, Some(prompt_consent));
+    let scope = granted_scope(&idp.options, &requested_scope, with_refresh);
+    let grant = state.new_grant(scope.clone(), resource.clone());
+    if let Some(entry) = state.codes.get_mut(code) {
+        entry.redeemed_grant = Some(grant);
+    }
+    let action = if with_refresh {
+        RefreshAction::New
+    } else {
+        RefreshAction::None
+    };
+    Ok(issue(
+        idp,
+        state,
+        grant,
+        nonce.as_deref(),
+        resource.as_deref(),
+        &scope,
+        action,
+    ))
+}
+
+fn refresh(idp: &Inner, state: &mut State, form: &Form) -> Result<Value, Response> {
+    let invalid_grant = |why: &str| oauth_error(400, "invalid_grant", why);
+    let Some(presented) = field(form, "refresh_token") else {
+        return Err(oauth_error(
+            400,
+            "invalid_request",
+            "refresh_token is required",
+        ));
+    };
+    let Some(&grant_id) = state.refresh_index.get(presented) else {
+        return Err(invalid_grant("unknown refresh token"));
+    };
+    let Some(grant) = state.grants.get(&grant_id) else {
+        return Err(invalid_grant("unknown grant"));
+    };
+    if grant.revoked {
+        return Err(invalid_grant("grant revoked"));
+    }
+    if grant.refresh_tokens.last().map(String::as_str) != Some(presented) {
+        // Reuse of a rotated token: someone has a copy. Kill the whole grant.
+        state.revoke_grant(grant_id);
+        state.records.reuse_detections += 1;
+        return Err(invalid_grant("refresh token already used; grant revoked"));
+    }
+    let scope = match field(form, "scope") {
+        Some(requested) => {
+            if !requested
+                .split_ascii_whitespace()
+                .all(|s| has_scope(&grant.scope, s))
+            {
+                return Err(oauth_error(400, "invalid_scope", "scope exceeds the grant"));
+            }
+            requested.to_string()
+        }
+        None => grant.scope.clone(),
+    };
+    let resource = field(form, "resource")
+        .map(str::to_string)
+        .or_else(|| grant.resource.clone());
+    let action = match idp.options.refresh_policy {
+        RefreshPolicy::Rotate => RefreshAction::New,
+        RefreshPolicy::ReuseAndEcho => RefreshAction::Echo(presented.to_string()),
+        RefreshPolicy::ReuseAndOmit => RefreshAction::Omit,
+    };
+    let mut body = issue(
+        idp,
+        state,
+        grant_id,
+        None,
+        resource.as_deref(),
+        &scope,
+        action,
+    );
+    if !idp.options.id_token_on_refresh
+        && let Some(object) = body.as_object_mut()
+    {
+        object.remove("id_token");
+    }
+    Ok(body)
+}
+
+fn device_code(idp: &Inner, state: &mut State, form: &Form) -> Result<Value, Response> {
+    let Some(code) = field(form, "device_code") else {
+        return Err(oauth_error(
+            400,
+            "invalid_request",
+            "device_code is required",
+        ));
+    };
+    let interval = idp.options.device_interval;
+    let Some(device) = state.devices.get_mut(code) else {
+        return Err(oauth_error(400, "invalid_grant", "unknown device code"));
+    };
+    let now = Instant::now();
+    if now >= device.expires {
+        return Err(oauth_error(400, "expired_token", "the device code expired"));
+    }
+    let too_fast = device
+        .last_poll
+        .is_some_and(|last| now.duration_since(last) + POLL_TOLERANCE < interval);
+    device.last_poll = Some(now);
+    match device.status {
+        DeviceStatus::Denied => Err(oauth_error(400, "access_denied", "the user declined")),
+        DeviceStatus::Redeemed => Err(oauth_error(
+            400,
+            "invalid_grant",
+            "device code already used",
+        )),
+        DeviceStatus::Pending if too_fast => Err(oauth_error(
+            400,
+            "slow_down",
+            "polling faster than the interval",
+        )),
+        DeviceStatus::Pending => Err(oauth_error(
+            400,
+            "authorization_pending",
+            "the user has not finished yet",
+        )),
+        DeviceStatus::Approved => {
+            device.status = DeviceStatus::Redeemed;
+            let requested_scope = device.scope.clone();
+            let resource = field(form, "resource")
+                .map(str::to_string)
+                .or_else(|| device.resource.clone());
+            let with_refresh = refresh_allowed(&idp.options, &requested_scope, None);
+            let scope = granted_scope(&idp.options, &requested_scope, with_refresh);
+            let grant = state.new_grant(scope.clone(), resource.clone());
+            let action = if with_refresh {
+                RefreshAction::New
+            } else {
+                RefreshAction::None
+            };
+            Ok(issue(
+                idp,
+                state,
+                grant,
+                None,
+                resource.as_deref(),
+                &scope,
+                action,
+            ))
+        }
+    }
+}
+
+/// Whether a new grant gets a refresh token. `prompt_consent` is `None` where there is
+/// no authorization request (device flow, seeded sessions).
+pub(crate) fn refresh_allowed(
+    options: &IdpOptions,
+    scope: &str,
+    prompt_consent: Option<bool>,
+) -> bool {
+    !options.refresh_requires_offline_consent
+        || (has_scope(scope, "offline_access") && prompt_consent.unwrap_or(true))
+}
+
+/// The scope actually granted: `offline_access` is dropped when no refresh token comes
+/// with it (what strict providers report).
+pub(crate) fn granted_scope(options: &IdpOptions, scope: &str, with_refresh: bool) -> String {
+    if with_refresh || !options.refresh_requires_offline_consent {
+        return scope.to_string();
+    }
+    scope
+        .split_ascii_whitespace()
+        .filter(|s| *s != "offline_access")
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Builds a token response for `grant`: a fresh access token, an ID token when `openid`
+/// is in scope, and the refresh token per `refresh`.
+pub(crate) fn issue(
+    idp: &Inner,
+    state: &mut State,
+    grant: u64,
+    nonce: Option<&str>,
+    resource: Option<&str>,
+    scope: &str,
+    refresh: RefreshAction,
+) -> Value {
+    let now = unix_now();
+    let lifetime = state.access_token_lifetime.as_secs();
+    let sub = state.subject.clone();
+    let client_id = &idp.options.client_id;
+    let auth_time = state.grants.get(&grant).map_or(now, |g| g.auth_time);
+    let access_claims = json!({
+        "iss": idp.issuer,
+        "sub": sub,
+        "aud": resource.unwrap_or(client_id),
+        "exp": now + lifetime,
+        "iat": now,
+        "jti": random_token(12),
+        "scope": scope,
+        "client_id": client_id,
+    });
+    let access_token = idp.key.sign("at+jwt", &access_claims).unwrap_or_default();
+    state
+        .records
+        .issued_access_tokens
+        .push(access_token.clone());
+    let mut body = json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": lifetime,
+        "scope": scope,
+    });
+    if has_scope(scope, "openid") {
+        let mut id_claims = json!({
+            "iss": idp.issuer,
+            "sub": sub,
+            "aud": client_id,
+            "exp": now + lifetime,
+            "iat": now,
+            "auth_time": auth_time,
+        });
+        if let Some(nonce) = nonce {
+            id_claims["nonce"] = json!(nonce);
+        }
+        body["id_token"] = json!(idp.key.sign("JWT", &id_claims).unwrap_or_default());
+    }
+    let refresh_token = match refresh {
+        RefreshAction::New => Some(state.new_refresh_token(grant)),
+        RefreshAction::Echo(existing) => Some(existing),
+        RefreshAction::Omit | RefreshAction::None => None,
+    };
+    if let Some(token) = refresh_token {
+        body["refresh_token"] = json!(token);
+    }
+    body
+}
+
+/// RFC 7009: revoking a refresh token revokes its grant; unknown tokens are fine (200).
+pub(crate) fn revoke(idp: &Inner, request: &Request) -> Response {
+    if !request.method.eq_ignore_ascii_case("POST") {
+        return oauth_error(405, "invalid_request", "the revocation endpoint takes POST");
+    }
+    let form = request.form_pairs();
+    if let Err(rejection) = check_client(idp, request, &form) {
+        return rejection;
+    }
+    let Some(token) = field(&form, "token") else {
+        return oauth_error(400, "invalid_request", "token is required");
+    };
+    let mut state = lock(&idp.state);
+    state.records.revoked_tokens.push(token.to_string());
+    if let Some(grant) = state.refresh_index.get(token).copied() {
+        state.revoke_grant(grant);
+    }
+    Response::new(200)
+}
