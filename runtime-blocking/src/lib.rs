@@ -1,1 +1,43 @@
-//! Blocking runtime.
+//! llmauth-blocking: drives `llmauth-core` flows with std, ureq and the OS keychain.
+//!
+//! Used by `llmauth token`, `login`, `logout`, `status` and `setup`. Every decision is
+//! core's; this crate performs intents and reports results:
+//!
+//! ```text
+//! let paths = Paths::from_env()?;
+//! let (backend, notice) = resolve_backend(&paths, configured);
+//! let flow = TokenFlow::new(settings, FlowContext { backend, .. }, goal, entropy()?, now());
+//! let mut io = BlockingIo::new(paths, IoOptions { ca_file });
+//! let outcome = drive(flow, &mut io)?;
+//! ```
+//!
+//! Nothing costly happens before an intent needs it: the HTTP agent and its trust roots
+//! are built on the first `Http` intent, the keychain is connected on the first intent
+//! naming a keychain slot, directories are created only when something is written. The
+//! cached-token fast path therefore reads one file and prints.
+#![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::wildcard_enum_match_arm))]
+#![warn(missing_docs)]
+
+mod backend;
+mod browser;
+mod callback_listener;
+pub mod clock;
+mod driver;
+pub mod file_store;
+mod http_client;
+mod io;
+mod keychain;
+pub mod last_error;
+pub mod lock;
+pub mod paths;
+mod proxy_env;
+
+pub use backend::resolve_backend;
+pub use clock::{entropy, now};
+pub use driver::drive;
+pub use file_store::write_atomic;
+pub use io::{BlockingIo, IoOptions};
+pub use keychain::probe as probe_keychain;
+pub use lock::with_lock;
+pub use paths::Paths;

@@ -1,0 +1,293 @@
+//! Files that hold records: read, atomic replace, delete, and move aside (SPEC §4, §8).
+//!
+//! A record is never overwritten by a partial write: new content goes to a temporary
+//! file in the same directory (created exclusively, owner-only), is flushed to disk, and
+//! only then renamed over the old file; a crash at any point leaves either the old or the
+//! new content, never a mix.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use llmauth_core::secret::SecretBytes;
+use llmauth_core::store::{StoreError, StoreErrorKind};
+
+/// Owner-only permissions for every file llmauth writes.
+pub const PRIVATE_FILE: u32 = 0o600;
+/// Owner-only permissions for every directory llmauth creates.
+pub const PRIVATE_DIR: u32 = 0o700;
+/// Largest file read back; records are a few kilobytes, a discovery document at most
+/// 1 MiB.
+const MAX_FILE: u64 = 4 * 1024 * 1024;
+
+/// Reads a whole file; a missing file is `Ok(None)`.
+///
+/// With `secret` set (session records, the access-token cache), a file that others may
+/// read or that another user owns is refused: its content may have been exposed or
+/// planted, so it is not used (SPEC §8). Nothing is created on this path.
+///
+/// # Errors
+/// `InsecurePermissions` naming the file, or `Io` with the path and the OS error.
+pub fn read(path: &Path, secret: bool) -> Result<Option<SecretBytes>, StoreError> {
+    let mut file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_error(path, &e)),
+    };
+    if secret {
+        check_private(&file, path)?;
+    }
+    let mut bytes = Vec::new();
+    (&mut file)
+        .take(MAX_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_error(path, &e))?;
+    let bytes = SecretBytes::new(bytes);
+    if bytes.len() as u64 > MAX_FILE {
+        return Err(StoreError {
+            kind: StoreErrorKind::Io,
+            detail: format!("{}: larger than {MAX_FILE} bytes", path.display()),
+        });
+    }
+    Ok(Some(bytes))
+}
+
+/// Replaces `path` with `bytes` atomically, creating missing parent directories (0700).
+///
+/// `mode` is the new file's Unix permission bits (ignored elsewhere); use
+/// [`PRIVATE_FILE`] for anything that may hold a secret.
+///
+/// # Errors
+/// The OS error of the step that failed; the old file is then untouched and no temporary
+/// file is left behind.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    stage(path, bytes, mode)?.commit()
+}
+
+/// Deletes `path`; a missing file is fine.
+///
+/// # Errors
+/// Any other OS error.
+pub fn delete(path: &Path) -> io::Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        Ok(()) | Err(_) => Ok(()),
+    }
+}
+
+/// Renames an unreadable file to `<name>.corrupt-<unix seconds>` (0600) so a new login
+/// does not destroy it. Returns where it went, or `None` when there was no file.
+///
+/// # Errors
+/// The OS error of the rename.
+pub fn move_aside(path: &Path, unix_secs: u64) -> io::Result<Option<PathBuf>> {
+    if fs::symlink_metadata(path).is_err() {
+        return Ok(None);
+    }
+    let target = free_name(&with_suffix(path, &format!(".corrupt-{unix_secs}")));
+    fs::rename(path, &target)?;
+    set_mode(&target, PRIVATE_FILE)?;
+    Ok(Some(target))
+}
+
+/// Creates a new file that must not exist yet (`O_EXCL`), owner-only, creating missing
+/// parent directories; used for copies of corrupt keychain items and for files whose
+/// first writer wins (`proxy.key`).
+///
+/// # Errors
+/// `AlreadyExists` when the file exists, or the OS error.
+pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    if let Some(dir) = path.parent() {
+        create_private_dir(dir)?;
+    }
+    let mut file = create_exclusive(path, mode)?;
+    let written = file.write_all(bytes).and_then(|()| file.sync_all());
+    if written.is_err() {
+        drop(file);
+        let _ = fs::remove_file(path);
+    }
+    written
+}
+
+/// Creates `dir` and its missing ancestors with owner-only permissions.
+///
+/// # Errors
+/// The OS error.
+pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+    if dir.as_os_str().is_empty() || dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        builder.mode(PRIVATE_DIR);
+    }
+    builder.create(dir)
+}
+
+/// Maps an OS error on `path` into core's store error.
+pub(crate) fn io_error(path: &Path, error: &io::Error) -> StoreError {
+    StoreError {
+        kind: StoreErrorKind::Io,
+        detail: format!("{}: {error}", path.display()),
+    }
+}
+
+/// A temporary file holding the new content, not yet renamed into place. Dropping it
+/// without [`commit`](Staged::commit) removes it and leaves the target untouched.
+pub(crate) struct Staged {
+    tmp: PathBuf,
+    target: PathBuf,
+    committed: bool,
+}
+
+/// Writes `bytes` to a fresh temporary file beside `path` and flushes it to disk.
+pub(crate) fn stage(path: &Path, bytes: &[u8], mode: u32) -> io::Result<Staged> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    create_private_dir(dir)?;
+    let (tmp, mut file) = create_temp_beside(path, mode)?;
+    let staged = Staged {
+        tmp,
+        target: path.to_path_buf(),
+        committed: false,
+    };
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    Ok(staged)
+}
+
+impl Staged {
+    /// Renames the temporary file over the target, then flushes the directory so the
+    /// rename itself survives a crash.
+    pub(crate) fn commit(mut self) -> io::Result<()> {
+        fs::rename(&self.tmp, &self.target)?;
+        self.committed = true;
+        sync_parent(&self.target)
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Distinguishes temporary files of concurrent writers within one process.
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn create_temp_beside(path: &Path, mode: u32) -> io::Result<(PathBuf, File)> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let pid = std::process::id();
+    loop {
+        let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let tmp = path.with_file_name(format!(".{name}.tmp-{pid}-{n}"));
+        match create_exclusive(&tmp, mode) {
+            Ok(file) => return Ok((tmp, file)),
+            // Left over by a crashed process with a recycled pid: pick another name.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && n < u64::MAX => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn create_exclusive(path: &Path, mode: u32) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(mode);
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    options.open(path)
+}
+
+fn sync_parent(path: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    if let Some(dir) = path.parent() {
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        File::open(dir)?.sync_all()?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        fs::set_permissions(path, fs::Permissions::from_mode(mode))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, mode);
+        Ok(())
+    }
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// `candidate`, or `candidate-1`, `-2`, … when it exists (two corrupt copies within
+/// one second must not overwrite each other).
+fn free_name(candidate: &Path) -> PathBuf {
+    if fs::symlink_metadata(candidate).is_err() {
+        return candidate.to_path_buf();
+    }
+    let mut n = 1u32;
+    loop {
+        let next = with_suffix(candidate, &format!("-{n}"));
+        if fs::symlink_metadata(&next).is_err() || n == u32::MAX {
+            return next;
+        }
+        n += 1;
+    }
+}
+
+/// Refuses a secret file that others can read or write, or that another user owns.
+#[cfg(unix)]
+fn check_private(file: &File, path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::MetadataExt as _;
+    let meta = file.metadata().map_err(|e| io_error(path, &e))?;
+    let foreign_owner = meta.uid() != rustix::process::geteuid().as_raw();
+    if meta.mode() & 0o077 != 0 || foreign_owner {
+        return Err(StoreError {
+            kind: StoreErrorKind::InsecurePermissions,
+            detail: path.display().to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Windows protects files through the profile directory's ACLs; nothing to check here.
+#[cfg(not(unix))]
+fn check_private(_file: &File, _path: &Path) -> Result<(), StoreError> {
+    Ok(())
+}
+
+/// The Unix permission bits of a file (for tests and diagnostics).
+#[cfg(unix)]
+pub fn mode_of(path: &Path) -> io::Result<u32> {
+    use std::os::unix::fs::PermissionsExt as _;
+    Ok(fs::metadata(path)?.permissions().mode() & 0o7777)
+}

@@ -1,0 +1,305 @@
+//! HTTP requests to the IdP with ureq 3 over rustls (ring).
+//!
+//! The agent is built on the first request only: loading trust roots costs milliseconds
+//! the cached-token fast path must not pay (DEPENDENCIES.md). Redirects are never
+//! followed (a token endpoint that redirects is answered as is, STYLE §4.10), any status
+//! comes back as a response (core classifies it), and the intent's deadline, connect
+//! timeout and body limit are enforced here.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use llmauth_core::http::{HttpRequest, HttpResponse, Method, TransportError, TransportErrorKind};
+use llmauth_core::secret::SecretBytes;
+use llmauth_core::time::UnixTime;
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject as _;
+use ureq::tls::{Certificate, RootCerts, TlsConfig};
+use ureq::{Agent, Proxy, Timeout};
+
+use crate::proxy_env;
+
+/// The HTTP client of one process; cheap until its first request.
+pub(crate) struct HttpClient {
+    ca_file: Option<PathBuf>,
+    agent: Option<Agent>,
+}
+
+impl HttpClient {
+    /// A client that will trust the platform's roots plus `ca_file` (SPEC §3).
+    pub(crate) fn new(ca_file: Option<PathBuf>) -> Self {
+        Self {
+            ca_file,
+            agent: None,
+        }
+    }
+
+    /// Sends `request` and reads the answer, within the request's deadline.
+    pub(crate) fn perform(
+        &mut self,
+        request: &HttpRequest,
+        now: UnixTime,
+    ) -> Result<HttpResponse, TransportError> {
+        let total = request.deadline.since(now);
+        if total.is_zero() {
+            return Err(TransportError {
+                kind: TransportErrorKind::Timeout,
+                request_sent: false,
+                detail: "the deadline passed before the request was sent".to_owned(),
+            });
+        }
+        let connect = request.connect_timeout.min(total);
+        let uri: ureq::http::Uri = request.url.parse().map_err(|_| not_sent("invalid URL"))?;
+        let proxy = match proxy_env::proxy_for(
+            uri.scheme_str().unwrap_or(""),
+            uri.host().unwrap_or(""),
+            |name| std::env::var(name).ok(),
+        ) {
+            // The proxy URL may carry a password, so it is never quoted in errors.
+            Some(url) => Some(Proxy::new(&url).map_err(|_| TransportError {
+                kind: TransportErrorKind::Proxy,
+                request_sent: false,
+                detail: "the proxy URL in the environment (HTTPS_PROXY, HTTP_PROXY or ALL_PROXY) is invalid".to_owned(),
+            })?),
+            None => None,
+        };
+        let agent = self.agent()?;
+
+        let mut builder = ureq::http::Request::builder()
+            .method(match request.method {
+                Method::Get => ureq::http::Method::GET,
+                Method::Post => ureq::http::Method::POST,
+            })
+            .uri(uri);
+        for (name, value) in &request.headers {
+            builder = builder.header(*name, value.as_str());
+        }
+        let limits = Limits {
+            total,
+            connect,
+            proxy,
+        };
+        let mut response = match &request.body {
+            Some(body) => {
+                let http = builder
+                    .body(body.expose_secret())
+                    .map_err(|_| not_sent("invalid request header"))?;
+                run(&agent, http, limits)
+            }
+            None => {
+                let http = builder
+                    .body(())
+                    .map_err(|_| not_sent("invalid request header"))?;
+                run(&agent, http, limits)
+            }
+        }
+        .map_err(|e| map_error(&e))?;
+
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let limit = u64::try_from(request.max_body).unwrap_or(u64::MAX);
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(limit)
+            .read_to_vec()
+            .map_err(|e| map_error(&e))?;
+        Ok(HttpResponse {
+            status,
+            content_type,
+            body: SecretBytes::new(body),
+        })
+    }
+
+    fn agent(&mut self) -> Result<Agent, TransportError> {
+        if let Some(agent) = &self.agent {
+            return Ok(agent.clone());
+        }
+        let roots = root_certs(self.ca_file.as_deref())?;
+        let config = Agent::config_builder()
+            .max_redirects(0)
+            .http_status_as_error(false)
+            // Chosen per request by `proxy_env`; ureq's own reading is bypassed.
+            .proxy(None)
+            .user_agent(concat!("llmauth/", env!("CARGO_PKG_VERSION")))
+            .tls_config(TlsConfig::builder().root_certs(roots).build())
+            .build();
+        let agent: Agent = config.into();
+        self.agent = Some(agent.clone());
+        Ok(agent)
+    }
+}
+
+/// Per-request settings derived from the intent.
+struct Limits {
+    total: Duration,
+    connect: Duration,
+    proxy: Option<Proxy>,
+}
+
+fn run<S: ureq::AsSendBody>(
+    agent: &Agent,
+    request: ureq::http::Request<S>,
+    limits: Limits,
+) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+    let request = agent
+        .configure_request(request)
+        .timeout_global(Some(limits.total))
+        // Resolution and connection are budgeted separately so a stall there is
+        // reported as such (the request was certainly not sent).
+        .timeout_resolve(Some(limits.connect))
+        .timeout_connect(Some(limits.connect))
+        .proxy(limits.proxy)
+        .build();
+    agent.run(request)
+}
+
+/// Trust roots (SPEC §3): the platform verifier, unless a CA file or `SSL_CERT_FILE`
+/// asks for more; then the platform's native roots plus those files' certificates.
+///
+/// ureq has no stable way to give the platform verifier extra roots, hence the split
+/// (DEPENDENCIES.md). On Linux `rustls-native-certs` itself reads `SSL_CERT_FILE` (and
+/// `SSL_CERT_DIR`) *instead of* the system bundle, as OpenSSL does; adding the file
+/// explicitly matters on macOS and Windows, where the native store ignores it.
+fn root_certs(ca_file: Option<&Path>) -> Result<RootCerts, TransportError> {
+    let ssl_cert_file = std::env::var_os("SSL_CERT_FILE")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
+    if ca_file.is_none() && ssl_cert_file.is_none() {
+        return Ok(RootCerts::PlatformVerifier);
+    }
+    let mut seen = BTreeSet::new();
+    let mut roots = Vec::new();
+    let mut add = |der: &CertificateDer<'_>| {
+        if seen.insert(der.as_ref().to_vec()) {
+            roots.push(Certificate::from_der(der.as_ref()).to_owned());
+        }
+    };
+    // Individual unreadable platform certificates are skipped, as every TLS stack does.
+    for der in &rustls_native_certs::load_native_certs().certs {
+        add(der);
+    }
+    for file in [ca_file, ssl_cert_file.as_deref()].into_iter().flatten() {
+        for der in &read_pem_certificates(file)? {
+            add(der);
+        }
+    }
+    Ok(RootCerts::Specific(Arc::new(roots)))
+}
+
+/// The certificates of a PEM file; an error when it has none.
+fn read_pem_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TransportError> {
+    let fail = |why: String| TransportError {
+        kind: TransportErrorKind::Tls,
+        request_sent: false,
+        detail: format!("cannot use the CA file {}: {why}", path.display()),
+    };
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(|e| fail(e.to_string()))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| fail(e.to_string()))?;
+    if certs.is_empty() {
+        return Err(fail("no PEM certificate in it".to_owned()));
+    }
+    Ok(certs)
+}
+
+fn not_sent(detail: &str) -> TransportError {
+    TransportError {
+        kind: TransportErrorKind::Connect,
+        request_sent: false,
+        detail: detail.to_owned(),
+    }
+}
+
+/// Maps a ureq error into core's transport error.
+///
+/// `request_sent` decides whether core marks the refresh token `maybe_spent` (SPEC §5),
+/// so it is `false` only where the request certainly never left: name resolution,
+/// connecting, the proxy handshake, the TLS handshake. Everything later — and anything
+/// unrecognised — counts as sent. Details never include a body or a URL (which may
+/// carry a query).
+fn map_error(error: &ureq::Error) -> TransportError {
+    use TransportErrorKind as Kind;
+    let (kind, request_sent, detail) = match error {
+        ureq::Error::HostNotFound => (Kind::Dns, false, "host not found".to_owned()),
+        ureq::Error::Timeout(Timeout::Resolve) => (
+            Kind::Dns,
+            false,
+            "timed out resolving the host name".to_owned(),
+        ),
+        ureq::Error::Timeout(Timeout::Connect) => {
+            (Kind::Timeout, false, "timed out connecting".to_owned())
+        }
+        ureq::Error::Timeout(phase) => (Kind::Timeout, true, format!("timed out ({phase})")),
+        ureq::Error::Io(e) => {
+            let before_sending = matches!(
+                e.kind(),
+                std::io::ErrorKind::ConnectionRefused
+                    | std::io::ErrorKind::HostUnreachable
+                    | std::io::ErrorKind::NetworkUnreachable
+                    | std::io::ErrorKind::AddrNotAvailable
+                    | std::io::ErrorKind::AddrInUse
+            );
+            let kind = if before_sending {
+                Kind::Connect
+            } else {
+                Kind::Io
+            };
+            (kind, !before_sending, e.to_string())
+        }
+        ureq::Error::ConnectionFailed => (Kind::Connect, false, "connection failed".to_owned()),
+        ureq::Error::ConnectProxyFailed(why) => {
+            (Kind::Proxy, false, format!("the proxy refused: {why}"))
+        }
+        ureq::Error::InvalidProxyUrl => (Kind::Proxy, false, "invalid proxy URL".to_owned()),
+        ureq::Error::Tls(why) => (Kind::Tls, false, (*why).to_owned()),
+        ureq::Error::Pem(e) => (Kind::Tls, false, format!("PEM: {e:?}")),
+        ureq::Error::Rustls(e) => {
+            // Certificate and negotiation failures happen in the handshake, before any
+            // request byte is sent; other TLS errors may come mid-exchange.
+            let handshake = matches!(
+                e,
+                rustls::Error::InvalidCertificate(_)
+                    | rustls::Error::NoCertificatesPresented
+                    | rustls::Error::PeerIncompatible(_)
+                    | rustls::Error::AlertReceived(_)
+                    | rustls::Error::UnsupportedNameType
+            );
+            (Kind::Tls, !handshake, e.to_string())
+        }
+        ureq::Error::TlsRequired => (Kind::Tls, false, "TLS required".to_owned()),
+        ureq::Error::BadUri(_) => (Kind::Connect, false, "invalid URL".to_owned()),
+        ureq::Error::Http(_) => (Kind::Connect, false, "invalid request".to_owned()),
+        ureq::Error::BodyExceedsLimit(limit) => (
+            Kind::TooLarge,
+            true,
+            format!("the response body exceeds {limit} bytes"),
+        ),
+        ureq::Error::LargeResponseHeader(size, limit) => (
+            Kind::TooLarge,
+            true,
+            format!("the response header is too large ({size} > {limit} bytes)"),
+        ),
+        ureq::Error::Protocol(e) => (Kind::Io, true, format!("HTTP protocol error: {e}")),
+        ureq::Error::StatusCode(status) => (Kind::Io, true, format!("HTTP status {status}")),
+        ureq::Error::RedirectFailed | ureq::Error::TooManyRedirects => {
+            (Kind::Io, true, "redirect handling failed".to_owned())
+        }
+        ureq::Error::RequireHttpsOnly(_) => (Kind::Connect, false, "https required".to_owned()),
+        ureq::Error::Other(e) => (Kind::Io, true, e.to_string()),
+        // ureq's error enum is non-exhaustive; anything new counts as sent.
+        _ => (Kind::Io, true, "HTTP client error".to_owned()),
+    };
+    TransportError {
+        kind,
+        request_sent,
+        detail,
+    }
+}
