@@ -55,7 +55,7 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Change settings; only the given flags change.
-    Set(SetArgs),
+    Set(Box<SetArgs>),
     /// Print the configuration.
     Show(FormatArgs),
     /// Remove the configuration and the stored session.
@@ -189,7 +189,9 @@ pub enum Format {
 }
 
 fn parse_key_value(text: &str) -> Result<(String, String), String> {
-    let (key, value) = text.split_once('=').ok_or_else(|| format!("expected KEY=VALUE, got {text:?}"))?;
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected KEY=VALUE, got {text:?}"))?;
     if key.is_empty() {
         return Err("the key is empty".to_owned());
     }
@@ -204,17 +206,27 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         return Err("empty duration".to_owned());
     }
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let (number, tail) = rest.split_at(digits);
-        let number: u64 = number.parse().map_err(|_| format!("invalid duration {text:?} (examples: 90s, 5m, 1h30m)"))?;
-        let unit_len = tail.find(|c: char| c.is_ascii_digit()).unwrap_or(tail.len());
+        let number: u64 = number
+            .parse()
+            .map_err(|_| format!("invalid duration {text:?} (examples: 90s, 5m, 1h30m)"))?;
+        let unit_len = tail
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(tail.len());
         let (unit, next) = tail.split_at(unit_len);
         let part = match unit {
             "ms" => std::time::Duration::from_millis(number),
             "s" => std::time::Duration::from_secs(number),
             "m" => std::time::Duration::from_secs(number.saturating_mul(60)),
             "h" => std::time::Duration::from_secs(number.saturating_mul(3600)),
-            _ => return Err(format!("invalid duration {text:?} (examples: 90s, 5m, 1h30m)")),
+            _ => {
+                return Err(format!(
+                    "invalid duration {text:?} (examples: 90s, 5m, 1h30m)"
+                ));
+            }
         };
         total += part;
         rest = next;
@@ -228,9 +240,18 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(parse_duration("90s"), Ok(std::time::Duration::from_secs(90)));
-        assert_eq!(parse_duration("1h30m"), Ok(std::time::Duration::from_secs(5400)));
-        assert_eq!(parse_duration("250ms"), Ok(std::time::Duration::from_millis(250)));
+        assert_eq!(
+            parse_duration("90s"),
+            Ok(std::time::Duration::from_secs(90))
+        );
+        assert_eq!(
+            parse_duration("1h30m"),
+            Ok(std::time::Duration::from_secs(5400))
+        );
+        assert_eq!(
+            parse_duration("250ms"),
+            Ok(std::time::Duration::from_millis(250))
+        );
         assert!(parse_duration("5").is_err());
         assert!(parse_duration("m").is_err());
         assert!(parse_duration("").is_err());

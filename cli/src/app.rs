@@ -1,0 +1,136 @@
+//! What every command needs: where files are, the configuration, the session backend,
+//! and a flow wired to the blocking runtime.
+
+use std::io::{ErrorKind, IsTerminal};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use llmauth_blocking::{BlockingIo, IoOptions, Paths, drive, entropy, now, resolve_backend};
+use llmauth_core::config::{Config, ConfigDocument, SecretsBackend};
+use llmauth_core::flow::{
+    FlowContext, FlowSettings, Goal, Interaction, Outcome, TerminalFacts, TokenFlow,
+};
+use llmauth_core::store::Backend;
+use llmauth_core::time::UnixTime;
+
+use crate::failure::{Exit, Failure};
+
+/// Resolved locations for this invocation.
+pub(crate) struct App {
+    /// Config, state and runtime directories.
+    pub(crate) paths: Paths,
+}
+
+impl App {
+    /// Resolves the platform paths, with `--config` taking precedence.
+    pub(crate) fn new(config: Option<PathBuf>) -> Result<Self, Failure> {
+        let mut paths =
+            Paths::from_env().map_err(|e| Failure::new(Exit::Usage, e.to_string(), None))?;
+        if let Some(config) = config {
+            paths.config_file = config;
+        }
+        Ok(Self { paths })
+    }
+
+    /// The config file's path.
+    pub(crate) fn config_path(&self) -> &Path {
+        &self.paths.config_file
+    }
+
+    /// Reads and parses the config file; a missing file is an empty configuration.
+    pub(crate) fn read_config(&self) -> Result<ConfigDocument, Failure> {
+        let path = self.config_path();
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(error) if error.kind() == ErrorKind::NotFound => return Ok(ConfigDocument::new()),
+            Err(error) => {
+                return Err(Failure::new(
+                    Exit::Usage,
+                    format!("cannot read {}: {error}", path.display()),
+                    None,
+                ));
+            }
+        };
+        ConfigDocument::parse_bytes(&bytes).map_err(|e| Failure::config(path, &e))
+    }
+
+    /// The validated configuration.
+    ///
+    /// The CA file is checked by `config set` and `status`, not here: the cached-token
+    /// fast path needs no trust roots, and the HTTP client reports a CA file that went
+    /// missing when it is actually needed.
+    pub(crate) fn config(&self) -> Result<Config, Failure> {
+        self.read_config()?
+            .validate()
+            .map_err(|e| Failure::config(self.config_path(), &e))
+    }
+
+    /// The session backend, printing the one-time notice when `auto` falls back to a file.
+    pub(crate) fn backend(&self, config: &Config) -> Backend {
+        let configured = match config.secrets_backend {
+            SecretsBackend::Auto => None,
+            SecretsBackend::Keyring => Some(Backend::Keyring),
+            SecretsBackend::File => Some(Backend::File),
+        };
+        let (backend, notice) = resolve_backend(&self.paths, configured);
+        if let Some(notice) = notice {
+            eprintln!("{notice}");
+        }
+        backend
+    }
+
+    /// Runs a flow for `goal` to its outcome.
+    pub(crate) fn run_flow(
+        &self,
+        config: &Config,
+        goal: Goal,
+        interaction: Interaction,
+        budget: Option<Duration>,
+    ) -> Result<Outcome, Failure> {
+        let backend = self.backend(config);
+        let started = now();
+        let ctx = FlowContext {
+            backend,
+            interaction,
+            deadline: budget.map(|b| started.saturating_add(b)),
+            pid: std::process::id(),
+        };
+        let entropy = entropy().map_err(|e| Failure::new(Exit::Unexpected, e.to_string(), None))?;
+        let flow = TokenFlow::new(FlowSettings::from(config), ctx, goal, entropy, started);
+        let options = IoOptions {
+            ca_file: config.ca_file.as_ref().map(PathBuf::from),
+        };
+        let mut io = BlockingIo::new(self.paths.clone(), options);
+        Ok(drive(flow, &mut io)?)
+    }
+
+    /// The current time.
+    pub(crate) fn now(&self) -> UnixTime {
+        now()
+    }
+}
+
+/// What this process's terminal allows, for a command that may log in.
+pub(crate) fn interaction(non_interactive_flag: bool, skip_browser: bool) -> Interaction {
+    let non_interactive_env = std::env::var("LLMAUTH_NON_INTERACTIVE").ok();
+    let claude_helper_context = std::env::var("CLAUDE_HELPER_CONTEXT").ok();
+    Interaction::decide(&TerminalFacts {
+        non_interactive_flag,
+        non_interactive_env: non_interactive_env.as_deref(),
+        claude_helper_context: claude_helper_context.as_deref(),
+        stdin_terminal: std::io::stdin().is_terminal(),
+        stderr_terminal: std::io::stderr().is_terminal(),
+        skip_browser,
+    })
+}
+
+/// For `login`: always interactive, whatever the terminals say (the URL is printed when
+/// no browser opens).
+pub(crate) fn login_interaction(skip_browser: bool) -> Interaction {
+    Interaction {
+        login: true,
+        open_browser: !skip_browser,
+        paste_back: std::io::stdin().is_terminal(),
+        show_device_code: std::io::stderr().is_terminal(),
+    }
+}

@@ -1,0 +1,176 @@
+//! `llmauth config set|show|reset`.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::time::Duration;
+
+use llmauth_core::config::{
+    ConfigChanges, ConfigDocument, FieldError, SecretsBackend, check_ca_pem, field,
+};
+use llmauth_core::flow::{Goal, Interaction};
+
+use crate::app::App;
+use crate::args::{BackendArg, ConfigCommand, Format, SetArgs};
+use crate::failure::{Exit, Failure};
+
+/// How long a config write waits for another writer.
+const CONFIG_LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// Runs a `config` subcommand.
+pub(crate) fn run(app: &App, command: &ConfigCommand) -> Result<(), Failure> {
+    match command {
+        ConfigCommand::Set(args) => set(app, args),
+        ConfigCommand::Show(args) => show(app, args.format),
+        ConfigCommand::Reset { yes } => reset(app, *yes),
+    }
+}
+
+/// The changes `args` ask for.
+pub(crate) fn changes(args: &SetArgs) -> ConfigChanges {
+    ConfigChanges {
+        gateway_url: args.gateway_url.clone(),
+        issuer: args.issuer.clone(),
+        client_id: args.client_id.clone(),
+        audience: args.audience.clone(),
+        scopes: args.scopes.clone(),
+        prompt: args.prompt.clone(),
+        auth_params: args.auth_params.clone(),
+        proxy_port: args.proxy_port.map(i64::from),
+        callback_port: args.callback_port.map(i64::from),
+        ca_file: args.ca_file.clone(),
+        secrets_backend: args.secrets_backend.map(|b| match b {
+            BackendArg::Auto => SecretsBackend::Auto,
+            BackendArg::Keyring => SecretsBackend::Keyring,
+            BackendArg::File => SecretsBackend::File,
+        }),
+        tls_skip_verify: args.tls_skip_verify,
+        ..ConfigChanges::default()
+    }
+}
+
+/// Applies `changes` to the config file under `locks/config.lock`; nothing is written
+/// when any field is invalid.
+pub(crate) fn apply(app: &App, changes: &ConfigChanges) -> Result<ConfigDocument, Failure> {
+    let lock = app.paths.named_lock_file("config");
+    let outcome = llmauth_blocking::with_lock(
+        &lock,
+        CONFIG_LOCK_WAIT,
+        || -> Result<ConfigDocument, Failure> {
+            let mut document = app.read_config()?;
+            let ca_file = changes
+                .ca_file
+                .clone()
+                .or_else(|| document.raw().tls.ca_file.clone());
+            let extra = ca_file
+                .filter(|p| !p.is_empty())
+                .and_then(|path| ca_problem(&path))
+                .into_iter()
+                .collect();
+            document
+                .apply_with(changes, extra)
+                .map_err(|e| Failure::config(app.config_path(), &e))?;
+            let text = document
+                .render()
+                .map_err(|e| Failure::config(app.config_path(), &e))?;
+            llmauth_blocking::write_atomic(app.config_path(), text.as_bytes(), 0o600).map_err(
+                |e| {
+                    Failure::new(
+                        Exit::Usage,
+                        format!("cannot write {}: {e}", app.config_path().display()),
+                        None,
+                    )
+                },
+            )?;
+            Ok(document)
+        },
+    );
+    outcome.map_err(|e| Failure::new(Exit::LockTimeout, e.to_string(), None))?
+}
+
+/// A `FieldError` for a CA file that cannot be used.
+fn ca_problem(path: &str) -> Option<FieldError> {
+    let problem = match std::fs::read(path) {
+        Ok(bytes) => check_ca_pem(&bytes).err()?,
+        Err(error) => format!("cannot read {path}: {error}"),
+    };
+    Some(FieldError::new(field::TLS_CA_FILE, problem))
+}
+
+fn set(app: &App, args: &SetArgs) -> Result<(), Failure> {
+    let changes = changes(args);
+    if changes.is_empty() {
+        return Err(Failure::new(
+            Exit::Usage,
+            "nothing to change",
+            Some("see `llmauth config set --help`".to_owned()),
+        ));
+    }
+    let document = apply(app, &changes)?;
+    eprintln!("Saved {}.", app.config_path().display());
+    let missing = document.raw().missing_required();
+    if !missing.is_empty() {
+        eprintln!("Still needed before signing in: {}.", missing.join(", "));
+    }
+    if args.tls_skip_verify == Some(true) {
+        eprintln!(
+            "warning: TLS verification of the gateway is off; use this only for local development"
+        );
+    }
+    Ok(())
+}
+
+fn show(app: &App, format: Format) -> Result<(), Failure> {
+    let document = app.read_config()?;
+    let text = match format {
+        Format::Text => format!(
+            "{}: {}\n{}",
+            "config",
+            app.config_path().display(),
+            document.show_text()
+        ),
+        Format::Json => format!("{}\n", document.show_json()),
+    };
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Ok(())
+}
+
+fn reset(app: &App, yes: bool) -> Result<(), Failure> {
+    let path = app.config_path();
+    if !path.exists() {
+        eprintln!("Nothing to reset: {} does not exist.", path.display());
+        return Ok(());
+    }
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(Failure::new(
+                Exit::Usage,
+                format!("refusing to remove {} without confirmation", path.display()),
+                Some("run `llmauth config reset --yes`".to_owned()),
+            ));
+        }
+        eprint!("Remove {} and the stored session? [y/N] ", path.display());
+        let mut answer = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut answer);
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            eprintln!("Nothing changed.");
+            return Ok(());
+        }
+    }
+    // The session first: a config without a session is harmless, the reverse strands it.
+    if let Ok(config) = app.config() {
+        app.run_flow(
+            &config,
+            Goal::Logout { revoke: false },
+            Interaction::NONE,
+            Some(Duration::from_secs(30)),
+        )?;
+    }
+    std::fs::remove_file(path).map_err(|e| {
+        Failure::new(
+            Exit::Usage,
+            format!("cannot remove {}: {e}", path.display()),
+            None,
+        )
+    })?;
+    eprintln!("Removed {} and the stored session.", path.display());
+    Ok(())
+}

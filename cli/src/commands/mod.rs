@@ -1,0 +1,7 @@
+//! One module per subcommand.
+
+pub(crate) mod config;
+pub(crate) mod login;
+pub(crate) mod logout;
+pub(crate) mod status;
+pub(crate) mod token;

@@ -1,0 +1,182 @@
+//! `llmauth status`: configuration, session and the last helper failure — never secrets.
+
+use std::io::Write;
+
+use llmauth_core::config::{Config, ConfigDocument, check_ca_pem};
+use llmauth_core::flow::{Goal, Interaction, Outcome, SessionStatus};
+use llmauth_core::store::Backend;
+use llmauth_core::time::UnixTime;
+use serde_json::{Value, json};
+
+use crate::app::App;
+use crate::args::{Format, FormatArgs};
+use crate::failure::{Exit, Failure};
+
+/// Runs `status`. Exit 0 when a valid access token or a refresh token exists, 3 when
+/// there is no usable session, 2 on config errors, 4 when the keychain cannot be read.
+pub(crate) fn run(app: &App, args: &FormatArgs) -> Result<(), Failure> {
+    let document = app.read_config()?;
+    let config = document
+        .validate()
+        .map_err(|e| Failure::config(app.config_path(), &e))?;
+    let warnings = warnings(&config);
+    let backend = app.backend(&config);
+    let session = match app.run_flow(&config, Goal::Inspect, Interaction::NONE, None)? {
+        Outcome::Inspected(session) => session,
+        other => {
+            return Err(Failure::new(
+                Exit::Unexpected,
+                format!("internal error: unexpected outcome {other:?}"),
+                None,
+            ));
+        }
+    };
+    let last_error = llmauth_blocking::last_error::read(&app.paths)
+        .ok()
+        .flatten();
+    let report = Report {
+        app,
+        document: &document,
+        backend,
+        session: &session,
+        warnings,
+        now: app.now(),
+    };
+    let text = match args.format {
+        Format::Text => report.text(last_error.as_ref()),
+        Format::Json => format!("{}\n", report.json(last_error.as_ref())),
+    };
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    if session.access_valid || (session.refresh_token && session.corrupt.is_none()) {
+        Ok(())
+    } else {
+        Err(Failure::new(
+            Exit::AuthRequired,
+            "no usable session for this gateway",
+            Some("run `llmauth login`".to_owned()),
+        ))
+    }
+}
+
+/// Problems worth a line that do not stop anything.
+fn warnings(config: &Config) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if let Some(ca_file) = &config.ca_file {
+        let problem = match std::fs::read(ca_file) {
+            Ok(bytes) => check_ca_pem(&bytes).err(),
+            Err(error) => Some(error.to_string()),
+        };
+        if let Some(problem) = problem {
+            warnings.push(format!("tls.ca_file {ca_file}: {problem}"));
+        }
+    }
+    if std::env::var_os("ANTHROPIC_API_KEY").is_some() {
+        warnings.push(
+            "ANTHROPIC_API_KEY is set in this environment: Claude Code uses it instead of llmauth's apiKeyHelper".to_owned(),
+        );
+    }
+    warnings
+}
+
+struct Report<'a> {
+    app: &'a App,
+    document: &'a ConfigDocument,
+    backend: Backend,
+    session: &'a SessionStatus,
+    warnings: Vec<String>,
+    now: UnixTime,
+}
+
+impl Report<'_> {
+    fn session_line(&self) -> String {
+        let s = self.session;
+        if let Some(reason) = &s.corrupt {
+            return format!("unreadable ({reason})");
+        }
+        match (&s.sub, s.refresh_token, s.access_valid) {
+            (Some(sub), true, _) => format!("signed in as {sub}"),
+            (None, true, _) => "signed in".to_owned(),
+            (_, false, true) => {
+                "access token only (no refresh token: sign in again when it expires)".to_owned()
+            }
+            (_, false, false) => "not signed in".to_owned(),
+        }
+    }
+
+    fn access_line(&self) -> String {
+        match self.session.access_expires_at {
+            None => "none cached".to_owned(),
+            Some(None) if self.session.access_valid => "cached (expiry unknown)".to_owned(),
+            Some(Some(at)) if self.session.access_valid => {
+                format!(
+                    "valid until {} (in {}s)",
+                    at.to_rfc3339(),
+                    at.since(self.now).as_secs()
+                )
+            }
+            Some(_) => "expired (the next `llmauth token` refreshes it)".to_owned(),
+        }
+    }
+
+    fn text(&self, last_error: Option<&llmauth_blocking::last_error::LastError>) -> String {
+        let mut out = String::new();
+        let mut line = |label: &str, value: &str| out.push_str(&format!("{label:<14} {value}\n"));
+        line("config:", &self.app.config_path().display().to_string());
+        for row in self.document.show_text().lines() {
+            out.push_str(&format!("  {row}\n"));
+        }
+        let mut line = |label: &str, value: &str| out.push_str(&format!("{label:<14} {value}\n"));
+        line("secrets:", &self.backend_line());
+        line("session:", &self.session_line());
+        line("access token:", &self.access_line());
+        let refresh = match (self.session.refresh_token, self.session.maybe_spent) {
+            (false, _) => "none",
+            (true, false) => "present",
+            (true, true) => {
+                "present (the answer to its last refresh was lost; the next refresh may end the session)"
+            }
+        };
+        line("refresh token:", refresh);
+        match last_error {
+            Some(e) => line(
+                "last failure:",
+                &format!("{} (exit {}) {}", e.time, e.exit_code, e.message),
+            ),
+            None => line("last failure:", "none recorded"),
+        }
+        for warning in &self.warnings {
+            out.push_str(&format!("warning: {warning}\n"));
+        }
+        out
+    }
+
+    fn backend_line(&self) -> String {
+        match self.backend {
+            Backend::Keyring => format!(
+                "keyring (refresh token in the OS keychain; access token cached in {})",
+                self.app.paths.runtime_dir.display()
+            ),
+            Backend::File => format!("file ({})", self.app.paths.sessions_dir().display()),
+        }
+    }
+
+    fn json(&self, last_error: Option<&llmauth_blocking::last_error::LastError>) -> Value {
+        let s = self.session;
+        json!({
+            "config_file": self.app.config_path().display().to_string(),
+            "config": self.document.show_json(),
+            "secrets_backend": self.backend.name(),
+            "session": {
+                "refresh_token": s.refresh_token,
+                "maybe_spent": s.maybe_spent,
+                "sub": s.sub,
+                "access_token_cached": s.access_expires_at.is_some(),
+                "access_token_valid": s.access_valid,
+                "access_token_expires_at": s.access_expires_at.flatten().map(UnixTime::to_rfc3339),
+                "corrupt": s.corrupt,
+            },
+            "last_error": last_error.map(|e| json!({"time": e.time, "exit_code": e.exit_code, "message": e.message})),
+            "warnings": self.warnings,
+        })
+    }
+}

@@ -1,0 +1,102 @@
+//! `llmauth token`: a fresh access token on stdout, and nothing else, ever.
+
+use std::io::Write;
+use std::time::Duration;
+
+use llmauth_core::flow::{Goal, Outcome};
+use llmauth_core::secret::{AccessToken, is_printable_token};
+use llmauth_core::time::UnixTime;
+use llmauth_core::token::jwt_expiry;
+
+use crate::app::{App, interaction};
+use crate::args::{TokenArgs, TokenFormat};
+use crate::failure::{Exit, Failure};
+
+/// Runs `token`. A failure of a non-interactive call is also written to
+/// `$STATE/last-error.json`, because tools hide a helper's stderr.
+pub(crate) fn run(app: &App, args: &TokenArgs) -> Result<(), Failure> {
+    // CI and benchmarks: a token from the environment, used as is and never refreshed.
+    if let Ok(token) = std::env::var("LLMAUTH_ACCESS_TOKEN") {
+        let token = AccessToken::new(token);
+        let expires_at = jwt_expiry(&token);
+        return print(&token, expires_at, args.format);
+    }
+    let interaction = interaction(args.non_interactive, args.skip_browser);
+    let result = fetch(app, args, interaction.login);
+    if let Err(failure) = &result
+        && !interaction.login
+    {
+        // Best effort: the failure itself is what matters.
+        let _ = llmauth_blocking::last_error::record(
+            &app.paths,
+            app.now(),
+            i32::from(failure.exit.code()),
+            &failure.to_string(),
+        );
+    }
+    let (token, expires_at) = result?;
+    print(&token, expires_at, args.format)
+}
+
+fn fetch(
+    app: &App,
+    args: &TokenArgs,
+    interactive: bool,
+) -> Result<(AccessToken, Option<UnixTime>), Failure> {
+    let config = app.config()?;
+    let goal = Goal::Token {
+        min_valid: args.min_valid.unwrap_or(Duration::ZERO),
+        force_refresh: args.force_refresh,
+    };
+    let budget = (!interactive).then_some(args.timeout);
+    match app.run_flow(
+        &config,
+        goal,
+        interaction(args.non_interactive, args.skip_browser),
+        budget,
+    )? {
+        Outcome::Token(credential) => Ok((credential.access_token, credential.expires_at)),
+        other => Err(Failure::new(
+            Exit::Unexpected,
+            format!("internal error: unexpected outcome {other:?}"),
+            None,
+        )),
+    }
+}
+
+/// Prints the token (or its JSON line) on stdout after checking it is safe to print.
+fn print(
+    token: &AccessToken,
+    expires_at: Option<UnixTime>,
+    format: TokenFormat,
+) -> Result<(), Failure> {
+    if !is_printable_token(token.expose_secret()) {
+        return Err(Failure::new(
+            Exit::Unexpected,
+            "the access token contains characters tools reject (it must be printable ASCII without spaces)",
+            None,
+        ));
+    }
+    let line = match format {
+        TokenFormat::Raw => format!("{}\n", token.expose_secret()),
+        TokenFormat::Json => {
+            let json = serde_json::json!({
+                "access_token": token.expose_secret(),
+                "token_type": "Bearer",
+                "expires_at": expires_at.map(UnixTime::to_rfc3339),
+            });
+            format!("{json}\n")
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(line.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| {
+            Failure::new(
+                Exit::Unexpected,
+                format!("cannot write the token to stdout: {e}"),
+                None,
+            )
+        })
+}

@@ -1,0 +1,132 @@
+//! How a command fails: one line on stderr, `error: <what went wrong> — <what to do>`, and
+//! the documented exit code (SPEC §2). Every error type maps here, in one place.
+
+use std::fmt;
+use std::path::Path;
+use std::process::ExitCode;
+
+use llmauth_core::config::ConfigError;
+use llmauth_core::error::FlowError;
+
+/// Exit codes of SPEC §2.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Exit {
+    /// 1: a bug or an unclassified error.
+    Unexpected = 1,
+    /// 2: usage or configuration error.
+    Usage = 2,
+    /// 3: authentication required.
+    AuthRequired = 3,
+    /// 4: the IdP, the network or the keychain failed transiently.
+    Transient = 4,
+    /// 5: the session lock was held too long.
+    LockTimeout = 5,
+}
+
+impl Exit {
+    /// The process exit code.
+    pub(crate) fn code(self) -> u8 {
+        self as u8
+    }
+}
+
+/// A failed command.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    /// The exit code.
+    pub(crate) exit: Exit,
+    /// What went wrong.
+    pub(crate) message: String,
+    /// What to do, when there is something.
+    pub(crate) hint: Option<String>,
+}
+
+impl Failure {
+    /// A failure with a message and an optional hint.
+    pub(crate) fn new(exit: Exit, message: impl Into<String>, hint: Option<String>) -> Self {
+        Self {
+            exit,
+            message: message.into(),
+            hint,
+        }
+    }
+
+    /// A configuration problem in the file at `path`.
+    pub(crate) fn config(path: &Path, error: &ConfigError) -> Self {
+        let path = path.display();
+        let (message, hint) = match error {
+            ConfigError::Parse { line, .. } | ConfigError::UnknownKey { line, .. } => (
+                format!("{path}:{line}: {error}"),
+                Some("fix the file, or run `llmauth config set`".to_owned()),
+            ),
+            ConfigError::Unconfigured { .. } => {
+                (format!("llmauth is not configured ({path}): {error}"), None)
+            }
+            ConfigError::Invalid(_) => (
+                format!("invalid configuration in {path}: {error}"),
+                Some("fix it with `llmauth config set`".to_owned()),
+            ),
+            _ => (format!("{path}: {error}"), None),
+        };
+        Self::new(Exit::Usage, message, hint)
+    }
+
+    /// Writes the failure to stderr and returns its exit code.
+    pub(crate) fn report(&self) -> ExitCode {
+        eprintln!("{self}");
+        ExitCode::from(self.exit.code())
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "error: {}", self.message)?;
+        if let Some(hint) = &self.hint {
+            write!(f, " — {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+impl From<FlowError> for Failure {
+    fn from(error: FlowError) -> Self {
+        let exit = match &error {
+            FlowError::NeedsLogin(_) | FlowError::LoginFailed(_) => Exit::AuthRequired,
+            FlowError::Transient(_) | FlowError::Store(_) => Exit::Transient,
+            FlowError::Config(_) | FlowError::CallbackPortInUse { .. } => Exit::Usage,
+            FlowError::LockTimeout => Exit::LockTimeout,
+            _ => Exit::Unexpected,
+        };
+        Self::new(exit, error.to_string(), error.hint())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use llmauth_core::error::NeedsLogin;
+
+    #[test]
+    fn flow_errors_map_to_documented_codes() {
+        let cases = [
+            (FlowError::NeedsLogin(NeedsLogin::NoSession), 3),
+            (FlowError::Transient("x".into()), 4),
+            (FlowError::Config("x".into()), 2),
+            (FlowError::CallbackPortInUse { port: 8666 }, 2),
+            (FlowError::LockTimeout, 5),
+            (FlowError::Protocol("x".into()), 1),
+        ];
+        for (error, code) in cases {
+            assert_eq!(Failure::from(error).exit.code(), code);
+        }
+    }
+
+    #[test]
+    fn one_line_with_a_next_step() {
+        let failure = Failure::from(FlowError::NeedsLogin(NeedsLogin::NoSession));
+        assert_eq!(
+            failure.to_string(),
+            "error: not signed in to this gateway — run `llmauth login`"
+        );
+    }
+}

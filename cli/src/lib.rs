@@ -1,0 +1,56 @@
+//! The `llmauth` command line: argument parsing, output and exit codes. Every decision is
+//! made in `llmauth-core`; I/O is done by `llmauth-blocking`.
+#![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+// Core's outcome and error enums are `#[non_exhaustive]`, so matches on them here need a
+// wildcard arm anyway.
+#![allow(clippy::wildcard_enum_match_arm)]
+
+mod app;
+pub mod args;
+mod commands;
+mod failure;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+
+use crate::args::{Cli, Command};
+use crate::failure::Failure;
+
+/// Runs the command line of this process and returns its exit code.
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            // --help and --version exit 0; usage errors exit 2.
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match dispatch(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => failure.report(),
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<(), Failure> {
+    if let Command::Completions { shell } = cli.command {
+        clap_complete::generate(
+            shell,
+            &mut Cli::command(),
+            "llmauth",
+            &mut std::io::stdout(),
+        );
+        return Ok(());
+    }
+    let app = app::App::new(cli.config)?;
+    match &cli.command {
+        Command::Config(command) => commands::config::run(&app, command),
+        Command::Login(args) => commands::login::run(&app, args),
+        Command::Token(args) => commands::token::run(&app, args),
+        Command::Logout(args) => commands::logout::run(&app, args),
+        Command::Status(args) => commands::status::run(&app, args),
+        Command::Completions { .. } => Ok(()),
+    }
+}
