@@ -11,3 +11,4 @@ pub mod idp;
 pub mod jwt;
 pub mod oidc_provider;
 mod random;
+pub mod sandbox;

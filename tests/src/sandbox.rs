@@ -1,0 +1,258 @@
+//! [`Sandbox`]: a private home for one run of the real `llmauth` command line — its own
+//! config file, state and runtime directories, scripted browser and environment — so
+//! tests can run many `llmauth` processes side by side without touching the user's files.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// Environment variables that would leak the developer's setup into a test run.
+const SCRUBBED: [&str; 9] = [
+    "LLMAUTH_CONFIG",
+    "LLMAUTH_STATE_DIR",
+    "LLMAUTH_ACCESS_TOKEN",
+    "LLMAUTH_NON_INTERACTIVE",
+    "LLMAUTH_LOG",
+    "CLAUDE_HELPER_CONTEXT",
+    "HTTPS_PROXY",
+    "HTTP_PROXY",
+    "ALL_PROXY",
+];
+
+/// How long any single `llmauth` run may take before the test gives up on it.
+const RUN_LIMIT: Duration = Duration::from_secs(90);
+
+/// A finished `llmauth` process.
+#[derive(Debug)]
+pub struct Finished {
+    /// Exit code (`-1` when killed by a signal).
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+/// One isolated installation of llmauth.
+pub struct Sandbox {
+    dir: TempDir,
+    llmauth: PathBuf,
+    browser: Option<PathBuf>,
+    env: Vec<(String, OsString)>,
+}
+
+impl Sandbox {
+    /// A sandbox running `llmauth` (the binary under test) with `browser` as `$BROWSER`
+    /// (the scripted browser) when given.
+    ///
+    /// # Panics
+    /// When the temporary directory cannot be created.
+    pub fn new(llmauth: &Path, browser: Option<&Path>) -> Self {
+        let dir = TempDir::with_prefix("llmauth-sandbox-").expect("temporary directory");
+        for sub in ["home", "state", "run"] {
+            std::fs::create_dir_all(dir.path().join(sub)).expect("sandbox directories");
+        }
+        Self {
+            dir,
+            llmauth: llmauth.to_owned(),
+            browser: browser.map(Path::to_owned),
+            env: Vec::new(),
+        }
+    }
+
+    /// The sandbox root.
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `config.yaml`.
+    pub fn config_file(&self) -> PathBuf {
+        self.root().join("config.yaml")
+    }
+
+    /// The state directory (`LLMAUTH_STATE_DIR`).
+    pub fn state_dir(&self) -> PathBuf {
+        self.root().join("state")
+    }
+
+    /// The runtime directory (`XDG_RUNTIME_DIR`); llmauth uses `<it>/llmauth/`.
+    pub fn runtime_dir(&self) -> PathBuf {
+        self.root().join("run")
+    }
+
+    /// Where the scripted browser logs its visits (one JSON line each).
+    pub fn browser_log(&self) -> PathBuf {
+        self.root().join("browser.log")
+    }
+
+    /// Sets an environment variable for every later run.
+    pub fn set_env(&mut self, name: &str, value: impl Into<OsString>) -> &mut Self {
+        self.env.retain(|(n, _)| n != name);
+        self.env.push((name.to_owned(), value.into()));
+        self
+    }
+
+    /// Removes an environment variable set with [`set_env`](Self::set_env).
+    pub fn unset_env(&mut self, name: &str) -> &mut Self {
+        self.env.retain(|(n, _)| n != name);
+        self
+    }
+
+    /// A `Command` for `llmauth <args>` in this sandbox (stdin closed, so llmauth sees no
+    /// terminal and is non-interactive unless the test says otherwise).
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(&self.llmauth);
+        command.args(args);
+        for name in SCRUBBED {
+            command.env_remove(name);
+        }
+        command
+            .env("HOME", self.root().join("home"))
+            .env("XDG_CONFIG_HOME", self.root().join("home/.config"))
+            .env("LLMAUTH_CONFIG", self.config_file())
+            .env("LLMAUTH_STATE_DIR", self.state_dir())
+            .env("XDG_RUNTIME_DIR", self.runtime_dir())
+            .env("FAKE_BROWSER_LOG", self.browser_log())
+            .env("NO_COLOR", "1");
+        match &self.browser {
+            Some(browser) => command.env("BROWSER", browser),
+            // No opener at all: PATH without xdg-open and no $BROWSER.
+            None => command.env_remove("BROWSER").env("PATH", "/nonexistent"),
+        };
+        for (name, value) in &self.env {
+            command.env(name, value);
+        }
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command
+    }
+
+    /// Runs `llmauth <args>` to completion.
+    ///
+    /// # Panics
+    /// When the process cannot start or outlives [`RUN_LIMIT`].
+    pub fn run(&self, args: &[&str]) -> Finished {
+        let child = self.command(args).spawn().expect("start llmauth");
+        wait(child, RUN_LIMIT)
+    }
+
+    /// Starts `llmauth <args>` without waiting.
+    ///
+    /// # Panics
+    /// When the process cannot start.
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        self.command(args).spawn().expect("start llmauth")
+    }
+
+    /// `llmauth config set` for an IdP and a gateway, with the test CA; panics on failure.
+    ///
+    /// # Panics
+    /// When `config set` fails.
+    pub fn configure(
+        &self,
+        issuer: &str,
+        gateway: &str,
+        client_id: &str,
+        ca_file: &Path,
+        extra: &[&str],
+    ) {
+        let ca = ca_file.to_string_lossy().into_owned();
+        let mut args = vec![
+            "config",
+            "set",
+            "--gateway-url",
+            gateway,
+            "--issuer",
+            issuer,
+            "--client-id",
+            client_id,
+            "--ca-file",
+            &ca,
+            "--callback-port",
+            "0",
+        ];
+        args.extend_from_slice(extra);
+        let finished = self.run(&args);
+        assert_eq!(finished.code, 0, "config set failed: {}", finished.stderr);
+    }
+
+    /// The scripted browser's visits so far.
+    pub fn browser_visits(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.browser_log())
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| serde_json::from_str(line).ok())
+            .collect()
+    }
+
+    /// Every file under the sandbox whose content contains `needle` (for leak checks).
+    pub fn files_containing(&self, needle: &str) -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        let mut stack = vec![self.root().to_owned()];
+        while let Some(dir) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if std::fs::read(&path)
+                    .is_ok_and(|b| String::from_utf8_lossy(&b).contains(needle))
+                {
+                    found.push(path);
+                }
+            }
+        }
+        found
+    }
+}
+
+/// Waits for `child` up to `limit`, collecting its output.
+///
+/// # Panics
+/// When the child outlives `limit` (it is killed first).
+pub fn wait(mut child: Child, limit: Duration) -> Finished {
+    let start = Instant::now();
+    let mut stdout = child.stdout.take();
+    let mut stderr = child.stderr.take();
+    let out = std::thread::spawn(move || read_all(stdout.as_mut()));
+    let err = std::thread::spawn(move || read_all(stderr.as_mut()));
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                return Finished {
+                    code: status.code().unwrap_or(-1),
+                    stdout: out.join().unwrap_or_default(),
+                    stderr: err.join().unwrap_or_default(),
+                    elapsed: start.elapsed(),
+                };
+            }
+            Ok(None) if start.elapsed() < limit => std::thread::sleep(Duration::from_millis(5)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "llmauth did not finish within {limit:?}; stderr: {}",
+                    err.join().unwrap_or_default()
+                );
+            }
+        }
+    }
+}
+
+fn read_all(stream: Option<&mut impl std::io::Read>) -> String {
+    let mut text = String::new();
+    if let Some(stream) = stream {
+        let _ = stream.read_to_string(&mut text);
+    }
+    text
+}
