@@ -1,0 +1,17 @@
+//! Integration tests of the blocking runtime against real sockets, files, processes and
+//! a private Secret Service. One test binary, one module per area.
+// Child processes report progress to the parent on stdout.
+#![allow(
+    clippy::unwrap_used,
+    clippy::wildcard_enum_match_arm,
+    clippy::print_stdout,
+    unreachable_pub
+)]
+
+mod callback;
+mod driver;
+mod file_store;
+mod http;
+mod keychain;
+mod locks;
+mod support;
