@@ -252,3 +252,45 @@ fn a_fixed_port_can_be_bound_again_after_close() {
     io.perform(&Intent::CloseCallback);
     assert_eq!(bind(&mut io, port).unwrap(), port);
 }
+
+const PASTE_CHILD: &str = "LLMAUTH_TEST_PASTE_CHILD";
+
+/// A redirect URL typed on standard input is returned as pasted; blank lines are not.
+/// Runs in a child process whose standard input the test writes to.
+#[test]
+fn a_pasted_url_is_accepted_while_listening() {
+    if std::env::var_os(PASTE_CHILD).is_some() {
+        let (_dir, paths) = temp_paths();
+        let mut io = quiet_io(paths);
+        bind(&mut io, 0).unwrap();
+        let event = match io.perform(&Intent::AwaitCallback {
+            deadline: now().saturating_add(Duration::from_secs(20)),
+            accept_paste: true,
+        }) {
+            IntentResult::Callback(event) => event,
+            other => panic!("unexpected {other:?}"),
+        };
+        match event {
+            CallbackEvent::Pasted(url) => assert_eq!(
+                url.expose_secret(),
+                "http://localhost:8666/callback?code=pasted&state=s"
+            ),
+            other => panic!("expected a pasted URL, got {other:?}"),
+        }
+        println!("child done");
+        return;
+    }
+    let mut child = crate::support::spawn_self_with(
+        "callback::a_pasted_url_is_accepted_while_listening",
+        &[(PASTE_CHILD, "1")],
+        std::process::Stdio::piped(),
+    );
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(b"\n   \n  http://localhost:8666/callback?code=pasted&state=s  \n")
+        .unwrap();
+    drop(stdin);
+    let (ok, output) = crate::support::finish(child, Duration::from_secs(30));
+    assert!(ok, "child failed:\n{output}");
+    assert!(output.contains("child done"), "{output}");
+}

@@ -18,6 +18,8 @@ enum Answer {
     Bytes(Vec<u8>),
     /// Keep the connection open without answering for this long.
     Silence(Duration),
+    /// Close the connection without answering.
+    Hangup,
 }
 
 /// Accepts one connection, reads one request (head and `Content-Length` body), answers,
@@ -55,6 +57,7 @@ fn serve_once(answer: Answer) -> (u16, JoinHandle<Vec<u8>>) {
                 stream.write_all(&bytes).unwrap();
             }
             Answer::Silence(how_long) => std::thread::sleep(how_long),
+            Answer::Hangup => drop(stream),
         }
         request
     });
@@ -345,4 +348,44 @@ fn an_unusable_ca_file_is_a_tls_error_before_sending() {
         "{}",
         err.detail
     );
+}
+
+#[test]
+fn an_unknown_host_is_a_name_resolution_failure_before_sending() {
+    let (_dir, paths) = temp_paths();
+    let mut io = quiet_io(paths);
+    // `.invalid` never resolves (RFC 6761 §6.4).
+    let err = send(
+        &mut io,
+        request(
+            Method::Get,
+            "http://llmauth-test.invalid/x?secret=q".to_owned(),
+            None,
+            Duration::from_secs(3),
+        ),
+    )
+    .unwrap_err();
+    assert_eq!(err.kind, TransportErrorKind::Dns, "{err}");
+    assert!(!err.request_sent);
+    assert!(!err.detail.contains("secret=q"), "{}", err.detail);
+}
+
+#[test]
+fn a_connection_closed_after_the_request_counts_as_sent() {
+    let (port, server) = serve_once(Answer::Hangup);
+    let (_dir, paths) = temp_paths();
+    let mut io = quiet_io(paths);
+    let err = send(
+        &mut io,
+        request(
+            Method::Post,
+            format!("http://127.0.0.1:{port}/token"),
+            Some("a=b"),
+            Duration::from_secs(5),
+        ),
+    )
+    .unwrap_err();
+    assert_eq!(err.kind, TransportErrorKind::Io, "{err}");
+    assert!(err.request_sent, "{err:?}");
+    server.join().unwrap();
 }

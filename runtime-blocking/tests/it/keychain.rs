@@ -3,9 +3,9 @@
 //! operations run in a child process of this test binary, so the D-Bus address never
 //! leaks into other tests.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use llmauth_blocking::file_store::mode_of;
@@ -14,7 +14,7 @@ use llmauth_core::intent::{Intent, IntentResult};
 use llmauth_core::secret::SecretBytes;
 use llmauth_core::store::{Backend, SessionKey, Slot, StoreError, StoreErrorKind};
 
-use crate::support::{KillOnDrop, quiet_io, spawn_self, temp_paths};
+use crate::support::{KillOnDrop, quiet_io, temp_paths};
 
 const CHILD_MODE: &str = "LLMAUTH_TEST_KEYCHAIN_CHILD";
 
@@ -27,30 +27,6 @@ fn require(program: &str) {
         "{program} is not installed; the keychain tests need a real Secret Service: \
          apt-get install -y gnome-keyring dbus-x11 dbus-bin"
     );
-}
-
-/// Waits for a child with a time limit, returning its exit status and output.
-fn finish(mut child: Child, limit: Duration) -> (bool, String) {
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break Some(status);
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut output = String::new();
-    if let Some(mut out) = child.stdout.take() {
-        let _ = out.read_to_string(&mut output);
-    }
-    if let Some(mut err) = child.stderr.take() {
-        let _ = err.read_to_string(&mut output);
-    }
-    (status.is_some_and(|s| s.success()), output)
 }
 
 /// A private session bus with an unlocked gnome-keyring on it.
@@ -163,12 +139,7 @@ impl SecretService {
 
 fn run_child(test: &str, envs: &[(String, String)]) {
     let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let (ok, output) = finish(spawn_self(test, &envs), Duration::from_secs(60));
-    assert!(ok, "child process failed:\n{output}");
-    assert!(
-        output.contains("child done"),
-        "the child did not run the checks:\n{output}"
-    );
+    crate::support::run_child(test, &envs);
 }
 
 fn stored(result: IntentResult) -> Result<(), StoreError> {

@@ -8,6 +8,7 @@
     unreachable_pub
 )]
 
+mod browser;
 mod callback;
 mod driver;
 mod file_store;
