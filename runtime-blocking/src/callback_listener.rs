@@ -140,7 +140,7 @@ impl CallbackListener {
             .and_then(|()| stream.write_all(head.as_bytes()))
             .and_then(|()| stream.write_all(page.as_bytes()))
             .and_then(|()| stream.flush());
-        let _ = stream.shutdown(std::net::Shutdown::Both);
+        let _ = stream.shutdown(std::net::Shutdown::Write);
     }
 
     /// Stops listening and drops every connection.

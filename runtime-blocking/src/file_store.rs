@@ -82,8 +82,10 @@ pub fn delete(path: &Path) -> io::Result<()> {
 /// # Errors
 /// The OS error of the rename.
 pub fn move_aside(path: &Path, unix_secs: u64) -> io::Result<Option<PathBuf>> {
-    if fs::symlink_metadata(path).is_err() {
-        return Ok(None);
+    match fs::symlink_metadata(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+        Ok(_) => {}
     }
     let target = free_name(&with_suffix(path, &format!(".corrupt-{unix_secs}")));
     fs::rename(path, &target)?;
