@@ -24,6 +24,10 @@ const MAX_HEAD: usize = 8 * 1024;
 const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long writing the answer page may take.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the rest of a refused request is drained before closing.
+const DRAIN_TIMEOUT: Duration = Duration::from_millis(50);
+/// How much of a refused request is drained at most.
+const MAX_DRAIN: usize = 64 * 1024;
 /// Polling interval while nothing happens.
 const POLL: Duration = Duration::from_millis(10);
 /// Attempts at finding a port free on both loopback addresses when any port will do.
@@ -136,7 +140,7 @@ impl CallbackListener {
             .and_then(|()| stream.write_all(head.as_bytes()))
             .and_then(|()| stream.write_all(page.as_bytes()))
             .and_then(|()| stream.flush());
-        let _ = stream.shutdown(std::net::Shutdown::Both);
+        let _ = stream.shutdown(std::net::Shutdown::Write);
     }
 
     /// Stops listening and drops every connection.
@@ -267,7 +271,9 @@ fn request_target(head: &[u8]) -> Option<String> {
     Some(target.to_owned())
 }
 
-/// A minimal answer for requests that are not handed to core.
+/// A minimal answer for requests that are not handed to core. The rest of the request
+/// is drained briefly: closing with unread input would reset the connection and could
+/// destroy the answer before the client reads it.
 fn answer_plain(stream: &mut TcpStream, status: &str) {
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
@@ -275,6 +281,16 @@ fn answer_plain(stream: &mut TcpStream, status: &str) {
         stream,
         "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
     );
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    let _ = stream.set_read_timeout(Some(DRAIN_TIMEOUT));
+    let mut sink = [0u8; 4096];
+    let mut drained = 0;
+    while drained < MAX_DRAIN {
+        match stream.read(&mut sink) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => drained += n,
+        }
+    }
 }
 
 fn reason_phrase(status: u16) -> &'static str {

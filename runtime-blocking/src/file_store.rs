@@ -82,8 +82,10 @@ pub fn delete(path: &Path) -> io::Result<()> {
 /// # Errors
 /// The OS error of the rename.
 pub fn move_aside(path: &Path, unix_secs: u64) -> io::Result<Option<PathBuf>> {
-    if fs::symlink_metadata(path).is_err() {
-        return Ok(None);
+    match fs::symlink_metadata(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+        Ok(_) => {}
     }
     let target = free_name(&with_suffix(path, &format!(".corrupt-{unix_secs}")));
     fs::rename(path, &target)?;
@@ -290,4 +292,64 @@ fn check_private(_file: &File, _path: &Path) -> Result<(), StoreError> {
 pub fn mode_of(path: &Path) -> io::Result<u32> {
     use std::os::unix::fs::PermissionsExt as _;
     Ok(fs::metadata(path)?.permissions().mode() & 0o7777)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_write_that_never_reaches_the_rename_keeps_the_old_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        write_atomic(&path, b"old", PRIVATE_FILE).unwrap();
+
+        // The process "dies" after writing and flushing the temporary file, before the
+        // rename: nothing runs the cleanup, as after a crash.
+        let staged = stage(&path, b"new-but-never-committed", PRIVATE_FILE).unwrap();
+        std::mem::forget(staged);
+        assert_eq!(read(&path, true).unwrap().unwrap().expose_secret(), b"old");
+        // The stray temporary file is hidden and never mistaken for the record.
+        let names = entries(dir.path());
+        assert_eq!(names.len(), 2, "{names:?}");
+        assert!(
+            names.iter().any(|n| n.starts_with(".s.json.tmp-")),
+            "{names:?}"
+        );
+
+        // A staged write that is abandoned (an error before the rename) cleans up.
+        let staged = stage(&path, b"abandoned", PRIVATE_FILE).unwrap();
+        drop(staged);
+        assert_eq!(entries(dir.path()).len(), 2);
+        assert_eq!(read(&path, true).unwrap().unwrap().expose_secret(), b"old");
+
+        // The next complete write replaces the content.
+        write_atomic(&path, b"newer", PRIVATE_FILE).unwrap();
+        assert_eq!(
+            read(&path, true).unwrap().unwrap().expose_secret(),
+            b"newer"
+        );
+    }
+
+    #[test]
+    fn a_failed_rename_leaves_the_target_and_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // A non-empty directory cannot be replaced by a file: the rename step fails.
+        let target = dir.path().join("busy");
+        fs::create_dir(&target).unwrap();
+        fs::write(target.join("inside"), b"keep").unwrap();
+        let err = write_atomic(&target, b"new", PRIVATE_FILE).unwrap_err();
+        assert_ne!(err.kind(), io::ErrorKind::NotFound, "{err}");
+        assert_eq!(fs::read(target.join("inside")).unwrap(), b"keep");
+        assert_eq!(entries(dir.path()), vec!["busy".to_owned()]);
+    }
 }

@@ -238,12 +238,14 @@ fn map_error(error: &ureq::Error) -> TransportError {
             (Kind::Timeout, false, "timed out connecting".to_owned())
         }
         ureq::Error::Timeout(phase) => (Kind::Timeout, true, format!("timed out ({phase})")),
+        ureq::Error::Io(e) if is_lookup_failure(e) => (Kind::Dns, false, e.to_string()),
         ureq::Error::Io(e) => {
             let before_sending = matches!(
                 e.kind(),
                 std::io::ErrorKind::ConnectionRefused
                     | std::io::ErrorKind::HostUnreachable
                     | std::io::ErrorKind::NetworkUnreachable
+                    | std::io::ErrorKind::NetworkDown
                     | std::io::ErrorKind::AddrNotAvailable
                     | std::io::ErrorKind::AddrInUse
             );
@@ -302,4 +304,22 @@ fn map_error(error: &ureq::Error) -> TransportError {
         request_sent,
         detail,
     }
+}
+
+/// Whether an I/O error is the system resolver's: ureq passes `getaddrinfo` failures on
+/// as plain I/O errors, which std words "failed to lookup address information: …"
+/// (Windows reports the WSA host-lookup codes instead). The request was then never sent.
+fn is_lookup_failure(error: &std::io::Error) -> bool {
+    const WSAHOST_NOT_FOUND: i32 = 11001;
+    const WSANO_DATA: i32 = 11004;
+    if cfg!(windows)
+        && error
+            .raw_os_error()
+            .is_some_and(|code| (WSAHOST_NOT_FOUND..=WSANO_DATA).contains(&code))
+    {
+        return true;
+    }
+    error
+        .to_string()
+        .starts_with("failed to lookup address information")
 }

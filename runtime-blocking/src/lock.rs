@@ -12,7 +12,7 @@ use std::time::Duration;
 use llmauth_core::time::UnixTime;
 
 use crate::clock;
-use crate::file_store::{PRIVATE_FILE, create_private_dir};
+use crate::file_store::create_private_dir;
 
 /// First pause between attempts while waiting: short, so an uncontended hand-over (a
 /// refresh takes a few milliseconds) is noticed quickly.
@@ -90,7 +90,7 @@ fn open_lock_file(path: &Path) -> io::Result<File> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(PRIVATE_FILE);
+        options.mode(crate::file_store::PRIVATE_FILE);
     }
     match options.open(path) {
         Ok(file) => Ok(file),
