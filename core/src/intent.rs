@@ -87,8 +87,8 @@ pub enum IntentResult {
     Read(Result<Option<SecretBytes>, StoreError>),
     /// For [`Intent::Write`], [`Intent::Delete`] and [`Intent::MoveAside`].
     Stored(Result<(), StoreError>),
-    /// For [`Intent::Lock`].
-    Lock(LockOutcome),
+    /// For [`Intent::Lock`]: `Err` when the lock file itself cannot be used.
+    Lock(Result<LockOutcome, StoreError>),
     /// For [`Intent::OpenBrowser`]: `Err` with a reason when no browser could be started.
     Browser(Result<(), String>),
     /// For [`Intent::BindCallback`]: the port actually bound.

@@ -165,22 +165,22 @@ impl BlockingIo {
         })
     }
 
-    fn lock(&mut self, name: &LockName, until: Option<UnixTime>) -> LockOutcome {
+    fn lock(
+        &mut self,
+        name: &LockName,
+        until: Option<UnixTime>,
+    ) -> Result<LockOutcome, StoreError> {
         let path = self.paths.lock_file(name);
         match lock::acquire(&path, until) {
             Ok(Some(guard)) => {
                 self.locks.push((name.clone(), guard));
-                LockOutcome::Acquired
+                Ok(LockOutcome::Acquired)
             }
-            Ok(None) => LockOutcome::Busy,
-            Err(_) => {
-                // `LockOutcome` has no error case: an unusable lock file is reported as
-                // busy, after the requested wait so a waiting flow does not spin.
-                if let Some(until) = until {
-                    clock::sleep_until(until);
-                }
-                LockOutcome::Busy
-            }
+            Ok(None) => Ok(LockOutcome::Busy),
+            Err(error) => Err(StoreError {
+                kind: llmauth_core::store::StoreErrorKind::Io,
+                detail: format!("cannot lock {}: {error}", path.display()),
+            }),
         }
     }
 }

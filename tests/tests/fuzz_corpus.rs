@@ -23,8 +23,14 @@ fn fuzz_dir() -> PathBuf {
 
 fn inputs(kind: &str, target: &str) -> Vec<PathBuf> {
     let dir = fuzz_dir().join(kind).join(target);
-    let Ok(entries) = std::fs::read_dir(&dir) else { return Vec::new() };
-    let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.is_file()).collect();
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
     files.sort();
     files
 }
@@ -32,7 +38,10 @@ fn inputs(kind: &str, target: &str) -> Vec<PathBuf> {
 #[test]
 fn every_target_has_a_corpus() {
     for (target, _) in TARGETS {
-        assert!(!inputs("corpus", target).is_empty(), "fuzz/corpus/{target}/ is empty");
+        assert!(
+            !inputs("corpus", target).is_empty(),
+            "fuzz/corpus/{target}/ is empty"
+        );
     }
 }
 
@@ -40,7 +49,10 @@ fn every_target_has_a_corpus() {
 fn corpus_and_regressions_replay_cleanly() {
     let mut replayed = 0;
     for (target, harness) in TARGETS {
-        for path in inputs("corpus", target).into_iter().chain(inputs("regressions", target)) {
+        for path in inputs("corpus", target)
+            .into_iter()
+            .chain(inputs("regressions", target))
+        {
             let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             let outcome = std::panic::catch_unwind(|| harness(&data));
             assert!(outcome.is_ok(), "{target} failed on {}", path.display());

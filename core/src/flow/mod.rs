@@ -547,8 +547,11 @@ impl TokenFlow {
     fn dispatch(&mut self, state: State, now: UnixTime, result: IntentResult) {
         match (state, result) {
             (State::CacheRead, IntentResult::Read(read)) => self.on_cache_read(now, read),
-            (State::LockTried | State::LockWaited, IntentResult::Lock(outcome)) => {
-                self.on_lock(now, outcome)
+            (State::LockTried | State::LockWaited, IntentResult::Lock(Ok(outcome))) => {
+                self.on_lock(now, outcome);
+            }
+            (State::LockTried | State::LockWaited, IntentResult::Lock(Err(error))) => {
+                self.finish(Err(FlowError::Store(error)));
             }
             (State::MarkerRead, IntentResult::Read(read)) => self.on_marker_read(now, read),
             (State::RefreshSlotRead(purpose), IntentResult::Read(read)) => {

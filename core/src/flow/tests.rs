@@ -664,6 +664,22 @@ fn an_interactive_waiter_shows_the_other_login_once_and_waits() {
 }
 
 #[test]
+fn an_unusable_lock_file_is_a_store_error() {
+    let s = setup(
+        Backend::File,
+        InitialSession::Expired,
+        TOKEN,
+        Interaction::NONE,
+    );
+    let (_, run) = run(&s, &[(Kind::Lock, &[6])]);
+    assert!(
+        matches!(error(&run), FlowError::Store(_)),
+        "{:?}",
+        run.outcome
+    );
+}
+
+#[test]
 fn a_lock_held_past_the_budget_is_a_lock_timeout() {
     let s = setup(
         Backend::File,
@@ -685,7 +701,7 @@ fn a_lock_held_past_the_budget_is_a_lock_timeout() {
         };
         let result = if lock {
             world.now = world.now.saturating_add(Duration::from_millis(250));
-            IntentResult::Lock(LockOutcome::Busy)
+            IntentResult::Lock(Ok(LockOutcome::Busy))
         } else {
             IntentResult::Read(Ok(None))
         };

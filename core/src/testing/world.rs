@@ -443,11 +443,13 @@ impl World {
                 }
                 Ok(())
             }),
-            Intent::Lock { .. } => IntentResult::Lock(if choice % 4 == 3 {
-                LockOutcome::Busy
-            } else {
-                self.holding_lock = true;
-                LockOutcome::Acquired
+            Intent::Lock { .. } => IntentResult::Lock(match choice % 8 {
+                3 | 7 => Ok(LockOutcome::Busy),
+                6 => Err(store_error()),
+                _ => {
+                    self.holding_lock = true;
+                    Ok(LockOutcome::Acquired)
+                }
             }),
             Intent::Unlock(_) => {
                 self.holding_lock = false;

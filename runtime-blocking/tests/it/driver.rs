@@ -141,7 +141,7 @@ fn no_session_non_interactive_needs_login_and_releases_the_lock() {
     let mut other = quiet_io(paths);
     assert!(matches!(
         other.perform(&Intent::Lock { name, until: None }),
-        IntentResult::Lock(LockOutcome::Acquired)
+        IntentResult::Lock(Ok(LockOutcome::Acquired))
     ));
 }
 

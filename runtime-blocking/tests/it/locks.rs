@@ -21,7 +21,7 @@ fn lock(io: &mut llmauth_blocking::BlockingIo, until: Option<Duration>) -> LockO
         name: name(),
         until,
     }) {
-        IntentResult::Lock(outcome) => outcome,
+        IntentResult::Lock(Ok(outcome)) => outcome,
         other => panic!("unexpected {other:?}"),
     }
 }
