@@ -14,6 +14,9 @@ use crate::time::UnixTime;
 
 pub use crate::config::fuzzing::config_parse;
 
+/// More intents than any flow needs: a bounded flow finishes well within this.
+const MAX_STEPS: usize = 20_000;
+
 /// A token-endpoint answer: first two bytes the status, the rest the body.
 pub fn token_response(data: &[u8]) {
     let Some((status, body)) = split_status(data) else {
@@ -109,7 +112,7 @@ pub fn flow_script(data: &[u8]) {
     let setup = WorldSetup::from_bytes(setup_bytes);
     let mut world = World::new(&setup, script);
     let mut flow = world.start(&setup);
-    let run = world.run(&mut flow, 1000);
+    let run = world.run(&mut flow, MAX_STEPS);
     assert!(run.misuse.is_none(), "misuse: {:?}", run.misuse);
     assert!(run.outcome.is_some(), "the flow did not finish");
     assert!(!world.lock_held(), "the lock was not released");

@@ -18,7 +18,11 @@ pub(crate) fn render_block(raw: &RawConfig, indent: usize, newline: &str) -> Str
         newline,
     };
     out.line(0, "llm:");
-    out.line(1, &format!("version: {}", super::CURRENT_VERSION));
+    // A missing version is written as the current one; a version that is set is kept, so
+    // rendering never turns an invalid document into a valid one (llmauth only writes
+    // documents that validated, whose version is the current one).
+    let version = raw.version.unwrap_or(super::CURRENT_VERSION);
+    out.line(1, &format!("version: {version}"));
     out.opt_str(1, "gateway_url", raw.gateway_url.as_deref());
 
     let oidc = &raw.oidc;

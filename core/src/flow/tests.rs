@@ -1141,7 +1141,7 @@ fn arbitrary_run(setup_bytes: [u8; 4], script: &[u8]) -> (WorldSetup, World, Run
     let setup = WorldSetup::from_bytes(setup_bytes);
     let mut world = World::new(&setup, script);
     let mut flow = world.start(&setup);
-    let run = world.run(&mut flow, 500);
+    let run = world.run(&mut flow, 20_000);
     (setup, world, run)
 }
 

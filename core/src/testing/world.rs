@@ -443,8 +443,14 @@ impl World {
                 }
                 Ok(())
             }),
-            Intent::Lock { .. } => IntentResult::Lock(match choice % 8 {
-                3 | 7 => Ok(LockOutcome::Busy),
+            Intent::Lock { until, .. } => IntentResult::Lock(match choice % 8 {
+                3 | 7 => {
+                    // A busy lock is waited for until the deadline, as a real one is.
+                    if let Some(until) = until {
+                        self.now = self.now.max(*until);
+                    }
+                    Ok(LockOutcome::Busy)
+                }
                 6 => Err(store_error()),
                 _ => {
                     self.holding_lock = true;
@@ -470,8 +476,19 @@ impl World {
             } else {
                 Ok(if *port == 0 { 50123 } else { *port })
             }),
-            Intent::AwaitCallback { accept_paste, .. } => {
-                IntentResult::Callback(self.callback(choice, *accept_paste))
+            Intent::AwaitCallback {
+                accept_paste,
+                deadline,
+            } => {
+                let event = self.callback(choice, *accept_paste);
+                // Redirects arrive a person's second apart; a timeout comes at the deadline.
+                self.now = match event {
+                    CallbackEvent::TimedOut => self.now.max(*deadline),
+                    CallbackEvent::Request(_) | CallbackEvent::Pasted(_) => {
+                        self.now.saturating_add(Duration::from_secs(1))
+                    }
+                };
+                IntentResult::Callback(event)
             }
             Intent::RespondCallback { .. } | Intent::CloseCallback | Intent::Notify(_) => {
                 IntentResult::Done
