@@ -19,17 +19,30 @@ use crate::failure::{Exit, Failure};
 pub(crate) struct App {
     /// Config, state and runtime directories.
     pub(crate) paths: Paths,
+    /// `-v` count (or `LLMAUTH_LOG=debug`): trace every intent and result on stderr.
+    pub(crate) verbose: u8,
 }
 
 impl App {
     /// Resolves the platform paths, with `--config` taking precedence.
-    pub(crate) fn new(config: Option<PathBuf>) -> Result<Self, Failure> {
+    pub(crate) fn new(config: Option<PathBuf>, verbose: u8) -> Result<Self, Failure> {
         let mut paths =
             Paths::from_env().map_err(|e| Failure::new(Exit::Usage, e.to_string(), None))?;
         if let Some(config) = config {
             paths.config_file = config;
         }
-        Ok(Self { paths })
+        let from_env = std::env::var("LLMAUTH_LOG")
+            .is_ok_and(|level| matches!(level.as_str(), "debug" | "trace"));
+        let verbose = verbose.max(u8::from(from_env));
+        if verbose > 0 {
+            eprintln!(
+                "debug: config {}, state {}, runtime {}",
+                paths.config_file.display(),
+                paths.state_dir.display(),
+                paths.runtime_dir.display()
+            );
+        }
+        Ok(Self { paths, verbose })
     }
 
     /// The config file's path.
@@ -100,7 +113,17 @@ impl App {
         let options = IoOptions {
             ca_file: config.ca_file.as_ref().map(PathBuf::from),
         };
+        if self.verbose > 0 {
+            eprintln!(
+                "debug: session {} in the {} backend",
+                flow.session_key(),
+                backend.name()
+            );
+        }
         let mut io = BlockingIo::new(self.paths.clone(), options);
+        if self.verbose > 0 {
+            io = io.with_trace(|event| eprintln!("debug: {event:?}"));
+        }
         Ok(drive(flow, &mut io)?)
     }
 

@@ -21,7 +21,7 @@ pub struct Cli {
     #[arg(long, global = true, env = "LLMAUTH_CONFIG", value_name = "PATH")]
     pub config: Option<PathBuf>,
 
-    /// More detail on stderr (repeat for more).
+    /// Trace every step on stderr (also LLMAUTH_LOG=debug); never prints secrets.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 

@@ -44,7 +44,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         );
         return Ok(());
     }
-    let app = app::App::new(cli.config)?;
+    let app = app::App::new(cli.config, cli.verbose)?;
     match &cli.command {
         Command::Config(command) => commands::config::run(&app, command),
         Command::Login(args) => commands::login::run(&app, args),

@@ -25,6 +25,9 @@ pub struct IoOptions {
 /// Where notices go.
 type NoticeSink = Box<dyn FnMut(&Notice) + Send>;
 
+/// Where a `-v` trace of intents and results goes (their `Debug` output is redacted).
+type TraceSink = Box<dyn FnMut(&dyn std::fmt::Debug) + Send>;
+
 /// Performs intents for one flow (or several in a row) in this process.
 pub struct BlockingIo {
     paths: Paths,
@@ -33,6 +36,7 @@ pub struct BlockingIo {
     locks: Vec<(LockName, LockGuard)>,
     listener: CallbackListener,
     notices: NoticeSink,
+    trace: Option<TraceSink>,
 }
 
 impl BlockingIo {
@@ -49,6 +53,7 @@ impl BlockingIo {
                 // Nothing useful can be done when stderr itself is gone.
                 let _ = writeln!(std::io::stderr(), "{notice}");
             }),
+            trace: None,
         }
     }
 
@@ -57,6 +62,14 @@ impl BlockingIo {
     #[must_use]
     pub fn with_notice_sink(mut self, sink: impl FnMut(&Notice) + Send + 'static) -> Self {
         self.notices = Box::new(sink);
+        self
+    }
+
+    /// Sends each intent and its result to `sink` before and after performing it (for
+    /// `llmauth -v`). Both are `Debug`-printed, which never shows a secret.
+    #[must_use]
+    pub fn with_trace(mut self, sink: impl FnMut(&dyn std::fmt::Debug) + Send + 'static) -> Self {
+        self.trace = Some(Box::new(sink));
         self
     }
 
@@ -80,6 +93,18 @@ impl BlockingIo {
     // a misuse, which the driver reports as an internal error.
     #[allow(clippy::wildcard_enum_match_arm)]
     pub fn perform(&mut self, intent: &Intent) -> IntentResult {
+        if let Some(trace) = &mut self.trace {
+            trace(intent);
+        }
+        let result = self.perform_untraced(intent);
+        if let Some(trace) = &mut self.trace {
+            trace(&result);
+        }
+        result
+    }
+
+    #[allow(clippy::wildcard_enum_match_arm)]
+    fn perform_untraced(&mut self, intent: &Intent) -> IntentResult {
         match intent {
             Intent::Http(request) => IntentResult::Http(self.http.perform(request, clock::now())),
             Intent::Read(slot) => IntentResult::Read(self.read(slot)),
