@@ -32,6 +32,7 @@ pub mod last_error;
 pub mod lock;
 pub mod paths;
 mod proxy_env;
+pub mod proxy_key;
 
 pub use backend::resolve_backend;
 pub use clock::{entropy, now};

@@ -102,6 +102,11 @@ impl Paths {
         self.state_dir.join("last-error.json")
     }
 
+    /// `$STATE/proxy.key`.
+    pub fn proxy_key_file(&self) -> PathBuf {
+        self.state_dir.join("proxy.key")
+    }
+
     /// Where an unreadable keychain item is saved before it is deleted:
     /// `$STATE/sessions/<key>.keychain.corrupt-<unix seconds>`.
     pub fn keychain_corrupt_file(&self, key: &SessionKey, unix_secs: u64) -> PathBuf {
