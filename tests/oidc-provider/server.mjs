@@ -243,6 +243,18 @@ function buildProvider(issuer, opts) {
     });
   }
 
+  // One line per token-endpoint request, whatever its outcome, so tests can count how many
+  // refreshes reached the provider (a replayed refresh token fails, and would otherwise
+  // only show up as an error event). The grant type is the client's input: only a safe
+  // character set is echoed. Never a token.
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.oidc?.route !== 'token') return;
+    const safe = (s) => String(s ?? '').replace(/[^\w:.-]/gu, '?').slice(0, 80);
+    const error = ctx.status >= 400 && ctx.body?.error ? ` error=${safe(ctx.body.error)}` : '';
+    process.stderr.write(`oidc-provider: token request grant_type=${safe(ctx.oidc.params?.grant_type)} status=${ctx.status}${error}\n`);
+  });
+
   // Failures are logged by code and description only — never tokens or request bodies.
   for (const event of ['server_error', 'authorization.error', 'grant.error', 'revocation.error',
     'device_authorization.error', 'code_verification.error', 'end_session.error']) {

@@ -323,6 +323,41 @@ impl OidcProvider {
     pub fn log(&self) -> String {
         fs::read_to_string(&self.log_path).unwrap_or_default()
     }
+
+    /// `<issuer>/token` (the provider's default route).
+    pub fn token_endpoint(&self) -> String {
+        format!("{}/token", self.issuer)
+    }
+
+    /// `<issuer>/jwks`, where a resource server finds the RS256 keys of the JWT access
+    /// tokens.
+    pub fn jwks_uri(&self) -> String {
+        format!("{}/jwks", self.issuer)
+    }
+
+    /// The token-endpoint requests so far whose `grant_type` is `grant_type`, whatever
+    /// their outcome: one `(status, error code)` each, in order. `server.mjs` logs one
+    /// line per request, so tests can count refreshes that reached the provider — a
+    /// replayed refresh token fails, which would otherwise go unseen.
+    pub fn token_requests(&self, grant_type: &str) -> Vec<(u16, Option<String>)> {
+        self.log()
+            .lines()
+            .filter_map(|line| line.strip_prefix("oidc-provider: token request "))
+            .filter_map(|rest| {
+                let mut fields = rest.split(' ');
+                let logged = fields.next()?.strip_prefix("grant_type=")?;
+                if logged != grant_type {
+                    return None;
+                }
+                let status = fields.next()?.strip_prefix("status=")?.parse().ok()?;
+                let error = fields
+                    .next()
+                    .and_then(|f| f.strip_prefix("error="))
+                    .map(str::to_owned);
+                Some((status, error))
+            })
+            .collect()
+    }
 }
 
 impl Drop for OidcProvider {
