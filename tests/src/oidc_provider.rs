@@ -90,6 +90,10 @@ pub struct OidcProviderOptions {
     /// `interval` to announce in device-authorization responses; `None` omits it, so
     /// clients fall back to RFC 8628's 5 seconds.
     pub device_interval: Option<Duration>,
+    /// How long the answer to each refresh is held back after the provider rotated the
+    /// refresh token (a slow IdP): makes concurrent clients overlap with one refresh for
+    /// certain. Whole milliseconds; zero (default) answers at once.
+    pub refresh_delay: Duration,
 }
 
 impl OidcProviderOptions {
@@ -107,6 +111,7 @@ impl OidcProviderOptions {
             refresh_token_ttl: None,
             redirect_ports: Vec::new(),
             device_interval: None,
+            refresh_delay: Duration::ZERO,
         }
     }
 }
@@ -195,6 +200,10 @@ impl OidcProvider {
         }
         for port in &options.redirect_ports {
             command.args(["--redirect-port", &port.to_string()]);
+        }
+        if !options.refresh_delay.is_zero() {
+            let millis = options.refresh_delay.as_millis().to_string();
+            command.args(["--refresh-delay-ms", &millis]);
         }
         if let Some(interval) = options.device_interval {
             let secs = whole_seconds("device_interval", interval)?;

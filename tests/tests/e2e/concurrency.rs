@@ -3,7 +3,7 @@
 //! grant when a rotated refresh token is replayed, so a second refresh with the old token
 //! would make the final forced refresh fail.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use llmauth_tests::sandbox::wait;
 
@@ -11,22 +11,41 @@ use super::harness::E2e;
 
 const PROCESSES: usize = 50;
 
+/// The provider holds back its answer to a refresh this long, so all fifty processes are
+/// surely running while the one refresh is in flight (they cannot simply find the new
+/// token already stored).
+const SLOW_REFRESH: Duration = Duration::from_secs(2);
+
 #[test]
 fn fifty_concurrent_token_calls_make_one_refresh() {
     // 12 s tokens: fresh for 6 s, so after the one refresh every waiter finds a token
     // with 6 s of freshness left — far more than fifty lock hand-overs take.
-    let e2e = E2e::start(Duration::from_secs(12));
+    let e2e = E2e::start_with(Duration::from_secs(12), |options| {
+        options.refresh_delay = SLOW_REFRESH;
+    });
     e2e.login();
     let before = e2e.token(&[]);
     e2e.wait_until_refresh_due();
 
+    let spawning = Instant::now();
     let children: Vec<_> = (0..PROCESSES)
         .map(|_| e2e.sandbox.spawn(&["token"]))
         .collect();
+    let spawned_in = spawning.elapsed();
+    assert!(
+        spawned_in < SLOW_REFRESH,
+        "starting {PROCESSES} processes took {spawned_in:?}: they did not all overlap with the refresh"
+    );
     let results: Vec<_> = children
         .into_iter()
         .map(|child| wait(child, Duration::from_secs(60)))
         .collect();
+    // The slow refresh was in effect (everyone waited for it).
+    assert!(
+        spawning.elapsed() >= SLOW_REFRESH,
+        "{:?}",
+        spawning.elapsed()
+    );
 
     let failures: Vec<_> = results
         .iter()

@@ -35,6 +35,14 @@ impl E2e {
     /// gateway need `resource`). A provider that cannot start — `node_modules` missing
     /// included — fails the test with the launcher's message.
     pub(crate) fn start(access_token_ttl: Duration) -> E2e {
+        E2e::start_with(access_token_ttl, |_| {})
+    }
+
+    /// [`E2e::start`], with the provider's options adjusted by `adjust` first.
+    pub(crate) fn start_with(
+        access_token_ttl: Duration,
+        adjust: impl FnOnce(&mut OidcProviderOptions),
+    ) -> E2e {
         let ca = Arc::new(TestCa::new());
         let mut options = OidcProviderOptions::new(TlsMaterial::Pem {
             cert: ca.leaf_chain_pem(),
@@ -42,6 +50,7 @@ impl E2e {
         });
         options.access_token_ttl = access_token_ttl;
         options.device_interval = Some(Duration::from_secs(1));
+        adjust(&mut options);
         let provider = OidcProvider::start(options)
             .unwrap_or_else(|e| panic!("oidc-provider did not start: {e}"));
         let gateway = TestGateway::start(
