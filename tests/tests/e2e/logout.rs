@@ -38,9 +38,10 @@ fn logout_revoke_ends_the_session_here_and_at_the_provider() {
     e2e.expect_exit("token --non-interactive after logout", &after, 3);
     assert!(after.stdout.is_empty(), "{}", after.stdout);
     assert!(after.stderr.contains("llmauth login"), "{}", after.stderr);
-    assert!(
-        e2e.sandbox.browser_visits().len() == 1,
-        "a browser was opened"
+    assert_eq!(
+        e2e.sandbox.browser_visits().len(),
+        1,
+        "token --non-interactive opened a browser"
     );
 
     // The provider revoked it: using it directly fails.
