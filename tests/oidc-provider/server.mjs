@@ -30,7 +30,9 @@ const USAGE = `usage: node server.mjs --cert FILE --key FILE [options]
                             http://127.0.0.1:N/callback (repeatable; loopback URIs of a
                             native client match on any port anyway)
   --device-interval SECS    add "interval" to device-authorization responses (by default
-                            it is omitted, so clients use the RFC 8628 default of 5 s)`;
+                            it is omitted, so clients use the RFC 8628 default of 5 s)
+  --refresh-delay-ms MS     hold back each refresh_token grant's response this long after
+                            the provider processed it (a slow IdP; default 0)`;
 
 /** Why we stop: printed on stderr so a failing test's log says what happened. */
 function fail(message) {
@@ -62,6 +64,7 @@ function parseOptions() {
         'refresh-token-ttl': { type: 'string', default: String(14 * 24 * 60 * 60) },
         'redirect-port': { type: 'string', multiple: true, default: [] },
         'device-interval': { type: 'string' },
+        'refresh-delay-ms': { type: 'string', default: '0' },
         help: { type: 'boolean', default: false },
       },
       strict: true,
@@ -93,6 +96,7 @@ function parseOptions() {
     accessTokenTtl: positiveInt('access-token-ttl', values['access-token-ttl']),
     refreshTokenTtl: positiveInt('refresh-token-ttl', values['refresh-token-ttl']),
     redirectPorts,
+    refreshDelayMs: positiveInt('refresh-delay-ms', values['refresh-delay-ms'], { allowZero: true }),
     deviceInterval: values['device-interval'] === undefined
       ? undefined
       : positiveInt('device-interval', values['device-interval']),
@@ -242,6 +246,24 @@ function buildProvider(issuer, opts) {
       }
     });
   }
+
+  // One line per token-endpoint request, whatever its outcome, so tests can count how many
+  // refreshes reached the provider (a replayed refresh token fails, and would otherwise
+  // only show up as an error event). The grant type is the client's input: only a safe
+  // character set is echoed. Never a token.
+  // With --refresh-delay-ms, the answer to a refresh is held back after the refresh token
+  // was rotated — a slow IdP, so that concurrent clients surely overlap with it.
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.oidc?.route !== 'token') return;
+    const grantType = ctx.oidc.params?.grant_type;
+    const safe = (s) => String(s ?? '').replace(/[^\w:.-]/gu, '?').slice(0, 80);
+    const error = ctx.status >= 400 && ctx.body?.error ? ` error=${safe(ctx.body.error)}` : '';
+    process.stderr.write(`oidc-provider: token request grant_type=${safe(grantType)} status=${ctx.status}${error}\n`);
+    if (grantType === 'refresh_token' && opts.refreshDelayMs > 0) {
+      await new Promise((resolve) => { setTimeout(resolve, opts.refreshDelayMs); });
+    }
+  });
 
   // Failures are logged by code and description only — never tokens or request bodies.
   for (const event of ['server_error', 'authorization.error', 'grant.error', 'revocation.error',

@@ -28,6 +28,8 @@ pub struct TestCa {
     ca_der: CertificateDer<'static>,
     leaf_der: CertificateDer<'static>,
     leaf_key_pkcs8: Vec<u8>,
+    leaf_pem: String,
+    leaf_key_pem: String,
 }
 
 impl std::fmt::Debug for TestCa {
@@ -78,6 +80,8 @@ impl TestCa {
             ca_der: ca_cert.der().clone(),
             leaf_der: leaf_cert.der().clone(),
             leaf_key_pkcs8: leaf_key.serialize_der(),
+            leaf_pem: leaf_cert.pem(),
+            leaf_key_pem: leaf_key.serialize_pem(),
         })
     }
 
@@ -89,6 +93,22 @@ impl TestCa {
     /// The CA certificate, DER encoded.
     pub fn ca_der(&self) -> &CertificateDer<'static> {
         &self.ca_der
+    }
+
+    /// The leaf certificate chain (leaf, then CA), PEM encoded: for servers that are not
+    /// built on rustls, such as the Node `oidc-provider`, which read PEM files.
+    pub fn leaf_chain_pem(&self) -> String {
+        let separator = if self.leaf_pem.ends_with('\n') {
+            ""
+        } else {
+            "\n"
+        };
+        format!("{}{separator}{}", self.leaf_pem, self.ca_pem)
+    }
+
+    /// The leaf's private key, PKCS#8 PEM (a test key, but still a key: never logged).
+    pub fn leaf_key_pem(&self) -> &str {
+        &self.leaf_key_pem
     }
 
     /// Writes the CA PEM to `dir/test-ca.pem` and returns that path.

@@ -90,6 +90,10 @@ pub struct OidcProviderOptions {
     /// `interval` to announce in device-authorization responses; `None` omits it, so
     /// clients fall back to RFC 8628's 5 seconds.
     pub device_interval: Option<Duration>,
+    /// How long the answer to each refresh is held back after the provider rotated the
+    /// refresh token (a slow IdP): makes concurrent clients overlap with one refresh for
+    /// certain. Whole milliseconds; zero (default) answers at once.
+    pub refresh_delay: Duration,
 }
 
 impl OidcProviderOptions {
@@ -107,6 +111,7 @@ impl OidcProviderOptions {
             refresh_token_ttl: None,
             redirect_ports: Vec::new(),
             device_interval: None,
+            refresh_delay: Duration::ZERO,
         }
     }
 }
@@ -195,6 +200,10 @@ impl OidcProvider {
         }
         for port in &options.redirect_ports {
             command.args(["--redirect-port", &port.to_string()]);
+        }
+        if !options.refresh_delay.is_zero() {
+            let millis = options.refresh_delay.as_millis().to_string();
+            command.args(["--refresh-delay-ms", &millis]);
         }
         if let Some(interval) = options.device_interval {
             let secs = whole_seconds("device_interval", interval)?;
@@ -322,6 +331,41 @@ impl OidcProvider {
     /// The provider's stderr so far, for assertions and failure messages.
     pub fn log(&self) -> String {
         fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// `<issuer>/token` (the provider's default route).
+    pub fn token_endpoint(&self) -> String {
+        format!("{}/token", self.issuer)
+    }
+
+    /// `<issuer>/jwks`, where a resource server finds the RS256 keys of the JWT access
+    /// tokens.
+    pub fn jwks_uri(&self) -> String {
+        format!("{}/jwks", self.issuer)
+    }
+
+    /// The token-endpoint requests so far whose `grant_type` is `grant_type`, whatever
+    /// their outcome: one `(status, error code)` each, in order. `server.mjs` logs one
+    /// line per request, so tests can count refreshes that reached the provider — a
+    /// replayed refresh token fails, which would otherwise go unseen.
+    pub fn token_requests(&self, grant_type: &str) -> Vec<(u16, Option<String>)> {
+        self.log()
+            .lines()
+            .filter_map(|line| line.strip_prefix("oidc-provider: token request "))
+            .filter_map(|rest| {
+                let mut fields = rest.split(' ');
+                let logged = fields.next()?.strip_prefix("grant_type=")?;
+                if logged != grant_type {
+                    return None;
+                }
+                let status = fields.next()?.strip_prefix("status=")?.parse().ok()?;
+                let error = fields
+                    .next()
+                    .and_then(|f| f.strip_prefix("error="))
+                    .map(str::to_owned);
+                Some((status, error))
+            })
+            .collect()
     }
 }
 

@@ -4,76 +4,18 @@
 //! it these tests fail with that instruction.
 
 use std::net::TcpStream;
-use std::sync::Arc;
 use std::time::Duration;
 
+use llmauth_tests::ca::TestCa;
 use llmauth_tests::oidc_provider::{OidcProvider, OidcProviderOptions, TlsMaterial};
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
-};
 use serde_json::Value;
 use ureq::Agent;
-use ureq::tls::{Certificate, RootCerts, TlsConfig};
 
-/// A CA and a leaf for 127.0.0.1 / localhost / ::1. Private to this file: the shared
-/// `TestCa` of `tests/src/ca.rs` is written in parallel and can replace it later.
-struct TestPki {
-    ca_der: Vec<u8>,
-    leaf_pem: String,
-    leaf_key_pem: String,
-}
-
-impl TestPki {
-    fn new() -> Self {
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params
-            .distinguished_name
-            .push(DnType::CommonName, "llmauth selftest CA");
-        ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("CA key"))
-            .expect("CA certificate");
-
-        let leaf_key = KeyPair::generate().expect("leaf key");
-        let mut leaf_params = CertificateParams::new(vec![
-            "127.0.0.1".to_owned(),
-            "localhost".to_owned(),
-            "::1".to_owned(),
-        ])
-        .expect("leaf params");
-        leaf_params
-            .distinguished_name
-            .push(DnType::CommonName, "127.0.0.1");
-        let leaf = leaf_params
-            .signed_by(&leaf_key, &ca)
-            .expect("leaf certificate");
-
-        Self {
-            ca_der: ca.der().to_vec(),
-            leaf_pem: leaf.pem(),
-            leaf_key_pem: leaf_key.serialize_pem(),
-        }
-    }
-
-    fn agent(&self) -> Agent {
-        let roots = vec![Certificate::from_der(&self.ca_der).to_owned()];
-        Agent::config_builder()
-            .tls_config(
-                TlsConfig::builder()
-                    .root_certs(RootCerts::Specific(Arc::new(roots)))
-                    .build(),
-            )
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(10)))
-            .build()
-            .new_agent()
-    }
-
-    fn pem_material(&self) -> TlsMaterial {
-        TlsMaterial::Pem {
-            cert: self.leaf_pem.clone(),
-            key: self.leaf_key_pem.clone(),
-        }
+/// The provider's certificate and key from the shared test CA, as PEM text.
+fn pem_material(ca: &TestCa) -> TlsMaterial {
+    TlsMaterial::Pem {
+        cert: ca.leaf_chain_pem(),
+        key: ca.leaf_key_pem().to_owned(),
     }
 }
 
@@ -100,8 +42,8 @@ fn strings(value: &Value) -> Vec<&str> {
 
 #[test]
 fn discovery_advertises_what_the_e2e_tests_need() {
-    let pki = TestPki::new();
-    let provider = start(OidcProviderOptions::new(pki.pem_material()));
+    let ca = TestCa::new();
+    let provider = start(OidcProviderOptions::new(pem_material(&ca)));
 
     let issuer = provider.issuer().to_owned();
     assert_eq!(issuer, format!("https://127.0.0.1:{}", provider.port()));
@@ -109,7 +51,7 @@ fn discovery_advertises_what_the_e2e_tests_need() {
     assert_eq!(provider.audience(), "https://gateway.llmauth.test");
 
     let doc = get_json(
-        &pki.agent(),
+        &ca.agent(),
         &format!("{issuer}/.well-known/openid-configuration"),
     );
     assert_eq!(doc["issuer"], Value::from(issuer.clone()));
@@ -143,12 +85,12 @@ fn discovery_advertises_what_the_e2e_tests_need() {
 
 #[test]
 fn options_reach_the_provider_and_files_work_too() {
-    let pki = TestPki::new();
+    let ca = TestCa::new();
     let dir = tempfile::tempdir().expect("tempdir");
     let cert = dir.path().join("leaf.pem");
     let key = dir.path().join("leaf.key");
-    std::fs::write(&cert, &pki.leaf_pem).expect("write cert");
-    std::fs::write(&key, &pki.leaf_key_pem).expect("write key");
+    std::fs::write(&cert, ca.leaf_chain_pem()).expect("write cert");
+    std::fs::write(&key, ca.leaf_key_pem()).expect("write key");
 
     let mut options = OidcProviderOptions::new(TlsMaterial::Files { cert, key });
     options.client_id = "selftest-client".to_owned();
@@ -159,7 +101,7 @@ fn options_reach_the_provider_and_files_work_too() {
 
     // The device-authorization endpoint knows the client, accepts the audience as a
     // resource, and announces the interval we asked for.
-    let mut response = pki
+    let mut response = ca
         .agent()
         .post(format!("{}/device/auth", provider.issuer()))
         .send_form([
@@ -181,7 +123,7 @@ fn options_reach_the_provider_and_files_work_too() {
     );
 
     // Another resource is not the gateway: invalid_target.
-    let mut response = pki
+    let mut response = ca
         .agent()
         .post(format!("{}/device/auth", provider.issuer()))
         .send_form([
@@ -198,8 +140,8 @@ fn options_reach_the_provider_and_files_work_too() {
 
 #[test]
 fn dropping_the_launcher_stops_the_provider() {
-    let pki = TestPki::new();
-    let provider = start(OidcProviderOptions::new(pki.pem_material()));
+    let ca = TestCa::new();
+    let provider = start(OidcProviderOptions::new(pem_material(&ca)));
     let port = provider.port();
     assert!(TcpStream::connect(("127.0.0.1", port)).is_ok());
     drop(provider);
@@ -211,8 +153,8 @@ fn dropping_the_launcher_stops_the_provider() {
 
 #[test]
 fn fractional_ttl_is_refused_before_node_starts() {
-    let pki = TestPki::new();
-    let mut options = OidcProviderOptions::new(pki.pem_material());
+    let ca = TestCa::new();
+    let mut options = OidcProviderOptions::new(pem_material(&ca));
     options.access_token_ttl = Duration::from_millis(1500);
     let err = OidcProvider::start(options).expect_err("1.5 s is not a whole number of seconds");
     assert!(err.contains("access_token_ttl"), "{err}");
@@ -228,4 +170,48 @@ fn a_bad_certificate_is_a_start_error_with_the_log() {
     let err = OidcProvider::start(options).expect_err("garbage PEM must not start");
     assert!(err.contains("exited before it was ready"), "{err}");
     assert!(err.contains("oidc-provider.log"), "log tail missing: {err}");
+}
+
+#[test]
+fn token_requests_are_counted_by_grant_type_with_their_outcome() {
+    let ca = TestCa::new();
+    let provider = start(OidcProviderOptions::new(pem_material(&ca)));
+    assert!(provider.token_requests("refresh_token").is_empty());
+
+    let mut response = ca
+        .agent()
+        .post(provider.token_endpoint())
+        .send_form([
+            ("grant_type", "refresh_token"),
+            ("refresh_token", "not-a-refresh-token"),
+            ("client_id", provider.client_id()),
+        ])
+        .expect("token request");
+    assert_eq!(response.status(), 400);
+    let body: Value =
+        serde_json::from_str(&response.body_mut().read_to_string().expect("body")).expect("JSON");
+    assert_eq!(body["error"], "invalid_grant");
+
+    assert_eq!(
+        provider.token_requests("refresh_token"),
+        [(400, Some("invalid_grant".to_owned()))]
+    );
+    assert!(provider.token_requests("authorization_code").is_empty());
+    let log = provider.log();
+    assert!(
+        !log.contains("not-a-refresh-token"),
+        "the log holds a token:\n{log}"
+    );
+}
+
+#[test]
+fn jwks_uri_serves_the_rs256_signing_key() {
+    let ca = TestCa::new();
+    let provider = start(OidcProviderOptions::new(pem_material(&ca)));
+    let jwks = get_json(&ca.agent(), &provider.jwks_uri());
+    let keys = jwks["keys"].as_array().expect("keys");
+    assert_eq!(keys.len(), 1, "{jwks}");
+    assert_eq!(keys[0]["kty"], "RSA");
+    assert_eq!(keys[0]["alg"], "RS256");
+    assert!(keys[0].get("d").is_none(), "the JWKS leaks the private key");
 }
