@@ -47,7 +47,16 @@ pub(crate) fn open(url: &str) -> Result<(), String> {
 /// The program and arguments of the first `$BROWSER` entry, `%s` replaced by the URL
 /// later; `None` when the variable is empty.
 fn browser_command(browser: &str) -> Option<(String, Vec<String>)> {
-    let first = browser.split(':').map(str::trim).find(|e| !e.is_empty())?;
+    // `$BROWSER` is a list separated like `PATH` (`;` on Windows, where `C:\` has a colon).
+    let separator = if cfg!(windows) { ';' } else { ':' };
+    let first = browser
+        .split(separator)
+        .map(str::trim)
+        .find(|e| !e.is_empty())?;
+    // A whole entry naming an existing program may contain spaces (`C:\Program Files\…`).
+    if std::path::Path::new(first).is_file() {
+        return Some((first.to_owned(), Vec::new()));
+    }
     let mut words = first.split_whitespace().map(str::to_owned);
     let program = words.next()?;
     Some((program, words.collect()))
@@ -144,6 +153,11 @@ mod tests {
                 vec!["--new-tab".to_owned(), "%s".to_owned()]
             ))
         );
+        let dir = tempfile::tempdir().unwrap();
+        let spaced = dir.path().join("my browser");
+        std::fs::write(&spaced, b"").unwrap();
+        let spaced = spaced.to_string_lossy().into_owned();
+        assert_eq!(browser_command(&spaced), Some((spaced.clone(), vec![])));
         assert_eq!(browser_command(""), None);
         assert_eq!(browser_command(" : "), None);
     }
