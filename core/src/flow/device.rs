@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::{DevicePoll, State, TokenFlow};
 use crate::error::{FlowError, LoginFailure};
-use crate::http::{HttpRequest, HttpResponse, TransportError};
+use crate::http::{HttpResponse, TransportError};
 use crate::intent::{Intent, Notice};
 use crate::oauth::{FailureClass, TokenFailure, parse_error, parse_token_response};
 use crate::secret::DeviceCode;
@@ -48,14 +48,7 @@ impl TokenFlow {
             )));
         };
         let scope = self.settings.scopes.join(" ");
-        let mut fields = vec![
-            ("client_id", self.settings.client_id.as_str()),
-            ("scope", scope.as_str()),
-        ];
-        if !self.settings.audience.is_empty() {
-            fields.push(("resource", self.settings.audience.as_str()));
-        }
-        let request = HttpRequest::post_form(&endpoint, &fields, limits);
+        let request = self.idp_form(&endpoint, &[("scope", scope.as_str())], limits);
         self.perform(Intent::Http(request), State::DeviceAuthorized);
     }
 
@@ -137,15 +130,11 @@ impl TokenFlow {
                 minutes,
             })));
         }
-        let mut fields = vec![
+        let fields = [
             ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
             ("device_code", device.device_code.expose_secret()),
-            ("client_id", self.settings.client_id.as_str()),
         ];
-        if !self.settings.audience.is_empty() {
-            fields.push(("resource", self.settings.audience.as_str()));
-        }
-        let request = HttpRequest::post_form(&metadata.token_endpoint, &fields, limits);
+        let request = self.idp_form(&metadata.token_endpoint, &fields, limits);
         self.perform(Intent::Http(request), State::DevicePolled);
     }
 

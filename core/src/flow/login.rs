@@ -4,7 +4,7 @@
 use super::{AfterPersist, Goal, LOGIN_WAIT, LoginAttempt, Purpose, State, TokenFlow};
 use crate::callback::{self, CallbackExpectations, Verdict};
 use crate::error::{FlowError, LoginFailure};
-use crate::http::{HttpRequest, HttpResponse, TransportError};
+use crate::http::{HttpResponse, TransportError};
 use crate::id_token::{self, Expectations};
 use crate::intent::{BindError, CallbackEvent, Intent, Notice};
 use crate::oauth::{FailureClass, TokenResponse, parse_token_response};
@@ -228,17 +228,13 @@ impl TokenFlow {
         else {
             return self.finish(Err(Self::budget_spent()));
         };
-        let mut fields = vec![
+        let fields = [
             ("grant_type", "authorization_code"),
             ("code", code.expose_secret()),
             ("redirect_uri", login.redirect_uri.as_str()),
-            ("client_id", self.settings.client_id.as_str()),
             ("code_verifier", login.secrets.verifier.expose_secret()),
         ];
-        if !self.settings.audience.is_empty() {
-            fields.push(("resource", self.settings.audience.as_str()));
-        }
-        let request = HttpRequest::post_form(&metadata.token_endpoint, &fields, limits);
+        let request = self.idp_form(&metadata.token_endpoint, &fields, limits);
         self.perform(Intent::Http(request), State::CodeExchanged);
     }
 

@@ -715,6 +715,23 @@ impl TokenFlow {
         })
     }
 
+    /// A form POST of a public client (`client_id`) to the IdP, naming the gateway as the
+    /// RFC 8707 `resource` when an audience is configured: some IdPs issue the gateway's
+    /// JWT only when every token request names it (§2.2).
+    fn idp_form(
+        &self,
+        url: &str,
+        fields: &[(&str, &str)],
+        limits: Limits,
+    ) -> crate::http::HttpRequest {
+        let mut all = fields.to_vec();
+        all.push(("client_id", &self.settings.client_id));
+        if !self.settings.audience.is_empty() {
+            all.push(("resource", &self.settings.audience));
+        }
+        crate::http::HttpRequest::post_form(url, &all, limits)
+    }
+
     fn budget_spent() -> FlowError {
         FlowError::Transient(
             "the time allowed for this call ran out before the IdP answered".to_owned(),

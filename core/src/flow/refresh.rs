@@ -2,7 +2,7 @@
 
 use super::{AfterPersist, ReadPurpose, TokenFlow};
 use crate::error::{FlowError, NeedsLogin};
-use crate::http::{HttpRequest, HttpResponse, TransportError};
+use crate::http::{HttpResponse, TransportError};
 use crate::id_token::{self, Expectations};
 use crate::intent::{Intent, Notice};
 use crate::oauth::{FailureClass, OAuthError, TokenFailure, TokenResponse, parse_token_response};
@@ -20,16 +20,11 @@ impl TokenFlow {
             let reason = Self::budget_spent().to_string();
             return self.serve_cached_or_fail(now, reason);
         };
-        let mut fields = vec![
+        let fields = [
             ("grant_type", "refresh_token"),
             ("refresh_token", record.refresh_token.expose_secret()),
-            ("client_id", self.settings.client_id.as_str()),
         ];
-        // RFC 8707 §2.2: some IdPs issue the gateway's JWT only when the refresh names it.
-        if !self.settings.audience.is_empty() {
-            fields.push(("resource", self.settings.audience.as_str()));
-        }
-        let request = HttpRequest::post_form(&metadata.token_endpoint, &fields, limits);
+        let request = self.idp_form(&metadata.token_endpoint, &fields, limits);
         let sent = record.refresh_token.clone();
         self.perform(Intent::Http(request), super::State::Refreshed { sent });
     }
