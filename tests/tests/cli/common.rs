@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use llmauth_tests::ca::TestCa;
@@ -78,9 +78,40 @@ impl World {
 
     /// `llmauth login` through the scripted browser; must succeed.
     pub(crate) fn login(&self) -> Finished {
-        let finished = self.run(&["login"]);
-        expect_exit(&finished, 0, "login");
+        self.login_with(&["login"])
+    }
+
+    /// A login command (`args`) that must succeed; returns once the scripted browser has
+    /// also logged its visit, so later counts of browser visits are exact.
+    pub(crate) fn login_with(&self, args: &[&str]) -> Finished {
+        let visits = self.sandbox.browser_visits().len();
+        let finished = self.run(args);
+        expect_exit(&finished, 0, &args.join(" "));
+        self.await_browser_visits(visits + 1);
         finished
+    }
+
+    /// Asserts the scripted browser was opened exactly `count` times so far, after a
+    /// moment's grace: a browser started just before llmauth exited may still be writing
+    /// its log line, and a negative check must not miss it.
+    pub(crate) fn assert_browser_visits(&self, count: usize, what: &str) {
+        std::thread::sleep(Duration::from_millis(300));
+        let visits = self.sandbox.browser_visits();
+        assert_eq!(visits.len(), count, "{what}: {visits:?}");
+    }
+
+    /// Waits until the scripted browser has logged `count` visits. It logs after its
+    /// visit ends, which can be just after llmauth has received the redirect and exited.
+    pub(crate) fn await_browser_visits(&self, count: usize) {
+        let start = Instant::now();
+        while self.sandbox.browser_visits().len() < count {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "the browser logged {} visits, expected {count}",
+                self.sandbox.browser_visits().len()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     /// Logs in with a one-second access token and waits until it has expired; later

@@ -2,7 +2,7 @@
 //! marker (SPEC §5).
 
 use std::fs::{File, OpenOptions};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use llmauth_tests::faults::Fault;
 use llmauth_tests::idp::{GrantType, IdpEndpoint};
@@ -10,9 +10,9 @@ use serde_json::Value;
 
 use super::common::{World, expect_exit, printed_token};
 
-/// Fifty `llmauth token` processes started together on an expired session: exactly one
-/// refresh request reaches the IdP and all fifty print the token it returned.
-pub(crate) fn fifty_at_expiry_make_one_refresh(world: &World) {
+/// Fifty `llmauth token <args>` processes started together on an expired session:
+/// exactly one refresh request reaches the IdP and all fifty print the token it returned.
+pub(crate) fn fifty_at_expiry_make_one_refresh(world: &World, args: &[&str]) {
     world.login_expired();
     let before = world.idp.token_requests(GrantType::RefreshToken);
     // The one refresh answer is held back a little, so the other processes pile up on the
@@ -21,7 +21,7 @@ pub(crate) fn fifty_at_expiry_make_one_refresh(world: &World) {
         .idp
         .push_fault(IdpEndpoint::Token, Fault::Delay(Duration::from_millis(500)));
 
-    let finished = world.concurrent_tokens(50, &[]);
+    let finished = world.concurrent_tokens(50, args);
 
     let tokens: Vec<String> = finished.iter().map(printed_token).collect();
     assert_eq!(world.idp.faults_injected(IdpEndpoint::Token), 1);
@@ -59,7 +59,8 @@ fn hold_lock(world: &World) -> File {
 #[test]
 fn fifty_concurrent_token_calls_at_expiry_make_one_refresh() {
     let world = World::new();
-    fifty_at_expiry_make_one_refresh(&world);
+    // The default 8 s budget: waiters only read a file under the lock.
+    fifty_at_expiry_make_one_refresh(&world, &[]);
 }
 
 #[test]
@@ -142,7 +143,7 @@ fn a_login_in_progress_elsewhere_is_exit_3_at_once_naming_its_url() {
         finished.stderr
     );
     assert_eq!(finished.stdout, "");
-    assert!(world.sandbox.browser_visits().is_empty());
+    world.assert_browser_visits(0, "no browser");
 
     // The marker is trusted only while its lock is held.
     drop(lock);
@@ -154,4 +155,59 @@ fn a_login_in_progress_elsewhere_is_exit_3_at_once_naming_its_url() {
         stale.stderr
     );
     assert!(stale.stderr.contains("llmauth login"), "{}", stale.stderr);
+}
+
+#[test]
+fn a_real_login_in_progress_makes_token_exit_3_with_its_url() {
+    let world = World::new();
+    // A person who never finishes signing in: the browser only logs the URL.
+    let mut login = world
+        .sandbox
+        .command(&["login"])
+        .env("FAKE_BROWSER_MODE", "ignore")
+        .spawn()
+        .expect("start login");
+    let marker = world.lock_file().with_extension("login");
+    let start = Instant::now();
+    let url = loop {
+        let parsed = std::fs::read(&marker)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok());
+        // Ready once the marker is written and the browser has been opened.
+        if let Some(url) = parsed.as_ref().and_then(|m| m["url"].as_str())
+            && !world.sandbox.browser_visits().is_empty()
+        {
+            break url.to_owned();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "login wrote no marker or opened no browser"
+        );
+        if let Ok(Some(status)) = login.try_wait() {
+            panic!("login exited early: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(
+        url.starts_with(&world.idp.authorization_endpoint()),
+        "{url}"
+    );
+
+    let finished = world.run(&["token", "--non-interactive", "--timeout", "20s"]);
+    expect_exit(&finished, 3, "token during another process's login");
+    assert!(
+        finished.elapsed < Duration::from_secs(3),
+        "{:?}",
+        finished.elapsed
+    );
+    assert!(finished.stderr.contains(&url), "{}", finished.stderr);
+    world.assert_browser_visits(1, "only the login opened a browser");
+    assert_eq!(world.sandbox.browser_visits()[0]["url"], url.as_str());
+
+    login.kill().expect("kill login");
+    let _ = login.wait();
+    // The dead login's lock is gone, so its marker is no longer trusted.
+    let after = world.run(&["token", "--non-interactive"]);
+    expect_exit(&after, 3, "token after the login died");
+    assert!(!after.stderr.contains(&url), "{}", after.stderr);
 }

@@ -41,7 +41,7 @@ fn assert_config_error(text: &str, line_mark: &str, needles: &[&str]) {
             "{args:?} must leave the file unchanged"
         );
     }
-    assert!(world.sandbox.browser_visits().is_empty());
+    world.assert_browser_visits(0, "no browser");
 }
 
 #[test]
@@ -94,5 +94,5 @@ fn a_corrupt_session_record_is_exit_3_and_left_untouched() {
     let status = world.run(&["status"]);
     expect_exit(&status, 3, "status with a corrupt session");
     assert_eq!(std::fs::read(&file).expect("session file"), garbage);
-    assert_eq!(world.sandbox.browser_visits().len(), 1, "only the login's");
+    world.assert_browser_visits(1, "only the login's");
 }

@@ -37,8 +37,7 @@ fn secrets_appear_only_on_the_stdout_of_token() {
     let mut access_tokens = BTreeSet::new();
     let mut refresh_tokens = BTreeSet::new();
 
-    let login = world.run(&["-vv", "login"]);
-    expect_exit(&login, 0, "login");
+    let login = world.login_with(&["-vv", "login"]);
     shown.all("login", &login);
     refresh_tokens.insert(world.stored_refresh_token());
 
@@ -77,8 +76,7 @@ fn secrets_appear_only_on_the_stdout_of_token() {
     shown.all("logout --revoke", &logout);
 
     // A second session that the IdP ends: the failure goes to last-error.json.
-    let login = world.run(&["login"]);
-    expect_exit(&login, 0, "second login");
+    let login = world.login();
     shown.all("second login", &login);
     refresh_tokens.insert(world.stored_refresh_token());
     world

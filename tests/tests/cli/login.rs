@@ -26,6 +26,10 @@ fn browser_login_gives_a_token_the_gateway_accepts() {
         visits[0]
     );
     assert_eq!(world.idp.token_requests(GrantType::AuthorizationCode), 1);
+    assert!(
+        !world.lock_file().with_extension("login").exists(),
+        "the login marker is removed when the login ends"
+    );
 
     let first = world.run(&["token"]);
     let token = printed_token(&first);
@@ -63,11 +67,7 @@ fn browser_login_gives_a_token_the_gateway_accepts() {
         (expires_at - exp).abs() <= 2,
         "expires_at {expires_at} should match the JWT's exp {exp}"
     );
-    assert_eq!(
-        world.sandbox.browser_visits().len(),
-        1,
-        "token opened no browser"
-    );
+    world.assert_browser_visits(1, "token opened no browser");
 }
 
 #[test]
@@ -120,10 +120,7 @@ fn device_login_shows_a_code_and_completes_once_approved() {
     assert!(world.idp.token_requests(GrantType::DeviceCode) >= 1);
     assert_eq!(world.idp.token_requests(GrantType::AuthorizationCode), 0);
     assert_eq!(world.idp.requests(IdpEndpoint::Authorize), 0);
-    assert!(
-        world.sandbox.browser_visits().is_empty(),
-        "the device flow opens no browser"
-    );
+    world.assert_browser_visits(0, "the device flow opens no browser");
 
     let token = printed_token(&world.run(&["token"]));
     assert_eq!(Some(&token), world.idp.last_access_token().as_ref());
@@ -145,7 +142,7 @@ fn a_busy_callback_port_is_a_configuration_error_naming_the_port() {
         "stderr names port {port}: {}",
         login.stderr
     );
-    assert!(world.sandbox.browser_visits().is_empty());
+    world.assert_browser_visits(0, "no browser");
     assert_eq!(world.idp.requests(IdpEndpoint::Authorize), 0);
     drop(busy);
 }

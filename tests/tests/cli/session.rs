@@ -7,7 +7,7 @@ use llmauth_tests::idp::GrantType;
 use llmauth_tests::sandbox::Sandbox;
 use serde_json::Value;
 
-use super::common::{LLMAUTH, World, expect_exit, printed_token};
+use super::common::{LLMAUTH, World, expect_exit, jwt_claims, printed_token};
 
 #[test]
 fn forced_refreshes_store_each_rotated_refresh_token() {
@@ -169,4 +169,44 @@ fn status_exit_codes_follow_the_session_and_never_show_tokens() {
     expect_exit(&broken, 2, "status with a broken config");
     let broken_json = world.run(&["status", "--format", "json"]);
     expect_exit(&broken_json, 2, "status --format json with a broken config");
+}
+
+#[test]
+#[ignore = "bug: a refresh whose ID token names another user fails, but its access token is cached and served by the next call (core/src/flow/refresh.rs on_refresh_tokens persists `access: Some(access)` before AfterPersist::Fail)"]
+fn a_refresh_for_another_user_is_never_served() {
+    let world = World::new();
+    world.login();
+    printed_token(&world.run(&["token"]));
+    // The IdP now answers refreshes of this grant for a different user (SPEC §6: on
+    // refresh, the ID token's `sub` must equal the stored `sub`).
+    world.idp.set_subject("mallory");
+
+    let refused = world.run(&["token", "--force-refresh"]);
+    assert_ne!(
+        refused.code, 0,
+        "the refresh is rejected: {}",
+        refused.stderr
+    );
+    assert_eq!(refused.stdout, "");
+    assert!(refused.stderr.contains("sub"), "{}", refused.stderr);
+
+    // Whatever the next call does, it must not hand out the other user's token.
+    let next = world.run(&["token"]);
+    if next.code == 0 {
+        let token = printed_token(&next);
+        assert_eq!(
+            jwt_claims(&token)["sub"],
+            "test-user",
+            "the next call served the other user's access token"
+        );
+    }
+    let cached = world.stored_session()["access"]["access_token"]
+        .as_str()
+        .map(jwt_claims);
+    if let Some(claims) = cached {
+        assert_eq!(
+            claims["sub"], "test-user",
+            "the other user's token is cached"
+        );
+    }
 }
