@@ -2,6 +2,7 @@
 //! sandboxed `llmauth` configured for both — plus small readers for what llmauth stores.
 
 use std::path::{Path, PathBuf};
+use std::process::Child;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -213,11 +214,41 @@ impl World {
     pub(crate) fn concurrent_tokens(&self, count: usize, args: &[&str]) -> Vec<Finished> {
         let mut full = vec!["token"];
         full.extend_from_slice(args);
-        let children: Vec<_> = (0..count).map(|_| self.sandbox.spawn(&full)).collect();
+        let children: Vec<Running> = (0..count)
+            .map(|_| Running::new(self.sandbox.spawn(&full)))
+            .collect();
         children
             .into_iter()
-            .map(|child| wait(child, Duration::from_secs(90)))
+            .map(|running| wait(running.into_child(), Duration::from_secs(90)))
             .collect()
+    }
+}
+
+/// A started `llmauth` that is killed (by its pid) if the test fails before it ends.
+pub(crate) struct Running(Option<Child>);
+
+impl Running {
+    pub(crate) fn new(child: Child) -> Running {
+        Running(Some(child))
+    }
+
+    /// The process.
+    pub(crate) fn child(&mut self) -> &mut Child {
+        self.0.as_mut().expect("the process was handed over")
+    }
+
+    /// Hands the process over (to wait for it).
+    pub(crate) fn into_child(mut self) -> Child {
+        self.0.take().expect("the process was handed over")
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 

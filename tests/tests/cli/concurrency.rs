@@ -8,7 +8,7 @@ use llmauth_tests::faults::Fault;
 use llmauth_tests::idp::{GrantType, IdpEndpoint};
 use serde_json::Value;
 
-use super::common::{World, expect_exit, printed_token};
+use super::common::{Running, World, expect_exit, printed_token};
 
 /// Fifty `llmauth token <args>` processes started together on an expired session:
 /// exactly one refresh request reaches the IdP and all fifty print the token it returned.
@@ -161,12 +161,14 @@ fn a_login_in_progress_elsewhere_is_exit_3_at_once_naming_its_url() {
 fn a_real_login_in_progress_makes_token_exit_3_with_its_url() {
     let world = World::new();
     // A person who never finishes signing in: the browser only logs the URL.
-    let mut login = world
-        .sandbox
-        .command(&["login"])
-        .env("FAKE_BROWSER_MODE", "ignore")
-        .spawn()
-        .expect("start login");
+    let mut login = Running::new(
+        world
+            .sandbox
+            .command(&["login"])
+            .env("FAKE_BROWSER_MODE", "ignore")
+            .spawn()
+            .expect("start login"),
+    );
     let marker = world.lock_file().with_extension("login");
     let start = Instant::now();
     let url = loop {
@@ -183,7 +185,7 @@ fn a_real_login_in_progress_makes_token_exit_3_with_its_url() {
             start.elapsed() < Duration::from_secs(30),
             "login wrote no marker or opened no browser"
         );
-        if let Ok(Some(status)) = login.try_wait() {
+        if let Ok(Some(status)) = login.child().try_wait() {
             panic!("login exited early: {status}");
         }
         std::thread::sleep(Duration::from_millis(10));
@@ -204,8 +206,8 @@ fn a_real_login_in_progress_makes_token_exit_3_with_its_url() {
     world.assert_browser_visits(1, "only the login opened a browser");
     assert_eq!(world.sandbox.browser_visits()[0]["url"], url.as_str());
 
-    login.kill().expect("kill login");
-    let _ = login.wait();
+    drop(login); // kill -9
+
     // The dead login's lock is gone, so its marker is no longer trusted.
     let after = world.run(&["token", "--non-interactive"]);
     expect_exit(&after, 3, "token after the login died");

@@ -8,7 +8,7 @@ use llmauth_tests::idp::{GrantType, IdpEndpoint, IdpOptions, RefreshPolicy};
 use llmauth_tests::sandbox::{Finished, wait};
 use serde_json::Value;
 
-use super::common::{World, expect_exit, printed_token, unix_ms};
+use super::common::{Running, World, expect_exit, printed_token, unix_ms};
 
 /// `$STATE/last-error.json`, parsed.
 fn last_error(world: &World) -> Value {
@@ -165,20 +165,20 @@ fn a_token_process_killed_mid_refresh_leaves_the_session_usable() {
         IdpEndpoint::Token,
         Fault::StallBeforeProcessing(Duration::from_secs(60)),
     );
-    let mut child = world.sandbox.spawn(&["token", "--non-interactive"]);
+    let mut child = Running::new(world.sandbox.spawn(&["token", "--non-interactive"]));
     let start = Instant::now();
     while world.idp.token_requests(GrantType::RefreshToken) == 0 {
         assert!(
             start.elapsed() < Duration::from_secs(30),
             "the refresh request never arrived"
         );
-        if let Ok(Some(status)) = child.try_wait() {
+        if let Ok(Some(status)) = child.child().try_wait() {
             panic!("token exited ({status}) before its refresh reached the IdP");
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-    child.kill().expect("kill -9 the token process");
-    let _ = child.wait();
+    child.child().kill().expect("kill -9 the token process");
+    let _ = child.child().wait();
     assert_eq!(
         world.stored_refresh_token(),
         refresh_token,

@@ -10,7 +10,7 @@ use llmauth_tests::idp::{GrantType, IdpEndpoint};
 use llmauth_tests::sandbox::wait;
 use serde_json::Value;
 
-use super::common::{World, expect_exit, jwt_claims, printed_token, rfc3339_utc_to_unix};
+use super::common::{Running, World, expect_exit, jwt_claims, printed_token, rfc3339_utc_to_unix};
 
 #[test]
 fn browser_login_gives_a_token_the_gateway_accepts() {
@@ -73,8 +73,8 @@ fn browser_login_gives_a_token_the_gateway_accepts() {
 #[test]
 fn device_login_shows_a_code_and_completes_once_approved() {
     let world = World::new();
-    let mut child = world.sandbox.spawn(&["login", "--device"]);
-    let stderr = child.stderr.take().expect("login stderr");
+    let mut child = Running::new(world.sandbox.spawn(&["login", "--device"]));
+    let stderr = child.child().stderr.take().expect("login stderr");
     let (lines, received) = mpsc::channel();
     let reader = std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -113,7 +113,7 @@ fn device_login_shows_a_code_and_completes_once_approved() {
     assert_eq!(visit.status, 200, "{}", visit.body);
     assert!(visit.body.contains("Device approved"), "{}", visit.body);
 
-    let finished = wait(child, Duration::from_secs(60));
+    let finished = wait(child.into_child(), Duration::from_secs(60));
     drop(received);
     let _ = reader.join();
     expect_exit(&finished, 0, "login --device");
