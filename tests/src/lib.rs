@@ -9,6 +9,7 @@ pub mod gateway;
 pub mod http_server;
 pub mod idp;
 pub mod jwt;
+pub mod keyring_session;
 pub mod oidc_provider;
 mod random;
 pub mod sandbox;

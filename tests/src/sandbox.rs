@@ -119,7 +119,13 @@ impl Sandbox {
             .env("LLMAUTH_STATE_DIR", self.state_dir())
             .env("XDG_RUNTIME_DIR", self.runtime_dir())
             .env("FAKE_BROWSER_LOG", self.browser_log())
-            .env("NO_COLOR", "1");
+            .env("NO_COLOR", "1")
+            // Never the developer's own keychain: a bus that does not exist, unless a test
+            // points llmauth at a private Secret Service with `set_env`.
+            .env(
+                "DBUS_SESSION_BUS_ADDRESS",
+                format!("unix:path={}", self.root().join("no-session-bus").display()),
+            );
         match &self.browser {
             Some(browser) => command.env("BROWSER", browser),
             // No opener at all: PATH without xdg-open and no $BROWSER.

@@ -1,0 +1,98 @@
+//! Broken files: a config that does not parse or has a typo, and an unreadable session
+//! record. Each is reported precisely and left exactly as it was.
+
+use super::common::{World, expect_exit};
+
+/// Runs commands that read the config against `text` and checks each fails with exit 2
+/// naming the file, `line_mark` and every one of `needles`, leaving the file untouched.
+fn assert_config_error(text: &str, line_mark: &str, needles: &[&str]) {
+    let world = World::new();
+    let path = world.sandbox.config_file();
+    std::fs::write(&path, text).expect("write the config");
+    let commands: [&[&str]; 4] = [
+        &["token"],
+        &["status"],
+        &["login"],
+        &["config", "set", "--client-id", "another-client"],
+    ];
+    for args in commands {
+        let finished = world.run(args);
+        expect_exit(&finished, 2, &args.join(" "));
+        assert_eq!(finished.stdout, "", "{args:?}");
+        let stderr = &finished.stderr;
+        assert!(
+            stderr.contains(&path.display().to_string()),
+            "{args:?}: stderr names the file {}: {stderr}",
+            path.display()
+        );
+        assert!(
+            stderr.contains(line_mark),
+            "{args:?}: stderr names the line ({line_mark}): {stderr}"
+        );
+        for needle in needles {
+            assert!(
+                stderr.contains(needle),
+                "{args:?}: stderr names {needle}: {stderr}"
+            );
+        }
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("config still there"),
+            text,
+            "{args:?} must leave the file unchanged"
+        );
+    }
+    world.assert_browser_visits(0, "no browser");
+}
+
+#[test]
+fn an_unparsable_config_is_exit_2_naming_the_file_and_line() {
+    // Line 5 is indented one space too far.
+    let text = "llm:\n  gateway_url: https://gw.example\n  oidc:\n    issuer: https://auth.example\n     client_id: x\n";
+    assert_config_error(text, ":5:", &[]);
+}
+
+#[test]
+fn an_unknown_config_key_is_exit_2_naming_the_key_and_line() {
+    let text = "llm:\n  gateway_url: https://gw.example\n  oidc:\n    isuer: https://auth.example\n    client_id: x\n";
+    assert_config_error(text, ":4:", &["llm.oidc.isuer"]);
+}
+
+#[test]
+fn a_corrupt_session_record_is_exit_3_and_left_untouched() {
+    let world = World::new();
+    world.login();
+    let file = world.session_file();
+    let garbage = b"{\"version\":1,\"refresh\":{\"refresh_tok\x00\xff garbage";
+    std::fs::write(&file, garbage).expect("corrupt the session file");
+    let sessions = file.parent().expect("sessions directory").to_owned();
+    let listing = || {
+        let mut names: Vec<String> = std::fs::read_dir(&sessions)
+            .expect("sessions directory")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let before = listing();
+
+    for args in [&["token"][..], &["token", "--non-interactive"][..]] {
+        let finished = world.run(args);
+        expect_exit(&finished, 3, &args.join(" "));
+        assert_eq!(finished.stdout, "");
+        assert!(
+            finished.stderr.contains("unreadable"),
+            "the reason is given: {}",
+            finished.stderr
+        );
+        assert_eq!(
+            std::fs::read(&file).expect("session file still there"),
+            garbage,
+            "{args:?} must not touch the record"
+        );
+        assert_eq!(listing(), before, "no .corrupt- copy non-interactively");
+    }
+    let status = world.run(&["status"]);
+    expect_exit(&status, 3, "status with a corrupt session");
+    assert_eq!(std::fs::read(&file).expect("session file"), garbage);
+    world.assert_browser_visits(1, "only the login's");
+}
