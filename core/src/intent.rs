@@ -169,6 +169,13 @@ pub enum Notice {
         /// How long the served token stays valid.
         valid_for: Duration,
     },
+    /// The IdP ended the session; a still-valid cached token is used until it expires.
+    SessionEndedServingCachedToken {
+        /// The IdP's error.
+        reason: String,
+        /// How long the served token stays valid.
+        valid_for: Duration,
+    },
     /// The sign-in URL, with whether a browser was opened for it.
     SignInUrl {
         /// The authorization URL.
@@ -224,6 +231,11 @@ impl fmt::Display for Notice {
             Self::ServingCachedToken { reason, valid_for } => write!(
                 f,
                 "warning: could not refresh the access token ({reason}); using the cached one, valid for {}s more",
+                valid_for.as_secs()
+            ),
+            Self::SessionEndedServingCachedToken { reason, valid_for } => write!(
+                f,
+                "warning: the sign-in session has ended ({reason}); using the cached access token, valid for {}s more — run `llmauth login` before then",
                 valid_for.as_secs()
             ),
             Self::SignInUrl { url, browser_opened: true } => {

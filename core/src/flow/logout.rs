@@ -114,6 +114,7 @@ impl TokenFlow {
                 })),
                 Err(error) => self.finish(Err(FlowError::Store(error))),
             },
+            AfterDelete::Serve(credential) => self.finish(Ok(Outcome::Token(credential))),
             // A dead session that could not be deleted is still dead.
             AfterDelete::SessionEnded { error, maybe_spent } => {
                 self.login_or_fail(now, NeedsLogin::SessionEnded { error, maybe_spent });

@@ -359,6 +359,8 @@ enum AfterDelete {
         error: OAuthError,
         maybe_spent: bool,
     },
+    /// The dead refresh token is gone; serve the still-valid access token.
+    Serve(Credential),
 }
 
 /// What to do with the result of the current intent.

@@ -1,13 +1,13 @@
 //! Refreshing (RFC 6749 §6) with rotation safety and failure classes (SPEC §5).
 
-use super::{AfterPersist, ReadPurpose, TokenFlow};
+use super::{AfterDelete, AfterPersist, Goal, ReadPurpose, State, TokenFlow};
 use crate::error::{FlowError, NeedsLogin};
 use crate::http::{HttpResponse, TransportError};
 use crate::id_token::{self, Expectations};
 use crate::intent::{Intent, Notice};
 use crate::oauth::{FailureClass, OAuthError, TokenFailure, TokenResponse, parse_token_response};
 use crate::secret::RefreshToken;
-use crate::store::{RefreshRecord, SessionRecords};
+use crate::store::{Backend, RefreshRecord, SessionRecords, Slot};
 use crate::time::UnixTime;
 use crate::token::{self, Credential};
 
@@ -26,7 +26,7 @@ impl TokenFlow {
         ];
         let request = self.idp_form(&metadata.token_endpoint, &fields, limits);
         let sent = record.refresh_token.clone();
-        self.perform(Intent::Http(request), super::State::Refreshed { sent });
+        self.perform(Intent::Http(request), State::Refreshed { sent });
     }
 
     pub(super) fn on_refreshed(
@@ -137,20 +137,33 @@ impl TokenFlow {
         let refresh_changed = rotated || old.maybe_spent || refresh.scopes != old.scopes;
         let access = self.access_record(tokens.access_token, tokens.expires_in, now, generation);
         let credential = Credential::from(&access);
-        // Whatever the ID token says, a rotated refresh token is persisted: it is the only
-        // one that still works.
-        let after = match id_check {
-            Some(Err(error)) => AfterPersist::Fail(FlowError::from_id_token(error)),
-            Some(Ok(_)) | None => AfterPersist::ServeToken(credential),
-        };
-        self.persist(
-            SessionRecords {
-                refresh: Some(refresh),
-                access: Some(access),
-            },
-            refresh_changed,
-            after,
-        );
+        match id_check {
+            // A rotated refresh token is persisted whatever the ID token says (it is the
+            // only one that still works), but an access token whose ID token names someone
+            // else is never stored or served.
+            Some(Err(error)) => {
+                let records = SessionRecords {
+                    refresh: Some(refresh),
+                    access: self.session.access.clone(),
+                };
+                self.persist(
+                    records,
+                    true,
+                    AfterPersist::Fail(FlowError::from_id_token(error)),
+                );
+            }
+            Some(Ok(_)) | None => {
+                let records = SessionRecords {
+                    refresh: Some(refresh),
+                    access: Some(access),
+                };
+                self.persist(
+                    records,
+                    refresh_changed,
+                    AfterPersist::ServeToken(credential),
+                );
+            }
+        }
     }
 
     pub(super) fn after_invalid_grant_reread(
@@ -170,7 +183,44 @@ impl TokenFlow {
             }
             current => {
                 let maybe_spent = current.as_ref().is_some_and(|c| c.maybe_spent);
-                self.delete_session(super::AfterDelete::SessionEnded { error, maybe_spent });
+                self.session_ended(now, error, maybe_spent);
+            }
+        }
+    }
+
+    /// The IdP ended the session. A `token` caller keeps getting a still-valid access
+    /// token (with a warning) until it expires, so a lost refresh answer or a revoked
+    /// grant does not cut a tool off early; the dead refresh token is deleted either way.
+    fn session_ended(&mut self, now: UnixTime, error: OAuthError, maybe_spent: bool) {
+        let valid = self
+            .session
+            .access
+            .as_ref()
+            .or(self.cached.as_ref())
+            .filter(|a| token::is_valid(a, now));
+        let (Goal::Token { .. }, Some(access)) = (&self.goal, valid) else {
+            return self.delete_session(AfterDelete::SessionEnded { error, maybe_spent });
+        };
+        let access = access.clone();
+        let credential = Credential::from(&access);
+        self.notify(Notice::SessionEndedServingCachedToken {
+            reason: error.to_string(),
+            valid_for: token::expiry(&access).since(now),
+        });
+        match self.ctx.backend {
+            Backend::File => {
+                let records = SessionRecords {
+                    refresh: None,
+                    access: Some(access),
+                };
+                self.persist(records, true, AfterPersist::ServeToken(credential));
+            }
+            Backend::Keyring => {
+                let slot = Slot::Keychain(self.key.clone());
+                self.perform(
+                    Intent::Delete(slot),
+                    State::SessionDeleted(AfterDelete::Serve(credential)),
+                );
             }
         }
     }

@@ -123,9 +123,22 @@ impl TokenFlow {
     }
 
     /// Re-reads the session under the lock: another process may have refreshed it.
+    ///
+    /// With the keyring backend the access-token cache is read first: when another process
+    /// has just refreshed, its token is served without a keychain round trip, which keeps
+    /// fifty waiters queued on the lock quick.
     pub(super) fn read_session(&mut self, purpose: ReadPurpose) {
-        let slot = self.ctx.backend.refresh_slot(&self.key);
-        self.perform(Intent::Read(slot), State::RefreshSlotRead(purpose));
+        let (slot, state) = match self.ctx.backend {
+            Backend::File => (
+                Slot::SessionFile(self.key.clone()),
+                State::RefreshSlotRead(purpose),
+            ),
+            Backend::Keyring => (
+                Slot::AccessCache(self.key.clone()),
+                State::AccessSlotRead(purpose),
+            ),
+        };
+        self.perform(Intent::Read(slot), state);
     }
 
     pub(super) fn on_refresh_slot_read(
@@ -143,16 +156,10 @@ impl TokenFlow {
             },
         };
         match self.ctx.backend {
-            Backend::File => {
-                self.session = records;
-                self.on_session_read(now, purpose);
-            }
-            Backend::Keyring => {
-                self.session.refresh = records.refresh;
-                let slot = Slot::AccessCache(self.key.clone());
-                self.perform(Intent::Read(slot), State::AccessSlotRead(purpose));
-            }
+            Backend::File => self.session = records,
+            Backend::Keyring => self.session.refresh = records.refresh,
         }
+        self.on_session_read(now, purpose);
     }
 
     pub(super) fn on_access_slot_read(
@@ -168,7 +175,33 @@ impl TokenFlow {
                 .and_then(|r| r.access),
             Ok(None) | Err(_) => None,
         };
-        self.on_session_read(now, purpose);
+        if matches!(purpose, ReadPurpose::Decide)
+            && let Some(credential) = self.cached_answer(now)
+        {
+            return self.finish(Ok(Outcome::Token(credential)));
+        }
+        let slot = Slot::Keychain(self.key.clone());
+        self.perform(Intent::Read(slot), State::RefreshSlotRead(purpose));
+    }
+
+    /// The stored access token, when it answers a `token` goal without a refresh: fresh
+    /// enough, and — for `--force-refresh` — written after the one this flow saw first
+    /// (another process already refreshed).
+    fn cached_answer(&self, now: UnixTime) -> Option<Credential> {
+        let Goal::Token {
+            min_valid,
+            force_refresh,
+        } = self.goal
+        else {
+            return None;
+        };
+        let access = self.session.access.as_ref()?;
+        let refreshed_elsewhere = self
+            .cached
+            .as_ref()
+            .is_none_or(|c| access.generation > c.generation);
+        let fresh = token::is_fresh(access, now, self.settings.refresh_window, min_valid);
+        (fresh && (!force_refresh || refreshed_elsewhere)).then(|| Credential::from(access))
     }
 
     fn on_session_read(&mut self, now: UnixTime, purpose: ReadPurpose) {
@@ -182,24 +215,12 @@ impl TokenFlow {
 
     /// What the goal needs, now that the session is known and the lock held.
     fn decide(&mut self, now: UnixTime) {
-        let Goal::Token {
-            min_valid,
-            force_refresh,
-        } = self.goal
-        else {
+        if !matches!(self.goal, Goal::Token { .. }) {
             // `login` always starts a new sign-in.
             return self.start_login(now);
-        };
-        if let Some(access) = &self.session.access {
-            let refreshed_elsewhere = self
-                .cached
-                .as_ref()
-                .is_none_or(|c| access.generation > c.generation);
-            let fresh = token::is_fresh(access, now, self.settings.refresh_window, min_valid);
-            if fresh && (!force_refresh || refreshed_elsewhere) {
-                let credential = Credential::from(access);
-                return self.finish(Ok(Outcome::Token(credential)));
-            }
+        }
+        if let Some(credential) = self.cached_answer(now) {
+            return self.finish(Ok(Outcome::Token(credential)));
         }
         if self.session.refresh.is_some() {
             return self.ensure_metadata(now, Purpose::Refresh);

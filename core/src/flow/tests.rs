@@ -339,6 +339,98 @@ fn invalid_grant_after_rotation_elsewhere_retries_with_the_newer_token() {
 }
 
 #[test]
+fn an_ended_session_keeps_serving_its_still_valid_token() {
+    for backend in [Backend::File, Backend::Keyring] {
+        let s = setup(backend, InitialSession::Stale, TOKEN, Interaction::NONE);
+        let (world, run) = run(&s, &[(Kind::Refresh, &[2])]);
+        assert_eq!(token(&run), format!("{CANARY}-at-0"));
+        assert!(
+            run.transcript
+                .iter()
+                .any(|l| l.starts_with("warning: the sign-in session has ended")),
+            "{:?}",
+            run.transcript
+        );
+        assert_eq!(
+            world.stored_refresh_token(),
+            None,
+            "the dead refresh token is deleted"
+        );
+        assert!(
+            world.has_stored_access_token(),
+            "the valid access token is kept"
+        );
+    }
+}
+
+#[test]
+fn a_refresh_naming_another_user_keeps_the_rotated_refresh_token_but_never_its_access_token() {
+    let s = setup(
+        Backend::File,
+        InitialSession::Stale,
+        TOKEN,
+        Interaction::NONE,
+    );
+    let mut world = World::new(&s, &[]);
+    world.subject = "someone-else".to_owned();
+    let mut flow = world.start(&s);
+    let run = world.run(&mut flow, 100);
+    let error = error(&run);
+    assert!(
+        matches!(error, FlowError::Protocol(_)) && error.to_string().contains("sub"),
+        "{error:?}"
+    );
+    assert_eq!(
+        world.stored_refresh_token(),
+        world.issued_refresh_tokens.last().cloned()
+    );
+    // The next call serves the original user's still-fresh-enough token, not the other one.
+    let s = setup(
+        Backend::File,
+        InitialSession::Stale,
+        Goal::Inspect,
+        Interaction::NONE,
+    );
+    let mut flow = world.start(&s);
+    let inspect = world.run(&mut flow, 100);
+    let Some(Ok(Outcome::Inspected(status))) = inspect.outcome else {
+        panic!()
+    };
+    assert_eq!(
+        status.access_expires_at,
+        Some(Some(T0.saturating_add(Duration::from_secs(100))))
+    );
+}
+
+#[test]
+fn keyring_waiters_take_a_refreshed_token_from_the_cache_without_the_keychain() {
+    let s = setup(
+        Backend::Keyring,
+        InitialSession::Stale,
+        TOKEN,
+        Interaction::NONE,
+    );
+    let mut world = World::new(&s, &[]);
+    let mut flow = world.start(&s);
+    let _ = world.run(&mut flow, 1);
+    let key = settings().session_key();
+    let records = SessionRecords {
+        refresh: None,
+        access: Some(AccessRecord {
+            access_token: crate::secret::AccessToken::new("refreshed-elsewhere"),
+            expires_at: Some(world.now.saturating_add(Duration::from_secs(300))),
+            issued_at: world.now,
+            lifetime: Some(Duration::from_secs(300)),
+            generation: 9,
+        }),
+    };
+    world.put(&Slot::AccessCache(key), records.encode().expose_secret());
+    let rest = world.run(&mut flow, 100);
+    assert_eq!(token(&rest), "refreshed-elsewhere");
+    assert_eq!(count(&rest, "Keychain"), 0, "{:?}", intents(&rest));
+}
+
+#[test]
 fn transient_failure_serves_a_still_valid_token_with_a_warning() {
     // Refresh answers 500 (choice 3).
     let (_, run) = run(

@@ -196,6 +196,8 @@ pub struct World {
     pub code_exchanges: Vec<(String, bool)>,
     /// Times a browser was opened.
     pub browsers_opened: u32,
+    /// The `sub` of the ID tokens the IdP issues.
+    pub subject: String,
     auth: Option<AuthRequest>,
     holding_lock: bool,
     plans: BTreeMap<Kind, VecDeque<u8>>,
@@ -216,6 +218,7 @@ impl World {
             codes_issued: Vec::new(),
             code_exchanges: Vec::new(),
             browsers_opened: 0,
+            subject: "user-1".to_owned(),
             auth: None,
             holding_lock: false,
             plans: BTreeMap::new(),
@@ -715,7 +718,7 @@ impl World {
             String::new()
         };
         let mut claims = serde_json::json!({
-            "iss": ISSUER, "sub": "user-1", "aud": "llmauth-test",
+            "iss": ISSUER, "sub": self.subject, "aud": "llmauth-test",
             "exp": self.now.as_secs() + 300, "iat": self.now.as_secs(),
         });
         if let Some(nonce) = nonce {

@@ -75,14 +75,14 @@ fn secrets_appear_only_on_the_stdout_of_token() {
     expect_exit(&logout, 0, "logout --revoke");
     shown.all("logout --revoke", &logout);
 
-    // A second session that the IdP ends: the failure goes to last-error.json.
-    let login = world.login();
-    shown.all("second login", &login);
+    // A second session that the IdP ends after its access token expired: the failure goes
+    // to last-error.json.
+    world.login_expired();
     refresh_tokens.insert(world.stored_refresh_token());
     world
         .idp
         .push_fault(IdpEndpoint::Token, Fault::InvalidGrant);
-    let ended = world.run(&["-vv", "token", "--force-refresh", "--non-interactive"]);
+    let ended = world.run(&["-vv", "token", "--non-interactive"]);
     expect_exit(&ended, 3, "token after the IdP ended the session");
     shown.all("token after invalid_grant", &ended);
     let status = world.run(&["status"]);

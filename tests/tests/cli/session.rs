@@ -172,7 +172,6 @@ fn status_exit_codes_follow_the_session_and_never_show_tokens() {
 }
 
 #[test]
-#[ignore = "bug: a refresh whose ID token names another user fails, but its access token is cached and served by the next call (core/src/flow/refresh.rs on_refresh_tokens persists `access: Some(access)` before AfterPersist::Fail)"]
 fn a_refresh_for_another_user_is_never_served() {
     let world = World::new();
     world.login();
