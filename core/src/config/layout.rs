@@ -30,7 +30,12 @@ pub(crate) struct Layout {
 /// mapping, the `llm` key has a tag, anchor or `?` indicator before it on its line, or the
 /// text does not parse.
 pub(crate) fn locate(text: &str) -> Result<Layout, String> {
-    let newline = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    // The file's first line break decides, so a rendered file keeps deciding the same way
+    // (a lone `\r` before an appended block must not turn the file into a CRLF one).
+    let newline = match text.find('\n') {
+        Some(at) if text[..at].ends_with('\r') => "\r\n",
+        _ => "\n",
+    };
     let scan = scan(text)?;
     match scan {
         Scan::NoMapping => Ok(Layout {
