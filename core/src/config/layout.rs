@@ -32,10 +32,11 @@ pub(crate) struct Layout {
 pub(crate) fn locate(text: &str) -> Result<Layout, String> {
     // The file's first line break decides, so a rendered file keeps deciding the same way
     // (a lone `\r` before an appended block must not turn the file into a CRLF one).
-    let newline = match text.find('\n') {
-        Some(at) if text[..at].ends_with('\r') => "\r\n",
-        _ => "\n",
+    let crlf = match text.find('\n') {
+        Some(at) => text[..at].ends_with('\r'),
+        None => text.ends_with('\r'),
     };
+    let newline = if crlf { "\r\n" } else { "\n" };
     let scan = scan(text)?;
     match scan {
         Scan::NoMapping => Ok(Layout {
