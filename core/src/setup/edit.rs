@@ -11,7 +11,7 @@ use serde_json::Value as Json;
 use super::receipt::{Entry, Format};
 
 /// One change setup wants in a file.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum Edit {
     /// Set the key at this path (nested keys; for `.env` the variable name) to a value.
     Set {
@@ -32,6 +32,19 @@ pub enum Edit {
         /// The content.
         content: String,
     },
+}
+
+impl std::fmt::Debug for Edit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Values may be the local key: only keys are shown.
+        match self {
+            Self::Set { key, .. } => write!(f, "Set({})", super::receipt::display_key(key)),
+            Self::Append { key, .. } => {
+                write!(f, "Append({})", super::receipt::display_key(key))
+            }
+            Self::Whole { .. } => f.write_str("Whole"),
+        }
+    }
 }
 
 /// Something teardown or status has to tell the user about one key.
@@ -83,7 +96,10 @@ pub enum PatchError {
         line: usize,
     },
     /// A value on the way to our key is not an object or table.
-    #[error("{} is not an object, so llmauth cannot add its keys there", describe(key))]
+    #[error(
+        "{} is not an object, so llmauth cannot add its keys there",
+        describe(key)
+    )]
     NotAnObject {
         /// Dotted key (empty for the top level).
         key: String,

@@ -235,7 +235,11 @@ mod tests {
     #[test]
     fn newer_or_broken_receipts_are_refused_without_echoing_content() {
         let newer = r#"{"version": 99, "tool": "x", "mode": "y", "files": []}"#;
-        assert!(Receipt::parse(newer.as_bytes()).unwrap_err().contains("newer"));
+        assert!(
+            Receipt::parse(newer.as_bytes())
+                .unwrap_err()
+                .contains("newer")
+        );
         let broken = Receipt::parse(b"{\"secret-ish\": ").unwrap_err();
         assert!(!broken.contains("secret"), "{broken}");
     }

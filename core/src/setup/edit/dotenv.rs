@@ -300,10 +300,14 @@ mod tests {
 
     #[test]
     fn keeps_comments_unknown_lines_and_export_forms() {
-        let original = "# my env\r\nexport GEMINI_API_KEY=\"mine\" \r\nnot a variable\r\nOTHER=1\r\n";
+        let original =
+            "# my env\r\nexport GEMINI_API_KEY=\"mine\" \r\nnot a variable\r\nOTHER=1\r\n";
         let (patched, entries) = set_all(
             original,
-            &[("GEMINI_API_KEY", "k"), ("GOOGLE_GEMINI_BASE_URL", "http://localhost:14000")],
+            &[
+                ("GEMINI_API_KEY", "k"),
+                ("GOOGLE_GEMINI_BASE_URL", "http://localhost:14000"),
+            ],
         );
         assert_eq!(
             patched,

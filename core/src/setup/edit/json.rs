@@ -59,9 +59,7 @@ fn root_object<'a>(value: Option<&'a Value<'a>>) -> Result<Option<&'a Object<'a>
     match value {
         None => Ok(None),
         Some(Value::Object(object)) => Ok(Some(object)),
-        Some(_) => Err(PatchError::NotAnObject {
-            key: String::new(),
-        }),
+        Some(_) => Err(PatchError::NotAnObject { key: String::new() }),
     }
 }
 
@@ -98,7 +96,12 @@ fn render(value: &Json, unit: &str, indent: &str, newline: &str) -> String {
                 .collect();
             format!("[{}]", parts.join(", "))
         }
-        other => other.to_string(),
+        Json::Null
+        | Json::Bool(_)
+        | Json::Number(_)
+        | Json::String(_)
+        | Json::Array(_)
+        | Json::Object(_) => value.to_string(),
     }
 }
 
@@ -127,7 +130,10 @@ impl Style {
 
 /// The whitespace at the start of the line holding byte `at`.
 fn line_indent(text: &str, at: usize) -> &str {
-    let start = text.get(..at).and_then(|t| t.rfind('\n')).map_or(0, |i| i + 1);
+    let start = text
+        .get(..at)
+        .and_then(|t| t.rfind('\n'))
+        .map_or(0, |i| i + 1);
     let line = text.get(start..).unwrap_or_default();
     let trimmed = line.trim_start_matches([' ', '\t']);
     line.get(..line.len() - trimmed.len()).unwrap_or_default()
@@ -274,10 +280,10 @@ fn lookup(root: &Object<'_>, key: &[String]) -> Lookup {
                 value: (range.start, range.end),
             };
         }
-        match &prop.value {
-            Value::Object(inner) => object = inner,
-            _ => return Lookup::Blocked { depth: depth + 1 },
-        }
+        let Value::Object(inner) = &prop.value else {
+            return Lookup::Blocked { depth: depth + 1 };
+        };
+        object = inner;
     }
     Lookup::Blocked { depth: 0 }
 }
@@ -425,12 +431,12 @@ fn append(
     }
     let style = Style::of(&text);
     let parsed = parse(&text)?;
-    let root = root_object(parsed.as_ref())?.ok_or(PatchError::NotAnObject { key: String::new() })?;
+    let root =
+        root_object(parsed.as_ref())?.ok_or(PatchError::NotAnObject { key: String::new() })?;
     let array = array_at(root, key)?;
-    let rendered_existing = array
-        .elements
-        .iter()
-        .any(|e| semantic(slice(&text, (e.range().start, e.range().end))).as_ref() == Some(element));
+    let rendered_existing = array.elements.iter().any(|e| {
+        semantic(slice(&text, (e.range().start, e.range().end))).as_ref() == Some(element)
+    });
     if rendered_existing {
         return Ok(text);
     }
@@ -462,15 +468,15 @@ fn array_at<'a>(root: &'a Object<'a>, key: &[String]) -> Result<&'a Array<'a>, P
         };
         let value = &prop.ok_or_else(not_array)?.value;
         if depth + 1 == key.len() {
-            return match value {
-                Value::Array(array) => Ok(array),
-                _ => Err(not_array()),
+            let Value::Array(array) = value else {
+                return Err(not_array());
             };
+            return Ok(array);
         }
-        match value {
-            Value::Object(inner) => object = inner,
-            _ => return Err(not_array()),
-        }
+        let Value::Object(inner) = value else {
+            return Err(not_array());
+        };
+        object = inner;
     }
     Err(PatchError::NotAnArray {
         key: display_key(key),
@@ -566,15 +572,19 @@ fn undo(text: &str, entry: &Entry) -> Result<Undo, PatchError> {
             .iter()
             .rposition(|&range| semantic(slice(text, range)) == written);
         return Ok(match found {
-            Some(index) => Undo::Done(container.remove(text, index, entry.empty_interior.as_deref())),
+            Some(index) => {
+                Undo::Done(container.remove(text, index, entry.empty_interior.as_deref()))
+            }
             None => Undo::Drop(note(entry, NoteKind::Removed)),
         });
     }
     match lookup(root, &entry.key) {
-        Lookup::Missing { .. } | Lookup::Blocked { .. } => Ok(match (entry.kind, &entry.previous) {
-            (EntryKind::Value, Some(_)) => Undo::Keep(note(entry, NoteKind::Removed)),
-            _ => Undo::Drop(None),
-        }),
+        Lookup::Missing { .. } | Lookup::Blocked { .. } => {
+            Ok(match (entry.kind, &entry.previous) {
+                (EntryKind::Value, Some(_)) => Undo::Keep(note(entry, NoteKind::Removed)),
+                _ => Undo::Drop(None),
+            })
+        }
         Lookup::Found {
             container,
             index,
@@ -640,17 +650,15 @@ pub(super) fn drift(text: &str, entries: &[Entry]) -> Result<Vec<Note>, PatchErr
     Ok(notes)
 }
 
-/// The string value at `key`, when there is one (for reading ids out of `_meta.json`).
+/// The string value at `key`, when there is one.
+#[cfg(test)]
 pub(crate) fn string_at(text: &str, key: &[String]) -> Option<String> {
     let parsed = parse(text).ok()?;
     let root = root_object(parsed.as_ref()).ok()??;
-    match lookup(root, key) {
-        Lookup::Found { value, .. } => match semantic(slice(text, value))? {
-            Json::String(s) => Some(s),
-            _ => None,
-        },
-        _ => None,
-    }
+    let Lookup::Found { value, .. } = lookup(root, key) else {
+        return None;
+    };
+    semantic(slice(text, value))?.as_str().map(str::to_owned)
 }
 
 /// The elements of the array at `key` (for finding our entry in `_meta.json`).

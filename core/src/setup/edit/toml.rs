@@ -54,11 +54,9 @@ fn semantic(value: &Value) -> Json {
         Value::Boolean(b) => Json::from(*b.value()),
         Value::Datetime(d) => Json::from(d.value().to_string()),
         Value::Array(a) => Json::Array(a.iter().map(semantic).collect()),
-        Value::InlineTable(t) => Json::Object(
-            t.iter()
-                .map(|(k, v)| (k.to_owned(), semantic(v)))
-                .collect(),
-        ),
+        Value::InlineTable(t) => {
+            Json::Object(t.iter().map(|(k, v)| (k.to_owned(), semantic(v))).collect())
+        }
     }
 }
 
@@ -347,7 +345,10 @@ mod tests {
             }
         );
         let parse = apply("a = \n", &codex_edits(), &[]).unwrap_err();
-        assert!(matches!(parse, PatchError::Parse { line: 1, .. }), "{parse:?}");
+        assert!(
+            matches!(parse, PatchError::Parse { line: 1, .. }),
+            "{parse:?}"
+        );
     }
 
     #[test]
@@ -366,11 +367,20 @@ mod tests {
     #[test]
     fn user_changes_are_kept_and_reported() {
         let (patched, entries) = apply("", &codex_edits(), &[]).unwrap();
-        let edited = patched.replace("model_provider = \"llmauth\"", "model_provider = \"openai\"");
+        let edited = patched.replace(
+            "model_provider = \"llmauth\"",
+            "model_provider = \"openai\"",
+        );
         let reverted = revert(&edited, &entries).unwrap();
         assert_eq!(reverted.kept.len(), 1);
-        assert_eq!(reverted.notes, vec![note(&reverted.kept[0], NoteKind::Changed)]);
-        assert_eq!(reverted.text.as_deref(), Some("model_provider = \"openai\"\n"));
+        assert_eq!(
+            reverted.notes,
+            vec![note(&reverted.kept[0], NoteKind::Changed)]
+        );
+        assert_eq!(
+            reverted.text.as_deref(),
+            Some("model_provider = \"openai\"\n")
+        );
         assert_eq!(drift(&edited, &entries).unwrap().len(), 1);
         assert!(drift(&patched, &entries).unwrap().is_empty());
     }

@@ -17,8 +17,14 @@ fn set(path: &[&str], value: Json) -> Edit {
 fn claude_edits() -> Vec<Edit> {
     vec![
         set(&["apiKeyHelper"], json!("llmauth token")),
-        set(&["env", "ANTHROPIC_BASE_URL"], json!("https://gw.example.com")),
-        set(&["env", "CLAUDE_CODE_API_KEY_HELPER_TTL_MS"], json!("300000")),
+        set(
+            &["env", "ANTHROPIC_BASE_URL"],
+            json!("https://gw.example.com"),
+        ),
+        set(
+            &["env", "CLAUDE_CODE_API_KEY_HELPER_TTL_MS"],
+            json!("300000"),
+        ),
     ]
 }
 
@@ -81,7 +87,10 @@ fn a_key_the_user_changed_is_kept_and_reported() {
     let text = reverted.text.unwrap();
     assert!(text.contains("\"apiKeyHelper\": \"mine\""), "{text}");
     assert!(text.contains("https://elsewhere"), "{text}");
-    assert!(!text.contains("CLAUDE_CODE_API_KEY_HELPER_TTL_MS"), "{text}");
+    assert!(
+        !text.contains("CLAUDE_CODE_API_KEY_HELPER_TTL_MS"),
+        "{text}"
+    );
     assert_eq!(reverted.kept.len(), 1);
     assert_eq!(
         reverted.notes,
@@ -127,7 +136,10 @@ fn a_file_that_does_not_parse_is_refused_with_its_position() {
 
 #[test]
 fn flat_keys_with_dots_are_one_key() {
-    let edits = vec![set(&["cursor.general.openAIBaseURL"], json!("http://localhost:14000/v1"))];
+    let edits = vec![set(
+        &["cursor.general.openAIBaseURL"],
+        json!("http://localhost:14000/v1"),
+    )];
     let patched = round_trip("{\n  \"editor.fontSize\": 14,\n}\n", &edits);
     assert_eq!(
         patched,
@@ -151,7 +163,10 @@ fn array_elements_are_appended_once_and_removed() {
         elements_at(&patched, &key(&["entries"])),
         vec![json!({"id": "old", "name": "Mine"}), element]
     );
-    assert_eq!(string_at(&patched, &key(&["appliedId"])).as_deref(), Some("abc"));
+    assert_eq!(
+        string_at(&patched, &key(&["appliedId"])).as_deref(),
+        Some("abc")
+    );
     round_trip("{}", &edits);
     round_trip("", &edits);
     round_trip("{\"entries\": []}", &edits);
