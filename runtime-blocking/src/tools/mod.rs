@@ -13,3 +13,13 @@ pub use files::{
     remove_empty_dirs, remove_tool_file, resolve_link, write_tool_file,
 };
 pub use probe::probe_status;
+
+/// 16 random bytes for a new document id.
+///
+/// # Errors
+/// The OS random source failed.
+pub fn random_id_bytes() -> std::io::Result<[u8; 16]> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
+    Ok(bytes)
+}
