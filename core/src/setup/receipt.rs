@@ -86,6 +86,10 @@ pub struct Entry {
     /// setup added before it.
     #[serde(default, skip_serializing_if = "is_false")]
     pub added_newline: bool,
+    /// For a JSON key inserted after the previous key's same-line `// comment`: the comma
+    /// setup added after that key, so removing ours puts the comment back where it was.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub after_comment: bool,
 }
 
 /// The kinds of change.
@@ -211,6 +215,7 @@ mod tests {
             written: "GEMINI_API_KEY=local-key-secret".into(),
             empty_interior: None,
             added_newline: false,
+            after_comment: false,
         };
         let receipt = Receipt {
             version: RECEIPT_VERSION,

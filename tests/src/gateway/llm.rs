@@ -188,7 +188,11 @@ pub(crate) fn openai_chat(request: &Request, options: &GatewayOptions, text: &st
 /// `POST /v1/responses` (the OpenAI Responses API, which Codex speaks): one assistant
 /// message; streamed as the API's typed events (`response.created`, output item and text
 /// deltas, `response.completed`) when asked.
-pub(crate) fn openai_responses(request: &Request, options: &GatewayOptions, text: &str) -> Response {
+pub(crate) fn openai_responses(
+    request: &Request,
+    options: &GatewayOptions,
+    text: &str,
+) -> Response {
     let body = match json_body(request, false) {
         Ok(body) => body,
         Err(rejection) => return rejection,
@@ -203,9 +207,7 @@ pub(crate) fn openai_responses(request: &Request, options: &GatewayOptions, text
         "output_tokens": output_tokens, "output_tokens_details": {"reasoning_tokens": 0},
         "total_tokens": 1 + output_tokens,
     });
-    let message = |status: &str, content: Value| {
-        json!({"id": item_id, "type": "message", "status": status, "role": "assistant", "content": content})
-    };
+    let message = |status: &str, content: Value| json!({"id": item_id, "type": "message", "status": status, "role": "assistant", "content": content});
     let part = json!({"type": "output_text", "text": text, "annotations": []});
     let response = |status: &str, output: Value, usage: Value| {
         json!({
@@ -216,7 +218,11 @@ pub(crate) fn openai_responses(request: &Request, options: &GatewayOptions, text
     if !wants_stream(&body) {
         return Response::json(
             200,
-            &response("completed", json!([message("completed", json!([part]))]), usage),
+            &response(
+                "completed",
+                json!([message("completed", json!([part]))]),
+                usage,
+            ),
         );
     }
     let mut sequence = 0u64;
@@ -229,8 +235,14 @@ pub(crate) fn openai_responses(request: &Request, options: &GatewayOptions, text
         format!("event: {name}\ndata: {data}\n\n")
     };
     let mut events = vec![
-        event("response.created", json!({"response": response("in_progress", json!([]), Value::Null)})),
-        event("response.in_progress", json!({"response": response("in_progress", json!([]), Value::Null)})),
+        event(
+            "response.created",
+            json!({"response": response("in_progress", json!([]), Value::Null)}),
+        ),
+        event(
+            "response.in_progress",
+            json!({"response": response("in_progress", json!([]), Value::Null)}),
+        ),
         event(
             "response.output_item.added",
             json!({"output_index": 0, "item": message("in_progress", json!([]))}),

@@ -170,6 +170,7 @@ fn set(text: &str, name: &str, value: &str, entries: &mut Vec<Entry>) -> String 
                 written: written.clone(),
                 empty_interior: None,
                 added_newline: false,
+                after_comment: false,
             }),
         }
         if let Some(line) = all.get_mut(index) {
@@ -193,6 +194,7 @@ fn set(text: &str, name: &str, value: &str, entries: &mut Vec<Entry>) -> String 
             written: written.clone(),
             empty_interior: None,
             added_newline,
+            after_comment: false,
         }),
     }
     let mut out = text.to_owned();

@@ -68,32 +68,35 @@ pub(super) fn semantic(text: &str) -> Option<Json> {
     jsonc_parser::parse_to_serde_value::<Json>(text, &options()).ok()
 }
 
-/// Compact, valid JSON for a value, laid out on several lines (indented like its
-/// neighbours) when it is a non-empty object or array.
-fn render(value: &Json, unit: &str, indent: &str, newline: &str) -> String {
+/// Valid JSON for a value: on several lines, indented like its neighbours, when it is a
+/// non-empty object in a multi-line file; on one line otherwise.
+fn render(value: &Json, style: &Style, indent: &str) -> String {
+    let newline = style.newline;
     match value {
         Json::Object(map) if !map.is_empty() => {
-            let inner = format!("{indent}{unit}");
+            let inner = format!("{indent}{}", style.unit);
             let items: Vec<String> = map
                 .iter()
                 .map(|(k, v)| {
-                    format!(
-                        "{inner}{}: {}",
-                        Json::String(k.clone()),
-                        render(v, unit, &inner, newline)
-                    )
+                    let key = Json::String(k.clone());
+                    if style.single_line {
+                        format!("{key}: {}", render(v, style, indent))
+                    } else {
+                        format!("{inner}{key}: {}", render(v, style, &inner))
+                    }
                 })
                 .collect();
-            format!(
-                "{{{newline}{}{newline}{indent}}}",
-                items.join(&format!(",{newline}"))
-            )
+            if style.single_line {
+                format!("{{{}}}", items.join(", "))
+            } else {
+                format!(
+                    "{{{newline}{}{newline}{indent}}}",
+                    items.join(&format!(",{newline}"))
+                )
+            }
         }
         Json::Array(items) if !items.is_empty() => {
-            let parts: Vec<String> = items
-                .iter()
-                .map(|v| render(v, unit, indent, newline))
-                .collect();
+            let parts: Vec<String> = items.iter().map(|v| render(v, style, indent)).collect();
             format!("[{}]", parts.join(", "))
         }
         Json::Null
@@ -105,10 +108,12 @@ fn render(value: &Json, unit: &str, indent: &str, newline: &str) -> String {
     }
 }
 
-/// Layout facts of the file: its newline and indentation unit.
+/// Layout facts of the file: its newline and indentation unit, and whether it is all on
+/// one line (then what we add stays on that line too).
 struct Style {
     newline: &'static str,
     unit: String,
+    single_line: bool,
 }
 
 impl Style {
@@ -124,7 +129,11 @@ impl Style {
             })
             .min_by_key(|lead| lead.len())
             .map_or_else(|| "  ".to_owned(), str::to_owned);
-        Self { newline, unit }
+        Self {
+            newline,
+            unit,
+            single_line: !text.contains('\n'),
+        }
     }
 }
 
@@ -194,19 +203,42 @@ impl Container {
         (self.start + 1, self.end.saturating_sub(1))
     }
 
-    /// Inserts `item` (a `"key": value` or an element) as the last item. Returns the new
-    /// text and, when the container was empty, the interior text it had.
-    fn insert(&self, text: &str, style: &Style, item: &str) -> (String, Option<String>) {
+    /// Inserts `item` (a `"key": value` or an element) as the last item.
+    fn insert(&self, text: &str, style: &Style, item: &str) -> Inserted {
         let (open, close) = self.interior();
         if let Some(&(last_start, last_end)) = self.items.last() {
             let multiline = text.get(open..last_start).is_some_and(|t| t.contains('\n'));
-            let separator = if multiline && starts_line(text, last_start) {
-                format!(",{}{}", style.newline, line_indent(text, last_start))
-            } else {
-                ", ".to_owned()
+            if !(multiline && starts_line(text, last_start)) {
+                return Inserted {
+                    text: splice(text, last_end, last_end, &format!(", {item}")),
+                    empty_interior: None,
+                    after_comment: false,
+                };
+            }
+            let indent = line_indent(text, last_start);
+            // `"a": 1 // about a` keeps its comment on its line: the comma goes after the
+            // value, our key on a new line after the comment.
+            if let Some(comment_end) = trailing_line_comment(text, last_end) {
+                let mut out = String::with_capacity(text.len() + item.len() + 8);
+                out.push_str(text.get(..last_end).unwrap_or_default());
+                out.push(',');
+                out.push_str(text.get(last_end..comment_end).unwrap_or_default());
+                out.push_str(style.newline);
+                out.push_str(indent);
+                out.push_str(item);
+                out.push_str(text.get(comment_end..).unwrap_or_default());
+                return Inserted {
+                    text: out,
+                    empty_interior: None,
+                    after_comment: true,
+                };
+            }
+            let insert = format!(",{}{indent}{item}", style.newline);
+            return Inserted {
+                text: splice(text, last_end, last_end, &insert),
+                empty_interior: None,
+                after_comment: false,
             };
-            let insert = format!("{separator}{item}");
-            return (splice(text, last_end, last_end, &insert), None);
         }
         let interior = text.get(open..close).unwrap_or_default().to_owned();
         let outer = line_indent(text, self.start);
@@ -218,29 +250,97 @@ impl Container {
                 let (head, tail) = interior.split_at(last_newline + 1);
                 format!("{head}{inner}{item}{}{tail}", style.newline)
             }
+            None if style.single_line => {
+                let blank = interior.trim().is_empty();
+                if blank {
+                    format!("{interior}{item}{interior}")
+                } else {
+                    format!("{interior} {item}")
+                }
+            }
             None => format!(
                 "{}{inner}{item}{}{outer}{interior}",
                 style.newline, style.newline
             ),
         };
-        (splice(text, open, close, &new_interior), Some(interior))
+        Inserted {
+            text: splice(text, open, close, &new_interior),
+            empty_interior: Some(interior),
+            after_comment: false,
+        }
     }
 
-    /// Removes item `index`, restoring `empty_interior` when it was the only item and the
-    /// receipt knows what the empty container held.
-    fn remove(&self, text: &str, index: usize, empty_interior: Option<&str>) -> String {
+    /// Removes item `index`: the exact inverse of [`Container::insert`] when `entry`
+    /// describes how it was inserted, a clean removal otherwise.
+    fn remove(&self, text: &str, index: usize, entry: &Entry) -> String {
         let Some(&(start, end)) = self.items.get(index) else {
             return text.to_owned();
         };
         if let Some(&(_, previous_end)) = index.checked_sub(1).and_then(|i| self.items.get(i)) {
+            if entry.after_comment
+                && let Some(undone) = remove_after_comment(text, previous_end, start, end)
+            {
+                return undone;
+            }
             return splice(text, previous_end, end, "");
         }
         if let Some(&(next_start, _)) = self.items.get(index + 1) {
             return splice(text, start, next_start, "");
         }
         let (open, close) = self.interior();
-        splice(text, open, close, empty_interior.unwrap_or_default())
+        splice(
+            text,
+            open,
+            close,
+            entry.empty_interior.as_deref().unwrap_or_default(),
+        )
     }
+}
+
+/// What an insertion did.
+struct Inserted {
+    text: String,
+    /// The interior of the container when it was empty.
+    empty_interior: Option<String>,
+    /// The item went after a line comment that follows the previous item.
+    after_comment: bool,
+}
+
+/// Where a `// comment` that follows byte `at` on the same line ends (before the line
+/// break), when nothing but blanks separates them.
+fn trailing_line_comment(text: &str, at: usize) -> Option<usize> {
+    let rest = text.get(at..)?;
+    let line = rest.split('\n').next()?.trim_end_matches('\r');
+    line.trim_start_matches([' ', '\t'])
+        .starts_with("//")
+        .then_some(at + line.len())
+}
+
+/// Undoes an insertion after a line comment: drops the comma added after the previous
+/// item and the line added after the comment.
+fn remove_after_comment(
+    text: &str,
+    previous_end: usize,
+    start: usize,
+    end: usize,
+) -> Option<String> {
+    if text.get(previous_end..=previous_end)? != "," {
+        return None;
+    }
+    let comment_end = trailing_line_comment(text, previous_end + 1)?;
+    let between = text.get(comment_end..start)?;
+    if !between
+        .trim_start_matches(['\r', '\n'])
+        .chars()
+        .all(|c| c == ' ' || c == '\t')
+    {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    out.push_str(text.get(..previous_end)?);
+    out.push_str(text.get(previous_end + 1..comment_end)?);
+    out.push_str(text.get(end..)?);
+    Some(out)
 }
 
 /// Where a key path leads in the current text.
@@ -318,6 +418,7 @@ fn set(
                 written: created.clone(),
                 empty_interior: None,
                 added_newline: false,
+                after_comment: false,
             });
             text = created;
             continue;
@@ -335,7 +436,7 @@ fn set(
             } => {
                 let current = slice(&text, range);
                 let indent = line_indent(&text, container.start).to_owned() + &style.unit;
-                let rendered = render(value, &style.unit, &indent, style.newline);
+                let rendered = render(value, &style, &indent);
                 let existing = entries
                     .iter()
                     .rposition(|e| e.key == key && e.kind == EntryKind::Value);
@@ -357,6 +458,7 @@ fn set(
                         written: rendered.clone(),
                         empty_interior: None,
                         added_newline: false,
+                        after_comment: false,
                     }),
                 }
                 return Ok(splice(&text, range.0, range.1, &rendered));
@@ -370,9 +472,9 @@ fn set(
                 } else {
                     (EntryKind::Container, Json::Object(serde_json::Map::new()))
                 };
-                let rendered = render(&new_value, &style.unit, &indent, style.newline);
+                let rendered = render(&new_value, &style, &indent);
                 let item = format!("{}: {rendered}", quoted(name));
-                let (new_text, empty_interior) = container.insert(&text, &style, &item);
+                let inserted = container.insert(&text, &style, &item);
                 let entry_key = key.get(..=depth).unwrap_or_default().to_vec();
                 match entries
                     .iter()
@@ -382,18 +484,20 @@ fn set(
                     // Re-inserted after the user removed it: the first `previous` stays.
                     Some(entry) => {
                         entry.written.clone_from(&rendered);
-                        entry.empty_interior = empty_interior;
+                        entry.empty_interior = inserted.empty_interior;
+                        entry.after_comment = inserted.after_comment;
                     }
                     None => entries.push(Entry {
                         key: entry_key,
                         kind,
                         previous: None,
                         written: rendered,
-                        empty_interior,
+                        empty_interior: inserted.empty_interior,
                         added_newline: false,
+                        after_comment: inserted.after_comment,
                     }),
                 }
-                text = new_text;
+                text = inserted.text;
                 if leaf {
                     return Ok(text);
                 }
@@ -442,17 +546,18 @@ fn append(
     }
     let container = Container::of_array(array);
     let indent = line_indent(&text, container.start).to_owned() + &style.unit;
-    let rendered = render(element, &style.unit, &indent, style.newline);
-    let (new_text, empty_interior) = container.insert(&text, &style, &rendered);
+    let rendered = render(element, &style, &indent);
+    let inserted = container.insert(&text, &style, &rendered);
     entries.push(Entry {
         key: key.to_vec(),
         kind: EntryKind::Element,
         previous: None,
         written: rendered,
-        empty_interior,
+        empty_interior: inserted.empty_interior,
         added_newline: false,
+        after_comment: inserted.after_comment,
     });
-    Ok(new_text)
+    Ok(inserted.text)
 }
 
 fn array_at<'a>(root: &'a Object<'a>, key: &[String]) -> Result<&'a Array<'a>, PatchError> {
@@ -572,9 +677,7 @@ fn undo(text: &str, entry: &Entry) -> Result<Undo, PatchError> {
             .iter()
             .rposition(|&range| semantic(slice(text, range)) == written);
         return Ok(match found {
-            Some(index) => {
-                Undo::Done(container.remove(text, index, entry.empty_interior.as_deref()))
-            }
+            Some(index) => Undo::Done(container.remove(text, index, entry)),
             None => Undo::Drop(note(entry, NoteKind::Removed)),
         });
     }
@@ -604,7 +707,7 @@ fn undo(text: &str, entry: &Entry) -> Result<Undo, PatchError> {
             }
             Ok(Undo::Done(match &entry.previous {
                 Some(previous) => splice(text, value.0, value.1, previous),
-                None => container.remove(text, index, entry.empty_interior.as_deref()),
+                None => container.remove(text, index, entry),
             }))
         }
     }

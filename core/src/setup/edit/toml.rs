@@ -114,6 +114,7 @@ fn set(
                     written: CONTAINER.to_owned(),
                     empty_interior: None,
                     added_newline: false,
+                    after_comment: false,
                 });
             }
         }
@@ -146,6 +147,7 @@ fn set(
                     written: raw(&replacement),
                     empty_interior: None,
                     added_newline: false,
+                    after_comment: false,
                 }),
             }
             *current = replacement;
@@ -160,6 +162,7 @@ fn set(
                     written: raw(&new),
                     empty_interior: None,
                     added_newline: false,
+                    after_comment: false,
                 }),
             }
             table.insert(leaf, Item::Value(new));
@@ -173,11 +176,31 @@ fn set(
     Ok(())
 }
 
+/// `toml_edit` writes `\n` line endings; a CRLF file is edited as LF and given its CRLF
+/// back, so its untouched lines keep their bytes.
+fn crlf(text: &str) -> bool {
+    text.contains("\r\n")
+}
+
+fn to_lf(text: &str) -> String {
+    text.replace("\r\n", "\n")
+}
+
+fn restore_endings(text: String, crlf: bool) -> String {
+    if crlf {
+        text.replace('\n', "\r\n")
+    } else {
+        text
+    }
+}
+
 pub(super) fn apply(
     text: &str,
     edits: &[Edit],
     prior: &[Entry],
 ) -> Result<(String, Vec<Entry>), PatchError> {
+    let windows = crlf(text);
+    let text = &to_lf(text);
     let mut doc = parse(text)?;
     let mut entries = prior.to_vec();
     for edit in edits {
@@ -186,7 +209,7 @@ pub(super) fn apply(
         };
         set(&mut doc, key, value, &mut entries)?;
     }
-    Ok((doc.to_string(), entries))
+    Ok((restore_endings(doc.to_string(), windows), entries))
 }
 
 /// The table holding `key`'s last segment, if the path leads to one.
@@ -207,7 +230,8 @@ fn note(entry: &Entry, kind: NoteKind) -> Note {
 }
 
 pub(super) fn revert(text: &str, entries: &[Entry]) -> Result<Reverted, PatchError> {
-    let mut doc = parse(text)?;
+    let windows = crlf(text);
+    let mut doc = parse(&to_lf(text))?;
     let mut kept = Vec::new();
     let mut notes = Vec::new();
     for entry in entries.iter().rev() {
@@ -264,14 +288,14 @@ pub(super) fn revert(text: &str, entries: &[Entry]) -> Result<Reverted, PatchErr
     }
     kept.reverse();
     Ok(Reverted {
-        text: Some(doc.to_string()),
+        text: Some(restore_endings(doc.to_string(), windows)),
         kept,
         notes,
     })
 }
 
 pub(super) fn drift(text: &str, entries: &[Entry]) -> Result<Vec<Note>, PatchError> {
-    let mut doc = parse(text)?;
+    let mut doc = parse(&to_lf(text))?;
     let mut notes = Vec::new();
     for entry in entries.iter().filter(|e| e.kind == EntryKind::Value) {
         let leaf = entry.key.last().map(String::as_str).unwrap_or_default();
@@ -291,7 +315,7 @@ pub(super) fn drift(text: &str, entries: &[Entry]) -> Result<Vec<Note>, PatchErr
 }
 
 pub(super) fn check(text: &str) -> Result<(), PatchError> {
-    parse(text).map(|_| ())
+    parse(&to_lf(text)).map(|_| ())
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ pub(super) fn apply(
             written: content.clone(),
             empty_interior: None,
             added_newline: false,
+            after_comment: false,
         }),
     }
     Ok((content.clone(), entries))
