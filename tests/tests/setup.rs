@@ -8,4 +8,5 @@
 
 mod setup {
     mod golden;
+    mod properties;
 }

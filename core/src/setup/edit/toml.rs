@@ -14,6 +14,9 @@ use crate::setup::receipt::{Entry, EntryKind, display_key};
 
 /// What a created table is recorded as.
 const CONTAINER: &str = "{}";
+/// The `previous` of a table that was implicit (only a prefix of a deeper `[a.b.c]`
+/// header) until our keys gave it a header of its own.
+const IMPLICIT: &str = "implicit";
 
 fn parse(text: &str) -> Result<DocumentMut, PatchError> {
     text.parse::<DocumentMut>().map_err(|e| {
@@ -99,6 +102,7 @@ fn set(
     };
     let mut table: &mut dyn TableLike = doc.as_table_mut();
     let mut inline = false;
+    let mut parent_implicit = false;
     for (depth, name) in parents.iter().enumerate() {
         if !table.contains_key(name) {
             table.insert(name, container(inline));
@@ -123,7 +127,26 @@ fn set(
         };
         let item = table.get_mut(name).ok_or_else(not_table)?;
         inline = inline || item.is_inline_table();
+        parent_implicit = item.as_table().is_some_and(Table::is_implicit);
         table = item.as_table_like_mut().ok_or_else(not_table)?;
+    }
+    let parent_key = parents.to_vec();
+    let recorded = |entries: &Vec<Entry>| {
+        entries
+            .iter()
+            .any(|e| e.key == parent_key && e.kind == EntryKind::Container)
+    };
+    if parent_implicit && !table.contains_key(leaf) && !recorded(entries) {
+        // Our key gives the table a `[a.b]` header; teardown makes it implicit again.
+        entries.push(Entry {
+            key: parent_key.clone(),
+            kind: EntryKind::Container,
+            previous: Some(IMPLICIT.to_owned()),
+            written: CONTAINER.to_owned(),
+            empty_interior: None,
+            added_newline: false,
+            after_comment: false,
+        });
     }
     let existing = entries
         .iter()
@@ -244,6 +267,13 @@ pub(super) fn revert(text: &str, entries: &[Entry]) -> Result<Reverted, PatchErr
             continue;
         };
         match entry.kind {
+            EntryKind::Container if entry.previous.as_deref() == Some(IMPLICIT) => {
+                if let Some(inner) = table.get_mut(leaf).and_then(Item::as_table_mut)
+                    && inner.get_values().is_empty()
+                {
+                    inner.set_implicit(true);
+                }
+            }
             EntryKind::Container => {
                 let empty = table
                     .get(leaf)
