@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod setup {
+    mod cli;
     mod golden;
     mod properties;
 }

@@ -71,13 +71,23 @@ pub(crate) fn run(app: &App, args: &SetupArgs) -> Result<(), Failure> {
         match configure(app, *tool, &settings, &env) {
             Ok(applied) => done.push(applied),
             Err(failure) => {
-                eprintln!("error: could not configure {tool}: {}", failure.message);
+                eprintln!("error: cannot configure {tool}: {}", failure.message);
                 failures.push(failure);
             }
         }
     }
 
-    if let Err(failure) = persist(app, &changes, &done) {
+    // All or nothing: the config (inline flags, index) is saved only when every tool was
+    // wired; otherwise this run's changes are undone.
+    let saved = match failures.first() {
+        None => persist(app, &changes, &done),
+        Some(first) => Err(Failure::new(
+            first.exit,
+            "setup changed nothing: fix the problem above, or leave that tool out with --client",
+            first.hint.clone(),
+        )),
+    };
+    if let Err(failure) = saved {
         for applied in done.iter().rev() {
             rollback(app, applied);
         }
@@ -104,14 +114,7 @@ pub(crate) fn run(app: &App, args: &SetupArgs) -> Result<(), Failure> {
     for warning in notices::warnings(&situation) {
         eprintln!("warning: {warning}");
     }
-    match failures.into_iter().next() {
-        None => Ok(()),
-        Some(first) => Err(Failure::new(
-            first.exit,
-            "some tools were not configured (see above); the others were",
-            first.hint,
-        )),
-    }
+    Ok(())
 }
 
 /// The tools to configure: the one asked for (which must be installed), or every

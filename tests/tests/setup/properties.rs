@@ -244,7 +244,7 @@ fn json_document() -> impl Strategy<Value = String> {
         .prop_map(|(root, unit, nl, head, tail, bom)| {
             let root = match root {
                 object @ Node::Object { .. } => object,
-                other => Node::Object {
+                other @ (Node::Scalar(_) | Node::Array(..)) => Node::Object {
                     items: vec![("wrapped".to_owned(), other, None)],
                     multiline: true,
                     trailing_comma: false,

@@ -532,6 +532,14 @@ fn append(
     };
     if missing {
         text = set(text, key, &empty, entries)?;
+        // The array was created to hold the element: it goes again once empty, and its
+        // growing is not drift.
+        if let Some(entry) = entries
+            .iter_mut()
+            .rfind(|e| e.key == key && e.kind == EntryKind::Value && e.previous.is_none())
+        {
+            entry.kind = EntryKind::Container;
+        }
     }
     let style = Style::of(&text);
     let parsed = parse(&text)?;

@@ -170,6 +170,9 @@ fn array_elements_are_appended_once_and_removed() {
     round_trip("{}", &edits);
     round_trip("", &edits);
     round_trip("{\"entries\": []}", &edits);
+    // An array created for the element is not drift once it holds it.
+    let (created, entries) = apply("{}", &edits, &[]).unwrap();
+    assert!(drift(&created, &entries).unwrap().is_empty());
 }
 
 #[test]
