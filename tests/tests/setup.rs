@@ -10,4 +10,5 @@ mod setup {
     mod cli;
     mod golden;
     mod properties;
+    mod real_clients;
 }
