@@ -7,8 +7,10 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod setup {
+    #[cfg(unix)]
     mod cli;
     mod golden;
     mod properties;
+    #[cfg(unix)]
     mod real_clients;
 }

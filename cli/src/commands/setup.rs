@@ -348,7 +348,9 @@ fn configure(
         changes: Vec::new(),
     };
     for spec in &specs {
-        let result = tools::lock_tool_file(&app.paths, &spec.path, || {
+        // Locked by where the content really is, as teardown (which knows only that) does.
+        let target = tools::resolve_link(&spec.path).unwrap_or_else(|_| spec.path.clone());
+        let result = tools::lock_tool_file(&app.paths, &target, || {
             apply_spec(app, spec, &mut receipt, &mut applied.changes)
         })
         .map_err(|e| Failure::new(Exit::LockTimeout, e.to_string(), None))

@@ -4,6 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
+use llmauth_tests::ca::TestCa;
+use llmauth_tests::http_server::{HttpServer, Request, Response, ServerOptions};
 use llmauth_tests::sandbox::{Finished, Sandbox, tree};
 
 const TOOL_BINARIES: [&str; 6] = [
@@ -80,7 +84,8 @@ fn read(path: &Path) -> String {
 
 #[test]
 fn every_tool_set_up_then_torn_down_leaves_home_as_it_was() {
-    let sandbox = sandbox_with(&TOOL_BINARIES);
+    let mut sandbox = sandbox_with(&TOOL_BINARIES);
+    sandbox.set_env("ANTHROPIC_API_KEY", "sk-ant-users-own");
     let home = sandbox.home();
     let claude = home.join(".claude/settings.json");
     let codex = home.join(".codex/config.toml");
@@ -411,4 +416,57 @@ fn a_failed_login_changes_nothing() {
     assert!(!sandbox.home().join(".claude/settings.json").exists());
     assert!(!sandbox.config_file().exists());
     assert!(!sandbox.state_dir().join("receipts").exists());
+}
+
+#[test]
+fn the_anthropic_prefix_is_probed_when_asked() {
+    // A gateway that serves the Anthropic API only under /anthropic (Envoy AI Gateway).
+    let ca = TestCa::new();
+    let server = HttpServer::start(
+        ServerOptions {
+            port: 0,
+            tls: Some(ca.server_config()),
+        },
+        |_| {
+            Arc::new(|request: &Request| {
+                let status = if request.path.starts_with("/anthropic/") {
+                    401
+                } else {
+                    404
+                };
+                Response::json(status, &serde_json::json!({"error": "x"}))
+            })
+        },
+    )
+    .unwrap();
+    let sandbox = sandbox_with(&["claude"]);
+    let ca_file = ca.write_ca_pem(sandbox.root()).unwrap();
+    let ca_file = ca_file.display().to_string();
+    let gateway = server.base_url();
+    let args = [
+        "setup",
+        "--lazy",
+        "--client",
+        "claude-code",
+        "--gateway-url",
+        &gateway,
+        "--issuer",
+        "https://idp.example.com",
+        "--client-id",
+        "x",
+        "--ca-file",
+        &ca_file,
+        "--anthropic-path-prefix",
+        "auto",
+    ];
+    ok(&sandbox.run(&args));
+    let settings = read(&sandbox.home().join(".claude/settings.json"));
+    assert!(
+        settings.contains(&format!("\"ANTHROPIC_BASE_URL\": \"{gateway}/anthropic\"")),
+        "{settings}"
+    );
+    assert!(
+        settings.contains(&format!("\"NODE_EXTRA_CA_CERTS\": \"{ca_file}\"")),
+        "{settings}"
+    );
 }
