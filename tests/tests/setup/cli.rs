@@ -470,3 +470,59 @@ fn the_anthropic_prefix_is_probed_when_asked() {
         "{settings}"
     );
 }
+
+#[test]
+fn setup_logs_in_and_teardown_purge_tokens_signs_out() {
+    use llmauth_tests::gateway::TestGateway;
+    use llmauth_tests::idp::{IdpOptions, TestIdp};
+
+    let idp = TestIdp::start(IdpOptions::default());
+    let gateway = TestGateway::for_idp(&idp);
+    let mut sandbox = Sandbox::new(
+        llmauth(),
+        Some(Path::new(env!("CARGO_BIN_EXE_fake-browser"))),
+    );
+    let bin = sandbox.fake_binaries(&["claude"]);
+    let ca_file = idp.ca().write_ca_pem(sandbox.root()).unwrap();
+    sandbox
+        .set_env("LLMAUTH_TEST_CA", &ca_file)
+        .set_env("PATH", format!("{}:/usr/bin:/bin", bin.display()));
+    let ca = ca_file.display().to_string();
+    let finished = sandbox.run(&[
+        "setup",
+        "--gateway-url",
+        &gateway.url(),
+        "--issuer",
+        idp.issuer(),
+        "--client-id",
+        idp.client_id(),
+        "--ca-file",
+        &ca,
+        "--callback-port",
+        "0",
+        "--secrets-backend",
+        "file",
+    ]);
+    ok(&finished);
+    assert_eq!(sandbox.browser_visits().len(), 1, "setup signed in once");
+    let settings = read(&sandbox.home().join(".claude/settings.json"));
+    // The test IdP's tokens live 5 minutes: tools cache them for a third of that.
+    assert!(
+        settings.contains("\"CLAUDE_CODE_API_KEY_HELPER_TTL_MS\": \"100000\""),
+        "{settings}"
+    );
+    // A second setup reuses the session: no second browser visit.
+    ok(&sandbox.run(&["setup"]));
+    assert_eq!(sandbox.browser_visits().len(), 1);
+    ok(&sandbox.run(&["status"]));
+
+    let teardown = sandbox.run(&["teardown", "--purge-tokens"]);
+    ok(&teardown);
+    assert!(
+        teardown.stderr.contains("Deleted the stored session"),
+        "{}",
+        teardown.stderr
+    );
+    assert!(!sandbox.home().join(".claude/settings.json").exists());
+    assert_eq!(sandbox.run(&["status"]).code, 3, "signed out");
+}
