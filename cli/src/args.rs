@@ -42,8 +42,17 @@ pub enum Command {
     Token(TokenArgs),
     /// Delete the stored session (and revoke it at the IdP with --revoke).
     Logout(LogoutArgs),
-    /// Show the configuration, the session and the last helper failure (never secrets).
+    /// Show the configuration, the session, configured tools and the last helper failure
+    /// (never secrets).
     Status(FormatArgs),
+    /// Wire every detected AI tool (or one, with --client) to the gateway, logging in first.
+    ///
+    /// Config flags given here apply to this run and are saved only after the login and
+    /// every change succeeded. Each changed file gets a receipt; `llmauth teardown` uses it
+    /// to put back exactly what was there.
+    Setup(Box<SetupArgs>),
+    /// Undo what setup did to one tool, or to all of them.
+    Teardown(TeardownArgs),
     /// Print shell completions.
     Completions {
         /// The shell.
@@ -107,6 +116,48 @@ pub struct SetArgs {
     /// Skip TLS verification for the gateway only (never the IdP); for local development.
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub tls_skip_verify: Option<bool>,
+    /// Path prefix for Anthropic-style tools (e.g. /anthropic); "auto" probes the gateway,
+    /// "" removes it.
+    #[arg(long, value_name = "PREFIX")]
+    pub anthropic_path_prefix: Option<String>,
+}
+
+/// The tools `setup --client` and `teardown` accept.
+pub const TOOL_NAMES: [&str; 6] = [
+    "claude-code",
+    "codex",
+    "claude-desktop",
+    "gemini-cli",
+    "vscode",
+    "cursor",
+];
+
+/// `llmauth setup`.
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// Configure only this tool.
+    #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(TOOL_NAMES))]
+    pub client: Option<String>,
+    /// Do not log in now; the first token a tool asks for starts the sign-in.
+    #[arg(long)]
+    pub lazy: bool,
+    /// Print the sign-in URL instead of opening a browser.
+    #[arg(long)]
+    pub skip_browser: bool,
+    /// Settings for this run, saved when setup succeeds (as with `config set`).
+    #[command(flatten)]
+    pub config: SetArgs,
+}
+
+/// `llmauth teardown`.
+#[derive(Debug, Args)]
+pub struct TeardownArgs {
+    /// The tool to revert (default: every configured tool).
+    #[arg(value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(TOOL_NAMES))]
+    pub name: Option<String>,
+    /// Also delete the stored session (sign out).
+    #[arg(long)]
+    pub purge_tokens: bool,
 }
 
 /// `--secrets-backend`.

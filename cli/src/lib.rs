@@ -51,6 +51,8 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Token(args) => commands::token::run(&app, args),
         Command::Logout(args) => commands::logout::run(&app, args),
         Command::Status(args) => commands::status::run(&app, args),
+        Command::Setup(args) => commands::setup::run(&app, args),
+        Command::Teardown(args) => commands::teardown::run(&app, args),
         Command::Completions { .. } => Ok(()),
     }
 }

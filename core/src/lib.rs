@@ -50,6 +50,7 @@ pub mod intent;
 pub mod oauth;
 pub mod pkce;
 pub mod secret;
+pub mod setup;
 pub mod store;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;

@@ -33,6 +33,7 @@ pub mod lock;
 pub mod paths;
 mod proxy_env;
 pub mod proxy_key;
+pub mod tools;
 
 pub use backend::resolve_backend;
 pub use clock::{entropy, now};

@@ -14,6 +14,7 @@
 //! | `POST …/v1/messages` | Anthropic message; SSE when `"stream": true` |
 //! | `GET …/v1/models` | model list (Anthropic shape with `anthropic-version`, else OpenAI) |
 //! | `POST …/v1/chat/completions` | OpenAI chat completion; SSE when `"stream": true` |
+//! | `POST …/v1/responses` | OpenAI Responses API answer; SSE when `"stream": true` (Codex) |
 //! | `GET …/sse?events=N&interval_ms=M` | N `tick` events, each with its send time in µs |
 //! | `POST …/upload` | `{"bytes", "sha256", "chunked"}` of the body received |
 //! | `GET …/download?bytes=N` | N bytes of [`download_pattern`], chunked |
@@ -391,6 +392,9 @@ impl Inner {
             "GET" if path.ends_with("/v1/models") => llm::models(request, &self.options),
             "POST" if path.ends_with("/v1/chat/completions") => {
                 llm::openai_chat(request, &self.options, &answer_text)
+            }
+            "POST" if path.ends_with("/v1/responses") => {
+                llm::openai_responses(request, &self.options, &answer_text)
             }
             "GET" if path.ends_with("/sse") => tools::sse_ticks(request),
             "POST" if path.ends_with("/upload") => tools::upload(request),

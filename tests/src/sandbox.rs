@@ -76,6 +76,32 @@ impl Sandbox {
         self.root().join("config.yaml")
     }
 
+    /// The home directory of every run (`HOME`).
+    pub fn home(&self) -> PathBuf {
+        self.root().join("home")
+    }
+
+    /// Creates `<root>/bin` holding an executable no-op script per name (stand-ins for
+    /// installed tools, so setup detects them) and returns the directory.
+    ///
+    /// # Panics
+    /// When the files cannot be written.
+    pub fn fake_binaries(&self, names: &[&str]) -> PathBuf {
+        let bin = self.root().join("bin");
+        std::fs::create_dir_all(&bin).expect("bin directory");
+        for name in names {
+            let path = bin.join(name);
+            std::fs::write(&path, "#!/bin/sh\nexit 0\n").expect("fake binary");
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt as _;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+                    .expect("fake binary mode");
+            }
+        }
+        bin
+    }
+
     /// The state directory (`LLMAUTH_STATE_DIR`).
     pub fn state_dir(&self) -> PathBuf {
         self.root().join("state")
@@ -220,6 +246,49 @@ impl Sandbox {
         }
         found
     }
+}
+
+/// Every entry under `dir`, by relative path: its kind, permission bits and content (or a
+/// link's target), for comparing whole directory trees before and after.
+pub fn tree(dir: &Path) -> std::collections::BTreeMap<String, String> {
+    let mut entries = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(current) = stack.pop() {
+        let Ok(listing) = std::fs::read_dir(&current) else {
+            continue;
+        };
+        for entry in listing.flatten() {
+            let path = entry.path();
+            let relative = path
+                .strip_prefix(dir)
+                .map_or_else(|_| path.display().to_string(), |p| p.display().to_string());
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            #[cfg(unix)]
+            let mode = {
+                use std::os::unix::fs::PermissionsExt as _;
+                format!("{:o}", meta.permissions().mode() & 0o7777)
+            };
+            #[cfg(not(unix))]
+            let mode = String::new();
+            let description = if meta.file_type().is_symlink() {
+                format!(
+                    "link -> {}",
+                    std::fs::read_link(&path)
+                        .map_or_else(|e| e.to_string(), |t| t.display().to_string())
+                )
+            } else if meta.is_dir() {
+                stack.push(path.clone());
+                format!("dir {mode}")
+            } else {
+                let content = std::fs::read(&path).unwrap_or_default();
+                format!("file {mode} {}", String::from_utf8_lossy(&content))
+            };
+            entries.insert(relative, description);
+        }
+    }
+    entries
 }
 
 /// Waits for `child` up to `limit`, collecting its output.

@@ -4,7 +4,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
 
 use llmauth_core::config::{
-    ConfigChanges, ConfigDocument, FieldError, SecretsBackend, check_ca_pem, field,
+    ConfigChanges, ConfigDocument, ConfigError, FieldError, SecretsBackend, check_ca_pem, field,
 };
 use llmauth_core::flow::{Goal, Interaction};
 
@@ -43,6 +43,7 @@ pub(crate) fn changes(args: &SetArgs) -> ConfigChanges {
             BackendArg::File => SecretsBackend::File,
         }),
         tls_skip_verify: args.tls_skip_verify,
+        anthropic_path_prefix: args.anthropic_path_prefix.clone(),
         ..ConfigChanges::default()
     }
 }
@@ -50,24 +51,27 @@ pub(crate) fn changes(args: &SetArgs) -> ConfigChanges {
 /// Applies `changes` to the config file under `locks/config.lock`; nothing is written
 /// when any field is invalid.
 pub(crate) fn apply(app: &App, changes: &ConfigChanges) -> Result<ConfigDocument, Failure> {
+    update(app, changes, |_| Ok(()))
+}
+
+/// [`apply`], with a further change to the document (setup's `configured_tools`) made in
+/// the same locked write.
+pub(crate) fn update(
+    app: &App,
+    changes: &ConfigChanges,
+    also: impl FnOnce(&mut ConfigDocument) -> Result<(), ConfigError>,
+) -> Result<ConfigDocument, Failure> {
     let lock = app.paths.named_lock_file("config");
     let outcome = llmauth_blocking::with_lock(
         &lock,
         CONFIG_LOCK_WAIT,
         || -> Result<ConfigDocument, Failure> {
             let mut document = app.read_config()?;
-            let ca_file = changes
-                .ca_file
-                .clone()
-                .or_else(|| document.raw().tls.ca_file.clone());
-            let extra = ca_file
-                .filter(|p| !p.is_empty())
-                .and_then(|path| ca_problem(&path))
-                .into_iter()
-                .collect();
+            let extra = ca_problems(changes, &document);
             document
                 .apply_with(changes, extra)
                 .map_err(|e| Failure::config(app.config_path(), &e))?;
+            also(&mut document).map_err(|e| Failure::config(app.config_path(), &e))?;
             let text = document
                 .render()
                 .map_err(|e| Failure::config(app.config_path(), &e))?;
@@ -84,6 +88,18 @@ pub(crate) fn apply(app: &App, changes: &ConfigChanges) -> Result<ConfigDocument
         },
     );
     outcome.map_err(|e| Failure::new(Exit::LockTimeout, e.to_string(), None))?
+}
+
+/// Problems with the CA file `changes` (or else `document`) names, for validation.
+pub(crate) fn ca_problems(changes: &ConfigChanges, document: &ConfigDocument) -> Vec<FieldError> {
+    changes
+        .ca_file
+        .clone()
+        .or_else(|| document.raw().tls.ca_file.clone())
+        .filter(|p| !p.is_empty())
+        .and_then(|path| ca_problem(&path))
+        .into_iter()
+        .collect()
 }
 
 /// A `FieldError` for a CA file that cannot be used.
@@ -135,19 +151,31 @@ fn show(app: &App, format: Format) -> Result<(), Failure> {
 
 fn reset(app: &App, yes: bool) -> Result<(), Failure> {
     let path = app.config_path();
-    if !path.exists() {
+    let tools = super::teardown::configured(app);
+    if !path.exists() && tools.is_empty() {
         eprintln!("Nothing to reset: {} does not exist.", path.display());
         return Ok(());
     }
     if !yes {
+        let mut what = String::new();
+        for (tool, files) in &tools {
+            what.push_str(&format!("  revert {tool}: {}\n", files.join(", ")));
+        }
+        if path.exists() {
+            what.push_str(&format!(
+                "  remove {} and the stored session\n",
+                path.display()
+            ));
+        }
         if !std::io::stdin().is_terminal() {
+            eprint!("config reset would:\n{what}");
             return Err(Failure::new(
                 Exit::Usage,
-                format!("refusing to remove {} without confirmation", path.display()),
+                "refusing to reset without confirmation",
                 Some("run `llmauth config reset --yes`".to_owned()),
             ));
         }
-        eprint!("Remove {} and the stored session? [y/N] ", path.display());
+        eprint!("This will:\n{what}Continue? [y/N] ");
         let mut answer = String::new();
         let _ = std::io::stdin().lock().read_line(&mut answer);
         if !matches!(answer.trim(), "y" | "Y" | "yes") {
@@ -155,7 +183,25 @@ fn reset(app: &App, yes: bool) -> Result<(), Failure> {
             return Ok(());
         }
     }
-    // The session first: a config without a session is harmless, the reverse strands it.
+    // Tools first: a tool file pointing at a helper whose config is gone would break.
+    if !tools.is_empty() {
+        let report = super::teardown::revert_tools(app, None)?;
+        report.print();
+        if let Some(first) = report.failures.into_iter().next() {
+            return Err(Failure::new(
+                first.exit,
+                format!(
+                    "{} — the configuration was kept, because the tools not reverted still use it",
+                    first.message
+                ),
+                first.hint,
+            ));
+        }
+    }
+    if !path.exists() {
+        return Ok(());
+    }
+    // The session next: a config without a session is harmless, the reverse strands it.
     if let Ok(config) = app.config() {
         app.run_flow(
             &config,

@@ -1,7 +1,10 @@
 //! One module per subcommand.
 
 pub(crate) mod config;
+mod drift;
 pub(crate) mod login;
 pub(crate) mod logout;
+pub(crate) mod setup;
 pub(crate) mod status;
+pub(crate) mod teardown;
 pub(crate) mod token;

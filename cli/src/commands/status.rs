@@ -34,12 +34,14 @@ pub(crate) fn run(app: &App, args: &FormatArgs) -> Result<(), Failure> {
     let last_error = llmauth_blocking::last_error::read(&app.paths)
         .ok()
         .flatten();
+    let tools = super::drift::states(app);
     let report = Report {
         app,
         document: &document,
         backend,
         session: &session,
         warnings,
+        tools: &tools,
         now: app.now(),
     };
     let text = match args.format {
@@ -84,6 +86,7 @@ struct Report<'a> {
     backend: Backend,
     session: &'a SessionStatus,
     warnings: Vec<String>,
+    tools: &'a [super::drift::ToolState],
     now: UnixTime,
 }
 
@@ -144,7 +147,11 @@ impl Report<'_> {
             ),
             None => line("last failure:", "none recorded"),
         }
-        for warning in &self.warnings {
+        let (tool_lines, tool_warnings) = super::drift::text(self.tools);
+        for (i, tool_line) in tool_lines.iter().enumerate() {
+            line(if i == 0 { "tools:" } else { "" }, tool_line);
+        }
+        for warning in self.warnings.iter().chain(&tool_warnings) {
             out.push_str(&format!("warning: {warning}\n"));
         }
         out
@@ -176,7 +183,8 @@ impl Report<'_> {
                 "corrupt": s.corrupt,
             },
             "last_error": last_error.map(|e| json!({"time": e.time, "exit_code": e.exit_code, "message": e.message})),
-            "warnings": self.warnings,
+            "tools": super::drift::json(self.tools),
+            "warnings": self.warnings.iter().chain(&super::drift::text(self.tools).1).collect::<Vec<_>>(),
         })
     }
 }

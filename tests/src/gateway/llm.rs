@@ -185,6 +185,99 @@ pub(crate) fn openai_chat(request: &Request, options: &GatewayOptions, text: &st
     event_stream(events, options.stream_event_interval)
 }
 
+/// `POST /v1/responses` (the OpenAI Responses API, which Codex speaks): one assistant
+/// message; streamed as the API's typed events (`response.created`, output item and text
+/// deltas, `response.completed`) when asked.
+pub(crate) fn openai_responses(
+    request: &Request,
+    options: &GatewayOptions,
+    text: &str,
+) -> Response {
+    let body = match json_body(request, false) {
+        Ok(body) => body,
+        Err(rejection) => return rejection,
+    };
+    let model = model_of(&body, options);
+    let id = format!("resp_test{}", random_id());
+    let item_id = format!("msg_test{}", random_id());
+    let created = super::unix_micros() / 1_000_000;
+    let output_tokens = word_count(text);
+    let usage = json!({
+        "input_tokens": 1, "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens": output_tokens, "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": 1 + output_tokens,
+    });
+    let message = |status: &str, content: Value| json!({"id": item_id, "type": "message", "status": status, "role": "assistant", "content": content});
+    let part = json!({"type": "output_text", "text": text, "annotations": []});
+    let response = |status: &str, output: Value, usage: Value| {
+        json!({
+            "id": id, "object": "response", "created_at": created, "status": status,
+            "model": model, "output": output, "usage": usage,
+        })
+    };
+    if !wants_stream(&body) {
+        return Response::json(
+            200,
+            &response(
+                "completed",
+                json!([message("completed", json!([part]))]),
+                usage,
+            ),
+        );
+    }
+    let mut sequence = 0u64;
+    let mut event = |name: &str, mut data: Value| {
+        if let Some(object) = data.as_object_mut() {
+            object.insert("type".to_owned(), json!(name));
+            object.insert("sequence_number".to_owned(), json!(sequence));
+        }
+        sequence += 1;
+        format!("event: {name}\ndata: {data}\n\n")
+    };
+    let mut events = vec![
+        event(
+            "response.created",
+            json!({"response": response("in_progress", json!([]), Value::Null)}),
+        ),
+        event(
+            "response.in_progress",
+            json!({"response": response("in_progress", json!([]), Value::Null)}),
+        ),
+        event(
+            "response.output_item.added",
+            json!({"output_index": 0, "item": message("in_progress", json!([]))}),
+        ),
+        event(
+            "response.content_part.added",
+            json!({"item_id": item_id, "output_index": 0, "content_index": 0,
+                   "part": {"type": "output_text", "text": "", "annotations": []}}),
+        ),
+    ];
+    for delta in deltas(text) {
+        events.push(event(
+            "response.output_text.delta",
+            json!({"item_id": item_id, "output_index": 0, "content_index": 0, "delta": delta}),
+        ));
+    }
+    events.push(event(
+        "response.output_text.done",
+        json!({"item_id": item_id, "output_index": 0, "content_index": 0, "text": text}),
+    ));
+    events.push(event(
+        "response.content_part.done",
+        json!({"item_id": item_id, "output_index": 0, "content_index": 0, "part": part}),
+    ));
+    events.push(event(
+        "response.output_item.done",
+        json!({"output_index": 0, "item": message("completed", json!([part]))}),
+    ));
+    events.push(event(
+        "response.completed",
+        json!({"response": response("completed", json!([message("completed", json!([part]))]), usage)}),
+    ));
+    event_stream(events, options.stream_event_interval)
+}
+
 /// `GET /v1/models`: Anthropic's shape when `anthropic-version` is sent, else OpenAI's.
 pub(crate) fn models(request: &Request, options: &GatewayOptions) -> Response {
     let body = if request.header("anthropic-version").is_some() {

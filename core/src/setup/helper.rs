@@ -1,0 +1,163 @@
+//! The commands tools run to get a token: `llmauth token` as a shell command line (Claude
+//! Code), as a program and arguments (Codex), and as a small shim script (Claude Desktop).
+
+use super::tool::Platform;
+
+/// How to invoke this llmauth.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Helper {
+    /// The absolute path of the running llmauth binary.
+    pub program: String,
+    /// Whether `llmauth` found on PATH is this same binary, so the bare name works (and
+    /// keeps working after an upgrade that moves the binary).
+    pub on_path: bool,
+    /// The config file to pass with `--config`, when it is not the default one (a tool
+    /// runs the helper without our environment, so it would read the default).
+    pub config: Option<String>,
+}
+
+impl Helper {
+    /// The arguments after the program for a token call, `--config` included when needed.
+    pub fn token_args(&self, extra: &[&str]) -> Vec<String> {
+        let mut args = vec!["token".to_owned()];
+        args.extend(extra.iter().map(|a| (*a).to_owned()));
+        if let Some(config) = &self.config {
+            args.push("--config".to_owned());
+            args.push(config.clone());
+        }
+        args
+    }
+
+    /// A command line for a tool that runs it through the shell (`/bin/sh`, `cmd.exe` on
+    /// Windows): `llmauth token`, or the quoted absolute path when `llmauth` on PATH is not
+    /// this binary.
+    pub fn shell_command(&self, platform: Platform) -> String {
+        let program = if self.on_path {
+            "llmauth".to_owned()
+        } else {
+            quote(&self.program, platform)
+        };
+        let mut line = program;
+        for arg in self.token_args(&[]) {
+            line.push(' ');
+            line.push_str(&quote(&arg, platform));
+        }
+        line
+    }
+
+    /// The credential-helper shim for Claude Desktop: runs `llmauth token`, letting it log
+    /// in only when Claude Desktop says a person is waiting (`CLAUDE_HELPER_CONTEXT=
+    /// interactive`); every other context (background refresh, scheduled task) must not
+    /// prompt.
+    pub fn shim(&self, platform: Platform) -> String {
+        let interactive = self.token_args(&[]);
+        let background = self.token_args(&["--non-interactive"]);
+        match platform {
+            Platform::Linux | Platform::Mac => {
+                let line = |args: &[String]| {
+                    let mut line = format!("exec {}", quote(&self.program, platform));
+                    for arg in args {
+                        line.push(' ');
+                        line.push_str(&quote(arg, platform));
+                    }
+                    line
+                };
+                format!(
+                    "#!/bin/sh\n# Written by `llmauth setup` for Claude Desktop; removed by `llmauth teardown`.\nif [ \"${{CLAUDE_HELPER_CONTEXT:-}}\" = interactive ]; then\n  {}\nfi\n{}\n",
+                    line(&interactive),
+                    line(&background)
+                )
+            }
+            Platform::Windows => {
+                let line = |args: &[String]| {
+                    let mut line = quote(&self.program, platform);
+                    for arg in args {
+                        line.push(' ');
+                        line.push_str(&quote(arg, platform));
+                    }
+                    line
+                };
+                format!(
+                    "@echo off\r\nrem Written by `llmauth setup` for Claude Desktop; removed by `llmauth teardown`.\r\nif \"%CLAUDE_HELPER_CONTEXT%\"==\"interactive\" (\r\n  {}\r\n) else (\r\n  {}\r\n)\r\nexit /b %ERRORLEVEL%\r\n",
+                    line(&interactive),
+                    line(&background)
+                )
+            }
+        }
+    }
+}
+
+/// Quotes one word for the platform's shell; words made only of safe characters are left
+/// as they are, so the common case reads naturally.
+pub fn quote(word: &str, platform: Platform) -> String {
+    let safe = !word.is_empty()
+        && word.chars().all(|c| {
+            c.is_ascii_alphanumeric()
+                || "_@%+=:,./-".contains(c)
+                || (c == '\\' && platform == Platform::Windows)
+        })
+        && !(platform == Platform::Windows && word.contains('%'));
+    if safe {
+        return word.to_owned();
+    }
+    match platform {
+        Platform::Linux | Platform::Mac => format!("'{}'", word.replace('\'', "'\\''")),
+        // cmd.exe: double quotes protect spaces and & | < > ^; `"` cannot appear in
+        // Windows paths.
+        Platform::Windows => format!("\"{word}\""),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn helper(program: &str, on_path: bool, config: Option<&str>) -> Helper {
+        Helper {
+            program: program.into(),
+            on_path,
+            config: config.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn shell_commands() {
+        assert_eq!(
+            helper("/usr/bin/llmauth", true, None).shell_command(Platform::Linux),
+            "llmauth token"
+        );
+        assert_eq!(
+            helper("/opt/my tools/llmauth", false, Some("/c/it's.yaml"))
+                .shell_command(Platform::Linux),
+            "'/opt/my tools/llmauth' token --config '/c/it'\\''s.yaml'"
+        );
+        assert_eq!(
+            helper("C:\\Program Files\\llmauth.exe", false, None).shell_command(Platform::Windows),
+            "\"C:\\Program Files\\llmauth.exe\" token"
+        );
+    }
+
+    #[test]
+    fn token_args_carry_the_config() {
+        assert_eq!(
+            helper("/x", false, Some("/c.yaml")).token_args(&["--non-interactive"]),
+            ["token", "--non-interactive", "--config", "/c.yaml"]
+        );
+    }
+
+    #[test]
+    fn shim_is_non_interactive_unless_asked() {
+        let shim = helper("/opt/llm auth", false, None).shim(Platform::Mac);
+        assert!(shim.starts_with("#!/bin/sh\n"));
+        assert!(
+            shim.contains("then\n  exec '/opt/llm auth' token\nfi\n"),
+            "{shim}"
+        );
+        assert!(
+            shim.ends_with("exec '/opt/llm auth' token --non-interactive\n"),
+            "{shim}"
+        );
+        let cmd = helper("C:\\l.exe", false, None).shim(Platform::Windows);
+        assert!(cmd.contains("C:\\l.exe token --non-interactive"), "{cmd}");
+    }
+}

@@ -1,0 +1,189 @@
+//! The words setup, teardown and status use, in one place.
+
+use sha2::{Digest, Sha256};
+
+use super::edit::Note;
+use super::tool::{Mode, Tool};
+
+/// `configured <tool> (<mode>) → <files>`, marked when the keys are best effort.
+pub fn configured(tool: Tool, files: &[String]) -> String {
+    let best_effort = if tool.best_effort() {
+        " [best effort]"
+    } else {
+        ""
+    };
+    format!(
+        "configured {tool} ({}) → {}{best_effort}",
+        tool.mode().describe(),
+        files.join(", ")
+    )
+}
+
+/// `reverted <tool> → <files>`.
+pub fn reverted(tool: &str, files: &[String]) -> String {
+    format!("reverted {tool} → {}", files.join(", "))
+}
+
+/// A key teardown left alone.
+pub fn kept(file: &str, note: &Note) -> String {
+    format!(
+        "kept {file}: {} ({}; teardown restores only what still holds setup's value)",
+        note.key,
+        note.kind.describe()
+    )
+}
+
+/// Facts the closing advice depends on.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Situation {
+    /// The tools configured in this run.
+    pub tools: Vec<Tool>,
+    /// Setup did not log in (`--lazy`).
+    pub lazy: bool,
+    /// `ANTHROPIC_API_KEY` is set in this environment.
+    pub anthropic_api_key_set: bool,
+    /// `tls.ca_file` is configured.
+    pub ca_file: Option<String>,
+    /// `LLMAUTH_STATE_DIR` is set (tools run the helper without it).
+    pub state_dir_overridden: bool,
+}
+
+/// What the user has to do now (stdout: part of the result).
+pub fn next_steps(situation: &Situation) -> Vec<String> {
+    let mut steps = Vec::new();
+    let restart: Vec<&str> = situation
+        .tools
+        .iter()
+        .filter(|t| t.desktop_app())
+        .map(|t| match t {
+            Tool::ClaudeDesktop => "Claude Desktop",
+            Tool::Vscode => "VS Code",
+            Tool::Cursor => "Cursor",
+            Tool::ClaudeCode | Tool::Codex | Tool::GeminiCli => "",
+        })
+        .collect();
+    if !restart.is_empty() {
+        steps.push(format!(
+            "Quit and reopen {}: they read their configuration only at launch.",
+            restart.join(", ")
+        ));
+    }
+    let proxied: Vec<&str> = situation
+        .tools
+        .iter()
+        .filter(|t| t.mode() == Mode::Proxy)
+        .map(|t| t.name())
+        .collect();
+    if !proxied.is_empty() {
+        steps.push(format!(
+            "{} reach the gateway through the proxy: keep `llmauth proxy start` running while you use them.",
+            proxied.join(", ")
+        ));
+    }
+    if situation.tools.contains(&Tool::ClaudeCode) {
+        steps.push("Claude Code picks up the change in new sessions.".to_owned());
+    }
+    if situation.lazy {
+        steps.push(
+            "Not signed in yet (--lazy): the first token a tool asks for starts the sign-in, or run `llmauth login` now."
+                .to_owned(),
+        );
+    }
+    steps
+}
+
+/// Warnings (stderr).
+pub fn warnings(situation: &Situation) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let has = |tool| situation.tools.contains(&tool);
+    if situation.anthropic_api_key_set && has(Tool::ClaudeCode) {
+        warnings.push(
+            "ANTHROPIC_API_KEY is set in this environment: Claude Code uses it instead of the apiKeyHelper llmauth configured — unset it".to_owned(),
+        );
+    }
+    if has(Tool::Cursor) {
+        warnings.push(
+            "Cursor sends requests for a custom OpenAI base URL from its own servers, which cannot reach a proxy on localhost: its settings were written, but Cursor is likely to ignore them".to_owned(),
+        );
+    }
+    if has(Tool::Vscode) {
+        warnings.push(
+            "VS Code's settings for a custom Copilot endpoint are not documented and may be ignored by current versions: the keys written are best effort".to_owned(),
+        );
+    }
+    if let Some(ca) = &situation.ca_file
+        && has(Tool::Codex)
+    {
+        warnings.push(format!(
+            "Codex has no config.toml setting for extra trust roots: start it with CODEX_CA_CERTIFICATE={ca} in its environment (or trust the CA system-wide)"
+        ));
+    }
+    if situation.state_dir_overridden && situation.tools.iter().any(|t| t.mode() != Mode::Proxy) {
+        warnings.push(
+            "LLMAUTH_STATE_DIR is set: tools run `llmauth token` with their own environment, which must set it too, or they will not find this session".to_owned(),
+        );
+    }
+    warnings
+}
+
+/// The name of the lock serialising changes to one tool file: `tool-<16 hex>`.
+pub fn tool_lock_name(path: &str) -> String {
+    let digest = Sha256::digest(path.as_bytes());
+    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("tool-{hex}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines() {
+        assert_eq!(
+            configured(Tool::ClaudeCode, &["/h/.claude/settings.json".into()]),
+            "configured claude-code (token helper) → /h/.claude/settings.json"
+        );
+        assert_eq!(
+            configured(Tool::Cursor, &["/s.json".into()]),
+            "configured cursor (proxy) → /s.json [best effort]"
+        );
+        assert_eq!(tool_lock_name("/a").len(), "tool-".len() + 16);
+        assert_ne!(tool_lock_name("/a"), tool_lock_name("/b"));
+    }
+
+    #[test]
+    fn advice_follows_the_situation() {
+        let situation = Situation {
+            tools: vec![
+                Tool::ClaudeCode,
+                Tool::GeminiCli,
+                Tool::ClaudeDesktop,
+                Tool::Cursor,
+                Tool::Codex,
+            ],
+            lazy: true,
+            anthropic_api_key_set: true,
+            ca_file: Some("/ca.pem".into()),
+            state_dir_overridden: false,
+        };
+        let steps = next_steps(&situation).join("\n");
+        assert!(
+            steps.contains("Quit and reopen Claude Desktop, Cursor"),
+            "{steps}"
+        );
+        assert!(
+            steps.contains("gemini-cli, cursor reach the gateway through the proxy"),
+            "{steps}"
+        );
+        assert!(steps.contains("--lazy"), "{steps}");
+        let warnings = warnings(&situation).join("\n");
+        assert!(warnings.contains("ANTHROPIC_API_KEY"), "{warnings}");
+        assert!(warnings.contains("Cursor sends"), "{warnings}");
+        assert!(
+            warnings.contains("CODEX_CA_CERTIFICATE=/ca.pem"),
+            "{warnings}"
+        );
+        assert!(next_steps(&Situation::default()).is_empty());
+        assert!(super::warnings(&Situation::default()).is_empty());
+    }
+}

@@ -1,0 +1,206 @@
+//! Per-file decisions: what setup writes and records, what teardown restores, what status
+//! calls drift.
+
+use super::edit::{self, Note, PatchError};
+use super::receipt::FileReceipt;
+use super::wiring::FileSpec;
+
+/// What setup does to one file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FilePlan {
+    /// The new content; `None` when the file already holds what we want.
+    pub new_text: Option<String>,
+    /// The receipt for the file after this run (the first `previous` values kept).
+    pub receipt: FileReceipt,
+}
+
+/// Plans setup of one file.
+///
+/// `path` is where the file really is (the symlink's target), `current` its content
+/// (`None`: it does not exist), `prior` the receipt of an earlier setup of it, and
+/// `created_dirs` the directories this run has to create for it.
+///
+/// # Errors
+/// A [`PatchError`] when the file does not parse or our keys cannot be placed.
+pub fn plan_file(
+    spec: &FileSpec,
+    path: &str,
+    current: Option<&str>,
+    prior: Option<&FileReceipt>,
+    created_dirs: Vec<String>,
+) -> Result<FilePlan, PatchError> {
+    let prior = prior.filter(|p| p.format == spec.format);
+    let prior_entries = prior.map(|p| p.entries.as_slice()).unwrap_or_default();
+    let (text, entries) = edit::apply(spec.format, current, &spec.edits, prior_entries)?;
+    let created = prior.map_or(current.is_none(), |p| p.created);
+    let mut dirs = prior.map(|p| p.created_dirs.clone()).unwrap_or_default();
+    for dir in created_dirs {
+        if !dirs.contains(&dir) {
+            dirs.push(dir);
+        }
+    }
+    Ok(FilePlan {
+        new_text: (current != Some(text.as_str())).then_some(text),
+        receipt: FileReceipt {
+            path: path.to_owned(),
+            format: spec.format,
+            created,
+            created_dirs: dirs,
+            entries,
+        },
+    })
+}
+
+/// What teardown does with a file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileAction {
+    /// Nothing to write.
+    Leave,
+    /// Replace the content.
+    Write(String),
+    /// Delete the file (setup created it and nothing else is in it).
+    Delete,
+}
+
+/// Teardown of one file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileTeardown {
+    /// What to do with the file.
+    pub action: FileAction,
+    /// Entries left in place because the user changed them; `None` when none are left.
+    pub remaining: Option<FileReceipt>,
+    /// Keys to report.
+    pub notes: Vec<Note>,
+    /// The file no longer exists, so there was nothing to revert.
+    pub gone: bool,
+}
+
+/// Plans teardown of one file from its receipt and current content (`None`: missing).
+///
+/// # Errors
+/// A [`PatchError`] when the file no longer parses; it is then left untouched and its
+/// receipt kept.
+pub fn teardown_file(
+    receipt: &FileReceipt,
+    current: Option<&str>,
+) -> Result<FileTeardown, PatchError> {
+    let Some(current) = current else {
+        return Ok(FileTeardown {
+            action: FileAction::Leave,
+            remaining: None,
+            notes: Vec::new(),
+            gone: true,
+        });
+    };
+    let reverted = edit::revert(receipt.format, current, &receipt.entries)?;
+    let action = match reverted.text {
+        None => FileAction::Delete,
+        Some(text) if receipt.created && text.is_empty() => FileAction::Delete,
+        Some(text) if text == current => FileAction::Leave,
+        Some(text) => FileAction::Write(text),
+    };
+    let remaining = (!reverted.kept.is_empty()).then(|| FileReceipt {
+        entries: reverted.kept,
+        ..receipt.clone()
+    });
+    Ok(FileTeardown {
+        action,
+        remaining,
+        notes: reverted.notes,
+        gone: false,
+    })
+}
+
+/// Keys of the file that no longer hold what setup wrote (`status`); a missing file
+/// drifts as a whole.
+///
+/// # Errors
+/// A [`PatchError`] when the file no longer parses.
+pub fn drift_file(receipt: &FileReceipt, current: Option<&str>) -> Result<Drift, PatchError> {
+    match current {
+        None => Ok(Drift::Missing),
+        Some(text) => {
+            let notes = edit::drift(receipt.format, text, &receipt.entries)?;
+            Ok(if notes.is_empty() {
+                Drift::None
+            } else {
+                Drift::Keys(notes)
+            })
+        }
+    }
+}
+
+/// A file's drift.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Drift {
+    /// Everything setup wrote is still there.
+    None,
+    /// The file is gone.
+    Missing,
+    /// These keys changed.
+    Keys(Vec<Note>),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::setup::edit::Edit;
+    use crate::setup::receipt::Format;
+    use serde_json::json;
+
+    fn spec() -> FileSpec {
+        FileSpec {
+            path: "/h/.claude/settings.json".into(),
+            format: Format::Json,
+            edits: vec![Edit::Set {
+                key: vec!["apiKeyHelper".into()],
+                value: json!("llmauth token"),
+            }],
+            new_file_mode: 0o644,
+        }
+    }
+
+    #[test]
+    fn a_created_file_is_deleted_again() {
+        let plan = plan_file(&spec(), "/p", None, None, vec!["/h/.claude".into()]).unwrap();
+        assert!(plan.receipt.created);
+        assert_eq!(plan.receipt.created_dirs, ["/h/.claude"]);
+        let text = plan.new_text.unwrap();
+        let teardown = teardown_file(&plan.receipt, Some(&text)).unwrap();
+        assert_eq!(teardown.action, FileAction::Delete);
+        assert_eq!(teardown.remaining, None);
+        // A second run keeps the first receipt (created stays true).
+        let again = plan_file(&spec(), "/p", Some(&text), Some(&plan.receipt), Vec::new()).unwrap();
+        assert_eq!(again.new_text, None);
+        assert_eq!(again.receipt, plan.receipt);
+    }
+
+    #[test]
+    fn a_created_file_with_user_content_stays() {
+        let plan = plan_file(&spec(), "/p", None, None, Vec::new()).unwrap();
+        let text = plan
+            .new_text
+            .unwrap()
+            .replace("{\n", "{\n  \"theme\": \"dark\",\n");
+        let teardown = teardown_file(&plan.receipt, Some(&text)).unwrap();
+        assert_eq!(
+            teardown.action,
+            FileAction::Write("{\n  \"theme\": \"dark\"\n}\n".into())
+        );
+    }
+
+    #[test]
+    fn drift_and_missing_files() {
+        let plan = plan_file(&spec(), "/p", Some("{}"), None, Vec::new()).unwrap();
+        let text = plan.new_text.unwrap();
+        assert_eq!(drift_file(&plan.receipt, Some(&text)), Ok(Drift::None));
+        assert_eq!(drift_file(&plan.receipt, None), Ok(Drift::Missing));
+        assert!(matches!(
+            drift_file(&plan.receipt, Some("{\"apiKeyHelper\": \"x\"}")),
+            Ok(Drift::Keys(_))
+        ));
+        let gone = teardown_file(&plan.receipt, None).unwrap();
+        assert!(gone.gone);
+        assert_eq!(gone.action, FileAction::Leave);
+    }
+}

@@ -1,0 +1,416 @@
+//! What each tool gets: the files and keys setup writes, from the settings of this run.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use core::time::Duration;
+use serde_json::{Value as Json, json};
+
+use super::edit::Edit;
+use super::helper::Helper;
+use super::receipt::{Format, Receipt};
+use super::tool::{Environment, Platform, Tool, claude_desktop_library, editor_settings, location};
+use crate::secret::LocalKey;
+
+/// The name of our entry in Claude Desktop's configuration library.
+pub const DESKTOP_ENTRY_NAME: &str = "llmauth gateway";
+/// How long Claude Desktop waits for the credential helper.
+const DESKTOP_HELPER_TIMEOUT_SECS: u64 = 30;
+/// The Codex model provider id.
+pub const CODEX_PROVIDER: &str = "llmauth";
+
+/// Everything the tool files depend on.
+#[derive(Clone)]
+pub struct Settings {
+    /// `llm.gateway_url`, as written.
+    pub gateway_url: String,
+    /// The path prefix for Anthropic-style tools (`""` or e.g. `/anthropic`).
+    pub anthropic_prefix: String,
+    /// How to run `llmauth token`.
+    pub helper: Helper,
+    /// How long tools may cache a token (SPEC §5).
+    pub interval: Duration,
+    /// `tls.ca_file`, absolute.
+    pub ca_file: Option<String>,
+    /// The proxy's port.
+    pub proxy_port: u16,
+    /// The local key proxy-mode tools present; needed only for them.
+    pub local_key: Option<LocalKey>,
+    /// Where the Claude Desktop shim goes.
+    pub shim_path: PathBuf,
+    /// The id of our Claude Desktop configuration document.
+    pub desktop_document_id: String,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("gateway_url", &self.gateway_url)
+            .field("anthropic_prefix", &self.anthropic_prefix)
+            .field("helper", &self.helper)
+            .field("interval", &self.interval)
+            .field("ca_file", &self.ca_file)
+            .field("proxy_port", &self.proxy_port)
+            .field("local_key", &self.local_key)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One file setup writes for a tool.
+#[derive(Clone, PartialEq, Eq)]
+pub struct FileSpec {
+    /// Where (before following a symlink).
+    pub path: PathBuf,
+    /// How it is edited.
+    pub format: Format,
+    /// What changes.
+    pub edits: Vec<Edit>,
+    /// Permissions of the file when setup creates it: 0600 when it holds the local key,
+    /// 0700 for the shim, 0644 otherwise.
+    pub new_file_mode: u32,
+}
+
+impl fmt::Debug for FileSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileSpec")
+            .field("path", &self.path)
+            .field("format", &self.format)
+            .field("edits", &self.edits)
+            .field("new_file_mode", &format_args!("{:o}", self.new_file_mode))
+            .finish()
+    }
+}
+
+/// A proxy-mode tool was asked for without the local key.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("internal error: {0} needs the proxy's local key")]
+pub struct NeedsLocalKey(pub Tool);
+
+fn set(key: &[&str], value: Json) -> Edit {
+    Edit::Set {
+        key: key.iter().map(|k| (*k).to_owned()).collect(),
+        value,
+    }
+}
+
+/// The gateway URL with a path appended, without doubling slashes.
+fn join(base: &str, path: &str) -> String {
+    let base = base.trim_end_matches('/');
+    match path.trim_matches('/') {
+        "" => base.to_owned(),
+        path => format!("{base}/{path}"),
+    }
+}
+
+impl Settings {
+    /// The base URL for Anthropic-style tools.
+    pub fn anthropic_base_url(&self) -> String {
+        join(&self.gateway_url, &self.anthropic_prefix)
+    }
+
+    /// Codex's base URL: the gateway's OpenAI-style `/v1` (not doubled).
+    pub fn openai_base_url(&self) -> String {
+        let base = self.gateway_url.trim_end_matches('/');
+        if base.ends_with("/v1") {
+            base.to_owned()
+        } else {
+            format!("{base}/v1")
+        }
+    }
+
+    /// The proxy's origin, as tools should reach it (`localhost`: the proxy listens on
+    /// both 127.0.0.1 and ::1).
+    pub fn proxy_origin(&self) -> String {
+        format!("http://localhost:{}", self.proxy_port)
+    }
+
+    fn interval_ms(&self) -> u64 {
+        u64::try_from(self.interval.as_millis()).unwrap_or(u64::MAX)
+    }
+}
+
+/// The files and keys for `tool`.
+///
+/// # Errors
+/// [`NeedsLocalKey`] for a proxy-mode tool when `settings.local_key` is `None`.
+pub fn files(
+    tool: Tool,
+    settings: &Settings,
+    env: &Environment,
+) -> Result<Vec<FileSpec>, NeedsLocalKey> {
+    let dir = location(tool, env).config_dir;
+    let key = || {
+        settings
+            .local_key
+            .as_ref()
+            .map(|k| k.expose_secret().to_owned())
+            .ok_or(NeedsLocalKey(tool))
+    };
+    Ok(match tool {
+        Tool::ClaudeCode => {
+            let mut edits = vec![
+                set(
+                    &["apiKeyHelper"],
+                    json!(settings.helper.shell_command(env.platform)),
+                ),
+                set(
+                    &["env", "ANTHROPIC_BASE_URL"],
+                    json!(settings.anthropic_base_url()),
+                ),
+                set(
+                    &["env", "CLAUDE_CODE_API_KEY_HELPER_TTL_MS"],
+                    json!(settings.interval_ms().to_string()),
+                ),
+            ];
+            if let Some(ca) = &settings.ca_file {
+                edits.push(set(&["env", "NODE_EXTRA_CA_CERTS"], json!(ca)));
+            }
+            vec![FileSpec {
+                path: dir.join("settings.json"),
+                format: Format::Json,
+                edits,
+                new_file_mode: 0o644,
+            }]
+        }
+        Tool::Codex => {
+            let provider = |k: &[&'static str]| -> Vec<&'static str> {
+                let mut key = vec!["model_providers", CODEX_PROVIDER];
+                key.extend_from_slice(k);
+                key
+            };
+            let args = settings.helper.token_args(&["--non-interactive"]);
+            vec![FileSpec {
+                path: dir.join("config.toml"),
+                format: Format::Toml,
+                edits: vec![
+                    set(&["model_provider"], json!(CODEX_PROVIDER)),
+                    set(&provider(&["name"]), json!("llmauth gateway")),
+                    set(&provider(&["base_url"]), json!(settings.openai_base_url())),
+                    set(&provider(&["wire_api"]), json!("responses")),
+                    set(
+                        &provider(&["auth", "command"]),
+                        json!(settings.helper.program),
+                    ),
+                    set(&provider(&["auth", "args"]), json!(args)),
+                    set(
+                        &provider(&["auth", "refresh_interval_ms"]),
+                        json!(settings.interval_ms()),
+                    ),
+                ],
+                new_file_mode: 0o644,
+            }]
+        }
+        Tool::GeminiCli => vec![
+            FileSpec {
+                path: dir.join("settings.json"),
+                format: Format::Json,
+                edits: vec![set(
+                    &["security", "auth", "selectedType"],
+                    json!("gemini-api-key"),
+                )],
+                new_file_mode: 0o644,
+            },
+            FileSpec {
+                path: dir.join(".env"),
+                format: Format::Dotenv,
+                edits: vec![
+                    set(&["GEMINI_API_KEY"], json!(key()?)),
+                    set(&["GOOGLE_GEMINI_BASE_URL"], json!(settings.proxy_origin())),
+                ],
+                new_file_mode: 0o600,
+            },
+        ],
+        Tool::Vscode => vec![FileSpec {
+            path: editor_settings(tool, env),
+            format: Format::Json,
+            edits: vec![
+                set(
+                    &["github.copilot.advanced.serverUrl"],
+                    json!(format!("{}/v1", settings.proxy_origin())),
+                ),
+                set(&["github.copilot.advanced.apiKey"], json!(key()?)),
+            ],
+            new_file_mode: 0o600,
+        }],
+        Tool::Cursor => vec![FileSpec {
+            path: editor_settings(tool, env),
+            format: Format::Json,
+            edits: vec![
+                set(
+                    &["cursor.general.openAIBaseURL"],
+                    json!(format!("{}/v1", settings.proxy_origin())),
+                ),
+                set(&["cursor.general.openAIAPIKey"], json!(key()?)),
+            ],
+            new_file_mode: 0o600,
+        }],
+        Tool::ClaudeDesktop => {
+            let library = claude_desktop_library(env);
+            let id = &settings.desktop_document_id;
+            let document = json!({
+                "inferenceProvider": "gateway",
+                "inferenceGatewayBaseUrl": settings.anthropic_base_url(),
+                "inferenceGatewayAuthScheme": "bearer",
+                "inferenceCredentialKind": "helper-script",
+                "inferenceCredentialHelper": settings.shim_path.to_string_lossy(),
+                "inferenceCredentialHelperTtlSec": settings.interval.as_secs(),
+                "inferenceCredentialHelperTimeoutSec": DESKTOP_HELPER_TIMEOUT_SECS,
+            });
+            let mut content = serde_json::to_string_pretty(&document).unwrap_or_default();
+            content.push('\n');
+            vec![
+                FileSpec {
+                    path: settings.shim_path.clone(),
+                    format: Format::Whole,
+                    edits: vec![Edit::Whole {
+                        content: settings.helper.shim(env.platform),
+                    }],
+                    new_file_mode: 0o700,
+                },
+                FileSpec {
+                    path: library.join(format!("{id}.json")),
+                    format: Format::Whole,
+                    edits: vec![Edit::Whole { content }],
+                    new_file_mode: 0o600,
+                },
+                FileSpec {
+                    path: library.join("_meta.json"),
+                    format: Format::Json,
+                    edits: vec![
+                        set(&["appliedId"], json!(id)),
+                        Edit::Append {
+                            key: vec!["entries".to_owned()],
+                            element: json!({"id": id, "name": DESKTOP_ENTRY_NAME}),
+                        },
+                    ],
+                    new_file_mode: 0o644,
+                },
+            ]
+        }
+    })
+}
+
+/// The shim's file name for the platform.
+pub fn shim_file_name(platform: Platform) -> &'static str {
+    match platform {
+        Platform::Windows => "claude-desktop-helper.cmd",
+        Platform::Linux | Platform::Mac => "claude-desktop-helper.sh",
+    }
+}
+
+/// The id for our Claude Desktop document: the one an earlier setup used, else one of
+/// ours already listed in `_meta.json`, else a new random (v4) UUID from `fresh`.
+pub fn desktop_document_id(
+    prior: Option<&Receipt>,
+    meta_text: Option<&str>,
+    fresh: [u8; 16],
+) -> String {
+    let safe = |id: &str| {
+        !id.is_empty()
+            && id.len() <= 64
+            && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    let from_receipt = prior.into_iter().flat_map(|r| &r.files).find_map(|f| {
+        let name = f.path.rsplit(['/', '\\']).next()?;
+        let id = name.strip_suffix(".json")?;
+        (f.format == Format::Whole && safe(id)).then(|| id.to_owned())
+    });
+    if let Some(id) = from_receipt {
+        return id;
+    }
+    let listed = meta_text
+        .map(|text| super::edit::json::elements_at(text, &["entries".to_owned()]))
+        .unwrap_or_default()
+        .into_iter()
+        .find_map(|entry| {
+            let id = entry.get("id")?.as_str()?;
+            (entry.get("name")?.as_str()? == DESKTOP_ENTRY_NAME && safe(id)).then(|| id.to_owned())
+        });
+    if let Some(id) = listed {
+        return id;
+    }
+    let mut b = fresh;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        hex.get(0..8).unwrap_or_default(),
+        hex.get(8..12).unwrap_or_default(),
+        hex.get(12..16).unwrap_or_default(),
+        hex.get(16..20).unwrap_or_default(),
+        hex.get(20..32).unwrap_or_default()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> Settings {
+        Settings {
+            gateway_url: "https://gw.example.com/".into(),
+            anthropic_prefix: "/anthropic".into(),
+            helper: Helper {
+                program: "/usr/local/bin/llmauth".into(),
+                on_path: true,
+                config: None,
+            },
+            interval: Duration::from_secs(100),
+            ca_file: Some("/etc/ca.pem".into()),
+            proxy_port: 14000,
+            local_key: Some(LocalKey::from_random(&[7; 32])),
+            shim_path: PathBuf::from("/s/claude-desktop-helper.sh"),
+            desktop_document_id: "abc".into(),
+        }
+    }
+
+    fn env() -> Environment {
+        Environment {
+            platform: Platform::Linux,
+            home: PathBuf::from("/h"),
+            xdg_config_home: None,
+            appdata: None,
+            local_appdata: None,
+            claude_config_dir: None,
+            codex_home: None,
+        }
+    }
+
+    #[test]
+    fn urls_join_without_doubling() {
+        let mut s = settings();
+        assert_eq!(s.anthropic_base_url(), "https://gw.example.com/anthropic");
+        assert_eq!(s.openai_base_url(), "https://gw.example.com/v1");
+        s.gateway_url = "https://gw.example.com/v1".into();
+        s.anthropic_prefix = String::new();
+        assert_eq!(s.openai_base_url(), "https://gw.example.com/v1");
+        assert_eq!(s.anthropic_base_url(), "https://gw.example.com/v1");
+    }
+
+    #[test]
+    fn every_tool_has_files_and_proxy_tools_need_the_key() {
+        for tool in Tool::ALL {
+            let specs = files(tool, &settings(), &env()).unwrap();
+            assert!(!specs.is_empty(), "{tool}");
+            let debug = format!("{specs:?}");
+            let key = LocalKey::from_random(&[7; 32]);
+            assert!(!debug.contains(key.expose_secret()), "{debug}");
+        }
+        let mut no_key = settings();
+        no_key.local_key = None;
+        assert_eq!(
+            files(Tool::GeminiCli, &no_key, &env()),
+            Err(NeedsLocalKey(Tool::GeminiCli))
+        );
+        assert!(files(Tool::ClaudeCode, &no_key, &env()).is_ok());
+    }
+
+    #[test]
+    fn desktop_ids_are_reused_or_fresh_uuids() {
+        let fresh = desktop_document_id(None, None, [0xff; 16]);
+        assert_eq!(fresh, "ffffffff-ffff-4fff-bfff-ffffffffffff");
+        let meta = r#"{"entries": [{"id": "../evil", "name": "llmauth gateway"}, {"id": "e1", "name": "llmauth gateway"}]}"#;
+        assert_eq!(desktop_document_id(None, Some(meta), [0; 16]), "e1");
+    }
+}

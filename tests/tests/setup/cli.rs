@@ -1,0 +1,528 @@
+//! The real `llmauth` binary in a private home: every tool set up at once (with stand-in
+//! binaries on PATH), status, teardown, and the home tree identical to the start; files
+//! that do not parse, read-only and symlinked files; user changes kept; `config reset`.
+
+use std::path::{Path, PathBuf};
+
+use std::sync::Arc;
+
+use llmauth_tests::ca::TestCa;
+use llmauth_tests::http_server::{HttpServer, Request, Response, ServerOptions};
+use llmauth_tests::sandbox::{Finished, Sandbox, tree};
+
+const TOOL_BINARIES: [&str; 6] = [
+    "claude",
+    "codex",
+    "gemini",
+    "code",
+    "cursor",
+    "claude-desktop",
+];
+const INLINE_CONFIG: [&str; 6] = [
+    "--gateway-url",
+    "https://llm.example.com",
+    "--issuer",
+    "https://idp.example.com",
+    "--client-id",
+    "llmauth-test",
+];
+
+fn llmauth() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_llmauth-under-test"))
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/setup")
+            .join(name),
+    )
+    .unwrap()
+}
+
+/// A sandbox whose PATH holds stand-ins for `tools` (and the system's basics).
+fn sandbox_with(tools: &[&str]) -> Sandbox {
+    let mut sandbox = Sandbox::new(llmauth(), None);
+    let bin = sandbox.fake_binaries(tools);
+    sandbox.set_env("PATH", format!("{}:/usr/bin:/bin", bin.display()));
+    sandbox
+}
+
+fn write(path: &Path, bytes: &[u8]) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, bytes).unwrap();
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+fn setup(sandbox: &Sandbox, extra: &[&str]) -> Finished {
+    let mut args = vec!["setup", "--lazy"];
+    args.extend_from_slice(&INLINE_CONFIG);
+    args.extend_from_slice(extra);
+    sandbox.run(&args)
+}
+
+fn ok(finished: &Finished) {
+    assert_eq!(
+        finished.code, 0,
+        "stdout: {}\nstderr: {}",
+        finished.stdout, finished.stderr
+    );
+}
+
+fn read(path: &Path) -> String {
+    String::from_utf8(std::fs::read(path).unwrap()).unwrap()
+}
+
+#[test]
+fn every_tool_set_up_then_torn_down_leaves_home_as_it_was() {
+    let mut sandbox = sandbox_with(&TOOL_BINARIES);
+    sandbox.set_env("ANTHROPIC_API_KEY", "sk-ant-users-own");
+    let home = sandbox.home();
+    let claude = home.join(".claude/settings.json");
+    let codex = home.join(".codex/config.toml");
+    let gemini_env = home.join(".gemini/.env");
+    let gemini_settings = home.join(".gemini/settings.json");
+    let vscode = home.join(".config/Code/User/settings.json");
+    let cursor_link = home.join(".config/Cursor/User/settings.json");
+    let cursor_real = home.join("dotfiles/cursor-settings.json");
+    write(&claude, &fixture("claude-code/commented.json"));
+    write(&codex, &fixture("codex/crlf.toml"));
+    write(&gemini_env, &fixture("gemini-cli/dotenv"));
+    set_mode(&gemini_env, 0o640);
+    write(&gemini_settings, &fixture("gemini-cli/settings.json"));
+    write(&vscode, &fixture("vscode/settings.json"));
+    write(&cursor_real, &fixture("cursor/settings.json"));
+    std::fs::create_dir_all(cursor_link.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink("../../../dotfiles/cursor-settings.json", &cursor_link).unwrap();
+    let before = tree(&home);
+
+    let first = setup(&sandbox, &[]);
+    ok(&first);
+    let configured: Vec<&str> = first
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("configured "))
+        .collect();
+    assert_eq!(configured.len(), 6, "{}", first.stdout);
+    for tool in [
+        "claude-code",
+        "codex",
+        "claude-desktop",
+        "gemini-cli",
+        "vscode",
+        "cursor",
+    ] {
+        assert!(
+            configured
+                .iter()
+                .any(|l| l.starts_with(&format!("configured {tool} ("))),
+            "{tool} missing from:\n{}",
+            first.stdout
+        );
+    }
+    assert!(
+        first.stdout.contains("llmauth proxy start"),
+        "{}",
+        first.stdout
+    );
+    assert!(
+        first.stderr.contains("Cursor sends requests"),
+        "{}",
+        first.stderr
+    );
+
+    // What each tool reads.
+    let config_arg = format!("--config {}", sandbox.config_file().display());
+    let settings = read(&claude);
+    assert!(
+        settings.contains(&format!(
+            "\"apiKeyHelper\": \"{} token {config_arg}\"",
+            llmauth().display()
+        )),
+        "{settings}"
+    );
+    assert!(
+        settings.contains("\"ANTHROPIC_BASE_URL\": \"https://llm.example.com\""),
+        "{settings}"
+    );
+    assert!(
+        settings.contains("// Claude Code user settings, kept in git"),
+        "{settings}"
+    );
+    let toml = read(&codex);
+    assert!(toml.contains("model_provider = \"llmauth\"\r\n"), "{toml}");
+    assert!(
+        toml.contains(&format!("command = \"{}\"\r\n", llmauth().display())),
+        "{toml}"
+    );
+    let key = read(&sandbox.state_dir().join("proxy.key"))
+        .trim()
+        .to_owned();
+    let dotenv = read(&gemini_env);
+    assert!(
+        dotenv.contains(&format!("export GEMINI_API_KEY={key}\n")),
+        "{dotenv}"
+    );
+    assert!(
+        dotenv.contains("GOOGLE_GEMINI_BASE_URL=http://localhost:14000\n"),
+        "{dotenv}"
+    );
+    assert_eq!(mode(&gemini_env), 0o640, "an existing file keeps its mode");
+    assert!(
+        std::fs::symlink_metadata(&cursor_link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(
+        read(&cursor_real).contains(&key),
+        "the link's target is edited"
+    );
+    let library = home.join(".config/Claude-3p/configLibrary");
+    let meta = read(&library.join("_meta.json"));
+    let meta: serde_json::Value = serde_json::from_str(&meta).unwrap();
+    let id = meta["appliedId"].as_str().unwrap();
+    let document: serde_json::Value =
+        serde_json::from_str(&read(&library.join(format!("{id}.json")))).unwrap();
+    assert_eq!(document["inferenceCredentialKind"], "helper-script");
+    assert_eq!(document["inferenceCredentialHelperTimeoutSec"], 30);
+    let shim = PathBuf::from(document["inferenceCredentialHelper"].as_str().unwrap());
+    assert_eq!(mode(&shim), 0o700);
+    assert!(read(&shim).contains("--non-interactive"));
+    for receipt in std::fs::read_dir(sandbox.state_dir().join("receipts")).unwrap() {
+        assert_eq!(mode(&receipt.unwrap().path()), 0o600);
+    }
+
+    // A second setup changes nothing.
+    let after_first = tree(&home);
+    ok(&setup(&sandbox, &[]));
+    assert_eq!(tree(&home), after_first, "the second setup changed files");
+
+    let status = sandbox.run(&["status"]);
+    assert!(status.stdout.contains("tools:"), "{}", status.stdout);
+    assert_eq!(
+        status.stdout.matches("as setup left it").count(),
+        6,
+        "{}",
+        status.stdout
+    );
+    let json = sandbox.run(&["status", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(json["tools"].as_array().unwrap().len(), 6);
+    assert!(
+        !json.to_string().contains(&key),
+        "status must not print the local key"
+    );
+
+    let teardown = sandbox.run(&["teardown"]);
+    ok(&teardown);
+    assert_eq!(
+        teardown
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with("reverted "))
+            .count(),
+        6,
+        "{}",
+        teardown.stdout
+    );
+    assert_eq!(
+        tree(&home),
+        before,
+        "teardown did not restore the home directory"
+    );
+    assert!(!shim.exists());
+    assert!(
+        std::fs::read_dir(sandbox.state_dir().join("receipts"))
+            .unwrap()
+            .next()
+            .is_none()
+    );
+    assert!(!read(&sandbox.config_file()).contains("tool:"));
+    // Nothing left to revert.
+    let again = sandbox.run(&["teardown"]);
+    ok(&again);
+    assert!(
+        again.stdout.contains("No tools are configured."),
+        "{}",
+        again.stdout
+    );
+}
+
+#[test]
+fn a_file_that_does_not_parse_is_named_and_left_untouched() {
+    let sandbox = sandbox_with(&["claude", "codex"]);
+    let claude = sandbox.home().join(".claude/settings.json");
+    let broken = fixture("claude-code/broken.json");
+    write(&claude, &broken);
+    let finished = setup(&sandbox, &[]);
+    assert_eq!(finished.code, 2, "{}", finished.stderr);
+    assert!(
+        finished
+            .stderr
+            .contains(&format!("{}: line 2, column ", claude.display())),
+        "{}",
+        finished.stderr
+    );
+    assert_eq!(std::fs::read(&claude).unwrap(), broken);
+    // All or nothing: Codex, which was fine, was rolled back and no config was saved.
+    assert!(!sandbox.home().join(".codex/config.toml").exists());
+    assert!(!sandbox.home().join(".codex").exists());
+    assert!(!sandbox.config_file().exists());
+    assert!(!sandbox.state_dir().join("receipts/codex.json").exists());
+}
+
+#[test]
+fn a_read_only_file_is_refused_and_left_untouched() {
+    let sandbox = sandbox_with(&["claude"]);
+    let claude = sandbox.home().join(".claude/settings.json");
+    let original = fixture("claude-code/crlf-tabs.json");
+    write(&claude, &original);
+    set_mode(&claude, 0o444);
+    let finished = setup(&sandbox, &["--client", "claude-code"]);
+    assert_eq!(finished.code, 2, "{}", finished.stderr);
+    assert!(
+        finished.stderr.contains("is read-only"),
+        "{}",
+        finished.stderr
+    );
+    assert_eq!(std::fs::read(&claude).unwrap(), original);
+    assert_eq!(mode(&claude), 0o444);
+}
+
+#[test]
+fn a_key_the_user_changed_is_kept_reported_and_remembered() {
+    let sandbox = sandbox_with(&["claude"]);
+    let claude = sandbox.home().join(".claude/settings.json");
+    let original = fixture("claude-code/commented.json");
+    write(&claude, &original);
+    ok(&setup(&sandbox, &["--client", "claude-code"]));
+    let changed = read(&claude).replace("https://llm.example.com", "https://mine.example.com");
+    std::fs::write(&claude, &changed).unwrap();
+
+    let status = sandbox.run(&["status"]);
+    assert!(
+        status
+            .stdout
+            .contains("warning: claude-code: env.ANTHROPIC_BASE_URL in"),
+        "{}",
+        status.stdout
+    );
+
+    let teardown = sandbox.run(&["teardown", "claude-code"]);
+    ok(&teardown);
+    assert!(
+        teardown.stdout.contains("kept ")
+            && teardown
+                .stdout
+                .contains("env.ANTHROPIC_BASE_URL (changed since setup"),
+        "{}",
+        teardown.stdout
+    );
+    let left = read(&claude);
+    assert_eq!(
+        left,
+        String::from_utf8(original)
+            .unwrap()
+            .replace("https://api.anthropic.com", "https://mine.example.com")
+    );
+    // The receipt keeps that key: once the user puts our value back, teardown restores it.
+    std::fs::write(
+        &claude,
+        left.replace("https://mine.example.com", "https://llm.example.com"),
+    )
+    .unwrap();
+    ok(&sandbox.run(&["teardown", "claude-code"]));
+    assert_eq!(
+        std::fs::read(&claude).unwrap(),
+        fixture("claude-code/commented.json")
+    );
+}
+
+#[test]
+fn config_reset_reverts_the_tools_first() {
+    let sandbox = sandbox_with(&["gemini"]);
+    ok(&setup(&sandbox, &[]));
+    let dotenv = sandbox.home().join(".gemini/.env");
+    assert!(dotenv.exists());
+    let refused = sandbox.run(&["config", "reset"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("revert gemini-cli"),
+        "{}",
+        refused.stderr
+    );
+    assert!(dotenv.exists(), "nothing changes without --yes");
+
+    let reset = sandbox.run(&["config", "reset", "--yes"]);
+    ok(&reset);
+    assert!(
+        reset.stdout.contains("reverted gemini-cli"),
+        "{}",
+        reset.stdout
+    );
+    assert!(!dotenv.exists());
+    assert!(!sandbox.home().join(".gemini").exists());
+    assert!(!sandbox.config_file().exists());
+}
+
+#[test]
+fn tools_that_are_not_installed_are_named() {
+    let sandbox = sandbox_with(&[]);
+    let finished = setup(&sandbox, &["--client", "codex"]);
+    assert_eq!(finished.code, 2);
+    assert!(
+        finished
+            .stderr
+            .contains("codex does not seem to be installed"),
+        "{}",
+        finished.stderr
+    );
+    // With nothing installed at all, setup still saves the settings.
+    let none = setup(&sandbox, &[]);
+    ok(&none);
+    assert!(
+        none.stderr.contains("No supported AI tools found"),
+        "{}",
+        none.stderr
+    );
+    assert!(read(&sandbox.config_file()).contains("https://llm.example.com"));
+}
+
+#[test]
+fn a_failed_login_changes_nothing() {
+    let sandbox = sandbox_with(&["claude"]);
+    let mut args = vec!["setup", "--skip-browser", "--client", "claude-code"];
+    let unreachable = [
+        "--gateway-url",
+        "https://llm.example.com",
+        "--issuer",
+        "http://127.0.0.1:1",
+        "--client-id",
+        "x",
+    ];
+    args.extend_from_slice(&unreachable);
+    let finished = sandbox.run(&args);
+    assert_ne!(finished.code, 0, "{}", finished.stderr);
+    assert!(!sandbox.home().join(".claude/settings.json").exists());
+    assert!(!sandbox.config_file().exists());
+    assert!(!sandbox.state_dir().join("receipts").exists());
+}
+
+#[test]
+fn the_anthropic_prefix_is_probed_when_asked() {
+    // A gateway that serves the Anthropic API only under /anthropic (Envoy AI Gateway).
+    let ca = TestCa::new();
+    let server = HttpServer::start(
+        ServerOptions {
+            port: 0,
+            tls: Some(ca.server_config()),
+        },
+        |_| {
+            Arc::new(|request: &Request| {
+                let status = if request.path.starts_with("/anthropic/") {
+                    401
+                } else {
+                    404
+                };
+                Response::json(status, &serde_json::json!({"error": "x"}))
+            })
+        },
+    )
+    .unwrap();
+    let sandbox = sandbox_with(&["claude"]);
+    let ca_file = ca.write_ca_pem(sandbox.root()).unwrap();
+    let ca_file = ca_file.display().to_string();
+    let gateway = server.base_url();
+    let args = [
+        "setup",
+        "--lazy",
+        "--client",
+        "claude-code",
+        "--gateway-url",
+        &gateway,
+        "--issuer",
+        "https://idp.example.com",
+        "--client-id",
+        "x",
+        "--ca-file",
+        &ca_file,
+        "--anthropic-path-prefix",
+        "auto",
+    ];
+    ok(&sandbox.run(&args));
+    let settings = read(&sandbox.home().join(".claude/settings.json"));
+    assert!(
+        settings.contains(&format!("\"ANTHROPIC_BASE_URL\": \"{gateway}/anthropic\"")),
+        "{settings}"
+    );
+    assert!(
+        settings.contains(&format!("\"NODE_EXTRA_CA_CERTS\": \"{ca_file}\"")),
+        "{settings}"
+    );
+}
+
+#[test]
+fn setup_logs_in_and_teardown_purge_tokens_signs_out() {
+    use llmauth_tests::gateway::TestGateway;
+    use llmauth_tests::idp::{IdpOptions, TestIdp};
+
+    let idp = TestIdp::start(IdpOptions::default());
+    let gateway = TestGateway::for_idp(&idp);
+    let mut sandbox = Sandbox::new(
+        llmauth(),
+        Some(Path::new(env!("CARGO_BIN_EXE_fake-browser"))),
+    );
+    let bin = sandbox.fake_binaries(&["claude"]);
+    let ca_file = idp.ca().write_ca_pem(sandbox.root()).unwrap();
+    sandbox
+        .set_env("LLMAUTH_TEST_CA", &ca_file)
+        .set_env("PATH", format!("{}:/usr/bin:/bin", bin.display()));
+    let ca = ca_file.display().to_string();
+    let finished = sandbox.run(&[
+        "setup",
+        "--gateway-url",
+        &gateway.url(),
+        "--issuer",
+        idp.issuer(),
+        "--client-id",
+        idp.client_id(),
+        "--ca-file",
+        &ca,
+        "--callback-port",
+        "0",
+        "--secrets-backend",
+        "file",
+    ]);
+    ok(&finished);
+    assert_eq!(sandbox.browser_visits().len(), 1, "setup signed in once");
+    let settings = read(&sandbox.home().join(".claude/settings.json"));
+    // The test IdP's tokens live 5 minutes: tools cache them for a third of that.
+    assert!(
+        settings.contains("\"CLAUDE_CODE_API_KEY_HELPER_TTL_MS\": \"100000\""),
+        "{settings}"
+    );
+    // A second setup reuses the session: no second browser visit.
+    ok(&sandbox.run(&["setup"]));
+    assert_eq!(sandbox.browser_visits().len(), 1);
+    ok(&sandbox.run(&["status"]));
+
+    let teardown = sandbox.run(&["teardown", "--purge-tokens"]);
+    ok(&teardown);
+    assert!(
+        teardown.stderr.contains("Deleted the stored session"),
+        "{}",
+        teardown.stderr
+    );
+    assert!(!sandbox.home().join(".claude/settings.json").exists());
+    assert_eq!(sandbox.run(&["status"]).code, 3, "signed out");
+}

@@ -1,0 +1,439 @@
+//! Properties of the editors over generated documents: for any JSON-with-comments, TOML or
+//! `.env` file that setup accepts, teardown(setup(doc)) == doc, byte for byte, and a
+//! second setup changes nothing.
+
+use proptest::prelude::*;
+use serde_json::{Value as Json, json};
+
+use llmauth_core::setup::edit::{self, Edit, PatchError};
+use llmauth_core::setup::receipt::Format;
+
+fn set(key: &[&str], value: Json) -> Edit {
+    Edit::Set {
+        key: key.iter().map(|k| (*k).to_owned()).collect(),
+        value,
+    }
+}
+
+fn claude_edits() -> Vec<Edit> {
+    vec![
+        set(&["apiKeyHelper"], json!("llmauth token")),
+        set(
+            &["env", "ANTHROPIC_BASE_URL"],
+            json!("https://gw.example.com"),
+        ),
+        set(
+            &["env", "CLAUDE_CODE_API_KEY_HELPER_TTL_MS"],
+            json!("300000"),
+        ),
+        set(&["env", "NODE_EXTRA_CA_CERTS"], json!("/etc/ca.pem")),
+        set(
+            &["security", "auth", "selectedType"],
+            json!("gemini-api-key"),
+        ),
+        set(
+            &["cursor.general.openAIBaseURL"],
+            json!("http://localhost:14000/v1"),
+        ),
+        Edit::Append {
+            key: vec!["entries".into()],
+            element: json!({"id": "x1", "name": "llmauth gateway"}),
+        },
+    ]
+}
+
+fn codex_edits() -> Vec<Edit> {
+    let p = |k: &[&'static str]| -> Vec<&'static str> {
+        let mut key = vec!["model_providers", "llmauth"];
+        key.extend_from_slice(k);
+        key
+    };
+    vec![
+        set(&["model_provider"], json!("llmauth")),
+        set(&p(&["name"]), json!("llmauth gateway")),
+        set(&p(&["base_url"]), json!("https://gw.example.com/v1")),
+        set(&p(&["wire_api"]), json!("responses")),
+        set(&p(&["auth", "command"]), json!("/usr/bin/llmauth")),
+        set(&p(&["auth", "args"]), json!(["token", "--non-interactive"])),
+        set(&p(&["auth", "refresh_interval_ms"]), json!(300_000)),
+    ]
+}
+
+/// Asserts the round trip for `doc` when setup accepts it; returns whether it did.
+fn round_trip(format: Format, doc: &str, edits: &[Edit]) -> Result<bool, TestCaseError> {
+    let (patched, entries) = match edit::apply(format, Some(doc), edits, &[]) {
+        Ok(done) => done,
+        // Our keys cannot go where a scalar or array sits; the file is then refused.
+        Err(
+            PatchError::NotAnObject { .. }
+            | PatchError::NotAnArray { .. }
+            | PatchError::Occupied { .. },
+        ) => {
+            return Ok(false);
+        }
+        Err(other) => {
+            return Err(TestCaseError::fail(format!(
+                "setup refused {doc:?}: {other}"
+            )));
+        }
+    };
+    prop_assert!(
+        edit::check(format, &patched).is_ok(),
+        "setup wrote a broken file:\n{}",
+        patched
+    );
+    let (again, entries_again) = edit::apply(format, Some(&patched), edits, &entries).unwrap();
+    prop_assert_eq!(&again, &patched, "a second setup changed the file");
+    prop_assert_eq!(&entries_again, &entries);
+    let reverted = edit::revert(format, &patched, &entries).unwrap();
+    prop_assert_eq!(reverted.text.as_deref(), Some(doc), "patched:\n{}", patched);
+    prop_assert!(reverted.kept.is_empty());
+    Ok(true)
+}
+
+// ---- JSON with comments ----------------------------------------------------------------
+
+/// A generated JSON value with its layout choices.
+#[derive(Clone, Debug)]
+enum Node {
+    Scalar(String),
+    Object {
+        items: Vec<(String, Node, Option<String>)>,
+        multiline: bool,
+        trailing_comma: bool,
+        empty_inside: &'static str,
+    },
+    Array(Vec<Node>, bool),
+}
+
+fn key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("apiKeyHelper".to_owned()),
+        Just("env".to_owned()),
+        Just("ANTHROPIC_BASE_URL".to_owned()),
+        Just("CLAUDE_CODE_API_KEY_HELPER_TTL_MS".to_owned()),
+        Just("security".to_owned()),
+        Just("auth".to_owned()),
+        Just("selectedType".to_owned()),
+        Just("entries".to_owned()),
+        Just("cursor.general.openAIBaseURL".to_owned()),
+        "[a-z]{1,6}",
+        "[a-zA-Z .é\\\\\"]{0,5}",
+    ]
+}
+
+fn scalar() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("null".to_owned()),
+        Just("true".to_owned()),
+        Just("\"llmauth token\"".to_owned()),
+        Just("\"https://gw.example.com\"".to_owned()),
+        any::<i32>().prop_map(|n| n.to_string()),
+        "[a-z /:é]{0,8}".prop_map(|s| Json::String(s).to_string()),
+        Just("1.5e3".to_owned()),
+    ]
+}
+
+fn comment() -> impl Strategy<Value = Option<String>> {
+    prop_oneof![
+        3 => Just(None),
+        1 => "[a-z ]{0,8}".prop_map(|c| Some(format!("// {c}"))),
+        1 => "[a-z ]{0,8}".prop_map(|c| Some(format!("/* {c} */"))),
+    ]
+}
+
+fn node() -> impl Strategy<Value = Node> {
+    scalar()
+        .prop_map(Node::Scalar)
+        .prop_recursive(4, 40, 6, |inner| {
+            prop_oneof![
+                (
+                    prop::collection::vec((key(), inner.clone(), comment()), 0..6),
+                    any::<bool>(),
+                    any::<bool>(),
+                    prop_oneof![Just(""), Just(" "), Just("\n"), Just(" /* empty */ ")],
+                )
+                    .prop_map(
+                        |(items, multiline, trailing_comma, empty_inside)| {
+                            let mut seen = std::collections::BTreeSet::new();
+                            let items = items
+                                .into_iter()
+                                .filter(|(k, _, _)| seen.insert(k.clone()))
+                                .collect();
+                            Node::Object {
+                                items,
+                                multiline,
+                                trailing_comma,
+                                empty_inside,
+                            }
+                        }
+                    ),
+                (prop::collection::vec(inner, 0..4), any::<bool>())
+                    .prop_map(|(items, trailing)| Node::Array(items, trailing)),
+            ]
+        })
+}
+
+fn render(node: &Node, unit: &str, depth: usize, nl: &str) -> String {
+    match node {
+        Node::Scalar(s) => s.clone(),
+        Node::Array(items, trailing) => {
+            let parts: Vec<String> = items.iter().map(|n| render(n, unit, depth, nl)).collect();
+            let comma = if *trailing && !parts.is_empty() {
+                ","
+            } else {
+                ""
+            };
+            format!("[{}{comma}]", parts.join(", "))
+        }
+        Node::Object {
+            items,
+            multiline,
+            trailing_comma,
+            empty_inside,
+        } => {
+            if items.is_empty() {
+                return format!("{{{}}}", empty_inside.replace('\n', nl));
+            }
+            let outer = unit.repeat(depth);
+            let inner = unit.repeat(depth + 1);
+            let mut out = String::from("{");
+            for (i, (k, v, comment)) in items.iter().enumerate() {
+                let last = i + 1 == items.len();
+                let key = Json::String(k.clone());
+                let value = render(v, unit, depth + 1, nl);
+                let comma = if !last || *trailing_comma { "," } else { "" };
+                if *multiline {
+                    out.push_str(nl);
+                    out.push_str(&inner);
+                    out.push_str(&format!("{key}: {value}{comma}"));
+                    if let Some(c) = comment {
+                        out.push(' ');
+                        out.push_str(c);
+                    }
+                } else {
+                    if i > 0 {
+                        out.push(' ');
+                    }
+                    if let Some(c) = comment.as_ref().filter(|c| c.starts_with("/*")) {
+                        out.push_str(c);
+                        out.push(' ');
+                    }
+                    out.push_str(&format!("{key}: {value}{comma}"));
+                }
+            }
+            if *multiline {
+                out.push_str(nl);
+                out.push_str(&outer);
+            }
+            out.push('}');
+            out
+        }
+    }
+}
+
+fn json_document() -> impl Strategy<Value = String> {
+    (
+        node(),
+        prop_oneof![Just("  "), Just("    "), Just("\t")],
+        prop_oneof![Just("\n"), Just("\r\n")],
+        prop_oneof![Just(""), Just("// settings\n"), Just("/* header */ ")],
+        prop_oneof![Just(""), Just("\n"), Just("\n\n"), Just(" // end")],
+        any::<bool>(),
+    )
+        .prop_map(|(root, unit, nl, head, tail, bom)| {
+            let root = match root {
+                object @ Node::Object { .. } => object,
+                other @ (Node::Scalar(_) | Node::Array(..)) => Node::Object {
+                    items: vec![("wrapped".to_owned(), other, None)],
+                    multiline: true,
+                    trailing_comma: false,
+                    empty_inside: "",
+                },
+            };
+            let bom = if bom { "\u{feff}" } else { "" };
+            format!(
+                "{bom}{}{}{}",
+                head.replace('\n', nl),
+                render(&root, unit, 0, nl),
+                tail.replace('\n', nl)
+            )
+        })
+}
+
+// ---- TOML ---------------------------------------------------------------------------------
+
+fn toml_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("\"openai\"".to_owned()),
+        Just("'llmauth'".to_owned()),
+        Just("\"llmauth\"".to_owned()),
+        any::<i16>().prop_map(|n| n.to_string()),
+        Just("true".to_owned()),
+        Just("[\"a\", 'b']".to_owned()),
+        Just("{ x = 1, y = \"z\" }".to_owned()),
+        Just("\"\"\"multi\nline\"\"\"".to_owned()),
+        Just("300000".to_owned()),
+    ]
+}
+
+fn toml_kv() -> impl Strategy<Value = (String, String, Option<String>)> {
+    (
+        prop_oneof![
+            Just("model_provider".to_owned()),
+            Just("model".to_owned()),
+            Just("name".to_owned()),
+            Just("base_url".to_owned()),
+            Just("command".to_owned()),
+            "[a-z_]{1,6}",
+            Just("\"quoted key\"".to_owned()),
+        ],
+        toml_value(),
+        prop_oneof![2 => Just(None), 1 => "[a-z ]{0,8}".prop_map(|c| Some(format!("# {c}")))],
+    )
+}
+
+fn toml_document() -> impl Strategy<Value = String> {
+    let table_name = prop_oneof![
+        Just("model_providers".to_owned()),
+        Just("model_providers.azure".to_owned()),
+        Just("model_providers.llmauth".to_owned()),
+        Just("model_providers.llmauth.auth".to_owned()),
+        Just("profiles.fast".to_owned()),
+        Just("mcp_servers.docs".to_owned()),
+        Just("tui".to_owned()),
+    ];
+    (
+        prop::collection::vec(toml_kv(), 0..5),
+        prop::collection::vec(
+            (
+                table_name,
+                prop::collection::vec(toml_kv(), 0..4),
+                any::<bool>(),
+            ),
+            0..5,
+        ),
+        prop_oneof![Just("\n"), Just("\r\n")],
+        prop_oneof![Just(""), Just("# Codex config\n"), Just("\n")],
+        prop_oneof![Just(""), Just("\n# the end\n"), Just("\n\n")],
+    )
+        .prop_map(|(root, tables, nl, head, tail)| {
+            let mut out = head.to_owned();
+            let kvs = |kvs: &[(String, String, Option<String>)], out: &mut String| {
+                let mut seen = std::collections::BTreeSet::new();
+                for (k, v, c) in kvs {
+                    if !seen.insert(k.clone()) {
+                        continue;
+                    }
+                    out.push_str(&format!("{k} = {v}"));
+                    if let Some(c) = c {
+                        out.push_str("  ");
+                        out.push_str(c);
+                    }
+                    out.push('\n');
+                }
+            };
+            kvs(&root, &mut out);
+            let mut seen = std::collections::BTreeSet::new();
+            for (name, body, blank) in &tables {
+                if !seen.insert(name.clone()) {
+                    continue;
+                }
+                if *blank {
+                    out.push('\n');
+                }
+                out.push_str(&format!("[{name}]\n"));
+                kvs(body, &mut out);
+            }
+            out.push_str(tail);
+            out.replace('\n', nl)
+        })
+}
+
+// ---- .env ---------------------------------------------------------------------------------
+
+fn dotenv_document() -> impl Strategy<Value = String> {
+    let line = prop_oneof![
+        Just("# comment".to_owned()),
+        Just(String::new()),
+        Just("GEMINI_API_KEY=mine".to_owned()),
+        Just("export GEMINI_API_KEY=\"quoted # not a comment\"".to_owned()),
+        Just("  GOOGLE_GEMINI_BASE_URL = https://example.com # note".to_owned()),
+        Just("OTHER=1".to_owned()),
+        Just("not a variable".to_owned()),
+        Just("=no name".to_owned()),
+        "[A-Z_]{1,5}=[a-z]{0,4}",
+    ];
+    (
+        prop::collection::vec(line, 0..8),
+        prop_oneof![Just("\n"), Just("\r\n")],
+        any::<bool>(),
+    )
+        .prop_map(|(lines, nl, final_newline)| {
+            let mut text = lines.join(nl);
+            if final_newline && !text.is_empty() {
+                text.push_str(nl);
+            }
+            text
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn json_teardown_of_setup_is_the_original(doc in json_document()) {
+        prop_assert!(edit::check(Format::Json, &doc).is_ok(), "generator made invalid JSONC: {doc:?}");
+        round_trip(Format::Json, &doc, &claude_edits())?;
+        // Each edit alone too, so the accepted documents are not only those where every
+        // key fits.
+        for one in claude_edits() {
+            round_trip(Format::Json, &doc, std::slice::from_ref(&one))?;
+        }
+    }
+
+    #[test]
+    fn toml_teardown_of_setup_is_the_original(doc in toml_document()) {
+        prop_assume!(edit::check(Format::Toml, &doc).is_ok());
+        round_trip(Format::Toml, &doc, &codex_edits())?;
+    }
+
+    #[test]
+    fn dotenv_teardown_of_setup_is_the_original(doc in dotenv_document()) {
+        let edits = vec![
+            set(&["GEMINI_API_KEY"], json!("local-key")),
+            set(&["GOOGLE_GEMINI_BASE_URL"], json!("http://localhost:14000")),
+        ];
+        prop_assert!(round_trip(Format::Dotenv, &doc, &edits)?);
+    }
+}
+
+#[test]
+fn generated_documents_are_mostly_accepted() {
+    // Guards the properties above against a generator whose documents are all refused
+    // (which would make them pass vacuously).
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let (mut json_ok, mut toml_ok) = (0, 0);
+    for _ in 0..200 {
+        let doc = json_document().new_tree(&mut runner).unwrap().current();
+        if round_trip(Format::Json, &doc, &claude_edits()).unwrap() {
+            json_ok += 1;
+        }
+        let doc = toml_document().new_tree(&mut runner).unwrap().current();
+        if edit::check(Format::Toml, &doc).is_ok()
+            && round_trip(Format::Toml, &doc, &codex_edits()).unwrap()
+        {
+            toml_ok += 1;
+        }
+    }
+    assert!(
+        json_ok > 60,
+        "only {json_ok} of 200 JSON documents were accepted"
+    );
+    assert!(
+        toml_ok > 60,
+        "only {toml_ok} of 200 TOML documents were accepted"
+    );
+}
