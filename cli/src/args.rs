@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use llmauth_core::config::parse_duration;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -17,6 +18,18 @@ Exit codes:
 #[derive(Debug, Parser)]
 #[command(name = "llmauth", version, about, after_help = EXIT_CODES, propagate_version = true)]
 pub struct Cli {
+    /// Options of every command.
+    #[command(flatten)]
+    pub globals: Globals,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct Globals {
     /// Config file (default: the platform config dir, e.g. ~/.config/llmauth/config.yaml).
     #[arg(long, global = true, env = "LLMAUTH_CONFIG", value_name = "PATH")]
     pub config: Option<PathBuf>,
@@ -24,10 +37,27 @@ pub struct Cli {
     /// Trace every step on stderr (also LLMAUTH_LOG=debug); never prints secrets.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+}
 
-    /// What to do.
-    #[command(subcommand)]
-    pub command: Command,
+/// `llmauth token …` alone: tools run it every few minutes, so it is parsed without
+/// building the whole command tree (a third of the command's instructions otherwise).
+/// Anything it does not accept — `--help`, a typo — goes to the full parser, which
+/// answers exactly as for any other command.
+#[derive(Debug, Parser)]
+#[command(
+    name = "llmauth token",
+    no_binary_name = true,
+    disable_help_flag = true,
+    disable_version_flag = true
+)]
+pub struct TokenOnly {
+    /// Options of every command.
+    #[command(flatten)]
+    pub globals: Globals,
+
+    /// The token command's own options.
+    #[command(flatten)]
+    pub args: TokenArgs,
 }
 
 /// The subcommands.
@@ -249,63 +279,45 @@ fn parse_key_value(text: &str) -> Result<(String, String), String> {
     Ok((key.to_owned(), value.to_owned()))
 }
 
-/// Durations like `90s`, `5m`, `1h30m`, `500ms`.
-pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    let mut total = std::time::Duration::ZERO;
-    let mut rest = text.trim();
-    if rest.is_empty() {
-        return Err("empty duration".to_owned());
-    }
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let (number, tail) = rest.split_at(digits);
-        let number: u64 = number
-            .parse()
-            .map_err(|_| format!("invalid duration {text:?} (examples: 90s, 5m, 1h30m)"))?;
-        let unit_len = tail
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(tail.len());
-        let (unit, next) = tail.split_at(unit_len);
-        let part = match unit {
-            "ms" => std::time::Duration::from_millis(number),
-            "s" => std::time::Duration::from_secs(number),
-            "m" => std::time::Duration::from_secs(number.saturating_mul(60)),
-            "h" => std::time::Duration::from_secs(number.saturating_mul(3600)),
-            _ => {
-                return Err(format!(
-                    "invalid duration {text:?} (examples: 90s, 5m, 1h30m)"
-                ));
-            }
-        };
-        total += part;
-        rest = next;
-    }
-    Ok(total)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn durations() {
+    fn token_alone_takes_the_token_options_and_nothing_else() {
+        let parsed = TokenOnly::try_parse_from([
+            "--non-interactive",
+            "--format",
+            "json",
+            "--config",
+            "/c.yaml",
+            "-v",
+        ])
+        .unwrap();
+        assert!(parsed.args.non_interactive);
+        assert_eq!(parsed.args.format, TokenFormat::Json);
         assert_eq!(
-            parse_duration("90s"),
-            Ok(std::time::Duration::from_secs(90))
+            parsed.globals.config.as_deref(),
+            Some(std::path::Path::new("/c.yaml"))
         );
-        assert_eq!(
-            parse_duration("1h30m"),
-            Ok(std::time::Duration::from_secs(5400))
-        );
-        assert_eq!(
-            parse_duration("250ms"),
-            Ok(std::time::Duration::from_millis(250))
-        );
-        assert!(parse_duration("5").is_err());
-        assert!(parse_duration("m").is_err());
-        assert!(parse_duration("").is_err());
+        assert_eq!(parsed.globals.verbose, 1);
+        assert_eq!(parsed.args.timeout, std::time::Duration::from_secs(8));
+        // Help, version and typos are left to the full parser.
+        for args in [&["--help"][..], &["--version"], &["--bogus"], &["extra"]] {
+            assert!(TokenOnly::try_parse_from(args).is_err(), "{args:?}");
+        }
+        // The full parser accepts the same token options.
+        let full =
+            Cli::try_parse_from(["llmauth", "token", "--non-interactive", "--format", "json"])
+                .unwrap();
+        assert!(matches!(
+            full.command,
+            Command::Token(TokenArgs {
+                non_interactive: true,
+                format: TokenFormat::Json,
+                ..
+            })
+        ));
     }
 
     #[test]

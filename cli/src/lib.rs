@@ -20,6 +20,14 @@ use crate::failure::Failure;
 
 /// Runs the command line of this process and returns its exit code.
 pub fn run() -> ExitCode {
+    let mut argv = std::env::args_os().skip(1);
+    if argv.next().is_some_and(|first| first == "token")
+        && let Ok(token) = args::TokenOnly::try_parse_from(argv)
+    {
+        let result = app::App::new(token.globals.config, token.globals.verbose)
+            .and_then(|app| commands::token::run(&app, &token.args));
+        return finish(result);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
@@ -28,7 +36,11 @@ pub fn run() -> ExitCode {
             return ExitCode::from(if error.use_stderr() { 2 } else { 0 });
         }
     };
-    match dispatch(cli) {
+    finish(dispatch(cli))
+}
+
+fn finish(result: Result<(), Failure>) -> ExitCode {
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => failure.report(),
     }
@@ -44,7 +56,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         );
         return Ok(());
     }
-    let app = app::App::new(cli.config, cli.verbose)?;
+    let app = app::App::new(cli.globals.config, cli.globals.verbose)?;
     match &cli.command {
         Command::Config(command) => commands::config::run(&app, command),
         Command::Login(args) => commands::login::run(&app, args),
