@@ -22,11 +22,7 @@ impl TokenFlow {
         read: Result<Option<SecretBytes>, StoreError>,
     ) {
         // An unreadable cache is only a miss: the session is re-read and judged under the lock.
-        let records = match read {
-            Ok(Some(bytes)) => SessionRecords::decode(bytes.expose_secret()).ok(),
-            Ok(None) | Err(_) => None,
-        };
-        self.cached = records.and_then(|r| r.access);
+        self.cached = access_record(read);
         if let (
             Some(cached),
             Goal::Token {
@@ -168,13 +164,7 @@ impl TokenFlow {
         purpose: ReadPurpose,
         read: Result<Option<SecretBytes>, StoreError>,
     ) {
-        // The access-token cache is a cache: unreadable means empty.
-        self.session.access = match read {
-            Ok(Some(bytes)) => SessionRecords::decode(bytes.expose_secret())
-                .ok()
-                .and_then(|r| r.access),
-            Ok(None) | Err(_) => None,
-        };
+        self.session.access = access_record(read);
         if matches!(purpose, ReadPurpose::Decide)
             && let Some(credential) = self.cached_answer(now)
         {
@@ -447,12 +437,7 @@ impl TokenFlow {
         now: UnixTime,
         read: Result<Option<SecretBytes>, StoreError>,
     ) {
-        self.session.access = match read {
-            Ok(Some(bytes)) => SessionRecords::decode(bytes.expose_secret())
-                .ok()
-                .and_then(|r| r.access),
-            Ok(None) | Err(_) => None,
-        };
+        self.session.access = access_record(read);
         self.finish_inspect(now);
     }
 
@@ -469,4 +454,11 @@ impl TokenFlow {
         };
         self.finish(Ok(Outcome::Inspected(status)));
     }
+}
+
+/// The access-token record in what a read returned. The access token is a cache: a
+/// missing, unreadable or corrupt record is simply no token.
+fn access_record(read: Result<Option<SecretBytes>, StoreError>) -> Option<AccessRecord> {
+    let bytes = read.ok()??;
+    SessionRecords::decode(bytes.expose_secret()).ok()?.access
 }
