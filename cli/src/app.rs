@@ -15,6 +15,9 @@ use llmauth_core::time::UnixTime;
 
 use crate::failure::{Exit, Failure};
 
+/// How long a logout waits for another process's refresh or login to finish.
+const LOGOUT_BUDGET: Duration = Duration::from_secs(30);
+
 /// Resolved locations for this invocation.
 pub(crate) struct App {
     /// Config, state and runtime directories.
@@ -125,6 +128,17 @@ impl App {
             io = io.with_trace(|event| eprintln!("debug: {event:?}"));
         }
         Ok(drive(flow, &mut io)?)
+    }
+
+    /// Deletes the stored session under the session lock, revoking the refresh token at
+    /// the IdP first when asked.
+    pub(crate) fn logout(&self, config: &Config, revoke: bool) -> Result<Outcome, Failure> {
+        self.run_flow(
+            config,
+            Goal::Logout { revoke },
+            Interaction::NONE,
+            Some(LOGOUT_BUDGET),
+        )
     }
 
     /// The current time.

@@ -6,7 +6,6 @@ use std::time::Duration;
 use llmauth_core::config::{
     ConfigChanges, ConfigDocument, ConfigError, FieldError, SecretsBackend, check_ca_pem, field,
 };
-use llmauth_core::flow::{Goal, Interaction};
 
 use crate::app::App;
 use crate::args::{BackendArg, ConfigCommand, Format, SetArgs};
@@ -203,12 +202,7 @@ fn reset(app: &App, yes: bool) -> Result<(), Failure> {
     }
     // The session next: a config without a session is harmless, the reverse strands it.
     if let Ok(config) = app.config() {
-        app.run_flow(
-            &config,
-            Goal::Logout { revoke: false },
-            Interaction::NONE,
-            Some(Duration::from_secs(30)),
-        )?;
+        app.logout(&config, false)?;
     }
     std::fs::remove_file(path).map_err(|e| {
         Failure::new(

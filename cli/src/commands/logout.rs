@@ -1,23 +1,15 @@
 //! `llmauth logout [--revoke]`.
 
-use std::time::Duration;
-
-use llmauth_core::flow::{Goal, Interaction, Outcome};
+use llmauth_core::flow::Outcome;
 
 use crate::app::App;
 use crate::args::LogoutArgs;
 use crate::failure::{Exit, Failure};
 
-/// How long logout waits for another process's refresh or login.
-const LOGOUT_BUDGET: Duration = Duration::from_secs(30);
-
 /// Runs `logout`.
 pub(crate) fn run(app: &App, args: &LogoutArgs) -> Result<(), Failure> {
     let config = app.config()?;
-    let goal = Goal::Logout {
-        revoke: args.revoke,
-    };
-    match app.run_flow(&config, goal, Interaction::NONE, Some(LOGOUT_BUDGET))? {
+    match app.logout(&config, args.revoke)? {
         Outcome::LoggedOut {
             had_session,
             revoked,

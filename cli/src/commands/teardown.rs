@@ -3,10 +3,8 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use llmauth_blocking::tools::{self, receipts};
-use llmauth_core::flow::{Goal, Interaction};
 use llmauth_core::setup::edit;
 use llmauth_core::setup::notices;
 use llmauth_core::setup::plan::{FileAction, teardown_file};
@@ -38,12 +36,7 @@ pub(crate) fn run(app: &App, args: &TeardownArgs) -> Result<(), Failure> {
 /// Deletes the stored session (`--purge-tokens`).
 fn purge_session(app: &App) -> Result<(), Failure> {
     let config = app.config()?;
-    app.run_flow(
-        &config,
-        Goal::Logout { revoke: false },
-        Interaction::NONE,
-        Some(Duration::from_secs(30)),
-    )?;
+    app.logout(&config, false)?;
     eprintln!("Deleted the stored session.");
     Ok(())
 }
