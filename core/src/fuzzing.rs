@@ -135,6 +135,86 @@ pub fn flow_script(data: &[u8]) {
     }
 }
 
+/// A tool's config file through setup and teardown: the first byte picks JSON with
+/// comments, TOML or `.env`, the rest is the file. Whatever setup accepts, it writes a file
+/// that parses, a second setup changes nothing, and teardown gives back the original bytes.
+pub fn tool_config_patch(data: &[u8]) {
+    use crate::setup::edit::{self, Edit};
+    use crate::setup::receipt::Format;
+    use serde_json::json;
+
+    let Some((&selector, rest)) = data.split_first() else {
+        return;
+    };
+    let Ok(doc) = edit::decode(rest) else { return };
+    let set = |key: &[&str], value| Edit::Set {
+        key: key.iter().map(|k| (*k).to_owned()).collect(),
+        value,
+    };
+    let (format, edits) = match selector % 3 {
+        0 => (
+            Format::Json,
+            vec![
+                set(&["apiKeyHelper"], json!("llmauth token")),
+                set(
+                    &["env", "ANTHROPIC_BASE_URL"],
+                    json!("https://gw.example.com"),
+                ),
+                set(
+                    &["env", "CLAUDE_CODE_API_KEY_HELPER_TTL_MS"],
+                    json!("300000"),
+                ),
+            ],
+        ),
+        1 => (
+            Format::Toml,
+            vec![
+                set(&["model_provider"], json!("llmauth")),
+                set(
+                    &["model_providers", "llmauth", "base_url"],
+                    json!("https://gw.example.com/v1"),
+                ),
+                set(
+                    &["model_providers", "llmauth", "auth", "args"],
+                    json!(["token", "--non-interactive"]),
+                ),
+                set(
+                    &["model_providers", "llmauth", "auth", "refresh_interval_ms"],
+                    json!(300_000),
+                ),
+            ],
+        ),
+        _ => (
+            Format::Dotenv,
+            vec![
+                set(&["GEMINI_API_KEY"], json!("local-key")),
+                set(&["GOOGLE_GEMINI_BASE_URL"], json!("http://localhost:14000")),
+            ],
+        ),
+    };
+    let Ok((patched, entries)) = edit::apply(format, Some(doc), &edits, &[]) else {
+        return;
+    };
+    assert!(
+        edit::check(format, &patched).is_ok(),
+        "setup wrote a file that does not parse"
+    );
+    let again = edit::apply(format, Some(&patched), &edits, &entries);
+    assert!(
+        again.is_ok_and(|(text, _)| text == patched),
+        "a second setup changed the file"
+    );
+    let reverted = edit::revert(format, &patched, &entries);
+    // Documented limit: TOML that mixes LF and CRLF comes back with one style.
+    let mixed_newlines = doc.contains("\r\n") && doc.replace("\r\n", "").contains('\n');
+    if !(format == Format::Toml && mixed_newlines) {
+        assert!(
+            reverted.is_ok_and(|r| r.text.as_deref() == Some(doc) && r.kept.is_empty()),
+            "teardown did not give back the original"
+        );
+    }
+}
+
 fn split_status(data: &[u8]) -> Option<(u16, &[u8])> {
     let (head, body) = data.split_at_checked(2)?;
     let status = 100 + u16::from_be_bytes([head[0], head[1]]) % 500;
@@ -152,5 +232,8 @@ mod tests {
         redirect_callback(b"/callback?code=c&state=the-state&iss=https://idp.test");
         id_token_claims(b"a.b.c");
         flow_script(&[0, 3, 0, 1, 0, 0, 2]);
+        tool_config_patch(b"\x00{\n  // mine\n  \"env\": {\"A\": 1,},\n}\n");
+        tool_config_patch(b"\x01# mine\nmodel = \"o3\"\n");
+        tool_config_patch(b"\x02export A=1\n# c\n");
     }
 }

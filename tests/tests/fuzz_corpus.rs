@@ -8,13 +8,14 @@ use llmauth_core::fuzzing;
 
 type Harness = fn(&[u8]);
 
-const TARGETS: [(&str, Harness); 6] = [
+const TARGETS: [(&str, Harness); 7] = [
     ("config_parse", fuzzing::config_parse),
     ("token_response", fuzzing::token_response),
     ("discovery_doc", fuzzing::discovery_doc),
     ("redirect_callback", fuzzing::redirect_callback),
     ("id_token_claims", fuzzing::id_token_claims),
     ("flow_script", fuzzing::flow_script),
+    ("tool_config_patch", fuzzing::tool_config_patch),
 ];
 
 fn fuzz_dir() -> PathBuf {
