@@ -548,6 +548,14 @@ impl TokenBroker {
         self.flow.is_some()
     }
 
+    /// The token held in memory (white-box tests).
+    #[cfg(test)]
+    fn held_token(&self) -> Option<&str> {
+        self.held
+            .as_ref()
+            .map(|held| held.record.access_token.expose_secret())
+    }
+
     fn usable_lease(&self, now: UnixTime) -> Option<Lease> {
         let held = self.held.as_ref()?;
         if held.rejected || !token::is_valid(&held.record, now) {

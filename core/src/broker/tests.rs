@@ -628,7 +628,7 @@ proptest::proptest! {
         let mut forced_at: Vec<UnixTime> = Vec::new();
         let mut flows_seen = s.flows.len();
         for step in steps {
-            let holder = current.clone();
+            let holder = s.broker.held_token().map(str::to_owned);
             let decision = match step {
                 Step::Request => Some(s.request()),
                 Step::RejectCurrent => holder.as_deref().and_then(|t| s.reject(t)),
@@ -703,7 +703,9 @@ proptest::proptest! {
             // Which token was held when each forced refresh started.
             for (_, goal, _) in &s.flows[flows_seen..] {
                 if let Goal::Token { force_refresh: true, .. } = goal {
-                    let count = forced_for.entry(holder.clone().unwrap_or_default()).or_insert(0);
+                    // A forced refresh starts while the rejected token is still held.
+                    let rejected = s.broker.held_token().unwrap_or_default().to_owned();
+                    let count = forced_for.entry(rejected).or_insert(0);
                     *count += 1;
                     proptest::prop_assert!(*count <= 1, "token force-refreshed twice");
                     forced_at.push(s.now);
