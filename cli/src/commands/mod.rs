@@ -3,5 +3,6 @@
 pub(crate) mod config;
 pub(crate) mod login;
 pub(crate) mod logout;
+pub(crate) mod proxy;
 pub(crate) mod status;
 pub(crate) mod token;
