@@ -145,7 +145,10 @@ mod tests {
     fn a_silent_body_times_out_and_a_busy_one_does_not() {
         smol::block_on(async {
             let (sender, receiver) = smol::channel::unbounded::<Result<Frame<Bytes>, BodyError>>();
-            let mut idle = Idle::new(StreamBody::new(receiver), Duration::from_millis(150));
+            let mut idle = Idle::new(
+                StreamBody::new(Box::pin(receiver)),
+                Duration::from_millis(150),
+            );
             for _ in 0..4 {
                 smol::Timer::after(Duration::from_millis(80)).await;
                 sender
