@@ -8,7 +8,9 @@
 //! ```
 
 mod body;
+mod executor;
 mod handler;
+mod socket;
 mod upstream;
 
 pub use handler::InvalidGatewayUrl;
@@ -26,12 +28,13 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::server::graceful::GracefulShutdown;
 use llmauth_core::broker::local_key::LocalKey;
-use smol::Executor;
 use smol::lock::Semaphore;
-use smol_hyper::rt::{FuturesIo, SmolTimer};
+use smol::{Async, Executor};
+use smol_hyper::rt::SmolTimer;
 
 use crate::token_supply::{FlowSetup, TokenSupply};
 use handler::{Gateway, Handler};
+use socket::{HyperIo, Socket};
 
 /// How long a client may take to send a request head; also how long an idle keep-alive
 /// connection stays open.
@@ -176,7 +179,7 @@ impl Proxy {
         ));
         let listeners = listeners
             .into_iter()
-            .map(smol::net::TcpListener::try_from)
+            .map(Async::new)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|source| ProxyError::Bind {
                 address: "loopback".to_owned(),
@@ -189,9 +192,10 @@ impl Proxy {
                 let executor = Arc::clone(&executor);
                 let worker_stop = worker_stop.clone();
                 std::thread::spawn(move || {
-                    smol::block_on(executor.run(async move {
+                    let stopped = executor.spawn(async move {
                         let _ = worker_stop.recv().await;
-                    }));
+                    });
+                    executor::drive(&executor, stopped);
                 })
             })
             .collect();
@@ -202,7 +206,7 @@ impl Proxy {
             options.max_connections.max(1),
             stop,
         );
-        smol::block_on(executor.run(serving));
+        executor::run(&executor, serving);
         drop(finished);
         for worker in workers {
             let _ = worker.join();
@@ -214,7 +218,7 @@ impl Proxy {
 /// Accepts connections on every listener until `stop`, then drains.
 async fn serve(
     executor: Arc<Executor<'static>>,
-    listeners: Vec<smol::net::TcpListener>,
+    listeners: Vec<Async<TcpListener>>,
     handler: Arc<Handler>,
     max_connections: usize,
     stop: impl Future<Output = ()>,
@@ -241,13 +245,14 @@ async fn serve(
             smol::Timer::after(Duration::from_millis(20)).await;
             continue;
         };
-        let _ = stream.set_nodelay(true);
+        let stream = Socket::new(stream);
+        let _ = stream.set_nodelay();
         let handler = Arc::clone(&handler);
         let connection = http1::Builder::new()
             .timer(SmolTimer::new())
             .header_read_timeout(HEADER_READ_TIMEOUT)
             .serve_connection(
-                FuturesIo::new(stream),
+                HyperIo::new(stream),
                 service_fn(move |request| Arc::clone(&handler).handle(request)),
             );
         let watched = graceful.watch(connection);

@@ -8,7 +8,7 @@
 
 use std::future::Future;
 use std::io;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -28,10 +28,11 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::crypto::CryptoProvider;
 use rustls_pki_types::pem::PemObject as _;
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
-use smol::net::TcpStream;
-use smol_hyper::rt::{FuturesIo, SmolTimer};
+use smol::Async;
+use smol_hyper::rt::SmolTimer;
 
 use super::body::ProxyBody;
+use super::socket::{HyperIo, Socket};
 
 /// The pooled client the proxy forwards with.
 pub(crate) type GatewayClient = Client<GatewayConnector, ProxyBody>;
@@ -260,12 +261,9 @@ impl ConnectorInner {
         let port = uri.port_u16().unwrap_or(443);
         let tcp = match self.proxy_for(&uri, &host) {
             Some(intercept) => tunnel(&intercept, uri).await?,
-            None => TcpStream::connect((host.as_str(), port))
-                .await
-                .map_err(ConnectError::Tcp)?,
+            None => connect_tcp(&host, port).await.map_err(ConnectError::Tcp)?,
         };
-        // Small writes (SSE events, headers) must leave at once, not wait for an ACK.
-        tcp.set_nodelay(true).map_err(ConnectError::Tcp)?;
+        tcp.set_nodelay().map_err(ConnectError::Tcp)?;
         let name = ServerName::try_from(host)
             .map_err(|_| ConnectError::Url("the gateway host is not a valid TLS server name"))?;
         let tls = self
@@ -273,7 +271,7 @@ impl ConnectorInner {
             .connect(name, tcp)
             .await
             .map_err(ConnectError::Tls)?;
-        Ok(TlsIo(FuturesIo::new(tls)))
+        Ok(TlsIo(HyperIo::new(tls)))
     }
 
     /// The proxy for this gateway URL, if the environment names one. Loopback gateways
@@ -292,12 +290,28 @@ impl ConnectorInner {
     }
 }
 
+/// Connects to `host` (an IP address, or a name resolved on the blocking pool).
+async fn connect_tcp(host: &str, port: u16) -> io::Result<Socket> {
+    let addresses = match host.parse::<IpAddr>() {
+        Ok(ip) => vec![SocketAddr::new(ip, port)],
+        Err(_) => smol::net::resolve((host, port)).await?,
+    };
+    let mut last = None;
+    for address in addresses {
+        match Async::<TcpStream>::connect(address).await {
+            Ok(stream) => return Ok(Socket::new(stream)),
+            Err(error) => last = Some(error),
+        }
+    }
+    Err(last.unwrap_or_else(|| io::Error::new(io::ErrorKind::NotFound, "the name has no address")))
+}
+
 /// Opens a CONNECT tunnel through an `http://` proxy (with `Proxy-Authorization` from the
 /// proxy URL's user info) and returns the raw stream for TLS to the gateway.
 async fn tunnel(
     intercept: &hyper_util::client::proxy::matcher::Intercept,
     uri: Uri,
-) -> Result<TcpStream, ConnectError> {
+) -> Result<Socket, ConnectError> {
     let proxy = intercept.uri().clone();
     if proxy.scheme_str() != Some("http") {
         return Err(ConnectError::Proxy(
@@ -320,9 +334,9 @@ async fn tunnel(
 struct PlainTcp;
 
 impl tower_service::Service<Uri> for PlainTcp {
-    type Response = FuturesIo<TcpStream>;
+    type Response = HyperIo<Socket>;
     type Error = io::Error;
-    type Future = Pin<Box<dyn Future<Output = io::Result<FuturesIo<TcpStream>>> + Send>>;
+    type Future = Pin<Box<dyn Future<Output = io::Result<HyperIo<Socket>>> + Send>>;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(Ok(()))
@@ -337,15 +351,15 @@ impl tower_service::Service<Uri> for PlainTcp {
                 .trim_end_matches(']')
                 .to_owned();
             let port = uri.port_u16().unwrap_or(80);
-            let tcp = TcpStream::connect((host.as_str(), port)).await?;
-            tcp.set_nodelay(true)?;
-            Ok(FuturesIo::new(tcp))
+            let tcp = connect_tcp(&host, port).await?;
+            tcp.set_nodelay()?;
+            Ok(HyperIo::new(tcp))
         })
     }
 }
 
 /// A TLS connection to the gateway, as hyper-util's client wants it.
-pub(crate) struct TlsIo(FuturesIo<TlsStream<TcpStream>>);
+pub(crate) struct TlsIo(HyperIo<TlsStream<Socket>>);
 
 impl Connection for TlsIo {
     fn connected(&self) -> Connected {

@@ -300,3 +300,37 @@ fn without_the_key_requirement_requests_pass_without_a_key() {
     assert_eq!(response.status, 200, "{}", response.text());
     assert!(proxy.stderr().contains("require_local_key is off"));
 }
+
+#[test]
+fn the_gateway_certificate_is_verified_unless_skip_verify() {
+    let rig = Rig::with(Setup {
+        untrusted_gateway: true,
+        ..Setup::default()
+    });
+    let key = rig.key();
+    let proxy = rig.start_proxy();
+    let refused = Req::get("/echo")
+        .header("x-api-key", key.clone())
+        .send(proxy.port);
+    assert_eq!(refused.status, 502, "{}", refused.text());
+    assert!(
+        refused.json()["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("TLS")),
+        "{}",
+        refused.text()
+    );
+    assert_eq!(rig.gateway.request_count(), 0);
+    drop(proxy);
+
+    let set = rig.run(&["config", "set", "--tls-skip-verify"]);
+    assert_eq!(set.code, 0, "{}", set.stderr);
+    let proxy = rig.start_proxy();
+    let response = Req::get("/echo").header("x-api-key", key).send(proxy.port);
+    assert_eq!(response.status, 200, "{}", response.text());
+    assert!(
+        proxy.stderr().contains("tls.skip_verify"),
+        "warned: {}",
+        proxy.stderr()
+    );
+}

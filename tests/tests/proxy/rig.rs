@@ -25,6 +25,8 @@ pub(crate) struct Setup {
     pub(crate) gateway_path: &'static str,
     /// No clock-skew allowance at the gateway: an expired token is rejected at once.
     pub(crate) strict_expiry: bool,
+    /// The gateway's certificate comes from a CA of its own, not in `tls.ca_file`.
+    pub(crate) untrusted_gateway: bool,
     pub(crate) extra_config: Vec<&'static str>,
 }
 
@@ -49,7 +51,12 @@ impl Rig {
         if setup.strict_expiry {
             options.leeway = Duration::ZERO;
         }
-        let gateway = TestGateway::start(options, ca);
+        let gateway = if setup.untrusted_gateway {
+            options.jwks_extra_roots_pem = Some(ca.ca_pem().to_owned());
+            TestGateway::start(options, Arc::new(TestCa::new()))
+        } else {
+            TestGateway::start(options, ca)
+        };
         let mut sandbox = Sandbox::new(Path::new(LLMAUTH), Some(Path::new(BROWSER)));
         let ca_file = idp
             .ca()
