@@ -7,8 +7,11 @@
 # All three reach the same upstream: the test gateway of `test-idp` (TLS, JWT checked on
 # every request), GET /echo; SSE from its timestamped /sse.
 # Measured, interleaved A B C A B C for $ROUNDS rounds:
-#   1. latency on 1 connection (wrk -c1): p50 / p99, added over direct
-#   2. throughput on 32 connections (wrk -c32): requests/s, llmauth / nginx
+#   1. latency on 1 keep-alive connection (bench/latency_probe.py; wrk's latency
+#      percentiles are unreliable here): p50 / p99, added over direct; plus wrk -c1's
+#      request rate, whose inverse is the mean time per request
+#   2. throughput on 32 connections (wrk -c32): requests/s, llmauth / nginx, and CPU time
+#      each proxy spends per request
 #   3. per-SSE-event delay (gateway write → client read), added over direct; coalescing
 #   4. llmauth RSS: idle, and with 1,000 concurrent open streams (nginx for reference)
 # wrk is pinned to CPU 0 and the upstream to CPU 1 (override with WRK_CPU / UPSTREAM_CPU);
@@ -22,6 +25,7 @@ NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 [ -x "$NGINX" ] || { echo "install nginx (or set NGINX=/path/to/nginx)" >&2; exit 1; }
 ROUNDS=${ROUNDS:-3}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-5}
+PROBE_REQUESTS=${PROBE_REQUESTS:-5000}
 SSE_EVENTS=${SSE_EVENTS:-100}
 STREAMS=${STREAMS:-1000}
 WRK_CPU=${WRK_CPU:-0}
@@ -82,12 +86,15 @@ error_log $work/nginx/logs/error.log warn;
 events { worker_connections 8192; }
 http {
   access_log off;
+  # nginx closes a keep-alive connection after 1,000 requests by default (client and
+  # upstream side); raised so nginx is measured at its best, as llmauth has no such limit.
+  keepalive_requests 1000000;
   client_body_temp_path $work/nginx/tmp/body;
   proxy_temp_path $work/nginx/tmp/proxy;
   fastcgi_temp_path $work/nginx/tmp/fastcgi;
   uwsgi_temp_path $work/nginx/tmp/uwsgi;
   scgi_temp_path $work/nginx/tmp/scgi;
-  upstream gateway { server $gw_hostport; keepalive 256; }
+  upstream gateway { server $gw_hostport; keepalive 256; keepalive_requests 1000000; }
   server {
     listen 127.0.0.1:$nginx_port;
     location / {
@@ -127,15 +134,42 @@ nginx_rss_kib() {
 }
 idle_rss_start=$(rss_kib $proxy_pid)
 
-wrk_once() { # variant connections seconds -> RESULT line
-  local url=${1}_url hdr=${1}_hdr threads=1
+cpu_ticks() { # pids... -> utime + stime, in clock ticks
+  local pid total=0
+  for pid in "$@"; do total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done
+  echo $total
+}
+proxy_pids() { # variant -> the processes doing the proxying
+  case $1 in
+    direct) echo "" ;;
+    nginx) pgrep -P "$nginx_pid" | tr '\n' ' ' ;;
+    llmauth) echo "$proxy_pid" ;;
+  esac
+}
+wrk_once() { # variant connections seconds -> RESULT line, with the proxy's CPU ticks
+  local url=${1}_url hdr=${1}_hdr threads=1 pids before after
   [ "$2" -gt 1 ] && threads=2
-  taskset -c "$WRK_CPU" wrk -t"$threads" -c"$2" -d"${3}s" -s "$BENCH/wrk_report.lua" \
-    -H "${!hdr}" "${!url}" | grep '^RESULT'
+  pids=$(proxy_pids "$1")
+  before=$(cpu_ticks $pids)
+  local line
+  line=$(taskset -c "$WRK_CPU" wrk -t"$threads" -c"$2" -d"${3}s" -s "$BENCH/wrk_report.lua" \
+    -H "${!hdr}" "${!url}" | grep '^RESULT')
+  after=$(cpu_ticks $pids)
+  echo "$line cpu_ticks=$((after - before))"
+}
+probe_once() { # variant -> latency JSON
+  case $1 in
+    direct) python3 "$BENCH/latency_probe.py" "$direct_url" "$PROBE_REQUESTS" --cafile "$ca" --header "$direct_hdr" ;;
+    nginx) python3 "$BENCH/latency_probe.py" "$nginx_url" "$PROBE_REQUESTS" ;;
+    llmauth) python3 "$BENCH/latency_probe.py" "$llmauth_url" "$PROBE_REQUESTS" --header "$llmauth_hdr" ;;
+  esac
 }
 results=$work/results.txt
 : > "$results"
 for round in $(seq "$ROUNDS"); do
+  for v in direct nginx llmauth; do
+    echo "probe round=$round variant=$v $(probe_once "$v")" >> "$results"
+  done
   for connections in 1 32; do
     for v in direct nginx llmauth; do
       wrk_once "$v" "$connections" 1 > /dev/null # warm-up: connections, pools
@@ -174,52 +208,64 @@ streams_rss=$(hold "$llmauth_port" "$llmauth_hdr" "rss_kib $proxy_pid")
 streams_nginx_rss=$(hold "$nginx_port" "X-Nothing: 1" nginx_rss_kib)
 
 python3 - "$results" "$OUT/proxy_overhead.json" "$idle_rss_start" "$idle_rss_after" \
-  "$streams_rss" "$streams_nginx_rss" "$STREAMS" <<'PY'
+  "$streams_rss" "$streams_nginx_rss" "$STREAMS" "$(getconf CLK_TCK)" <<'PY'
 import json, re, statistics, sys
-results, out, idle_start, idle_after, streams_rss, streams_nginx, streams = sys.argv[1:8]
-wrk, sse = {}, {}
+results, out, idle_start, idle_after, streams_rss, streams_nginx, streams, hz = sys.argv[1:9]
+wrk, sse, probe = {}, {}, {}
 for line in open(results):
-    if line.startswith("wrk "):
+    kind = line.split(" ", 1)[0]
+    v = re.search(r"variant=(\w+)", line).group(1)
+    if kind == "wrk":
         c = int(re.search(r"c=(\d+)", line).group(1))
-        v = re.search(r"variant=(\w+)", line).group(1)
         vals = dict(re.findall(r"(\w+)=([\d.]+)", line.split("RESULT", 1)[1]))
         wrk.setdefault((c, v), []).append({k: float(x) for k, x in vals.items()})
-    elif line.startswith("sse "):
-        v = re.search(r"variant=(\w+)", line).group(1)
+    elif kind == "sse":
         sse.setdefault(v, []).append(json.loads(line.split(" ", 3)[3]))
+    elif kind == "probe":
+        probe.setdefault(v, []).extend(json.loads(line.split(" ", 3)[3])["samples"])
 med = statistics.median
-def stat(c, v, key):
-    return med(r[key] for r in wrk[(c, v)])
-report = {"latency_1conn_us": {}, "throughput_32conn_rps": {}, "sse_delay_us": {}, "rss_kib": {}}
-for v in ("direct", "nginx", "llmauth"):
-    report["latency_1conn_us"][v] = {k: stat(1, v, k) for k in ("p50", "p90", "p99", "mean")}
-    report["throughput_32conn_rps"][v] = stat(32, v, "rps")
+def pct(samples, q):
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+V = ("direct", "nginx", "llmauth")
+report = {"latency_1conn_us": {}, "wrk_1conn": {}, "throughput_32conn": {}, "sse_delay_us": {}}
+for v in V:
+    report["latency_1conn_us"][v] = {"p50": pct(probe[v], 0.5), "p90": pct(probe[v], 0.9),
+                                     "p99": pct(probe[v], 0.99), "samples": len(probe[v])}
+    rps1 = med(r["rps"] for r in wrk[(1, v)])
+    report["wrk_1conn"][v] = {"rps": rps1, "us_per_request": 1e6 / rps1}
+    runs = wrk[(32, v)]
+    report["throughput_32conn"][v] = {"rps": med(r["rps"] for r in runs),
+                                      "rps_runs": [r["rps"] for r in runs],
+                                      # CPU the proxy itself spent per request (0 for direct)
+                                      "cpu_us_per_request": med(r["cpu_ticks"] * 1e6 / float(hz) / r["requests"] for r in runs)}
     delays = [d for run in sse[v] for d in run["delays_us"]]
-    report["sse_delay_us"][v] = {
-        "p50": med(delays), "p90": sorted(delays)[int(len(delays) * 0.9)],
-        "max_events_per_read": max(run["max_events_per_read"] for run in sse[v]),
-        "events": len(delays),
-    }
+    report["sse_delay_us"][v] = {"p50": med(delays), "p90": pct(delays, 0.9),
+                                 "max_events_per_read": max(run["max_events_per_read"] for run in sse[v]),
+                                 "events": len(delays)}
 report["rss_kib"] = {"llmauth_idle_start": int(idle_start), "llmauth_idle_after_load": int(idle_after),
                      f"llmauth_{streams}_streams": int(streams_rss), f"nginx_{streams}_streams": int(streams_nginx)}
-report["errors"] = {f"c{c}_{v}": sum(r["errors"] for r in runs) for (c, v), runs in wrk.items()}
-report["runs"] = {"wrk": {f"c{c}_{v}": runs for (c, v), runs in wrk.items()}}
+report["wrk_errors"] = {f"c{c}_{v}": sum(r["errors"] for r in runs) for (c, v), runs in wrk.items()}
+report["rounds"] = {"wrk": {f"c{c}_{v}": runs for (c, v), runs in wrk.items()}}
 json.dump(report, open(out, "w"), indent=1)
-L, T, S = report["latency_1conn_us"], report["throughput_32conn_rps"], report["sse_delay_us"]
-print("\n| 1 connection (µs) | p50 | p99 | added p50 | added p99 |")
-print("|---|---|---|---|---|")
-for v in ("direct", "nginx", "llmauth"):
-    print(f"| {v} | {L[v]['p50']:.0f} | {L[v]['p99']:.0f} | {L[v]['p50'] - L['direct']['p50']:+.0f} | {L[v]['p99'] - L['direct']['p99']:+.0f} |")
-print("\n| 32 connections | requests/s | × direct | × nginx |")
-print("|---|---|---|---|")
-for v in ("direct", "nginx", "llmauth"):
-    print(f"| {v} | {T[v]:.0f} | {T[v] / T['direct']:.2f} | {T[v] / T['nginx']:.2f} |")
+L, W1, T, S = report["latency_1conn_us"], report["wrk_1conn"], report["throughput_32conn"], report["sse_delay_us"]
+print("\n| 1 connection (µs) | p50 | p90 | p99 | added p50 | added p99 | wrk -c1 µs/request | added |")
+print("|---|---|---|---|---|---|---|---|")
+for v in V:
+    print(f"| {v} | {L[v]['p50']:.0f} | {L[v]['p90']:.0f} | {L[v]['p99']:.0f} | {L[v]['p50'] - L['direct']['p50']:+.0f} "
+          f"| {L[v]['p99'] - L['direct']['p99']:+.0f} | {W1[v]['us_per_request']:.1f} | {W1[v]['us_per_request'] - W1['direct']['us_per_request']:+.1f} |")
+print("\n| 32 connections | requests/s (median) | runs | × direct | × nginx | proxy CPU µs/request |")
+print("|---|---|---|---|---|---|")
+for v in V:
+    runs = ", ".join(f"{x:.0f}" for x in T[v]["rps_runs"])
+    cpu = "—" if v == "direct" else f"{T[v]['cpu_us_per_request']:.1f}"
+    print(f"| {v} | {T[v]['rps']:.0f} | {runs} | {T[v]['rps'] / T['direct']['rps']:.2f} | {T[v]['rps'] / T['nginx']['rps']:.2f} | {cpu} |")
 print("\n| SSE event delay (µs) | p50 | p90 | added p50 | most events in one read |")
 print("|---|---|---|---|---|")
-for v in ("direct", "nginx", "llmauth"):
+for v in V:
     print(f"| {v} | {S[v]['p50']:.0f} | {S[v]['p90']:.0f} | {S[v]['p50'] - S['direct']['p50']:+.0f} | {S[v]['max_events_per_read']} |")
 R = report["rss_kib"]
 print(f"\nllmauth RSS: idle {R['llmauth_idle_start'] / 1024:.1f} MiB at start, {R['llmauth_idle_after_load'] / 1024:.1f} MiB after the load; "
       f"{R[f'llmauth_{streams}_streams'] / 1024:.1f} MiB with {streams} open streams (nginx master + workers: {R[f'nginx_{streams}_streams'] / 1024:.1f} MiB)")
-print(f"wrk errors: {report['errors']}")
+print(f"wrk errors: {report['wrk_errors']}")
 PY

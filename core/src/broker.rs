@@ -31,6 +31,7 @@ pub mod rules;
 use core::fmt;
 use core::time::Duration;
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 use crate::error::FlowError;
 use crate::flow::{Goal, Outcome};
@@ -86,8 +87,8 @@ pub struct ReadId(u64);
 /// A token handed to one request.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Lease {
-    /// The bearer token to inject.
-    pub token: AccessToken,
+    /// The bearer token to inject (shared: every request holds the same one).
+    pub token: Arc<AccessToken>,
     /// Changes whenever the broker adopts another credential (lets a runtime cache what
     /// it derives from the token, such as the header value).
     pub serial: u64,
@@ -239,6 +240,8 @@ struct RunningFlow {
 /// The credential in memory.
 struct Held {
     record: AccessRecord,
+    /// The record's token, shared with the leases handed out.
+    token: Arc<AccessToken>,
     serial: u64,
     /// A forced refresh was already started for this token: never again.
     forced: bool,
@@ -698,6 +701,7 @@ impl TokenBroker {
     fn adopt(&mut self, record: AccessRecord) {
         self.next_serial += 1;
         self.held = Some(Held {
+            token: Arc::new(record.access_token.clone()),
             record,
             serial: self.next_serial,
             forced: false,
@@ -797,7 +801,7 @@ impl TokenBroker {
 impl Held {
     fn lease(&self) -> Lease {
         Lease {
-            token: self.record.access_token.clone(),
+            token: Arc::clone(&self.token),
             serial: self.serial,
         }
     }

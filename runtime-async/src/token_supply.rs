@@ -114,7 +114,7 @@ impl TokenSupply {
             let decision = state.broker.handle_request(clock::now());
             self.shared.settle(&mut state, decision)
         };
-        waiting.await
+        waiting.await_answer().await
     }
 
     /// The gateway rejected `token`: a lease for the one retry, or `None` when the 401
@@ -125,7 +125,7 @@ impl TokenSupply {
             let decision = state.broker.handle_rejected(token, clock::now())?;
             self.shared.settle(&mut state, decision)
         };
-        Some(waiting.await)
+        Some(waiting.await_answer().await)
     }
 
     /// When the token in memory expires, if one is held.
@@ -153,15 +153,6 @@ impl Waiting {
                 result.unwrap_or_else(|_| Err(internal_refusal()))
             }
         }
-    }
-}
-
-impl IntoFuture for Waiting {
-    type Output = Result<Lease, Refusal>;
-    type IntoFuture = std::pin::Pin<Box<dyn Future<Output = Self::Output> + Send>>;
-
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.await_answer())
     }
 }
 

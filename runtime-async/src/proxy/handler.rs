@@ -18,6 +18,7 @@ use llmauth_core::broker::rules::{self, Dialect};
 use llmauth_core::broker::{Lease, Refusal};
 
 use super::body::ProxyBody;
+use super::deadline::Deadlines;
 use super::upstream::{ConnectError, GatewayClient};
 use crate::token_supply::TokenSupply;
 
@@ -39,6 +40,12 @@ pub(crate) struct Handler {
     pub(crate) supply: TokenSupply,
     /// The `Authorization` value for the current lease, built once per token.
     bearer: Mutex<Option<(u64, HeaderValue)>>,
+    /// Request headers never forwarded: the key headers, the dropped ones and the
+    /// hop-by-hop ones (parsed once).
+    request_strip: Vec<HeaderName>,
+    /// Response headers never passed back: the hop-by-hop ones.
+    response_strip: Vec<HeaderName>,
+    deadlines: Deadlines,
 }
 
 /// The gateway URL, split once.
@@ -110,7 +117,17 @@ impl Handler {
         gateway: Gateway,
         client: GatewayClient,
         supply: TokenSupply,
+        deadlines: Deadlines,
     ) -> Self {
+        let names = |names: &[&'static str]| -> Vec<HeaderName> {
+            names
+                .iter()
+                .filter_map(|n| HeaderName::from_bytes(n.as_bytes()).ok())
+                .collect()
+        };
+        let mut request_strip = names(&rules::KEY_HEADERS);
+        request_strip.extend(names(&rules::DROPPED_REQUEST_HEADERS));
+        request_strip.extend(names(&rules::HOP_BY_HOP));
         Self {
             port,
             local_key,
@@ -118,6 +135,9 @@ impl Handler {
             client,
             supply,
             bearer: Mutex::new(None),
+            request_strip,
+            response_strip: names(&rules::HOP_BY_HOP),
+            deadlines,
         }
     }
 
@@ -149,15 +169,15 @@ impl Handler {
         let lease = self.supply.lease().await.map_err(Failure::Refused)?;
         let response = self.send(&mut outgoing, &lease).await?;
         if response.status() != StatusCode::UNAUTHORIZED || !outgoing.retryable() {
-            return Ok(pass_back(response));
+            return Ok(self.pass_back(response));
         }
         match self.supply.after_rejection(&lease.token).await {
-            None => Ok(pass_back(response)),
+            None => Ok(self.pass_back(response)),
             Some(Err(refusal)) => Err(Failure::Refused(refusal)),
             Some(Ok(lease)) => {
                 drop(response);
                 let retried = self.send(&mut outgoing, &lease).await?;
-                Ok(pass_back(retried))
+                Ok(self.pass_back(retried))
             }
         }
     }
@@ -242,13 +262,7 @@ impl Handler {
                 Failure::BadRequest("the request path cannot be forwarded".to_owned())
             })?;
         let mut headers = parts.headers;
-        strip_hop_by_hop(&mut headers);
-        for name in rules::KEY_HEADERS
-            .iter()
-            .chain(rules::DROPPED_REQUEST_HEADERS.iter())
-        {
-            headers.remove(*name);
-        }
+        strip(&mut headers, &self.request_strip);
         headers.insert(header::HOST, self.gateway.host.clone());
         let body = if body.is_end_stream() {
             Kept::Bytes(Bytes::new())
@@ -299,7 +313,7 @@ impl Handler {
                 .map_err(Failure::upstream)
         };
         let silent = async {
-            smol::Timer::after(UPSTREAM_IDLE).await;
+            self.deadlines.after(UPSTREAM_IDLE).await;
             Err(Failure::GatewayTimeout(format!(
                 "the gateway did not answer within {} s",
                 UPSTREAM_IDLE.as_secs()
@@ -326,33 +340,36 @@ impl Handler {
     }
 }
 
+impl Handler {
+    /// The gateway's response, streamed back as it arrives, minus hop-by-hop headers.
+    fn pass_back(&self, response: Response<Incoming>) -> Response<ProxyBody> {
+        let (mut parts, body) = response.into_parts();
+        strip(&mut parts.headers, &self.response_strip);
+        Response::from_parts(parts, ProxyBody::stream(body, UPSTREAM_IDLE))
+    }
+}
+
 impl Outgoing {
     fn retryable(&self) -> bool {
         matches!(self.body, Kept::Bytes(_))
     }
 }
 
-/// The gateway's response, streamed back as it arrives, minus hop-by-hop headers.
-fn pass_back(response: Response<Incoming>) -> Response<ProxyBody> {
-    let (mut parts, body) = response.into_parts();
-    strip_hop_by_hop(&mut parts.headers);
-    Response::from_parts(parts, ProxyBody::stream(body, UPSTREAM_IDLE))
-}
-
-/// Removes the hop-by-hop headers and those the `Connection` header names (RFC 9110
-/// §7.6.1).
-fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    let listed: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| rules::connection_options(value).collect::<Vec<_>>())
-        .filter_map(|name| HeaderName::from_bytes(name.as_bytes()).ok())
-        .collect();
-    for name in listed {
-        headers.remove(name);
+/// Removes the headers named in `Connection` (RFC 9110 §7.6.1), then `names`.
+fn strip(headers: &mut HeaderMap, names: &[HeaderName]) {
+    if headers.contains_key(header::CONNECTION) {
+        let listed: Vec<HeaderName> = headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| rules::connection_options(value).collect::<Vec<_>>())
+            .filter_map(|name| HeaderName::from_bytes(name.as_bytes()).ok())
+            .collect();
+        for name in listed {
+            headers.remove(name);
+        }
     }
-    for name in rules::HOP_BY_HOP {
+    for name in names {
         headers.remove(name);
     }
 }

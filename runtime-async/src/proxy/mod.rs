@@ -8,6 +8,7 @@
 //! ```
 
 mod body;
+mod deadline;
 mod executor;
 mod handler;
 mod socket;
@@ -176,6 +177,7 @@ impl Proxy {
             gateway,
             client,
             supply,
+            deadline::Deadlines::start(&executor),
         ));
         let listeners = listeners
             .into_iter()
