@@ -53,7 +53,7 @@ trap cleanup EXIT
 mkfifo "$work/idp.stdin"
 sleep 100000 > "$work/idp.stdin" & pids+=($!)
 taskset -c "$UPSTREAM_CPU" "$BIN/test-idp" --ca-dir "$work" --token-lifetime 7200 \
-  < "$work/idp.stdin" > "$work/idp.json" & pids+=($!)
+  < "$work/idp.stdin" > "$work/idp.json" 2> "$work/idp.err" & pids+=($!)
 for _ in $(seq 100); do [ -s "$work/idp.json" ] && break; sleep 0.1; done
 field() { python3 -c "import json; print(json.load(open('$work/idp.json'))['$1'])"; }
 issuer=$(field issuer); gateway=$(field gateway); ca=$(field ca_file)

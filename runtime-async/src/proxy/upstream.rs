@@ -406,3 +406,121 @@ impl Write for TlsIo {
         Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_lite::{AsyncReadExt as _, AsyncWriteExt as _};
+    use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+
+    fn inner_with(proxies: Matcher) -> ConnectorInner {
+        let config = client_config(None, true).unwrap();
+        ConnectorInner {
+            tls: TlsConnector::from(Arc::new(config)),
+            proxies,
+            timeout: Duration::from_secs(5),
+        }
+    }
+
+    #[test]
+    fn loopback_gateways_never_go_through_a_proxy() {
+        let inner = inner_with(Matcher::builder().all("http://proxy.example:3128").build());
+        for (url, host) in [
+            ("https://127.0.0.1/", "127.0.0.1"),
+            ("https://localhost/", "localhost"),
+            ("https://[::1]/", "::1"),
+            ("https://127.1.2.3/", "127.1.2.3"),
+        ] {
+            let uri: Uri = url.parse().unwrap();
+            assert!(inner.proxy_for(&uri, host).is_none(), "{host}");
+        }
+        let uri: Uri = "https://llm.example.com/v1".parse().unwrap();
+        let intercept = inner.proxy_for(&uri, "llm.example.com").expect("proxied");
+        assert_eq!(intercept.uri().host(), Some("proxy.example"));
+        let excluded = inner_with(
+            Matcher::builder()
+                .all("http://proxy.example:3128")
+                .no("example.com")
+                .build(),
+        );
+        assert!(excluded.proxy_for(&uri, "llm.example.com").is_none());
+    }
+
+    /// A one-shot CONNECT proxy: checks the request line and the credentials, answers
+    /// 200, then echoes what the client sends (standing in for the tunnelled gateway).
+    fn connect_proxy() -> (u16, std::thread::JoinHandle<Vec<String>>) {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let thread = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut head = Vec::new();
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if line == "\r\n" || line.is_empty() {
+                    break;
+                }
+                head.push(line.trim_end().to_owned());
+            }
+            let mut writer = stream;
+            writer
+                .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                .unwrap();
+            let mut buf = [0u8; 5];
+            reader.read_exact(&mut buf).unwrap();
+            writer.write_all(&buf).unwrap();
+            head
+        });
+        (port, thread)
+    }
+
+    #[test]
+    fn https_proxy_tunnels_with_its_credentials() {
+        let (port, proxy) = connect_proxy();
+        let matcher = Matcher::builder()
+            .all(format!("http://user:secret@127.0.0.1:{port}"))
+            .build();
+        let uri: Uri = "https://llm.example.com:8443/v1".parse().unwrap();
+        let intercept = matcher.intercept(&uri).expect("proxied");
+        let mut socket = smol::block_on(async {
+            let mut socket = tunnel(&intercept, uri).await.expect("tunnel");
+            socket.write_all(b"hello").await.unwrap();
+            let mut echoed = [0u8; 5];
+            socket.read_exact(&mut echoed).await.unwrap();
+            assert_eq!(&echoed, b"hello");
+            socket
+        });
+        let head = proxy.join().unwrap();
+        assert_eq!(head[0], "CONNECT llm.example.com:8443 HTTP/1.1");
+        assert!(
+            head.iter()
+                .any(|h| h.eq_ignore_ascii_case("proxy-authorization: Basic dXNlcjpzZWNyZXQ=")),
+            "{head:?}"
+        );
+        let _ = smol::block_on(socket.close());
+    }
+
+    #[test]
+    fn an_https_proxy_url_is_refused_not_misused() {
+        let matcher = Matcher::builder().all("https://127.0.0.1:9").build();
+        let uri: Uri = "https://llm.example.com/".parse().unwrap();
+        let intercept = matcher.intercept(&uri).expect("proxied");
+        let error = smol::block_on(tunnel(&intercept, uri))
+            .err()
+            .expect("refused");
+        assert!(error.to_string().contains("http:// proxies"), "{error}");
+    }
+
+    #[test]
+    fn a_bad_ca_file_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "not a certificate").unwrap();
+        let error = client_config(Some(&empty), false).unwrap_err();
+        assert!(error.to_string().contains("empty.pem"), "{error}");
+        let missing = dir.path().join("missing.pem");
+        let error = client_config(Some(&missing), false).unwrap_err();
+        assert!(error.to_string().contains("missing.pem"), "{error}");
+    }
+}
