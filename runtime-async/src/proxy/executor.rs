@@ -9,8 +9,19 @@
 //! event in one batch), so the events stay on this thread.
 
 use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use smol::Executor;
+use smol::channel::Receiver;
+
+/// While clients are connected, this thread wakes at least this often. async-io's helper
+/// thread takes the reactor over once it has seen no reactor activity for about 20 ms (a
+/// quiet stream between two events); from then on each event costs a second thread
+/// wake-up. Waking more often than the helper's longest nap (10 ms) keeps it from doing
+/// so.
+const KEEP_REACTOR: Duration = Duration::from_millis(8);
 
 /// Tasks run between two non-blocking polls of the reactor.
 const BATCH: usize = 16;
@@ -45,4 +56,18 @@ pub(super) fn drive<T>(executor: &Executor<'static>, main: smol::Task<T>) -> T {
             }
         }
     })
+}
+
+/// Keeps the reactor on the executor's thread while `connected` is above zero (see
+/// [`KEEP_REACTOR`]); sleeps without waking while no client is connected.
+pub(super) async fn keep_reactor_here(connected: Arc<AtomicUsize>, first_client: Receiver<()>) {
+    loop {
+        if connected.load(Ordering::SeqCst) == 0 {
+            if first_client.recv().await.is_err() {
+                return;
+            }
+            continue;
+        }
+        smol::Timer::after(KEEP_REACTOR).await;
+    }
 }

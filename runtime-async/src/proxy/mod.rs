@@ -23,6 +23,7 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::pin::pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use hyper::server::conn::http1;
@@ -227,6 +228,11 @@ async fn serve(
 ) {
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(max_connections));
+    let connected = Arc::new(AtomicUsize::new(0));
+    let (first_client, woken) = smol::channel::bounded(1);
+    executor
+        .spawn(executor::keep_reactor_here(Arc::clone(&connected), woken))
+        .detach();
     let mut stop = pin!(stop);
     loop {
         let accepted = async {
@@ -258,11 +264,17 @@ async fn serve(
                 service_fn(move |request| Arc::clone(&handler).handle(request)),
             );
         let watched = graceful.watch(connection);
+        if connected.fetch_add(1, Ordering::SeqCst) == 0 {
+            // A full channel already holds a wake-up.
+            let _ = first_client.try_send(());
+        }
+        let connected = Arc::clone(&connected);
         executor
             .spawn(async move {
                 let _slot = slot;
                 // A client that vanished or sent garbage ends only its own connection.
                 let _ = watched.await;
+                connected.fetch_sub(1, Ordering::SeqCst);
             })
             .detach();
     }
