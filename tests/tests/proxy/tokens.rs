@@ -204,6 +204,10 @@ struct InProcess {
 
 impl InProcess {
     fn start(rig: &Rig, login_wait: Duration) -> Self {
+        Self::start_with(rig, login_wait, 64)
+    }
+
+    fn start_with(rig: &Rig, login_wait: Duration, max_connections: usize) -> Self {
         let bytes = std::fs::read(rig.sandbox.config_file()).expect("config file");
         let config = ConfigDocument::parse_bytes(&bytes)
             .expect("parse config")
@@ -236,7 +240,7 @@ impl InProcess {
             },
             login_wait,
             threads: 1,
-            max_connections: 64,
+            max_connections,
         };
         let proxy = Proxy::bind(options).expect("bind");
         let port = proxy.port();
@@ -350,4 +354,39 @@ fn a_refresh_by_another_process_is_picked_up() {
         refreshes + 1,
         "the proxy took the new token from the store, without a refresh of its own"
     );
+}
+
+#[test]
+fn concurrent_connections_are_bounded() {
+    use std::io::{Read as _, Write as _};
+    let rig = Rig::new();
+    let key = rig.key();
+    let proxy = InProcess::start_with(&rig, Duration::from_secs(5), 1);
+    let request = format!(
+        "GET /echo HTTP/1.1\r\nhost: 127.0.0.1:{}\r\nx-api-key: {key}\r\n\r\n",
+        proxy.port
+    );
+    let read_status = |stream: &mut std::net::TcpStream| {
+        let mut buf = [0u8; 12];
+        stream
+            .read_exact(&mut buf)
+            .map(|()| String::from_utf8_lossy(&buf).into_owned())
+    };
+    // The first client holds the only slot with a keep-alive connection.
+    let mut first = std::net::TcpStream::connect(("127.0.0.1", proxy.port)).unwrap();
+    first.write_all(request.as_bytes()).unwrap();
+    assert_eq!(read_status(&mut first).unwrap(), "HTTP/1.1 200");
+    // The second waits in the listen backlog, unanswered.
+    let mut second = std::net::TcpStream::connect(("127.0.0.1", proxy.port)).unwrap();
+    second.write_all(request.as_bytes()).unwrap();
+    second
+        .set_read_timeout(Some(Duration::from_millis(700)))
+        .unwrap();
+    assert!(read_status(&mut second).is_err(), "served beyond the bound");
+    // Once the first goes away, the second is served.
+    drop(first);
+    second
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    assert_eq!(read_status(&mut second).unwrap(), "HTTP/1.1 200");
 }
