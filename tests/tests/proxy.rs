@@ -2,6 +2,8 @@
 //! child process (and, where a test needs a short login wait, the library in-process).
 #![allow(clippy::unwrap_used)]
 
+#[path = "proxy/e2e.rs"]
+mod e2e;
 #[path = "proxy/forwarding.rs"]
 mod forwarding;
 #[path = "proxy/http.rs"]

@@ -121,7 +121,8 @@ pub(crate) struct RunningProxy {
 }
 
 impl RunningProxy {
-    fn start(mut command: Command) -> Self {
+    /// Starts `command` (an `llmauth proxy start`) and waits for its ready line.
+    pub(crate) fn start(mut command: Command) -> Self {
         let mut child = command.spawn().expect("start llmauth proxy");
         let stdout = child.stdout.take().expect("stdout");
         let stderr_pipe = child.stderr.take().expect("stderr");
