@@ -83,11 +83,34 @@ pub enum Command {
     Setup(Box<SetupArgs>),
     /// Undo what setup did to one tool, or to all of them.
     Teardown(TeardownArgs),
+    /// The localhost proxy for tools that take only an API key and a base URL.
+    #[command(subcommand)]
+    Proxy(ProxyCommand),
     /// Print shell completions.
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
     },
+}
+
+/// `llmauth proxy …`.
+#[derive(Debug, Subcommand)]
+pub enum ProxyCommand {
+    /// Run the proxy in the foreground (stops on Ctrl+C / SIGTERM, letting streams finish).
+    Start(ProxyStartArgs),
+    /// Print the local key proxy-mode tools must send as their API key.
+    Key,
+}
+
+/// `llmauth proxy start`.
+#[derive(Debug, Args)]
+pub struct ProxyStartArgs {
+    /// Listen on this port instead of `proxy.listen_port` (default 14000).
+    #[arg(long, value_name = "N")]
+    pub port: Option<u16>,
+    /// Print the sign-in URL instead of opening a browser, if a login is needed.
+    #[arg(long)]
+    pub skip_browser: bool,
 }
 
 /// `llmauth config …`.

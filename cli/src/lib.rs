@@ -1,5 +1,6 @@
 //! The `llmauth` command line: argument parsing, output and exit codes. Every decision is
-//! made in `llmauth-core`; I/O is done by `llmauth-blocking`.
+//! made in `llmauth-core`; I/O is done by `llmauth-blocking` (and, for the proxy,
+//! `llmauth-async`).
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 // Core's outcome and error enums are `#[non_exhaustive]`, so matches on them here need a
@@ -65,6 +66,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Status(args) => commands::status::run(&app, args),
         Command::Setup(args) => commands::setup::run(&app, args),
         Command::Teardown(args) => commands::teardown::run(&app, args),
+        Command::Proxy(command) => commands::proxy::run(&app, command),
         Command::Completions { .. } => Ok(()),
     }
 }

@@ -14,7 +14,10 @@ use crate::time::{UnixTime, WaitReason};
 pub struct IntentId(pub(crate) u64);
 
 /// One piece of I/O a flow needs done. Drivers perform it without deciding anything.
-#[derive(Debug, PartialEq, Eq)]
+///
+/// `Clone` lets an async driver move a copy to a blocking thread while the flow keeps
+/// the original until the result comes back.
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Intent {
     /// Send an HTTP request to the IdP (never following redirects) → [`IntentResult::Http`].

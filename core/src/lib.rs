@@ -37,6 +37,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::wildcard_enum_match_arm))]
 #![warn(missing_docs)]
 
+pub mod broker;
 pub mod callback;
 pub mod config;
 pub mod discovery;

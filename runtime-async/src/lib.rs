@@ -1,1 +1,33 @@
-//! The localhost proxy runtime (smol + hyper). Built in the proxy issue.
+//! llmauth-async: the localhost proxy (SPEC §7), on smol and hyper 1.
+//!
+//! Every decision is core's: which requests pass the gate, how paths join and which
+//! headers go (`llmauth_core::broker::rules`), when a token is served, refreshed, checked
+//! against the store or force-refreshed (`llmauth_core::broker::TokenBroker`), and the
+//! whole token lifecycle inside each flow (`llmauth_core::flow::TokenFlow`, driven by
+//! [`drive`], the async copy of the drive loop). This crate performs:
+//!
+//! ```text
+//! let proxy = Proxy::bind(ProxyOptions { gateway_url, port, local_key, flow, .. })?;
+//! println!("llmauth proxy listening on http://127.0.0.1:{}", proxy.port());
+//! proxy.run_until(signals::first_signal()?)?;      // graceful stop, ≤ 5 s drain
+//! ```
+//!
+//! Bodies are streamed both ways frame by frame and never collected, except request
+//! bodies of at most 1 MiB, which are kept so a request can be retried once after a
+//! gateway 401.
+#![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::wildcard_enum_match_arm))]
+#![warn(missing_docs)]
+
+pub mod clock;
+mod driver;
+mod io;
+pub mod local_key;
+pub mod proxy;
+pub mod signals;
+mod token_supply;
+
+pub use driver::drive;
+pub use io::AsyncIo;
+pub use proxy::{Proxy, ProxyError, ProxyOptions};
+pub use token_supply::{FlowSetup, TokenSupply};

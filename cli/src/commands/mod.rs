@@ -5,6 +5,7 @@ mod drift;
 pub(crate) mod login;
 pub(crate) mod logout;
 pub(crate) mod setup;
+pub(crate) mod proxy;
 pub(crate) mod status;
 pub(crate) mod teardown;
 pub(crate) mod token;

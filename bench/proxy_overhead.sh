@@ -1,0 +1,271 @@
+#!/usr/bin/env bash
+# `llmauth proxy start` against its baselines, side by side in one run (SPEC §10):
+#   direct  — wrk straight to the loopback HTTPS gateway, with the bearer token itself
+#   nginx   — nginx proxy_pass with a static Authorization header (proxy_buffering off,
+#             upstream keepalive), plain HTTP on loopback, like the llmauth proxy
+#   llmauth — `llmauth proxy start` (release build), with the local key
+# All three reach the same upstream: the test gateway of `test-idp` (TLS, JWT checked on
+# every request), GET /echo; SSE from its timestamped /sse.
+# Measured, interleaved A B C A B C for $ROUNDS rounds:
+#   1. latency on 1 keep-alive connection (bench/latency_probe.py; wrk's latency
+#      percentiles are unreliable here): p50 / p99, added over direct; plus wrk -c1's
+#      request rate, whose inverse is the mean time per request
+#   2. throughput on 32 connections (wrk -c32): requests/s, llmauth / nginx, and CPU time
+#      each proxy spends per request
+#   3. per-SSE-event delay (gateway write → client read), added over direct; coalescing
+#   4. llmauth RSS: idle, and with 1,000 concurrent open streams (nginx for reference)
+# wrk is pinned to CPU 0 and the upstream to CPU 1 (override with WRK_CPU / UPSTREAM_CPU);
+# the proxies are not pinned. Results: stdout (Markdown) and $OUT/proxy_overhead.json.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+for tool in wrk python3 taskset; do
+  command -v "$tool" >/dev/null || { echo "install $tool" >&2; exit 1; }
+done
+NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
+[ -x "$NGINX" ] || { echo "install nginx (or set NGINX=/path/to/nginx)" >&2; exit 1; }
+ROUNDS=${ROUNDS:-3}
+SECONDS_PER_RUN=${SECONDS_PER_RUN:-5}
+PROBE_REQUESTS=${PROBE_REQUESTS:-5000}
+SSE_EVENTS=${SSE_EVENTS:-100}
+STREAMS=${STREAMS:-1000}
+WRK_CPU=${WRK_CPU:-0}
+UPSTREAM_CPU=${UPSTREAM_CPU:-1}
+OUT=${OUT:-target/bench}
+mkdir -p "$OUT"
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+cargo build --release --quiet -p llmauth --bin llmauth
+cargo build --release --quiet -p llmauth-tests --bin test-idp --bin fake-browser
+BIN=$PWD/target/release
+BENCH=$PWD/bench
+
+work=$(mktemp -d)
+chmod 755 "$work"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# --- upstream: test IdP + gateway, pinned -------------------------------------------------
+mkfifo "$work/idp.stdin"
+sleep 100000 > "$work/idp.stdin" & pids+=($!)
+taskset -c "$UPSTREAM_CPU" "$BIN/test-idp" --ca-dir "$work" --token-lifetime 7200 \
+  < "$work/idp.stdin" > "$work/idp.json" 2> "$work/idp.err" & pids+=($!)
+for _ in $(seq 100); do [ -s "$work/idp.json" ] && break; sleep 0.1; done
+field() { python3 -c "import json; print(json.load(open('$work/idp.json'))['$1'])"; }
+issuer=$(field issuer); gateway=$(field gateway); ca=$(field ca_file)
+gw_hostport=${gateway#https://}
+
+# --- llmauth: configured, signed in, proxy started ------------------------------------------
+export LLMAUTH_CONFIG=$work/config.yaml LLMAUTH_STATE_DIR=$work/state XDG_RUNTIME_DIR=$work/run
+mkdir -p "$XDG_RUNTIME_DIR"
+"$BIN/llmauth" config set --gateway-url "$gateway" --issuer "$issuer" --client-id llmauth-test \
+  --ca-file "$ca" --callback-port 0 --secrets-backend file 2>/dev/null
+BROWSER=$BIN/fake-browser FAKE_BROWSER_LOG=$work/browser.log LLMAUTH_TEST_CA=$ca \
+  "$BIN/llmauth" login 2>/dev/null </dev/null
+token=$("$BIN/llmauth" token)
+key=$("$BIN/llmauth" proxy key)
+"$BIN/llmauth" proxy start --port 0 > "$work/proxy.out" 2> "$work/proxy.err" & proxy_pid=$!
+pids+=($proxy_pid)
+for _ in $(seq 100); do [ -s "$work/proxy.out" ] && break; sleep 0.1; done
+llmauth_port=$(sed -n 's|^llmauth proxy listening on http://127.0.0.1:||p' "$work/proxy.out")
+[ -n "$llmauth_port" ] || { cat "$work/proxy.err" >&2; exit 1; }
+
+# --- nginx: same upstream, static Authorization header --------------------------------------
+nginx_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mkdir -p "$work/nginx/logs" "$work/nginx/tmp"
+chmod 777 "$work/nginx/tmp"
+cat > "$work/nginx.conf" <<EOF
+daemon off;
+worker_processes auto;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/logs/error.log warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  # nginx closes a keep-alive connection after 1,000 requests by default (client and
+  # upstream side); raised so nginx is measured at its best, as llmauth has no such limit.
+  keepalive_requests 1000000;
+  client_body_temp_path $work/nginx/tmp/body;
+  proxy_temp_path $work/nginx/tmp/proxy;
+  fastcgi_temp_path $work/nginx/tmp/fastcgi;
+  uwsgi_temp_path $work/nginx/tmp/uwsgi;
+  scgi_temp_path $work/nginx/tmp/scgi;
+  upstream gateway { server $gw_hostport; keepalive 256; keepalive_requests 1000000; }
+  server {
+    listen 127.0.0.1:$nginx_port;
+    location / {
+      proxy_pass https://gateway;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $gw_hostport;
+      proxy_set_header Authorization "Bearer $token";
+      proxy_buffering off;
+      proxy_request_buffering off;
+      proxy_ssl_session_reuse on;
+      proxy_read_timeout 300s;
+    }
+  }
+}
+EOF
+"$NGINX" -p "$work/nginx" -c "$work/nginx.conf" 2> "$work/nginx/stderr" & nginx_pid=$!
+pids+=($nginx_pid)
+for _ in $(seq 100); do
+  curl -s -o /dev/null "http://127.0.0.1:$nginx_port/echo" && break; sleep 0.1
+done
+
+direct_url="$gateway/echo";           direct_hdr="Authorization: Bearer $token"
+nginx_url="http://127.0.0.1:$nginx_port/echo"; nginx_hdr="X-Nothing: 1"
+llmauth_url="http://127.0.0.1:$llmauth_port/echo"; llmauth_hdr="x-api-key: $key"
+for v in direct nginx llmauth; do
+  url=${v}_url; hdr=${v}_hdr
+  code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$ca" -H "${!hdr}" "${!url}")
+  [ "$code" = 200 ] || { echo "$v answers $code" >&2; exit 1; }
+done
+
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+nginx_rss_kib() {
+  local total=0 pid
+  for pid in $nginx_pid $(pgrep -P "$nginx_pid"); do total=$((total + $(rss_kib "$pid"))); done
+  echo $total
+}
+idle_rss_start=$(rss_kib $proxy_pid)
+
+cpu_ticks() { # pids... -> utime + stime, in clock ticks
+  local pid total=0
+  for pid in "$@"; do total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done
+  echo $total
+}
+proxy_pids() { # variant -> the processes doing the proxying
+  case $1 in
+    direct) echo "" ;;
+    nginx) pgrep -P "$nginx_pid" | tr '\n' ' ' ;;
+    llmauth) echo "$proxy_pid" ;;
+  esac
+}
+wrk_once() { # variant connections seconds -> RESULT line, with the proxy's CPU ticks
+  local url=${1}_url hdr=${1}_hdr threads=1 pids before after
+  [ "$2" -gt 1 ] && threads=2
+  pids=$(proxy_pids "$1")
+  before=$(cpu_ticks $pids)
+  local line
+  line=$(taskset -c "$WRK_CPU" wrk -t"$threads" -c"$2" -d"${3}s" -s "$BENCH/wrk_report.lua" \
+    -H "${!hdr}" "${!url}" | grep '^RESULT')
+  after=$(cpu_ticks $pids)
+  echo "$line cpu_ticks=$((after - before))"
+}
+probe_once() { # variant -> latency JSON
+  case $1 in
+    direct) python3 "$BENCH/latency_probe.py" "$direct_url" "$PROBE_REQUESTS" --cafile "$ca" --header "$direct_hdr" ;;
+    nginx) python3 "$BENCH/latency_probe.py" "$nginx_url" "$PROBE_REQUESTS" ;;
+    llmauth) python3 "$BENCH/latency_probe.py" "$llmauth_url" "$PROBE_REQUESTS" --header "$llmauth_hdr" ;;
+  esac
+}
+results=$work/results.txt
+: > "$results"
+for round in $(seq "$ROUNDS"); do
+  for v in direct nginx llmauth; do
+    echo "probe round=$round variant=$v $(probe_once "$v")" >> "$results"
+  done
+  for connections in 1 32; do
+    for v in direct nginx llmauth; do
+      wrk_once "$v" "$connections" 1 > /dev/null # warm-up: connections, pools
+      line=$(wrk_once "$v" "$connections" "$SECONDS_PER_RUN")
+      echo "wrk round=$round c=$connections variant=$v $line" | tee -a "$results"
+    done
+  done
+done
+
+sse_path="/sse?events=$SSE_EVENTS&interval_ms=20"
+for round in $(seq "$ROUNDS"); do
+  for v in direct nginx llmauth; do
+    case $v in
+      direct) out=$(python3 "$BENCH/sse_probe.py" "$gateway$sse_path" --cafile "$ca" --header "$direct_hdr") ;;
+      nginx) out=$(python3 "$BENCH/sse_probe.py" "http://127.0.0.1:$nginx_port$sse_path") ;;
+      llmauth) out=$(python3 "$BENCH/sse_probe.py" "http://127.0.0.1:$llmauth_port$sse_path" --header "$llmauth_hdr") ;;
+    esac
+    echo "sse round=$round variant=$v $out" >> "$results"
+  done
+done
+
+idle_rss_after=$(rss_kib $proxy_pid)
+hold() { # port header -> RSS of pid $3 (function name) with $STREAMS streams open
+  local port=$1 header=$2 measure=$3
+  local fifo=$work/hold.$port
+  mkfifo "$fifo"
+  sleep 100000 > "$fifo" & local keep=$!
+  python3 "$BENCH/hold_streams.py" "$port" "$STREAMS" --header "$header" < "$fifo" > "$work/hold.out.$port" & local holder=$!
+  for _ in $(seq 1200); do grep -q ready "$work/hold.out.$port" 2>/dev/null && break; sleep 0.1; done
+  grep -q ready "$work/hold.out.$port" || { echo "streams did not open" >&2; exit 1; }
+  sleep 2
+  $measure
+  kill $keep; wait $holder 2>/dev/null || true
+}
+streams_rss=$(hold "$llmauth_port" "$llmauth_hdr" "rss_kib $proxy_pid")
+streams_nginx_rss=$(hold "$nginx_port" "X-Nothing: 1" nginx_rss_kib)
+
+python3 - "$results" "$OUT/proxy_overhead.json" "$idle_rss_start" "$idle_rss_after" \
+  "$streams_rss" "$streams_nginx_rss" "$STREAMS" "$(getconf CLK_TCK)" <<'PY'
+import json, re, statistics, sys
+results, out, idle_start, idle_after, streams_rss, streams_nginx, streams, hz = sys.argv[1:9]
+wrk, sse, probe = {}, {}, {}
+for line in open(results):
+    kind = line.split(" ", 1)[0]
+    v = re.search(r"variant=(\w+)", line).group(1)
+    if kind == "wrk":
+        c = int(re.search(r"c=(\d+)", line).group(1))
+        vals = dict(re.findall(r"(\w+)=([\d.]+)", line.split("RESULT", 1)[1]))
+        wrk.setdefault((c, v), []).append({k: float(x) for k, x in vals.items()})
+    elif kind == "sse":
+        sse.setdefault(v, []).append(json.loads(line.split(" ", 3)[3]))
+    elif kind == "probe":
+        probe.setdefault(v, []).extend(json.loads(line.split(" ", 3)[3])["samples"])
+med = statistics.median
+def pct(samples, q):
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+V = ("direct", "nginx", "llmauth")
+report = {"latency_1conn_us": {}, "wrk_1conn": {}, "throughput_32conn": {}, "sse_delay_us": {}}
+for v in V:
+    report["latency_1conn_us"][v] = {"p50": pct(probe[v], 0.5), "p90": pct(probe[v], 0.9),
+                                     "p99": pct(probe[v], 0.99), "samples": len(probe[v])}
+    rps1 = med(r["rps"] for r in wrk[(1, v)])
+    report["wrk_1conn"][v] = {"rps": rps1, "us_per_request": 1e6 / rps1}
+    runs = wrk[(32, v)]
+    report["throughput_32conn"][v] = {"rps": med(r["rps"] for r in runs),
+                                      "rps_runs": [r["rps"] for r in runs],
+                                      # CPU the proxy itself spent per request (0 for direct)
+                                      "cpu_us_per_request": med(r["cpu_ticks"] * 1e6 / float(hz) / r["requests"] for r in runs)}
+    delays = [d for run in sse[v] for d in run["delays_us"]]
+    report["sse_delay_us"][v] = {"p50": med(delays), "p90": pct(delays, 0.9),
+                                 "max_events_per_read": max(run["max_events_per_read"] for run in sse[v]),
+                                 "events": len(delays)}
+report["rss_kib"] = {"llmauth_idle_start": int(idle_start), "llmauth_idle_after_load": int(idle_after),
+                     f"llmauth_{streams}_streams": int(streams_rss), f"nginx_{streams}_streams": int(streams_nginx)}
+report["wrk_errors"] = {f"c{c}_{v}": sum(r["errors"] for r in runs) for (c, v), runs in wrk.items()}
+report["rounds"] = {"wrk": {f"c{c}_{v}": runs for (c, v), runs in wrk.items()}}
+json.dump(report, open(out, "w"), indent=1)
+L, W1, T, S = report["latency_1conn_us"], report["wrk_1conn"], report["throughput_32conn"], report["sse_delay_us"]
+print("\n| 1 connection (µs) | p50 | p90 | p99 | added p50 | added p99 | wrk -c1 µs/request | added |")
+print("|---|---|---|---|---|---|---|---|")
+for v in V:
+    print(f"| {v} | {L[v]['p50']:.0f} | {L[v]['p90']:.0f} | {L[v]['p99']:.0f} | {L[v]['p50'] - L['direct']['p50']:+.0f} "
+          f"| {L[v]['p99'] - L['direct']['p99']:+.0f} | {W1[v]['us_per_request']:.1f} | {W1[v]['us_per_request'] - W1['direct']['us_per_request']:+.1f} |")
+print("\n| 32 connections | requests/s (median) | runs | × direct | × nginx | proxy CPU µs/request |")
+print("|---|---|---|---|---|---|")
+for v in V:
+    runs = ", ".join(f"{x:.0f}" for x in T[v]["rps_runs"])
+    cpu = "—" if v == "direct" else f"{T[v]['cpu_us_per_request']:.1f}"
+    print(f"| {v} | {T[v]['rps']:.0f} | {runs} | {T[v]['rps'] / T['direct']['rps']:.2f} | {T[v]['rps'] / T['nginx']['rps']:.2f} | {cpu} |")
+print("\n| SSE event delay (µs) | p50 | p90 | added p50 | most events in one read |")
+print("|---|---|---|---|---|")
+for v in V:
+    print(f"| {v} | {S[v]['p50']:.0f} | {S[v]['p90']:.0f} | {S[v]['p50'] - S['direct']['p50']:+.0f} | {S[v]['max_events_per_read']} |")
+R = report["rss_kib"]
+print(f"\nllmauth RSS: idle {R['llmauth_idle_start'] / 1024:.1f} MiB at start, {R['llmauth_idle_after_load'] / 1024:.1f} MiB after the load; "
+      f"{R[f'llmauth_{streams}_streams'] / 1024:.1f} MiB with {streams} open streams (nginx master + workers: {R[f'nginx_{streams}_streams'] / 1024:.1f} MiB)")
+print(f"wrk errors: {report['wrk_errors']}")
+PY

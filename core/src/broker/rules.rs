@@ -1,0 +1,369 @@
+//! The proxy's request rules (SPEC §7): which requests are let in, which headers go and
+//! which stay, how paths join, and what errors look like. Pure functions over strings, so
+//! the runtime only applies them.
+
+use serde_json::json;
+use url::{Host, Url};
+
+use crate::time::UnixTime;
+
+/// The health endpoint (no local key needed; never shows the token).
+pub const HEALTH_PATH: &str = "/.llmauth/health";
+
+/// Where a tool may put the local key (besides the `key` query parameter): every one of
+/// them is removed before forwarding, so the key never reaches the gateway.
+pub const KEY_HEADERS: [&str; 4] = ["authorization", "x-api-key", "api-key", "x-goog-api-key"];
+
+/// The query parameter Gemini CLI sends its API key in.
+pub const KEY_QUERY_PARAM: &str = "key";
+
+/// Request headers removed before forwarding, besides [`KEY_HEADERS`] and the hop-by-hop
+/// ones: the gateway's `Host` is set anew, credentials meant for a proxy go nowhere, and
+/// `Expect: 100-continue` was already answered to the client by the proxy.
+pub const DROPPED_REQUEST_HEADERS: [&str; 3] = ["host", "proxy-authorization", "expect"];
+
+/// Hop-by-hop headers (RFC 9110 §7.6.1, plus the de-facto `Proxy-Connection` and
+/// `Keep-Alive`): they describe one connection and are never forwarded. Headers named in
+/// `Connection` are hop-by-hop too ([`connection_options`]).
+pub const HOP_BY_HOP: [&str; 7] = [
+    "connection",
+    "proxy-connection",
+    "keep-alive",
+    "te",
+    "transfer-encoding",
+    "upgrade",
+    "trailer",
+];
+
+/// The header names a `Connection` header value lists (lower case), which must be
+/// removed along with it. `close` and `keep-alive` are options, not header names, but
+/// removing headers by those names is harmless.
+pub fn connection_options(value: &str) -> impl Iterator<Item = String> + '_ {
+    value
+        .split(',')
+        .map(|token| token.trim().to_ascii_lowercase())
+        .filter(|token| !token.is_empty())
+}
+
+/// Whether `host` (the request's `Host` header) names this proxy: `localhost`,
+/// `127.0.0.1` or `[::1]` with the port it listens on. Anything else — in particular
+/// a DNS name that a web page rebound to 127.0.0.1 — is refused, as is a missing `Host`.
+pub fn host_allowed(host: Option<&str>, port: u16) -> bool {
+    let Some(host) = host else {
+        return false;
+    };
+    let Some((name, host_port)) = host.rsplit_once(':') else {
+        return false;
+    };
+    if host_port.parse::<u16>().ok() != Some(port) {
+        return false;
+    }
+    name.eq_ignore_ascii_case("localhost") || name == "127.0.0.1" || name == "[::1]"
+}
+
+/// Whether a browser `Origin` may use the proxy: absent (not a browser), or a page served
+/// from this machine's loopback (`localhost`, `127.0.0.0/8`, `[::1]`, any port).
+/// `null` and every other origin are refused, so no web page elsewhere can make the proxy
+/// mint gateway calls.
+pub fn origin_allowed(origin: Option<&str>) -> bool {
+    let Some(origin) = origin else {
+        return true;
+    };
+    let Ok(url) = Url::parse(origin) else {
+        return false;
+    };
+    if !matches!(url.scheme(), "http" | "https") {
+        return false;
+    }
+    match url.host() {
+        Some(Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// The key in an `Authorization` value: what follows `Bearer ` (scheme compared without
+/// case), or `None` for other schemes.
+pub fn bearer_value(authorization: &[u8]) -> Option<&[u8]> {
+    let scheme = b"bearer ";
+    if authorization.len() <= scheme.len()
+        || !authorization[..scheme.len()].eq_ignore_ascii_case(scheme)
+    {
+        return None;
+    }
+    Some(trim_ascii(&authorization[scheme.len()..]))
+}
+
+fn trim_ascii(bytes: &[u8]) -> &[u8] {
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |i| i + 1);
+    &bytes[start..end.max(start)]
+}
+
+/// The query split for forwarding: the values of every `key` parameter (percent-decoded,
+/// for comparing with the local key) and the query without them (`None` when nothing is
+/// left). Other parameters keep their exact spelling and order.
+pub fn split_query_key(query: &str) -> (Vec<String>, Option<String>) {
+    let mut keys = Vec::new();
+    let mut kept: Vec<&str> = Vec::new();
+    for pair in query.split('&') {
+        let name = pair.split('=').next().unwrap_or("");
+        if name == KEY_QUERY_PARAM {
+            let value = pair.split_once('=').map_or("", |(_, v)| v);
+            let decoded = url::form_urlencoded::parse(format!("k={value}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default();
+            keys.push(decoded);
+        } else if !pair.is_empty() {
+            kept.push(pair);
+        }
+    }
+    let rest = (!kept.is_empty()).then(|| kept.join("&"));
+    (keys, rest)
+}
+
+/// Joins the gateway's base path and the request path without doubling a segment: if
+/// the base path's last segment equals the request path's first, one is dropped
+/// (`/v1` + `/v1/messages` → `/v1/messages`; `/anthropic` + `/v1/messages` →
+/// `/anthropic/v1/messages`; `` + `/v1beta/models/x` → `/v1beta/models/x`).
+pub fn join_path(base: &str, request: &str) -> String {
+    let base = base.trim_end_matches('/');
+    let request = request.strip_prefix('/').unwrap_or(request);
+    let last = base.rsplit('/').next().unwrap_or("");
+    let first = request.split('/').next().unwrap_or("");
+    if !last.is_empty() && first == last {
+        format!("{base}{}", &request[first.len()..])
+    } else {
+        format!("{base}/{request}")
+    }
+}
+
+/// The error format a caller understands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    /// Anthropic Messages API (`/v1/messages…`, or an `anthropic-version` header).
+    Anthropic,
+    /// OpenAI-style `{"error":{"message","type"}}`, which Gemini and most tools read too.
+    OpenAi,
+}
+
+impl Dialect {
+    /// The dialect of a request to `path`.
+    pub fn of(path: &str, anthropic_version_header: bool) -> Self {
+        if anthropic_version_header || path.contains("/v1/messages") {
+            Self::Anthropic
+        } else {
+            Self::OpenAi
+        }
+    }
+}
+
+/// The JSON body of an error the proxy answers itself.
+pub fn error_body(dialect: Dialect, status: u16, message: &str) -> String {
+    let kind = match status {
+        401 => "authentication_error",
+        403 => "permission_error",
+        404 => "not_found_error",
+        400..=499 => "invalid_request_error",
+        _ => "api_error",
+    };
+    let value = match dialect {
+        Dialect::Anthropic => {
+            json!({"type": "error", "error": {"type": kind, "message": message}})
+        }
+        Dialect::OpenAi => json!({"error": {"message": message, "type": kind}}),
+    };
+    value.to_string()
+}
+
+/// The body of `GET /.llmauth/health`: the token's expiry, never the token.
+pub fn health_body(token_expires_at: Option<UnixTime>) -> String {
+    json!({
+        "status": "ok",
+        "token_expires_at": token_expires_at.map(UnixTime::to_rfc3339),
+    })
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts() {
+        for host in [
+            "localhost:14000",
+            "LOCALHOST:14000",
+            "127.0.0.1:14000",
+            "[::1]:14000",
+        ] {
+            assert!(host_allowed(Some(host), 14000), "{host}");
+        }
+        for host in [
+            "localhost",
+            "localhost:14001",
+            "evil.example:14000",
+            "evil.example",
+            "127.0.0.2:14000",
+            "::1:14000",
+            "localhost.:14000",
+            "127.0.0.1:14000:14000",
+            "",
+        ] {
+            assert!(!host_allowed(Some(host), 14000), "{host}");
+        }
+        assert!(!host_allowed(None, 14000));
+    }
+
+    #[test]
+    fn origins() {
+        for origin in [
+            "http://localhost:3000",
+            "http://localhost",
+            "https://127.0.0.1:8443",
+            "http://[::1]:14000",
+            "http://127.1.2.3",
+        ] {
+            assert!(origin_allowed(Some(origin)), "{origin}");
+        }
+        for origin in [
+            "null",
+            "https://evil.example",
+            "http://localhost.evil.example",
+            "file:///tmp/x.html",
+            "chrome-extension://abc",
+            "http://10.0.0.1",
+            "",
+        ] {
+            assert!(!origin_allowed(Some(origin)), "{origin}");
+        }
+        assert!(origin_allowed(None));
+    }
+
+    #[test]
+    fn bearer_values() {
+        assert_eq!(bearer_value(b"Bearer abc"), Some(&b"abc"[..]));
+        assert_eq!(bearer_value(b"bearer   abc "), Some(&b"abc"[..]));
+        assert_eq!(bearer_value(b"Basic abc"), None);
+        assert_eq!(bearer_value(b"Bearer"), None);
+        assert_eq!(bearer_value(b"Bearer "), None);
+    }
+
+    #[test]
+    fn query_keys_are_split_off() {
+        assert_eq!(split_query_key("key=abc"), (vec!["abc".to_owned()], None));
+        assert_eq!(
+            split_query_key("alt=sse&key=a%2Db&x=1"),
+            (vec!["a-b".to_owned()], Some("alt=sse&x=1".to_owned()))
+        );
+        assert_eq!(
+            split_query_key("keys=1&monkey=2"),
+            (vec![], Some("keys=1&monkey=2".to_owned()))
+        );
+        assert_eq!(
+            split_query_key("key=a&key=b&q=%20"),
+            (
+                vec!["a".to_owned(), "b".to_owned()],
+                Some("q=%20".to_owned())
+            )
+        );
+        assert_eq!(split_query_key(""), (vec![], None));
+        assert_eq!(split_query_key("key"), (vec![String::new()], None));
+    }
+
+    #[test]
+    fn paths_join_without_doubling() {
+        let cases = [
+            ("/v1", "/v1/messages", "/v1/messages"),
+            ("/v1/", "/v1/messages", "/v1/messages"),
+            ("/anthropic", "/v1/messages", "/anthropic/v1/messages"),
+            (
+                "",
+                "/v1beta/models/x:streamGenerateContent",
+                "/v1beta/models/x:streamGenerateContent",
+            ),
+            ("/", "/v1/chat/completions", "/v1/chat/completions"),
+            ("/api/v1", "/v1/models", "/api/v1/models"),
+            ("/v1", "/v1beta/models", "/v1/v1beta/models"),
+            ("/v1", "/v1", "/v1"),
+            ("/v1", "/", "/v1/"),
+            ("", "/", "/"),
+            (
+                "/openai",
+                "/openai/v1/chat/completions",
+                "/openai/v1/chat/completions",
+            ),
+        ];
+        for (base, request, joined) in cases {
+            assert_eq!(join_path(base, request), joined, "{base} + {request}");
+        }
+    }
+
+    #[test]
+    fn connection_options_are_listed() {
+        let listed: Vec<String> = connection_options("keep-alive, X-Trace ,,Upgrade").collect();
+        assert_eq!(listed, ["keep-alive", "x-trace", "upgrade"]);
+    }
+
+    #[test]
+    fn errors_in_the_callers_dialect() {
+        assert_eq!(Dialect::of("/v1/messages", false), Dialect::Anthropic);
+        assert_eq!(
+            Dialect::of("/anthropic/v1/messages/count_tokens", false),
+            Dialect::Anthropic
+        );
+        assert_eq!(
+            Dialect::of("/v1/chat/completions", true),
+            Dialect::Anthropic
+        );
+        assert_eq!(Dialect::of("/v1/chat/completions", false), Dialect::OpenAi);
+        let anthropic: serde_json::Value =
+            serde_json::from_str(&error_body(Dialect::Anthropic, 401, "no \"key\"")).unwrap();
+        assert_eq!(anthropic["type"], "error");
+        assert_eq!(anthropic["error"]["type"], "authentication_error");
+        assert_eq!(anthropic["error"]["message"], "no \"key\"");
+        let openai: serde_json::Value =
+            serde_json::from_str(&error_body(Dialect::OpenAi, 502, "down")).unwrap();
+        assert_eq!(openai["error"]["type"], "api_error");
+        assert_eq!(openai["error"]["message"], "down");
+    }
+
+    #[test]
+    fn health_shows_expiry_only() {
+        let body = health_body(Some(UnixTime::from_secs(1_795_873_800)));
+        assert_eq!(
+            body,
+            r#"{"status":"ok","token_expires_at":"2026-11-28T13:50:00Z"}"#
+        );
+        assert_eq!(
+            health_body(None),
+            r#"{"status":"ok","token_expires_at":null}"#
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn joined_paths_keep_every_request_segment(base in "(/[a-z0-9]{1,4}){0,3}/?", request in "(/[a-z0-9:]{0,4}){1,4}") {
+            let joined = join_path(&base, &request);
+            proptest::prop_assert!(joined.starts_with('/') || joined.is_empty());
+            proptest::prop_assert!(joined.ends_with(request.trim_start_matches('/')));
+            proptest::prop_assert!(joined.starts_with(base.trim_end_matches('/')));
+        }
+
+        #[test]
+        fn split_query_never_keeps_a_key(query in "[a-z=&%0-9]{0,40}") {
+            let (_, rest) = split_query_key(&query);
+            if let Some(rest) = rest {
+                proptest::prop_assert!(rest.split('&').all(|p| p.split('=').next() != Some("key")));
+            }
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! The one body type the proxy sends both ways: hyper's streaming `Incoming` passed
+//! through frame by frame (never collected), or a small body held in memory (errors the
+//! proxy answers itself, and request bodies kept for the one retry after a 401).
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_lite::FutureExt as _;
+use http_body::{Body, Frame, SizeHint};
+use hyper::body::Incoming;
+
+/// Errors of a proxied body.
+pub(crate) type BodyError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A request or response body on its way through the proxy.
+pub(crate) enum ProxyBody {
+    /// Streamed as it arrives, with the idle timeout between frames.
+    Stream(Idle<Incoming>),
+    /// Held in memory (`None` once sent, or empty).
+    Full(Option<Bytes>),
+}
+
+impl ProxyBody {
+    /// A body held in memory.
+    pub(crate) fn full(bytes: impl Into<Bytes>) -> Self {
+        let bytes = bytes.into();
+        Self::Full((!bytes.is_empty()).then_some(bytes))
+    }
+
+    /// No body.
+    pub(crate) fn empty() -> Self {
+        Self::Full(None)
+    }
+
+    /// `incoming` streamed through, failing after `limit` without a frame.
+    pub(crate) fn stream(incoming: Incoming, limit: Duration) -> Self {
+        Self::Stream(Idle::new(incoming, limit))
+    }
+}
+
+impl Body for ProxyBody {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        match self.get_mut() {
+            Self::Stream(idle) => Pin::new(idle).poll_frame(cx),
+            Self::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Self::Stream(idle) => idle.inner.is_end_stream(),
+            Self::Full(bytes) => bytes.is_none(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Self::Stream(idle) => idle.inner.size_hint(),
+            Self::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
+        }
+    }
+}
+
+/// The upstream went silent for longer than the idle limit.
+#[derive(Debug, thiserror::Error)]
+#[error("no data for {0} s")]
+pub(crate) struct IdleTimeout(u64);
+
+/// A body that fails when no frame arrives for `limit` (SPEC §7: an idle timeout between
+/// bytes, no total timeout — generations may stream for many minutes).
+///
+/// A frame costs one clock read; the timer is re-armed only when it fires, from the time
+/// of the last frame, so streaming does not touch the timer wheel per frame.
+pub(crate) struct Idle<B> {
+    inner: B,
+    limit: Duration,
+    last: Instant,
+    timer: smol::Timer,
+}
+
+impl<B> Idle<B> {
+    pub(crate) fn new(inner: B, limit: Duration) -> Self {
+        let now = Instant::now();
+        Self {
+            inner,
+            limit,
+            last: now,
+            timer: smol::Timer::at(now + limit),
+        }
+    }
+}
+
+impl<B> Body for Idle<B>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<BodyError>,
+{
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        let this = self.get_mut();
+        if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
+            this.last = Instant::now();
+            return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
+        }
+        loop {
+            if this.timer.poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            let deadline = this.last + this.limit;
+            if Instant::now() >= deadline {
+                return Poll::Ready(Some(Err(IdleTimeout(this.limit.as_secs()).into())));
+            }
+            this.timer.set_at(deadline);
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::{BodyExt as _, StreamBody};
+
+    #[test]
+    fn a_silent_body_times_out_and_a_busy_one_does_not() {
+        smol::block_on(async {
+            let (sender, receiver) = smol::channel::unbounded::<Result<Frame<Bytes>, BodyError>>();
+            let mut idle = Idle::new(
+                StreamBody::new(Box::pin(receiver)),
+                Duration::from_millis(150),
+            );
+            for _ in 0..4 {
+                smol::Timer::after(Duration::from_millis(80)).await;
+                sender
+                    .try_send(Ok(Frame::data(Bytes::from_static(b"x"))))
+                    .unwrap();
+                let frame = idle.frame().await.unwrap().unwrap();
+                assert_eq!(frame.into_data().unwrap(), "x");
+            }
+            let started = Instant::now();
+            let error = idle.frame().await.unwrap().unwrap_err();
+            assert!(error.to_string().contains("no data"));
+            assert!(started.elapsed() >= Duration::from_millis(140));
+        });
+    }
+
+    #[test]
+    fn full_bodies_report_their_size() {
+        let body = ProxyBody::full("hello");
+        assert_eq!(body.size_hint().exact(), Some(5));
+        assert!(!body.is_end_stream());
+        assert!(ProxyBody::empty().is_end_stream());
+        let collected = smol::block_on(body.collect()).unwrap().to_bytes();
+        assert_eq!(collected, "hello");
+    }
+}

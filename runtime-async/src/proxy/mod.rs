@@ -1,0 +1,349 @@
+//! The localhost proxy (SPEC §7): loopback listeners, one hyper HTTP/1.1 connection task
+//! per client, a bound on concurrent connections, and a graceful stop.
+//!
+//! ```text
+//! client ──▶ 127.0.0.1 / [::1]:<port> ──▶ gate (Host, Origin, local key)
+//!        ──▶ token from TokenSupply (memory, or the broker's flow)
+//!        ──▶ pooled TLS connection to the gateway ──▶ response streamed back
+//! ```
+
+mod body;
+mod deadline;
+mod executor;
+mod handler;
+mod socket;
+mod upstream;
+
+pub use handler::InvalidGatewayUrl;
+pub use upstream::TlsSetupError;
+
+use std::future::Future;
+use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::server::graceful::GracefulShutdown;
+use llmauth_core::broker::local_key::LocalKey;
+use smol::lock::Semaphore;
+use smol::{Async, Executor};
+use smol_hyper::rt::SmolTimer;
+
+use crate::token_supply::{FlowSetup, TokenSupply};
+use handler::{Gateway, Handler};
+use socket::{HyperIo, Socket};
+
+/// How long a client may take to send a request head; also how long an idle keep-alive
+/// connection stays open.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a stop waits for streams in flight (SPEC §7).
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connecting to the gateway (TCP, proxy tunnel and TLS) gives up after this (SPEC §7).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Everything the proxy needs to run.
+#[derive(Clone, Debug)]
+pub struct ProxyOptions {
+    /// `llm.gateway_url`.
+    pub gateway_url: String,
+    /// The port for `127.0.0.1` and `[::1]`; 0 picks a free one (tests).
+    pub port: u16,
+    /// The local key requests must carry; `None` when `proxy.require_local_key` is off.
+    pub local_key: Option<LocalKey>,
+    /// `tls.ca_file`: extra roots for the gateway (and the IdP, through the flows).
+    pub ca_file: Option<PathBuf>,
+    /// `tls.skip_verify`: the gateway's certificate is not checked (never the IdP's).
+    pub skip_verify: bool,
+    /// How token flows run.
+    pub flow: FlowSetup,
+    /// How long a request waits for a token before a 401 (60 s; shorter in tests).
+    pub login_wait: Duration,
+    /// Executor threads (at least 1).
+    pub threads: usize,
+    /// Most client connections served at once; more wait in the listen backlog.
+    pub max_connections: usize,
+}
+
+/// Why the proxy could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProxyError {
+    /// The port is taken (on 127.0.0.1 or ::1).
+    #[error("port {port} on {address} is already in use")]
+    PortInUse {
+        /// The port.
+        port: u16,
+        /// Which loopback address.
+        address: String,
+    },
+    /// Binding failed otherwise.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// The address.
+        address: String,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// `gateway_url` cannot be used.
+    #[error(transparent)]
+    Gateway(#[from] InvalidGatewayUrl),
+    /// TLS for the gateway cannot be set up.
+    #[error(transparent)]
+    Tls(#[from] TlsSetupError),
+    /// The stop signal could not be installed.
+    #[error("cannot handle signals: {0}")]
+    Signals(io::Error),
+}
+
+/// A proxy bound to its loopback ports, ready to run.
+pub struct Proxy {
+    options: ProxyOptions,
+    listeners: Vec<TcpListener>,
+    port: u16,
+}
+
+impl Proxy {
+    /// Binds `127.0.0.1:<port>` and, when the machine has IPv6, `[::1]:<port>`. Nothing
+    /// but loopback is ever bound.
+    ///
+    /// # Errors
+    /// [`ProxyError::PortInUse`] (on either address: a different program on `::1` would
+    /// otherwise receive the requests of tools that resolve `localhost` to it), or
+    /// another bind error.
+    pub fn bind(options: ProxyOptions) -> Result<Self, ProxyError> {
+        // Port 0: the OS picks one on 127.0.0.1, which may be taken on ::1; try again.
+        let attempts = if options.port == 0 { 20 } else { 1 };
+        let mut last = None;
+        for _ in 0..attempts {
+            match bind_loopback(options.port) {
+                Ok((listeners, port)) => {
+                    return Ok(Self {
+                        options,
+                        listeners,
+                        port,
+                    });
+                }
+                Err(error) => last = Some(error),
+            }
+        }
+        Err(last.unwrap_or_else(|| ProxyError::Bind {
+            address: "127.0.0.1".to_owned(),
+            source: io::Error::other("no attempt made"),
+        }))
+    }
+
+    /// The port bound (the one asked for, or the OS's choice for 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The addresses bound.
+    pub fn addresses(&self) -> Vec<SocketAddr> {
+        self.listeners
+            .iter()
+            .filter_map(|l| l.local_addr().ok())
+            .collect()
+    }
+
+    /// Serves until `stop` resolves, then stops accepting, lets streams in flight finish
+    /// for up to 5 s, and returns. Blocks the calling thread.
+    ///
+    /// # Errors
+    /// [`ProxyError`] when the gateway URL or TLS setup is unusable.
+    pub fn run_until(
+        self,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ProxyError> {
+        let Self {
+            options,
+            listeners,
+            port,
+        } = self;
+        let gateway = Gateway::parse(&options.gateway_url)?;
+        let tls = upstream::client_config(options.ca_file.as_deref(), options.skip_verify)?;
+        let executor = Arc::new(Executor::new());
+        let client = upstream::client(
+            &executor,
+            upstream::GatewayConnector::new(tls, CONNECT_TIMEOUT),
+        );
+        let supply = TokenSupply::start(&executor, options.flow.clone(), options.login_wait);
+        let handler = Arc::new(Handler::new(
+            port,
+            options.local_key.clone(),
+            gateway,
+            client,
+            supply,
+            deadline::Deadlines::start(&executor),
+        ));
+        let listeners = listeners
+            .into_iter()
+            .map(Async::new)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|source| ProxyError::Bind {
+                address: "loopback".to_owned(),
+                source,
+            })?;
+
+        let (finished, worker_stop) = smol::channel::bounded::<()>(1);
+        let workers: Vec<_> = (1..options.threads.max(1))
+            .map(|_| {
+                let executor = Arc::clone(&executor);
+                let worker_stop = worker_stop.clone();
+                std::thread::spawn(move || {
+                    let stopped = executor.spawn(async move {
+                        let _ = worker_stop.recv().await;
+                    });
+                    executor::drive(&executor, stopped);
+                })
+            })
+            .collect();
+        let serving = serve(
+            Arc::clone(&executor),
+            listeners,
+            handler,
+            options.max_connections.max(1),
+            stop,
+        );
+        executor::run(&executor, serving);
+        drop(finished);
+        for worker in workers {
+            let _ = worker.join();
+        }
+        Ok(())
+    }
+}
+
+/// Accepts connections on every listener until `stop`, then drains.
+async fn serve(
+    executor: Arc<Executor<'static>>,
+    listeners: Vec<Async<TcpListener>>,
+    handler: Arc<Handler>,
+    max_connections: usize,
+    stop: impl Future<Output = ()>,
+) {
+    let graceful = GracefulShutdown::new();
+    let slots = Arc::new(Semaphore::new(max_connections));
+    let connected = Arc::new(AtomicUsize::new(0));
+    let (first_client, woken) = smol::channel::bounded(1);
+    executor
+        .spawn(executor::keep_reactor_here(Arc::clone(&connected), woken))
+        .detach();
+    let mut stop = pin!(stop);
+    loop {
+        let accepted = async {
+            let slot = slots.acquire_arc().await;
+            let accept = listeners.iter().map(|l| Box::pin(l.accept()));
+            let result = first_of(accept).await;
+            Some((slot, result))
+        };
+        let stopped = async {
+            stop.as_mut().await;
+            None
+        };
+        let Some((slot, result)) = futures_lite::future::or(stopped, accepted).await else {
+            break;
+        };
+        let Ok((stream, _peer)) = result else {
+            // EMFILE and friends: back off instead of spinning.
+            smol::Timer::after(Duration::from_millis(20)).await;
+            continue;
+        };
+        let stream = Socket::new(stream);
+        let _ = stream.set_nodelay();
+        let handler = Arc::clone(&handler);
+        let connection = http1::Builder::new()
+            .timer(SmolTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .serve_connection(
+                HyperIo::new(stream),
+                service_fn(move |request| Arc::clone(&handler).handle(request)),
+            );
+        let watched = graceful.watch(connection);
+        if connected.fetch_add(1, Ordering::SeqCst) == 0 {
+            // A full channel already holds a wake-up.
+            let _ = first_client.try_send(());
+        }
+        let connected = Arc::clone(&connected);
+        executor
+            .spawn(async move {
+                let _slot = slot;
+                // A client that vanished or sent garbage ends only its own connection.
+                let _ = watched.await;
+                connected.fetch_sub(1, Ordering::SeqCst);
+            })
+            .detach();
+    }
+    drop(listeners);
+    let drained = async {
+        graceful.shutdown().await;
+        true
+    };
+    let cut = async {
+        smol::Timer::after(DRAIN_TIMEOUT).await;
+        false
+    };
+    let _ = futures_lite::future::or(drained, cut).await;
+}
+
+/// The output of whichever future finishes first (the listeners' accepts; the others
+/// are dropped, which loses nothing: an accept is only a readiness wait until it
+/// returns).
+async fn first_of<F: Future + Unpin>(futures: impl Iterator<Item = F>) -> F::Output {
+    let mut futures: Vec<F> = futures.collect();
+    std::future::poll_fn(move |cx| {
+        for future in &mut futures {
+            if let std::task::Poll::Ready(output) = std::pin::Pin::new(future).poll(cx) {
+                return std::task::Poll::Ready(output);
+            }
+        }
+        std::task::Poll::Pending
+    })
+    .await
+}
+
+/// Binds both loopback addresses on one port.
+fn bind_loopback(port: u16) -> Result<(Vec<TcpListener>, u16), ProxyError> {
+    let v4 = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let first = TcpListener::bind(v4).map_err(|e| bind_error(v4, port, e))?;
+    let port = first
+        .local_addr()
+        .map_err(|e| bind_error(v4, port, e))?
+        .port();
+    let mut listeners = vec![first];
+    let v6 = SocketAddr::from((Ipv6Addr::LOCALHOST, port));
+    match TcpListener::bind(v6) {
+        Ok(listener) => listeners.push(listener),
+        // No IPv6 on this machine (or no ::1): IPv4 alone serves everyone.
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::AddrNotAvailable | io::ErrorKind::Unsupported
+            ) || e.raw_os_error() == Some(97) => {}
+        Err(e) => return Err(bind_error(v6, port, e)),
+    }
+    for listener in &listeners {
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| bind_error(v4, port, e))?;
+    }
+    Ok((listeners, port))
+}
+
+fn bind_error(address: SocketAddr, port: u16, source: io::Error) -> ProxyError {
+    if source.kind() == io::ErrorKind::AddrInUse {
+        ProxyError::PortInUse {
+            port,
+            address: address.ip().to_string(),
+        }
+    } else {
+        ProxyError::Bind {
+            address: address.to_string(),
+            source,
+        }
+    }
+}

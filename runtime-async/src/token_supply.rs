@@ -1,0 +1,352 @@
+//! [`TokenSupply`]: runs core's [`TokenBroker`] for the proxy. The broker decides; this
+//! module performs what it asks for (token flows through [`drive`], store reads), hands
+//! its answers to waiting requests, and wakes it when its timers are due.
+//!
+//! Flows run on tasks of their own, rooted in the proxy: a client that disconnects only
+//! withdraws its own wait, never a refresh or a sign-in other requests rely on.
+
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use llmauth_blocking::{BlockingIo, IoOptions, Paths, entropy, file_store};
+use llmauth_core::broker::{
+    Action, BrokerSettings, Decision, FlowId, Lease, ReadId, Refusal, TokenBroker, WaiterId,
+};
+use llmauth_core::error::FlowError;
+use llmauth_core::flow::{FlowContext, FlowSettings, Goal, Interaction, TokenFlow};
+use llmauth_core::secret::{AccessToken, SecretBytes};
+use llmauth_core::store::{Backend, Slot, StoreError, StoreErrorKind};
+use llmauth_core::time::UnixTime;
+use smol::Executor;
+use smol::channel::{Receiver, Sender};
+
+use crate::clock;
+use crate::driver::drive;
+use crate::io::AsyncIo;
+
+/// What token flows need: the settings, where the session lives, and what a sign-in may
+/// do when one is allowed.
+#[derive(Clone, Debug)]
+pub struct FlowSetup {
+    /// From the configuration.
+    pub settings: FlowSettings,
+    /// The resolved session backend.
+    pub backend: Backend,
+    /// What a sign-in may do (browser, printed URL, device code); flows that may not
+    /// sign in use [`Interaction::NONE`].
+    pub interaction: Interaction,
+    /// Config, state and runtime directories.
+    pub paths: Paths,
+    /// `tls.ca_file` for IdP requests.
+    pub io_options: IoOptions,
+}
+
+/// The proxy's token source. Cheap to clone.
+#[derive(Clone)]
+pub struct TokenSupply {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    /// Wakes the supervisor: new actions, or an earlier timeout.
+    kick: Sender<()>,
+    setup: FlowSetup,
+    executor: Arc<Executor<'static>>,
+}
+
+struct State {
+    broker: TokenBroker,
+    waiters: HashMap<WaiterId, Sender<Result<Lease, Refusal>>>,
+    /// Actions taken from the broker, for the supervisor to start.
+    actions: Vec<Action>,
+    /// The time the supervisor sleeps until (`None`: no timer).
+    armed: Option<UnixTime>,
+}
+
+impl TokenSupply {
+    /// Starts the supply (and its first flow, which reads the stored session) on
+    /// `executor`.
+    pub fn start(
+        executor: &Arc<Executor<'static>>,
+        setup: FlowSetup,
+        login_wait: Duration,
+    ) -> Self {
+        let key = setup.settings.session_key();
+        let settings = BrokerSettings {
+            refresh_window: setup.settings.refresh_window,
+            access_slot: setup.backend.access_slot(&key),
+            login_wait,
+        };
+        let broker = TokenBroker::new(settings, clock::now());
+        let (kick, kicked) = smol::channel::bounded(1);
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                broker,
+                waiters: HashMap::new(),
+                actions: Vec::new(),
+                armed: None,
+            }),
+            kick,
+            setup,
+            executor: Arc::clone(executor),
+        });
+        {
+            let mut state = shared.lock();
+            shared.pump(&mut state);
+        }
+        executor
+            .spawn(supervise(Arc::clone(&shared), kicked))
+            .detach();
+        Self { shared }
+    }
+
+    /// A token for one request: at once from memory when the broker allows, otherwise
+    /// after the store read or the flow it waits for.
+    ///
+    /// # Errors
+    /// The broker's [`Refusal`] (sign-in needed, IdP down, timed out).
+    pub async fn lease(&self) -> Result<Lease, Refusal> {
+        let waiting = {
+            let mut state = self.shared.lock();
+            let decision = state.broker.handle_request(clock::now());
+            self.shared.settle(&mut state, decision)
+        };
+        waiting.await_answer().await
+    }
+
+    /// The gateway rejected `token`: a lease for the one retry, or `None` when the 401
+    /// should go back to the client as it is.
+    pub async fn after_rejection(&self, token: &AccessToken) -> Option<Result<Lease, Refusal>> {
+        let waiting = {
+            let mut state = self.shared.lock();
+            let decision = state.broker.handle_rejected(token, clock::now())?;
+            self.shared.settle(&mut state, decision)
+        };
+        Some(waiting.await_answer().await)
+    }
+
+    /// When the token in memory expires, if one is held.
+    pub fn token_expires_at(&self) -> Option<UnixTime> {
+        self.shared.lock().broker.token_expires_at()
+    }
+}
+
+/// A request's wait for its answer; withdrawing it (dropping) tells the broker.
+enum Waiting {
+    Ready(Option<Result<Lease, Refusal>>),
+    Pending {
+        id: WaiterId,
+        answer: Receiver<Result<Lease, Refusal>>,
+        shared: Arc<Shared>,
+    },
+}
+
+impl Waiting {
+    async fn await_answer(mut self) -> Result<Lease, Refusal> {
+        match &mut self {
+            Self::Ready(result) => result.take().unwrap_or_else(|| Err(internal_refusal())),
+            Self::Pending { answer, .. } => {
+                let result = answer.recv().await;
+                result.unwrap_or_else(|_| Err(internal_refusal()))
+            }
+        }
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        if let Self::Pending { id, answer, shared } = self
+            && answer.is_empty()
+            && !answer.is_closed()
+        {
+            // The request went away before its answer: withdraw it (the flow goes on).
+            let mut state = shared.lock();
+            state.waiters.remove(id);
+            state.broker.cancel(*id);
+        }
+    }
+}
+
+fn internal_refusal() -> Refusal {
+    Refusal {
+        kind: llmauth_core::broker::RefusalKind::Failed,
+        message: "internal error: the token supply stopped".to_owned(),
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock is a bug already reported; keep serving.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Turns a decision into something to await, after running what it set in motion.
+    fn settle(self: &Arc<Self>, state: &mut State, decision: Decision) -> Waiting {
+        let waiting = match decision {
+            Decision::Serve(lease) => Waiting::Ready(Some(Ok(lease))),
+            Decision::Refuse(refusal) => Waiting::Ready(Some(Err(refusal))),
+            Decision::Wait(id) => {
+                let (sender, answer) = smol::channel::bounded(1);
+                state.waiters.insert(id, sender);
+                Waiting::Pending {
+                    id,
+                    answer,
+                    shared: Arc::clone(self),
+                }
+            }
+        };
+        self.pump(state);
+        waiting
+    }
+
+    /// Delivers the broker's answers and hands its actions (and a changed timer) to the
+    /// supervisor. Called after every input to the broker.
+    fn pump(&self, state: &mut State) {
+        while let Some(answer) = state.broker.poll_answer() {
+            if let Some(sender) = state.waiters.remove(&answer.waiter) {
+                // A request that went away meanwhile simply does not read it.
+                let _ = sender.try_send(answer.result);
+            }
+        }
+        let mut wake = false;
+        while let Some(action) = state.broker.poll_action() {
+            state.actions.push(action);
+            wake = true;
+        }
+        let timeout = state.broker.poll_timeout();
+        if timeout.is_some() && state.armed.is_none_or(|armed| timeout < Some(armed)) {
+            wake = true;
+        }
+        if wake {
+            // A full channel already holds a wake-up.
+            let _ = self.kick.try_send(());
+        }
+    }
+
+    fn start_flow(self: &Arc<Self>, id: FlowId, goal: Goal, login: bool) {
+        let shared = Arc::clone(self);
+        self.executor
+            .spawn(async move {
+                let outcome = shared.run_flow(goal, login).await;
+                if let Err(error) = &outcome {
+                    report(&format!("could not get an access token: {error}"));
+                }
+                let mut state = shared.lock();
+                state.broker.handle_flow_done(id, outcome, clock::now());
+                shared.pump(&mut state);
+            })
+            .detach();
+    }
+
+    async fn run_flow(
+        self: &Arc<Self>,
+        goal: Goal,
+        login: bool,
+    ) -> Result<llmauth_core::flow::Outcome, FlowError> {
+        let setup = &self.setup;
+        let now = clock::now();
+        let ctx = FlowContext {
+            backend: setup.backend,
+            interaction: if login {
+                setup.interaction
+            } else {
+                Interaction::NONE
+            },
+            deadline: None,
+            pid: std::process::id(),
+        };
+        let entropy = entropy().map_err(|e| FlowError::Protocol(e.to_string()))?;
+        let flow = TokenFlow::new(setup.settings.clone(), ctx, goal, entropy, now);
+        let notices = Arc::downgrade(self);
+        let blocking = BlockingIo::new(setup.paths.clone(), setup.io_options.clone())
+            .with_notice_sink(move |notice| {
+                report(&notice.to_string());
+                if let Some(shared) = notices.upgrade() {
+                    shared.lock().broker.handle_notice(notice);
+                }
+            });
+        drive(flow, &mut AsyncIo::new(blocking)).await
+    }
+
+    fn start_read(self: &Arc<Self>, id: ReadId, slot: Slot) {
+        let shared = Arc::clone(self);
+        self.executor
+            .spawn(async move {
+                let paths = shared.setup.paths.clone();
+                let read = smol::unblock(move || read_slot(&paths, &slot)).await;
+                let mut state = shared.lock();
+                state.broker.handle_stored(id, read, clock::now());
+                shared.pump(&mut state);
+            })
+            .detach();
+    }
+}
+
+/// Reads a slot's file the way the blocking performer does (the broker only reads the
+/// access slot, which is always a file).
+fn read_slot(paths: &Paths, slot: &Slot) -> Result<Option<SecretBytes>, StoreError> {
+    let Some(path) = paths.slot_file(slot) else {
+        return Err(StoreError {
+            kind: StoreErrorKind::Io,
+            detail: "the proxy reads only file slots".to_owned(),
+        });
+    };
+    file_store::read(&path, slot.holds_secrets())
+}
+
+/// Starts what the broker asked for and fires its timers, for the proxy's lifetime.
+async fn supervise(shared: Arc<Shared>, kicked: Receiver<()>) {
+    loop {
+        let (actions, timeout) = {
+            let mut state = shared.lock();
+            let actions = std::mem::take(&mut state.actions);
+            let timeout = state.broker.poll_timeout();
+            state.armed = timeout;
+            (actions, timeout)
+        };
+        for action in actions {
+            match action {
+                Action::StartFlow { id, goal, login } => shared.start_flow(id, goal, login),
+                Action::ReadStore { id, slot } => shared.start_read(id, slot),
+            }
+        }
+        let timer = async {
+            match timeout {
+                Some(deadline) => clock::sleep_until(deadline).await,
+                None => std::future::pending::<()>().await,
+            }
+            Wake::Timer
+        };
+        let kick = async {
+            match kicked.recv().await {
+                Ok(()) => Wake::Kick,
+                Err(_) => Wake::Closed,
+            }
+        };
+        match futures_lite::future::or(kick, timer).await {
+            Wake::Kick => {}
+            Wake::Closed => return,
+            Wake::Timer => {
+                let mut state = shared.lock();
+                state.armed = None;
+                state.broker.handle_timeout(clock::now());
+                shared.pump(&mut state);
+            }
+        }
+    }
+}
+
+enum Wake {
+    Kick,
+    Timer,
+    Closed,
+}
+
+/// One line on stderr, prefixed so it stands out among a tool's output.
+fn report(line: &str) {
+    // Nothing useful can be done when stderr itself is gone.
+    let _ = writeln!(std::io::stderr(), "llmauth proxy: {line}");
+}

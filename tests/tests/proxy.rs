@@ -1,0 +1,16 @@
+//! `llmauth proxy` against the loopback test IdP and gateway: the real command line as a
+//! child process (and, where a test needs a short login wait, the library in-process).
+#![allow(clippy::unwrap_used)]
+
+#[path = "proxy/e2e.rs"]
+mod e2e;
+#[path = "proxy/forwarding.rs"]
+mod forwarding;
+#[path = "proxy/http.rs"]
+mod http;
+#[path = "proxy/rig.rs"]
+mod rig;
+#[path = "proxy/streaming.rs"]
+mod streaming;
+#[path = "proxy/tokens.rs"]
+mod tokens;
