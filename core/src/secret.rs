@@ -73,34 +73,7 @@ secret_string!(
     SecretUrl
 );
 
-secret_string!(
-    /// The per-install local key (SPEC §9): what proxy-mode tools send as their "API key".
-    LocalKey, Clone
-);
-
-impl LocalKey {
-    /// Encodes 32 random bytes from the driver as 43 base64url characters.
-    pub fn from_random(bytes: &[u8; 32]) -> Self {
-        use base64::Engine as _;
-        Self::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
-    }
-
-    /// Reads the content of `proxy.key`: 43 base64url characters (surrounding whitespace
-    /// ignored). `None` for anything else.
-    pub fn parse(text: &str) -> Option<Self> {
-        let key = text.trim();
-        let valid = key.len() == 43
-            && key
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        valid.then(|| Self::new(key))
-    }
-
-    /// Whether `candidate` is this key, compared in constant time.
-    pub fn matches(&self, candidate: &str) -> bool {
-        crate::pkce::constant_time_eq(self.expose_secret(), candidate)
-    }
-}
+pub use crate::broker::local_key::LocalKey;
 
 /// Opaque secret bytes: serialized session records and raw HTTP bodies, which may hold
 /// tokens.
@@ -187,18 +160,6 @@ mod tests {
         assert_eq!(format!("{token:?}"), "AccessToken([redacted])");
         let bytes = SecretBytes::new(b"CANARY".to_vec());
         assert!(!format!("{bytes:?}").contains("CANARY"));
-    }
-
-    #[test]
-    fn local_keys_round_trip_and_compare() {
-        let key = LocalKey::from_random(&[7; 32]);
-        assert_eq!(key.expose_secret().len(), 43);
-        let parsed = LocalKey::parse(&format!("{}\n", key.expose_secret())).unwrap();
-        assert!(parsed.matches(key.expose_secret()));
-        assert!(!parsed.matches("other"));
-        assert!(LocalKey::parse("short").is_none());
-        assert!(LocalKey::parse(&"+".repeat(43)).is_none());
-        assert_eq!(format!("{key:?}"), "LocalKey([redacted])");
     }
 
     #[test]

@@ -22,7 +22,6 @@
 pub mod clock;
 mod driver;
 mod io;
-pub mod local_key;
 pub mod proxy;
 pub mod signals;
 mod token_supply;

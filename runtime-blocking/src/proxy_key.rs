@@ -25,7 +25,7 @@ pub fn load_or_create(paths: &Paths) -> io::Result<LocalKey> {
     let mut nonce = [0u8; 8];
     getrandom::fill(&mut bytes).map_err(|e| io::Error::other(e.to_string()))?;
     getrandom::fill(&mut nonce).map_err(|e| io::Error::other(e.to_string()))?;
-    let key = LocalKey::from_random(&bytes);
+    let key = LocalKey::from_random(bytes);
     let temp = path.with_extension(format!("key.{}.tmp", u64::from_le_bytes(nonce)));
     file_store::write_new(
         &temp,
@@ -51,11 +51,13 @@ pub fn load(paths: &Paths) -> io::Result<Option<LocalKey>> {
     let path = paths.proxy_key_file();
     let bytes = file_store::read(&path, true).map_err(|e| io::Error::other(e.to_string()))?;
     let Some(bytes) = bytes else { return Ok(None) };
-    let text = String::from_utf8_lossy(bytes.expose_secret()).into_owned();
-    LocalKey::parse(&text).map(Some).ok_or_else(|| {
+    LocalKey::parse(bytes.expose_secret()).map(Some).map_err(|_| {
         io::Error::new(
             ErrorKind::InvalidData,
-            format!("{} does not hold a key", path.display()),
+            format!(
+                "{} does not hold a proxy key (43 base64url characters); delete it to get a new one",
+                path.display()
+            ),
         )
     })
 }

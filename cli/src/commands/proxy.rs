@@ -3,7 +3,6 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 
-use llmauth_async::local_key::{self, LocalKeyError};
 use llmauth_async::{FlowSetup, Proxy, ProxyError, ProxyOptions, signals};
 use llmauth_blocking::IoOptions;
 use llmauth_core::broker::LOGIN_WAIT;
@@ -85,13 +84,13 @@ fn threads() -> usize {
 }
 
 fn load_key(app: &App) -> Result<LocalKey, Failure> {
-    local_key::load_or_create(&app.paths).map_err(|error| {
-        let exit = match &error {
-            LocalKeyError::Invalid(_) => Exit::Usage,
-            LocalKeyError::Random(_) => Exit::Unexpected,
-            _ => Exit::Transient,
+    llmauth_blocking::proxy_key::load_or_create(&app.paths).map_err(|error| {
+        let exit = if error.kind() == std::io::ErrorKind::InvalidData {
+            Exit::Usage
+        } else {
+            Exit::Transient
         };
-        Failure::new(exit, error.to_string(), None)
+        Failure::new(exit, format!("cannot use the proxy key: {error}"), None)
     })
 }
 

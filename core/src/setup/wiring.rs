@@ -359,7 +359,7 @@ mod tests {
             interval: Duration::from_secs(100),
             ca_file: Some("/etc/ca.pem".into()),
             proxy_port: 14000,
-            local_key: Some(LocalKey::from_random(&[7; 32])),
+            local_key: Some(LocalKey::from_random([7; 32])),
             shim_path: PathBuf::from("/s/claude-desktop-helper.sh"),
             desktop_document_id: "abc".into(),
         }
@@ -394,7 +394,7 @@ mod tests {
             let specs = files(tool, &settings(), &env()).unwrap();
             assert!(!specs.is_empty(), "{tool}");
             let debug = format!("{specs:?}");
-            let key = LocalKey::from_random(&[7; 32]);
+            let key = LocalKey::from_random([7; 32]);
             assert!(!debug.contains(key.expose_secret()), "{debug}");
         }
         let mut no_key = settings();

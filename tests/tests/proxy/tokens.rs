@@ -218,7 +218,7 @@ impl InProcess {
             rig.sandbox.state_dir(),
             rig.sandbox.runtime_dir().join("llmauth"),
         );
-        let key = llmauth_async::local_key::load_or_create(&paths).expect("local key");
+        let key = llmauth_blocking::proxy_key::load_or_create(&paths).expect("local key");
         let ca_file = Some(PathBuf::from(&rig.ca_file));
         let options = ProxyOptions {
             gateway_url: config.gateway_url.clone(),

@@ -31,7 +31,7 @@ fn settings() -> Settings {
         interval: Duration::from_secs(100),
         ca_file: Some("/etc/ssl/corp-ca.pem".into()),
         proxy_port: 14000,
-        local_key: Some(LocalKey::from_random(&[1; 32])),
+        local_key: Some(LocalKey::from_random([1; 32])),
         shim_path: PathBuf::from("/home/u/.local/state/llmauth/claude-desktop-helper.sh"),
         desktop_document_id: "0c6c0a8e-5b1d-4c8e-9a55-2f3b9d1e7a10".into(),
     }
