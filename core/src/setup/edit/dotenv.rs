@@ -107,8 +107,14 @@ fn render(prefix: &str, name: &str, value: &str) -> String {
     }
 }
 
+/// The file's line-break style, decided by its first line break so that lines setup adds
+/// (which may turn a trailing lone `\r` into a CRLF) never change the answer.
 fn newline_of(text: &str) -> &'static str {
-    if text.contains("\r\n") { "\r\n" } else { "\n" }
+    let crlf = match text.find('\n') {
+        Some(at) => text[..at].ends_with('\r'),
+        None => text.ends_with('\r'),
+    };
+    if crlf { "\r\n" } else { "\n" }
 }
 
 /// The index of the line that defines `name` (the last one).
@@ -231,6 +237,12 @@ pub(super) fn revert(text: &str, entries: &[Entry]) -> Reverted {
             continue;
         }
         let last = index + 1 == all.len();
+        // Setup ended our line and the one before it with the same line break.
+        let added_break = all
+            .get(index)
+            .map(|l| l.ending)
+            .unwrap_or_default()
+            .to_owned();
         let mut rebuilt = String::with_capacity(out.len());
         for (i, line) in all.iter().enumerate() {
             if i != index {
@@ -241,13 +253,9 @@ pub(super) fn revert(text: &str, entries: &[Entry]) -> Reverted {
                 rebuilt.push_str(line.ending);
             }
         }
-        if entry.previous.is_none() && entry.added_newline && last {
-            let trimmed = rebuilt
-                .strip_suffix("\r\n")
-                .or_else(|| rebuilt.strip_suffix('\n'))
-                .map(str::to_owned);
-            if let Some(trimmed) = trimmed {
-                rebuilt = trimmed;
+        if entry.previous.is_none() && entry.added_newline && last && !added_break.is_empty() {
+            if let Some(trimmed) = rebuilt.strip_suffix(added_break.as_str()) {
+                rebuilt = trimmed.to_owned();
             }
         }
         out = rebuilt;
