@@ -94,6 +94,17 @@ impl Llmauth {
     }
 }
 
+impl Llmauth {
+    /// Prints `$ llmauth <args> &` and starts it in the background (for `proxy start`).
+    pub(crate) fn spawn(&self, args: &[&str]) -> Result<Child, String> {
+        println!("  $ llmauth {} &", args.join(" "));
+        self.sandbox
+            .command(args)
+            .spawn()
+            .map_err(|e| format!("cannot start llmauth: {e}"))
+    }
+}
+
 /// Waits for `child`, reading its output; kills it after `limit` or as soon as `abort`
 /// names a reason.
 fn wait(

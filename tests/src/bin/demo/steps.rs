@@ -90,11 +90,14 @@ pub(crate) fn run() -> Result<(), StepFailure> {
         || refreshed_token(&world, &token),
     )?;
     step(7, "Check the status", || status(&world))?;
-    step(8, "Sign out, revoking the session at the IdP", || {
+    step(
+        8,
+        "Run the localhost proxy, for tools that only take a static key",
+        || proxy(&world),
+    )?;
+    step(9, "Sign out, revoking the session at the IdP", || {
         logout(&world)
     })?;
-    // Step 9, once `llmauth proxy` exists: start the proxy, send a request through it
-    // with the local key, and show the gateway receiving a fresh bearer token.
 
     drop(world);
     if sandbox.exists() {
@@ -292,6 +295,93 @@ fn refreshed_token(world: &World, old: &str) -> Result<(), String> {
         "  The IdP received {made} refresh request (grant_type=refresh_token) and rotated the refresh token."
     );
     call_gateway(world, &token)
+}
+
+/// How long the proxy may take to say it is listening.
+const PROXY_READY_LIMIT: Duration = Duration::from_secs(15);
+
+fn proxy(world: &World) -> Result<(), String> {
+    let ran = world.llmauth.run(&["proxy", "key"])?;
+    expect_exit(&ran, 0, false)?;
+    let key = printed_token(&ran)?;
+    println!(
+        "  stdout: {}  (the local key tools present instead of an API key)",
+        abbreviate(&key)
+    );
+    let mut child = world.llmauth.spawn(&["proxy", "start", "--port", "0"])?;
+    let result = through_proxy(world, &mut child, &key);
+    // Stop it whatever happened.
+    let _ = child.kill();
+    let _ = child.wait();
+    println!("  Stopped the proxy.");
+    result
+}
+
+fn through_proxy(world: &World, child: &mut std::process::Child, key: &str) -> Result<(), String> {
+    use std::io::BufRead as _;
+    let stdout = child.stdout.take().ok_or("the proxy has no stdout")?;
+    let (lines, ready) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let line = ready
+        .recv_timeout(PROXY_READY_LIMIT)
+        .map_err(|_| "the proxy did not say it was listening".to_owned())?;
+    println!("    {line}");
+    let base = line
+        .strip_prefix("llmauth proxy listening on ")
+        .ok_or_else(|| format!("unexpected first line {line:?}"))?;
+    let url = format!("{base}/v1/messages");
+    let body = json!({
+        "model": "test-model-1",
+        "max_tokens": 64,
+        "messages": [{"role": "user", "content": "Say hello through the proxy"}],
+    });
+    println!(
+        "  POST {url}\n    x-api-key: {}  (the local key, as a tool would send it)\n    {body}",
+        abbreviate(key)
+    );
+    let mut response = llmauth_tests::client::agent_trusting(&[])
+        .post(&url)
+        .header("x-api-key", key)
+        .header("anthropic-version", "2023-06-01")
+        .header("content-type", "application/json")
+        .send(body.to_string())
+        .map_err(|e| format!("the proxy could not be reached: {e}"))?;
+    let status = response.status().as_u16();
+    let text = response
+        .body_mut()
+        .read_to_string()
+        .map_err(|e| format!("cannot read the proxy's answer: {e}"))?;
+    if status != 200 {
+        return Err(format!("the proxy answered {status}: {text}"));
+    }
+    let answer: Value =
+        serde_json::from_str(&text).map_err(|e| format!("the answer is not JSON: {e}"))?;
+    let said = answer["content"][0]["text"].as_str().unwrap_or_default();
+    println!("  → {status} OK, the model says: {said:?}");
+    let seen = world
+        .gateway
+        .last_request()
+        .ok_or("the gateway saw no request")?;
+    let bearer = seen
+        .bearer_token()
+        .ok_or("the gateway saw no bearer token")?;
+    if seen.has_header("x-api-key") || bearer == key {
+        return Err("the local key reached the gateway".to_owned());
+    }
+    println!(
+        "  The gateway received Authorization: Bearer {} (a fresh OIDC token) and never the local key.",
+        abbreviate(&bearer)
+    );
+    Ok(())
 }
 
 fn status(world: &World) -> Result<(), String> {
