@@ -253,10 +253,13 @@ pub(super) fn revert(text: &str, entries: &[Entry]) -> Reverted {
                 rebuilt.push_str(line.ending);
             }
         }
-        if entry.previous.is_none() && entry.added_newline && last && !added_break.is_empty() {
-            if let Some(trimmed) = rebuilt.strip_suffix(added_break.as_str()) {
-                rebuilt = trimmed.to_owned();
-            }
+        if entry.previous.is_none()
+            && entry.added_newline
+            && last
+            && !added_break.is_empty()
+            && let Some(trimmed) = rebuilt.strip_suffix(added_break.as_str())
+        {
+            rebuilt = trimmed.to_owned();
         }
         out = rebuilt;
     }

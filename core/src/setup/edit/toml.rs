@@ -232,7 +232,17 @@ pub(super) fn apply(
         };
         set(&mut doc, key, value, &mut entries)?;
     }
-    Ok((restore_endings(doc.to_string(), windows), entries))
+    let out = doc.to_string();
+    // toml_edit ends the file's last line before our keys; remember it so teardown takes
+    // the line break back with them.
+    if !text.is_empty()
+        && !text.ends_with('\n')
+        && out.len() > text.len()
+        && let Some(first_new) = entries.get_mut(prior.len())
+    {
+        first_new.added_newline = true;
+    }
+    Ok((restore_endings(out, windows), entries))
 }
 
 /// The table holding `key`'s last segment, if the path leads to one.
@@ -317,8 +327,13 @@ pub(super) fn revert(text: &str, entries: &[Entry]) -> Result<Reverted, PatchErr
         }
     }
     kept.reverse();
+    let mut out = doc.to_string();
+    let added_newline_reverted = entries.iter().any(|e| e.added_newline && !kept.contains(e));
+    if added_newline_reverted && let Some(trimmed) = out.strip_suffix('\n') {
+        out.truncate(trimmed.len());
+    }
     Ok(Reverted {
-        text: Some(restore_endings(doc.to_string(), windows)),
+        text: Some(restore_endings(out, windows)),
         kept,
         notes,
     })

@@ -379,7 +379,7 @@ fn through_proxy(world: &World, child: &mut std::process::Child, key: &str) -> R
     }
     println!(
         "  The gateway received Authorization: Bearer {} (a fresh OIDC token) and never the local key.",
-        abbreviate(&bearer)
+        abbreviate(bearer)
     );
     Ok(())
 }
