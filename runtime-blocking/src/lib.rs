@@ -29,6 +29,7 @@ mod http_client;
 mod io;
 mod keychain;
 pub mod last_error;
+pub mod local_http;
 pub mod lock;
 pub mod paths;
 mod proxy_env;

@@ -35,6 +35,7 @@ pub(crate) fn run(app: &App, args: &FormatArgs) -> Result<(), Failure> {
         .ok()
         .flatten();
     let tools = super::drift::states(app);
+    let proxy = ProxyState::probe(config.proxy_port);
     let report = Report {
         app,
         document: &document,
@@ -42,6 +43,7 @@ pub(crate) fn run(app: &App, args: &FormatArgs) -> Result<(), Failure> {
         session: &session,
         warnings,
         tools: &tools,
+        proxy: &proxy,
         now: app.now(),
     };
     let text = match args.format {
@@ -87,7 +89,83 @@ struct Report<'a> {
     session: &'a SessionStatus,
     warnings: Vec<String>,
     tools: &'a [super::drift::ToolState],
+    proxy: &'a ProxyState,
     now: UnixTime,
+}
+
+/// How long `status` waits for a proxy on the configured port.
+const PROXY_PROBE: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Whether an llmauth proxy answers on the configured port (its health endpoint, which
+/// never shows a token).
+enum ProxyState {
+    Running {
+        port: u16,
+        token_expires_at: Option<String>,
+    },
+    NotRunning {
+        port: u16,
+    },
+    Other {
+        port: u16,
+        what: String,
+    },
+}
+
+impl ProxyState {
+    fn probe(port: u16) -> Self {
+        match llmauth_blocking::local_http::get(port, "/.llmauth/health", PROXY_PROBE) {
+            Err(_) => Self::NotRunning { port },
+            Ok((200, body)) => match serde_json::from_str::<Value>(&body) {
+                Ok(health) if health["status"] == "ok" => Self::Running {
+                    port,
+                    token_expires_at: health["token_expires_at"].as_str().map(str::to_owned),
+                },
+                _ => Self::Other {
+                    port,
+                    what: "something that is not an llmauth proxy".to_owned(),
+                },
+            },
+            Ok((status, _)) => Self::Other {
+                port,
+                what: format!("something answering HTTP {status}"),
+            },
+        }
+    }
+
+    fn line(&self) -> String {
+        match self {
+            Self::Running {
+                port,
+                token_expires_at: Some(at),
+            } => {
+                format!("running on http://localhost:{port} (its token is valid until {at})")
+            }
+            Self::Running {
+                port,
+                token_expires_at: None,
+            } => {
+                format!("running on http://localhost:{port} (no token yet)")
+            }
+            Self::NotRunning { port } => {
+                format!("not running (proxy-mode tools need `llmauth proxy start`; port {port})")
+            }
+            Self::Other { port, what } => format!("port {port} is taken by {what}"),
+        }
+    }
+
+    fn json(&self) -> Value {
+        match self {
+            Self::Running {
+                port,
+                token_expires_at,
+            } => {
+                json!({"running": true, "port": port, "token_expires_at": token_expires_at})
+            }
+            Self::NotRunning { port } => json!({"running": false, "port": port}),
+            Self::Other { port, what } => json!({"running": false, "port": port, "other": what}),
+        }
+    }
 }
 
 impl Report<'_> {
@@ -147,6 +225,7 @@ impl Report<'_> {
             ),
             None => line("last failure:", "none recorded"),
         }
+        line("proxy:", &self.proxy.line());
         let (tool_lines, tool_warnings) = super::drift::text(self.tools);
         for (i, tool_line) in tool_lines.iter().enumerate() {
             line(if i == 0 { "tools:" } else { "" }, tool_line);
@@ -184,6 +263,7 @@ impl Report<'_> {
             },
             "last_error": last_error.map(|e| json!({"time": e.time, "exit_code": e.exit_code, "message": e.message})),
             "tools": super::drift::json(self.tools),
+            "proxy": self.proxy.json(),
             "warnings": self.warnings.iter().chain(&super::drift::text(self.tools).1).collect::<Vec<_>>(),
         })
     }

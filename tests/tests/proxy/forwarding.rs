@@ -214,6 +214,40 @@ fn health_shows_the_expiry_never_the_token() {
 }
 
 #[test]
+fn status_reports_whether_the_proxy_runs() {
+    let rig = Rig::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+        .to_string();
+    let set = rig.run(&["config", "set", "--proxy-port", &port]);
+    assert_eq!(set.code, 0, "{}", set.stderr);
+    let stopped = rig.run(&["status"]);
+    assert!(
+        stopped.stdout.contains("proxy:         not running"),
+        "{}",
+        stopped.stdout
+    );
+    let _proxy = rig.start_proxy_on(&port);
+    let token = rig.last_token();
+    assert!(super::rig::eventually(Duration::from_secs(5), || {
+        let running = rig.run(&["status", "--format", "json"]);
+        assert!(!running.stdout.contains(&token), "the token leaked");
+        let json: serde_json::Value = serde_json::from_str(&running.stdout).expect("status JSON");
+        json["proxy"]["running"] == true && json["proxy"]["port"].to_string() == port
+    }));
+    let text = rig.run(&["status"]);
+    assert!(
+        text.stdout.contains(&format!(
+            "proxy:         running on http://localhost:{port}"
+        )),
+        "{}",
+        text.stdout
+    );
+}
+
+#[test]
 fn paths_join_without_doubling_a_segment() {
     let cases = [
         ("/v1", "/v1/echo", "/v1/echo"),

@@ -97,11 +97,16 @@ impl Rig {
 
     /// `llmauth proxy start --port 0 --skip-browser`, once it says it is listening.
     pub(crate) fn start_proxy(&self) -> RunningProxy {
+        self.start_proxy_on("0")
+    }
+
+    /// `llmauth proxy start --port <port> --skip-browser`, once it says it is listening.
+    pub(crate) fn start_proxy_on(&self, port: &str) -> RunningProxy {
         RunningProxy::start(self.sandbox.command(&[
             "proxy",
             "start",
             "--port",
-            "0",
+            port,
             "--skip-browser",
         ]))
     }
