@@ -9,7 +9,6 @@
 //! Strings are read with typed `String` targets, which keeps `no`, `1.10` or `0123` exactly as
 //! written.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Deserialize;
@@ -462,109 +461,55 @@ fn section<'de, A: MapAccess<'de>, T: Section>(
     Ok(value)
 }
 
-impl Section for RawOidc {
-    fn read_field<'de, A: MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        position: Position,
-        path: &str,
-        map: &mut A,
-        ctx: &mut Ctx,
-    ) -> Result<bool, A::Error> {
-        let field = join(path, key);
-        match key {
-            "issuer" => self.issuer = ctx.value(map, field, position)?,
-            "client_id" => self.client_id = ctx.value(map, field, position)?,
-            "scopes" => self.scopes = ctx.value(map, field, position)?,
-            "audience" => self.audience = ctx.value(map, field, position)?,
-            "callback_port" => self.callback_port = ctx.value(map, field, position)?,
-            "prompt" => self.prompt = ctx.value(map, field, position)?,
-            "auth_params" => {
-                self.auth_params =
-                    ctx.value::<_, Option<BTreeMap<String, String>>>(map, field, position)?;
+/// A section whose keys each read straight into the field of the same name.
+macro_rules! leaf_section {
+    ($section:ty { $($field:ident),* $(,)? }) => {
+        impl Section for $section {
+            fn read_field<'de, A: MapAccess<'de>>(
+                &mut self,
+                key: &str,
+                position: Position,
+                path: &str,
+                map: &mut A,
+                ctx: &mut Ctx,
+            ) -> Result<bool, A::Error> {
+                let field = join(path, key);
+                match key {
+                    $(stringify!($field) => self.$field = ctx.value(map, field, position)?,)*
+                    _ => return Ok(false),
+                }
+                Ok(true)
             }
-            "refresh_window" => self.refresh_window = ctx.value(map, field, position)?,
-            _ => return Ok(false),
         }
-        Ok(true)
-    }
+    };
 }
 
-impl Section for RawProxy {
-    fn read_field<'de, A: MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        position: Position,
-        path: &str,
-        map: &mut A,
-        ctx: &mut Ctx,
-    ) -> Result<bool, A::Error> {
-        let field = join(path, key);
-        match key {
-            "listen_port" => self.listen_port = ctx.value(map, field, position)?,
-            "require_local_key" => self.require_local_key = ctx.value(map, field, position)?,
-            _ => return Ok(false),
-        }
-        Ok(true)
-    }
-}
+leaf_section!(RawOidc {
+    issuer,
+    client_id,
+    scopes,
+    audience,
+    callback_port,
+    prompt,
+    auth_params,
+    refresh_window
+});
 
-impl Section for RawTls {
-    fn read_field<'de, A: MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        position: Position,
-        path: &str,
-        map: &mut A,
-        ctx: &mut Ctx,
-    ) -> Result<bool, A::Error> {
-        let field = join(path, key);
-        match key {
-            "ca_file" => self.ca_file = ctx.value(map, field, position)?,
-            "skip_verify" => self.skip_verify = ctx.value(map, field, position)?,
-            _ => return Ok(false),
-        }
-        Ok(true)
-    }
-}
+leaf_section!(RawProxy {
+    listen_port,
+    require_local_key
+});
 
-impl Section for RawSecrets {
-    fn read_field<'de, A: MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        position: Position,
-        path: &str,
-        map: &mut A,
-        ctx: &mut Ctx,
-    ) -> Result<bool, A::Error> {
-        let field = join(path, key);
-        match key {
-            "backend" => self.backend = ctx.value(map, field, position)?,
-            _ => return Ok(false),
-        }
-        Ok(true)
-    }
-}
+leaf_section!(RawTls {
+    ca_file,
+    skip_verify
+});
 
-impl Section for RawSetup {
-    fn read_field<'de, A: MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        position: Position,
-        path: &str,
-        map: &mut A,
-        ctx: &mut Ctx,
-    ) -> Result<bool, A::Error> {
-        let field = join(path, key);
-        match key {
-            "anthropic_path_prefix" => {
-                self.anthropic_path_prefix = ctx.value(map, field, position)?;
-            }
-            _ => return Ok(false),
-        }
-        Ok(true)
-    }
-}
+leaf_section!(RawSecrets { backend });
+
+leaf_section!(RawSetup {
+    anthropic_path_prefix
+});
 
 impl Section for ConfiguredTool {
     fn read_field<'de, A: MapAccess<'de>>(
