@@ -51,7 +51,7 @@ pub(crate) fn run(app: &App, args: &FormatArgs) -> Result<(), Failure> {
         Format::Json => format!("{}\n", report.json(last_error.as_ref())),
     };
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
-    if session.access_valid || (session.refresh_token && session.corrupt.is_none()) {
+    if session.is_usable() {
         Ok(())
     } else {
         Err(Failure::new(

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::time::Duration;
 
-use llmauth_core::flow::{Goal, Outcome};
+use llmauth_core::flow::{Goal, Interaction, Outcome};
 use llmauth_core::secret::{AccessToken, is_printable_token};
 use llmauth_core::time::UnixTime;
 use llmauth_core::token::jwt_expiry;
@@ -22,7 +22,7 @@ pub(crate) fn run(app: &App, args: &TokenArgs) -> Result<(), Failure> {
         return print(&token, expires_at, args.format);
     }
     let interaction = interaction(args.non_interactive, args.skip_browser);
-    let result = fetch(app, args, interaction.login);
+    let result = fetch(app, args, interaction);
     if let Err(failure) = &result
         && !interaction.login
     {
@@ -41,20 +41,15 @@ pub(crate) fn run(app: &App, args: &TokenArgs) -> Result<(), Failure> {
 fn fetch(
     app: &App,
     args: &TokenArgs,
-    interactive: bool,
+    interaction: Interaction,
 ) -> Result<(AccessToken, Option<UnixTime>), Failure> {
     let config = app.config()?;
     let goal = Goal::Token {
         min_valid: args.min_valid.unwrap_or(Duration::ZERO),
         force_refresh: args.force_refresh,
     };
-    let budget = (!interactive).then_some(args.timeout);
-    match app.run_flow(
-        &config,
-        goal,
-        interaction(args.non_interactive, args.skip_browser),
-        budget,
-    )? {
+    let budget = (!interaction.login).then_some(args.timeout);
+    match app.run_flow(&config, goal, interaction, budget)? {
         Outcome::Token(credential) => Ok((credential.access_token, credential.expires_at)),
         other => Err(Failure::new(
             Exit::Unexpected,

@@ -253,6 +253,14 @@ pub struct SessionStatus {
     pub corrupt: Option<String>,
 }
 
+impl SessionStatus {
+    /// Whether `token` can answer without a login: a valid access token, or a readable
+    /// session with a refresh token.
+    pub fn is_usable(&self) -> bool {
+        self.access_valid || (self.refresh_token && self.corrupt.is_none())
+    }
+}
+
 /// The state machine. See the module docs for the graph and the driving rules in
 /// [`crate`].
 pub struct TokenFlow {

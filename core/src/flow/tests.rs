@@ -1176,6 +1176,14 @@ fn inspect_reads_without_lock_or_network() {
         panic!()
     };
     assert!(status.refresh_token && status.maybe_spent && status.access_valid);
+    assert!(status.is_usable());
+    let corrupt_without_access = SessionStatus {
+        refresh_token: true,
+        corrupt: Some("x".into()),
+        ..SessionStatus::default()
+    };
+    assert!(!corrupt_without_access.is_usable());
+    assert!(!SessionStatus::default().is_usable());
     assert_eq!(status.sub.as_deref(), Some("user-1"));
     assert_eq!(count(&run, "Lock"), 0);
     assert_eq!(count(&run, "Http"), 0);
