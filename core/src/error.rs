@@ -8,6 +8,25 @@ use crate::id_token::IdTokenError;
 use crate::oauth::{OAuthError, TokenFailure};
 use crate::store::StoreError;
 
+/// Whose move it is after a failure. Every error llmauth reports has one class, and both
+/// the exit code (SPEC §2) and the proxy's HTTP status (SPEC §7) are derived from it, so
+/// the command line and the proxy can never classify the same failure differently.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorClass {
+    /// A sign-in is needed: no usable session, or the IdP ended it (exit 3; proxy 401).
+    AuthRequired,
+    /// The IdP, the network or the keychain failed in a way that may pass (exit 4;
+    /// proxy 502).
+    Transient,
+    /// The usage, the configuration or the IdP's client registration is wrong (exit 2;
+    /// proxy 500).
+    Config,
+    /// Another llmauth process held the session lock too long (exit 5; proxy 504).
+    LockTimeout,
+    /// A bug, or a protocol violation that must not be ignored (exit 1; proxy 500).
+    Bug,
+}
+
 /// Why a flow ended without what it was asked for.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
