@@ -10,7 +10,9 @@
 mod app;
 pub mod args;
 mod commands;
+mod config_file;
 mod failure;
+mod setup_failure;
 
 use std::process::ExitCode;
 

@@ -9,7 +9,9 @@ use crate::http::HttpResponse;
 use crate::id_token::{self, Expectations};
 use crate::oauth::parse_token_response;
 use crate::secret::IdToken;
-use crate::testing::{CANARY, RefreshEvent, World, WorldSetup};
+use crate::setup::edit::decode;
+use crate::setup::receipt::Format;
+use crate::testing::{CANARY, RefreshEvent, World, WorldSetup, edits};
 use crate::time::UnixTime;
 
 pub use crate::config::fuzzing::config_parse;
@@ -137,84 +139,20 @@ pub fn flow_script(data: &[u8]) {
 
 /// A tool's config file through setup and teardown: the first byte picks JSON with
 /// comments, TOML or `.env`, the rest is the file. Whatever setup accepts, it writes a file
-/// that parses, a second setup changes nothing, and teardown gives back the original bytes.
+/// that parses, a second setup changes nothing, and teardown gives back the original bytes
+/// ([`edits::round_trip`]).
 pub fn tool_config_patch(data: &[u8]) {
-    use crate::setup::edit::{self, Edit};
-    use crate::setup::receipt::Format;
-    use serde_json::json;
-
     let Some((&selector, rest)) = data.split_first() else {
         return;
     };
-    let Ok(doc) = edit::decode(rest) else { return };
-    let set = |key: &[&str], value| Edit::Set {
-        key: key.iter().map(|k| (*k).to_owned()).collect(),
-        value,
-    };
+    let Ok(doc) = decode(rest) else { return };
     let (format, edits) = match selector % 3 {
-        0 => (
-            Format::Json,
-            vec![
-                set(&["apiKeyHelper"], json!("llmauth token")),
-                set(
-                    &["env", "ANTHROPIC_BASE_URL"],
-                    json!("https://gw.example.com"),
-                ),
-                set(
-                    &["env", "CLAUDE_CODE_API_KEY_HELPER_TTL_MS"],
-                    json!("300000"),
-                ),
-            ],
-        ),
-        1 => (
-            Format::Toml,
-            vec![
-                set(&["model_provider"], json!("llmauth")),
-                set(
-                    &["model_providers", "llmauth", "base_url"],
-                    json!("https://gw.example.com/v1"),
-                ),
-                set(
-                    &["model_providers", "llmauth", "auth", "args"],
-                    json!(["token", "--non-interactive"]),
-                ),
-                set(
-                    &["model_providers", "llmauth", "auth", "refresh_interval_ms"],
-                    json!(300_000),
-                ),
-            ],
-        ),
-        _ => (
-            Format::Dotenv,
-            vec![
-                set(&["GEMINI_API_KEY"], json!("local-key")),
-                set(&["GOOGLE_GEMINI_BASE_URL"], json!("http://localhost:14000")),
-            ],
-        ),
+        0 => (Format::Json, edits::claude_code_edits()),
+        1 => (Format::Toml, edits::codex_edits()),
+        _ => (Format::Dotenv, edits::gemini_env_edits()),
     };
-    let Ok((patched, entries)) = edit::apply(format, Some(doc), &edits, &[]) else {
-        return;
-    };
-    assert!(
-        edit::check(format, &patched).is_ok(),
-        "setup wrote a file that does not parse"
-    );
-    let again = edit::apply(format, Some(&patched), &edits, &entries);
-    assert!(
-        again.is_ok_and(|(text, _)| text == patched),
-        "a second setup changed the file"
-    );
-    let reverted = edit::revert(format, &patched, &entries);
-    // Documented limit: TOML whose line breaks are not all LF or all CRLF (mixed, or with
-    // stray CRs) comes back with one style.
-    let crlf = doc.matches("\r\n").count();
-    let uniform = !doc.contains('\r')
-        || (crlf == doc.matches('\n').count() && crlf == doc.matches('\r').count());
-    if format != Format::Toml || uniform {
-        assert!(
-            reverted.is_ok_and(|r| r.text.as_deref() == Some(doc) && r.kept.is_empty()),
-            "teardown did not give back the original"
-        );
+    if let Err(violation) = edits::round_trip(format, doc, &edits) {
+        panic!("{violation}");
     }
 }
 

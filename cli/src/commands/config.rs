@@ -1,18 +1,14 @@
 //! `llmauth config set|show|reset`.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::time::Duration;
 
-use llmauth_core::config::{
-    ConfigChanges, ConfigDocument, ConfigError, FieldError, SecretsBackend, check_ca_pem, field,
-};
+use llmauth_blocking::tools;
+use llmauth_core::setup::error::SetupError;
 
 use crate::app::App;
-use crate::args::{BackendArg, ConfigCommand, Format, SetArgs};
+use crate::args::{ConfigCommand, Format, SetArgs};
+use crate::config_file;
 use crate::failure::{Exit, Failure};
-
-/// How long a config write waits for another writer.
-const CONFIG_LOCK_WAIT: Duration = Duration::from_secs(10);
 
 /// Runs a `config` subcommand.
 pub(crate) fn run(app: &App, command: &ConfigCommand) -> Result<(), Failure> {
@@ -23,95 +19,8 @@ pub(crate) fn run(app: &App, command: &ConfigCommand) -> Result<(), Failure> {
     }
 }
 
-/// The changes `args` ask for.
-pub(crate) fn changes(args: &SetArgs) -> ConfigChanges {
-    ConfigChanges {
-        gateway_url: args.gateway_url.clone(),
-        issuer: args.issuer.clone(),
-        client_id: args.client_id.clone(),
-        audience: args.audience.clone(),
-        scopes: args.scopes.clone(),
-        prompt: args.prompt.clone(),
-        auth_params: args.auth_params.clone(),
-        proxy_port: args.proxy_port.map(i64::from),
-        callback_port: args.callback_port.map(i64::from),
-        ca_file: args.ca_file.clone(),
-        secrets_backend: args.secrets_backend.map(|b| match b {
-            BackendArg::Auto => SecretsBackend::Auto,
-            BackendArg::Keyring => SecretsBackend::Keyring,
-            BackendArg::File => SecretsBackend::File,
-        }),
-        tls_skip_verify: args.tls_skip_verify,
-        anthropic_path_prefix: args.anthropic_path_prefix.clone(),
-        ..ConfigChanges::default()
-    }
-}
-
-/// Applies `changes` to the config file under `locks/config.lock`; nothing is written
-/// when any field is invalid.
-pub(crate) fn apply(app: &App, changes: &ConfigChanges) -> Result<ConfigDocument, Failure> {
-    update(app, changes, |_| Ok(()))
-}
-
-/// [`apply`], with a further change to the document (setup's `configured_tools`) made in
-/// the same locked write.
-pub(crate) fn update(
-    app: &App,
-    changes: &ConfigChanges,
-    also: impl FnOnce(&mut ConfigDocument) -> Result<(), ConfigError>,
-) -> Result<ConfigDocument, Failure> {
-    let lock = app.paths.named_lock_file("config");
-    let outcome = llmauth_blocking::with_lock(
-        &lock,
-        CONFIG_LOCK_WAIT,
-        || -> Result<ConfigDocument, Failure> {
-            let mut document = app.read_config()?;
-            let extra = ca_problems(changes, &document);
-            document
-                .apply_with(changes, extra)
-                .map_err(|e| Failure::config(app.config_path(), &e))?;
-            also(&mut document).map_err(|e| Failure::config(app.config_path(), &e))?;
-            let text = document
-                .render()
-                .map_err(|e| Failure::config(app.config_path(), &e))?;
-            llmauth_blocking::write_atomic(app.config_path(), text.as_bytes(), 0o600).map_err(
-                |e| {
-                    Failure::new(
-                        Exit::Usage,
-                        format!("cannot write {}: {e}", app.config_path().display()),
-                        None,
-                    )
-                },
-            )?;
-            Ok(document)
-        },
-    );
-    outcome.map_err(|e| Failure::new(Exit::LockTimeout, e.to_string(), None))?
-}
-
-/// Problems with the CA file `changes` (or else `document`) names, for validation.
-pub(crate) fn ca_problems(changes: &ConfigChanges, document: &ConfigDocument) -> Vec<FieldError> {
-    changes
-        .ca_file
-        .clone()
-        .or_else(|| document.raw().tls.ca_file.clone())
-        .filter(|p| !p.is_empty())
-        .and_then(|path| ca_problem(&path))
-        .into_iter()
-        .collect()
-}
-
-/// A `FieldError` for a CA file that cannot be used.
-fn ca_problem(path: &str) -> Option<FieldError> {
-    let problem = match std::fs::read(path) {
-        Ok(bytes) => check_ca_pem(&bytes).err()?,
-        Err(error) => format!("cannot read {path}: {error}"),
-    };
-    Some(FieldError::new(field::TLS_CA_FILE, problem))
-}
-
 fn set(app: &App, args: &SetArgs) -> Result<(), Failure> {
-    let changes = changes(args);
+    let changes = config_file::changes(args);
     if changes.is_empty() {
         return Err(Failure::new(
             Exit::Usage,
@@ -119,7 +28,7 @@ fn set(app: &App, args: &SetArgs) -> Result<(), Failure> {
             Some("see `llmauth config set --help`".to_owned()),
         ));
     }
-    let document = apply(app, &changes)?;
+    let document = config_file::apply(app, &changes)?;
     eprintln!("Saved {}.", app.config_path().display());
     let missing = document.raw().missing_required();
     if !missing.is_empty() {
@@ -150,7 +59,7 @@ fn show(app: &App, format: Format) -> Result<(), Failure> {
 
 fn reset(app: &App, yes: bool) -> Result<(), Failure> {
     let path = app.config_path();
-    let tools = super::teardown::configured(app);
+    let tools = tools::teardown::pending(&app.paths);
     if !path.exists() && tools.is_empty() {
         eprintln!("Nothing to reset: {} does not exist.", path.display());
         return Ok(());
@@ -184,17 +93,17 @@ fn reset(app: &App, yes: bool) -> Result<(), Failure> {
     }
     // Tools first: a tool file pointing at a helper whose config is gone would break.
     if !tools.is_empty() {
-        let report = super::teardown::revert_tools(app, None)?;
-        report.print();
+        let indexed = config_file::indexed_tools(app);
+        let mut report = tools::teardown::revert(&app.paths, None, &indexed)?;
+        report
+            .notes
+            .extend(config_file::forget_tools(app, &report.cleared));
+        let _ = std::io::stdout().lock().write_all(report.text().as_bytes());
+        for note in &report.notes {
+            eprintln!("{note}");
+        }
         if let Some(first) = report.failures.into_iter().next() {
-            return Err(Failure::new(
-                first.exit,
-                format!(
-                    "{} — the configuration was kept, because the tools not reverted still use it",
-                    first.message
-                ),
-                first.hint,
-            ));
+            return Err(SetupError::ToolsKept(Box::new(first)).into());
         }
     }
     if !path.exists() {

@@ -1,7 +1,6 @@
 //! One module per subcommand.
 
 pub(crate) mod config;
-mod drift;
 pub(crate) mod login;
 pub(crate) mod logout;
 pub(crate) mod proxy;

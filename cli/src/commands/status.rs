@@ -2,8 +2,11 @@
 
 use std::io::Write;
 
+use llmauth_blocking::tools;
 use llmauth_core::config::{Config, ConfigDocument, check_ca_pem};
 use llmauth_core::flow::{Goal, Interaction, Outcome, SessionStatus};
+use llmauth_core::setup::drift::{Drift, ToolDrift};
+use llmauth_core::setup::notices;
 use llmauth_core::store::Backend;
 use llmauth_core::time::UnixTime;
 use serde_json::{Value, json};
@@ -34,7 +37,7 @@ pub(crate) fn run(app: &App, args: &FormatArgs) -> Result<(), Failure> {
     let last_error = llmauth_blocking::last_error::read(&app.paths)
         .ok()
         .flatten();
-    let tools = super::drift::states(app);
+    let tools = tools::drift::inspect(&app.paths);
     let proxy = ProxyState::probe(config.proxy_port);
     let report = Report {
         app,
@@ -88,7 +91,7 @@ struct Report<'a> {
     backend: Backend,
     session: &'a SessionStatus,
     warnings: Vec<String>,
-    tools: &'a [super::drift::ToolState],
+    tools: &'a [ToolDrift],
     proxy: &'a ProxyState,
     now: UnixTime,
 }
@@ -226,14 +229,25 @@ impl Report<'_> {
             None => line("last failure:", "none recorded"),
         }
         line("proxy:", &self.proxy.line());
-        let (tool_lines, tool_warnings) = super::drift::text(self.tools);
-        for (i, tool_line) in tool_lines.iter().enumerate() {
-            line(if i == 0 { "tools:" } else { "" }, tool_line);
+        if self.tools.is_empty() {
+            line("tools:", "none (run `llmauth setup`)");
         }
-        for warning in self.warnings.iter().chain(&tool_warnings) {
+        for (i, tool) in self.tools.iter().enumerate() {
+            line(
+                if i == 0 { "tools:" } else { "" },
+                &notices::tool_state(tool),
+            );
+        }
+        for warning in self.all_warnings() {
             out.push_str(&format!("warning: {warning}\n"));
         }
         out
+    }
+
+    /// The configuration's warnings, then the tools'.
+    fn all_warnings(&self) -> Vec<String> {
+        let tools = self.tools.iter().flat_map(notices::drift_warnings);
+        self.warnings.iter().cloned().chain(tools).collect()
     }
 
     fn backend_line(&self) -> String {
@@ -262,9 +276,38 @@ impl Report<'_> {
                 "corrupt": s.corrupt,
             },
             "last_error": last_error.map(|e| json!({"time": e.time, "exit_code": e.exit_code, "message": e.message})),
-            "tools": super::drift::json(self.tools),
+            "tools": self.tools.iter().map(tool_json).collect::<Vec<_>>(),
             "proxy": self.proxy.json(),
-            "warnings": self.warnings.iter().chain(&super::drift::text(self.tools).1).collect::<Vec<_>>(),
+            "warnings": self.all_warnings(),
         })
     }
+}
+
+/// A configured tool in the JSON form.
+fn tool_json(tool: &ToolDrift) -> Value {
+    let files: Vec<Value> = tool
+        .files
+        .iter()
+        .map(|file| {
+            let (status, keys) = match &file.drift {
+                Ok(Drift::None) => ("unchanged", Vec::new()),
+                Ok(Drift::Missing) => ("missing", Vec::new()),
+                Ok(Drift::Keys(notes)) => (
+                    "changed",
+                    notes
+                        .iter()
+                        .map(|n| json!({"key": n.key, "change": n.kind.describe()}))
+                        .collect(),
+                ),
+                Err(_) => ("unreadable", Vec::new()),
+            };
+            json!({"path": file.path, "status": status, "changed_keys": keys})
+        })
+        .collect();
+    json!({
+        "tool": tool.tool,
+        "mode": tool.mode,
+        "files": files,
+        "stale_helper": tool.stale_helper,
+    })
 }

@@ -1,7 +1,9 @@
-//! The words setup, teardown and status use, in one place.
+//! The words setup, teardown and status use, in one place (the report lines of a
+//! teardown are built in [`super::teardown`] from these).
 
 use sha2::{Digest, Sha256};
 
+use super::drift::{Drift, ToolDrift};
 use super::edit::Note;
 use super::tool::{Mode, Tool};
 
@@ -31,6 +33,54 @@ pub fn kept(file: &str, note: &Note) -> String {
         note.key,
         note.kind.describe()
     )
+}
+
+/// A configured tool in `status`: `<tool> (<mode>) <files> — as setup left it`.
+pub fn tool_state(tool: &ToolDrift) -> String {
+    let files: Vec<&str> = tool.files.iter().map(|f| f.path.as_str()).collect();
+    format!(
+        "{} ({}) {} — {}",
+        tool.tool,
+        tool.mode,
+        files.join(", "),
+        if tool.as_setup_left_it() {
+            "as setup left it"
+        } else {
+            "changed since setup"
+        }
+    )
+}
+
+/// What `status` warns about a configured tool: files gone or changed, keys changed, and
+/// a helper command naming an llmauth that is gone.
+pub fn drift_warnings(tool: &ToolDrift) -> Vec<String> {
+    let name = &tool.tool;
+    let mut warnings = Vec::new();
+    for file in &tool.files {
+        let path = &file.path;
+        match &file.drift {
+            Ok(Drift::None) => {}
+            Ok(Drift::Missing) => warnings.push(format!(
+                "{name}: {path} no longer exists (run `llmauth setup` again)"
+            )),
+            Ok(Drift::Keys(notes)) => {
+                for note in notes {
+                    warnings.push(format!(
+                        "{name}: {} in {path} {} (run `llmauth setup` again to restore it)",
+                        note.key,
+                        note.kind.describe()
+                    ));
+                }
+            }
+            Err(error) => warnings.push(format!("{name}: {error}")),
+        }
+    }
+    if let Some(program) = &tool.stale_helper {
+        warnings.push(format!(
+            "{name}: its helper command names {program}, which no longer exists (run `llmauth setup` again)"
+        ));
+    }
+    warnings
 }
 
 /// Facts the closing advice depends on.

@@ -1,5 +1,4 @@
-//! Per-file decisions: what setup writes and records, what teardown restores, what status
-//! calls drift.
+//! Per-file decisions: what setup writes and records, and what teardown restores.
 
 use super::edit::{self, Note, PatchError};
 use super::receipt::FileReceipt;
@@ -111,36 +110,6 @@ pub fn teardown_file(
     })
 }
 
-/// Keys of the file that no longer hold what setup wrote (`status`); a missing file
-/// drifts as a whole.
-///
-/// # Errors
-/// A [`PatchError`] when the file no longer parses.
-pub fn drift_file(receipt: &FileReceipt, current: Option<&str>) -> Result<Drift, PatchError> {
-    match current {
-        None => Ok(Drift::Missing),
-        Some(text) => {
-            let notes = edit::drift(receipt.format, text, &receipt.entries)?;
-            Ok(if notes.is_empty() {
-                Drift::None
-            } else {
-                Drift::Keys(notes)
-            })
-        }
-    }
-}
-
-/// A file's drift.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Drift {
-    /// Everything setup wrote is still there.
-    None,
-    /// The file is gone.
-    Missing,
-    /// These keys changed.
-    Keys(Vec<Note>),
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,15 +159,8 @@ mod tests {
     }
 
     #[test]
-    fn drift_and_missing_files() {
+    fn a_missing_file_has_nothing_to_revert() {
         let plan = plan_file(&spec(), "/p", Some("{}"), None, Vec::new()).unwrap();
-        let text = plan.new_text.unwrap();
-        assert_eq!(drift_file(&plan.receipt, Some(&text)), Ok(Drift::None));
-        assert_eq!(drift_file(&plan.receipt, None), Ok(Drift::Missing));
-        assert!(matches!(
-            drift_file(&plan.receipt, Some("{\"apiKeyHelper\": \"x\"}")),
-            Ok(Drift::Keys(_))
-        ));
         let gone = teardown_file(&plan.receipt, None).unwrap();
         assert!(gone.gone);
         assert_eq!(gone.action, FileAction::Leave);

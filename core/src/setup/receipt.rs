@@ -13,6 +13,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::tool::Tool;
+
 /// The receipt format this llmauth writes and reads.
 pub const RECEIPT_VERSION: u32 = 1;
 
@@ -172,6 +174,17 @@ impl fmt::Debug for Receipt {
 }
 
 impl Receipt {
+    /// The receipt of a tool setup has not changed yet (stored, it deletes the file).
+    pub fn new(tool: Tool) -> Self {
+        Self {
+            version: RECEIPT_VERSION,
+            tool: tool.name().to_owned(),
+            mode: tool.mode().as_str().to_owned(),
+            helper_program: None,
+            files: Vec::new(),
+        }
+    }
+
     /// Parses a receipt file.
     ///
     /// # Errors
@@ -199,6 +212,30 @@ impl Receipt {
     /// The receipt for `path`, if this tool changed it.
     pub fn file(&self, path: &str) -> Option<&FileReceipt> {
         self.files.iter().find(|f| f.path == path)
+    }
+
+    /// Puts this run's record of a file in (dropping it when nothing of ours is in the
+    /// file); true when that changed the receipt.
+    pub fn upsert(&mut self, file: FileReceipt) -> bool {
+        let position = self.files.iter().position(|f| f.path == file.path);
+        match (position, file.entries.is_empty()) {
+            (Some(i), true) => {
+                self.files.remove(i);
+                true
+            }
+            (Some(i), false) => match self.files.get_mut(i) {
+                Some(slot) if *slot != file => {
+                    *slot = file;
+                    true
+                }
+                Some(_) | None => false,
+            },
+            (None, true) => false,
+            (None, false) => {
+                self.files.push(file);
+                true
+            }
+        }
     }
 }
 

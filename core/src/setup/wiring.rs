@@ -9,7 +9,9 @@ use serde_json::{Value as Json, json};
 use super::edit::Edit;
 use super::helper::Helper;
 use super::receipt::{Format, Receipt};
-use super::tool::{Environment, Platform, Tool, claude_desktop_library, editor_settings, location};
+use super::tool::{
+    Environment, Mode, Platform, Tool, claude_desktop_library, editor_settings, location,
+};
 use crate::secret::LocalKey;
 
 /// The name of our entry in Claude Desktop's configuration library.
@@ -290,6 +292,40 @@ pub fn files(
     })
 }
 
+/// The absolute path of llmauth that `tool`'s files name, if they name one (`status`
+/// warns when an upgrade moved it): Codex and the Claude Desktop shim always do; Claude
+/// Code does when `llmauth` on PATH is another binary; proxy-mode tools name no program.
+pub fn helper_program(tool: Tool, helper: &Helper) -> Option<String> {
+    let names_path = match tool {
+        Tool::ClaudeCode => !helper.on_path,
+        Tool::Codex | Tool::ClaudeDesktop => true,
+        Tool::GeminiCli | Tool::Vscode | Tool::Cursor => false,
+    };
+    names_path.then(|| helper.program.clone())
+}
+
+/// What the settings of a run need the runtime to find out, given the tools it wires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Needs {
+    /// The Anthropic path prefix (configured, or probed at the gateway).
+    pub anthropic_prefix: bool,
+    /// The proxy's local key (created when missing).
+    pub local_key: bool,
+    /// The id of our Claude Desktop configuration document.
+    pub desktop_document_id: bool,
+}
+
+impl Needs {
+    /// What wiring `tools` needs.
+    pub fn of(tools: &[Tool]) -> Self {
+        Self {
+            anthropic_prefix: tools.iter().any(|t| t.anthropic()),
+            local_key: tools.iter().any(|t| t.mode() == Mode::Proxy),
+            desktop_document_id: tools.contains(&Tool::ClaudeDesktop),
+        }
+    }
+}
+
 /// The shim's file name for the platform.
 pub fn shim_file_name(platform: Platform) -> &'static str {
     match platform {
@@ -346,35 +382,10 @@ pub fn desktop_document_id(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn settings() -> Settings {
-        Settings {
-            gateway_url: "https://gw.example.com/".into(),
-            anthropic_prefix: "/anthropic".into(),
-            helper: Helper {
-                program: "/usr/local/bin/llmauth".into(),
-                on_path: true,
-                config: None,
-            },
-            interval: Duration::from_secs(100),
-            ca_file: Some("/etc/ca.pem".into()),
-            proxy_port: 14000,
-            local_key: Some(LocalKey::from_random([7; 32])),
-            shim_path: PathBuf::from("/s/claude-desktop-helper.sh"),
-            desktop_document_id: "abc".into(),
-        }
-    }
+    use crate::testing::setup::{environment, settings};
 
     fn env() -> Environment {
-        Environment {
-            platform: Platform::Linux,
-            home: PathBuf::from("/h"),
-            xdg_config_home: None,
-            appdata: None,
-            local_appdata: None,
-            claude_config_dir: None,
-            codex_home: None,
-        }
+        environment(Platform::Linux)
     }
 
     #[test]
@@ -404,6 +415,24 @@ mod tests {
             Err(NeedsLocalKey(Tool::GeminiCli))
         );
         assert!(files(Tool::ClaudeCode, &no_key, &env()).is_ok());
+    }
+
+    #[test]
+    fn helpers_named_by_path_and_what_a_run_needs() {
+        let mut helper = settings().helper;
+        assert_eq!(helper_program(Tool::ClaudeCode, &helper), None);
+        assert_eq!(
+            helper_program(Tool::Codex, &helper).as_deref(),
+            Some("/usr/local/bin/llmauth")
+        );
+        assert_eq!(helper_program(Tool::GeminiCli, &helper), None);
+        helper.on_path = false;
+        assert!(helper_program(Tool::ClaudeCode, &helper).is_some());
+
+        let needs = Needs::of(&[Tool::Codex, Tool::Cursor]);
+        assert!(needs.local_key && !needs.anthropic_prefix && !needs.desktop_document_id);
+        let needs = Needs::of(&[Tool::ClaudeDesktop]);
+        assert!(!needs.local_key && needs.anthropic_prefix && needs.desktop_document_id);
     }
 
     #[test]

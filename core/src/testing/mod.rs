@@ -1,10 +1,14 @@
 //! Test support shared by unit tests, property tests, the fuzz harnesses and the tests
 //! crate: fixtures and [`World`], an in-memory simulation of everything a flow talks to
-//! (secret store, locks, IdP, browser, listener), steered by a script of bytes.
+//! (secret store, locks, IdP, browser, listener), steered by a script of bytes; for
+//! setup, the edits it makes and their round trip ([`edits`]) and a typical run's
+//! settings ([`setup`]).
 //!
 //! Every secret the simulated IdP issues contains [`CANARY`], so a test can assert that
 //! no secret ever reaches a `Debug`, an error message or a notice.
 
+pub mod edits;
+pub mod setup;
 mod world;
 
 pub use world::{InitialSession, Kind, RefreshEvent, Run, World, WorldSetup};

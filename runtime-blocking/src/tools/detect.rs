@@ -49,7 +49,7 @@ fn environment_from(
 }
 
 /// The first executable file named `name` on PATH (with `PATHEXT` on Windows).
-pub fn find_on_path(name: &str) -> Option<PathBuf> {
+fn find_on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     let extensions: Vec<String> = if cfg!(windows) {
         std::env::var("PATHEXT")
@@ -88,7 +88,7 @@ fn is_executable(path: &Path) -> bool {
 
 /// Whether `tool` is installed: its configuration directory exists or one of its commands
 /// is on PATH.
-pub fn installed(tool: Tool, env: &Environment) -> bool {
+pub(super) fn installed(tool: Tool, env: &Environment) -> bool {
     let place = location(tool, env);
     let on_path = place.binaries.iter().any(|b| find_on_path(b).is_some());
     detected(place.config_dir.is_dir(), on_path)
@@ -99,7 +99,7 @@ pub fn installed(tool: Tool, env: &Environment) -> bool {
 ///
 /// # Errors
 /// The OS error when the running binary cannot be located.
-pub fn running_binary() -> std::io::Result<(PathBuf, bool)> {
+pub(super) fn running_binary() -> std::io::Result<(PathBuf, bool)> {
     let exe = std::env::current_exe()?;
     let exe = std::fs::canonicalize(&exe).unwrap_or(exe);
     let on_path = find_on_path("llmauth")
@@ -109,7 +109,7 @@ pub fn running_binary() -> std::io::Result<(PathBuf, bool)> {
 }
 
 /// Where the config file is when neither `--config` nor `LLMAUTH_CONFIG` says otherwise.
-pub fn default_config_file() -> Option<PathBuf> {
+pub(super) fn default_config_file() -> Option<PathBuf> {
     let os = match current_platform() {
         Platform::Linux => Os::Linux,
         Platform::Mac => Os::Mac,

@@ -13,10 +13,12 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use llmauth_core::setup::error::SetupError;
 use llmauth_core::setup::notices::tool_lock_name;
+use llmauth_core::setup::transaction::FoundFile;
 
 use crate::file_store;
-use crate::lock::{LockError, with_lock};
+use crate::lock::with_lock;
 use crate::paths::Paths;
 
 /// How long setup waits for another process changing the same tool file.
@@ -26,20 +28,11 @@ const MAX_LINKS: usize = 40;
 /// Tool files larger than this are not configuration files.
 const MAX_TOOL_FILE: u64 = 4 * 1024 * 1024;
 
-/// A tool file as found on disk.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ToolFile {
-    /// Where the content really is (the symlink's target for a link).
-    pub path: PathBuf,
-    /// The content; `None` when the file does not exist.
-    pub bytes: Option<Vec<u8>>,
-}
-
 /// Follows `path` through symlinks to the file they point at (which may not exist yet).
 ///
 /// # Errors
 /// The OS error of reading a link, or `InvalidInput` for a loop.
-pub fn resolve_link(path: &Path) -> io::Result<PathBuf> {
+pub(super) fn resolve_link(path: &Path) -> io::Result<PathBuf> {
     let mut current = path.to_path_buf();
     for _ in 0..MAX_LINKS {
         match std::fs::symlink_metadata(&current) {
@@ -61,31 +54,41 @@ pub fn resolve_link(path: &Path) -> io::Result<PathBuf> {
     ))
 }
 
-/// Reads a tool file, following symlinks.
+/// Reads a tool file, following symlinks, with what setup needs to know to change it.
 ///
 /// # Errors
-/// The OS error (a missing file is not an error), or `InvalidData` for a huge file.
-pub fn read_tool_file(path: &Path) -> io::Result<ToolFile> {
-    let target = resolve_link(path)?;
-    let bytes = match std::fs::metadata(&target) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-        Err(e) => return Err(e),
-        Ok(meta) if meta.len() > MAX_TOOL_FILE => {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("{}: larger than {MAX_TOOL_FILE} bytes", target.display()),
-            ));
-        }
-        Ok(_) => Some(std::fs::read(&target)?),
+/// [`SetupError::Unreadable`] with the OS error (a missing file is not an error), or for
+/// a huge file.
+pub(super) fn read_tool_file(path: &Path) -> Result<FoundFile, SetupError> {
+    let unreadable = |detail: String| SetupError::Unreadable {
+        path: path.to_path_buf(),
+        detail,
     };
-    Ok(ToolFile {
+    let target = resolve_link(path).map_err(|e| unreadable(e.to_string()))?;
+    let (bytes, read_only) = match std::fs::metadata(&target) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => (None, false),
+        Err(e) => return Err(unreadable(e.to_string())),
+        Ok(meta) if meta.len() > MAX_TOOL_FILE => {
+            return Err(unreadable(format!(
+                "{}: larger than {MAX_TOOL_FILE} bytes",
+                target.display()
+            )));
+        }
+        Ok(meta) => (
+            Some(std::fs::read(&target).map_err(|e| unreadable(e.to_string()))?),
+            meta.permissions().readonly(),
+        ),
+    };
+    Ok(FoundFile {
+        missing_dirs: missing_dirs(&target),
         path: target,
         bytes,
+        read_only,
     })
 }
 
 /// The directories that would have to be created to hold `file`, outermost first.
-pub fn missing_dirs(file: &Path) -> Vec<PathBuf> {
+fn missing_dirs(file: &Path) -> Vec<PathBuf> {
     let mut missing: Vec<PathBuf> = file
         .ancestors()
         .skip(1)
@@ -96,61 +99,47 @@ pub fn missing_dirs(file: &Path) -> Vec<PathBuf> {
     missing
 }
 
-/// Why a tool file was not written.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum WriteError {
-    /// The file is read-only: it is left as it is.
-    #[error("{} is read-only; llmauth leaves it alone (make it writable to let llmauth change it)", .0.display())]
-    ReadOnly(PathBuf),
-    /// The OS refused.
-    #[error("cannot write {}: {}", .0.display(), .1)]
-    Io(PathBuf, io::Error),
-}
-
 /// Writes `bytes` to `path` (already resolved through links) atomically, keeping an
 /// existing file's permissions; a new file gets `new_mode`.
 ///
 /// # Errors
-/// [`WriteError::ReadOnly`] for a file its owner may not write, else the OS error.
-pub fn write_tool_file(path: &Path, bytes: &[u8], new_mode: u32) -> Result<(), WriteError> {
-    let io_error = |e| WriteError::Io(path.to_path_buf(), e);
+/// [`SetupError::ReadOnly`] for a file its owner may not write, else
+/// [`SetupError::Unwritable`].
+pub(super) fn write_tool_file(path: &Path, bytes: &[u8], new_mode: u32) -> Result<(), SetupError> {
     let mode = match std::fs::metadata(path) {
         Ok(meta) => {
             if meta.permissions().readonly() {
-                return Err(WriteError::ReadOnly(path.to_path_buf()));
+                return Err(SetupError::ReadOnly(path.to_path_buf()));
             }
             permission_bits(&meta)
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => new_mode,
-        Err(e) => return Err(io_error(e)),
+        Err(e) => return Err(unwritable(path, &e)),
     };
-    file_store::write_atomic(path, bytes, mode).map_err(io_error)?;
-    set_mode(path, mode).map_err(io_error)
-}
-
-/// Refuses a read-only file before a change is planned around it.
-///
-/// # Errors
-/// [`WriteError::ReadOnly`].
-pub fn check_writable(path: &Path) -> Result<(), WriteError> {
-    match std::fs::metadata(path) {
-        Ok(meta) if meta.permissions().readonly() => Err(WriteError::ReadOnly(path.to_path_buf())),
-        Ok(_) | Err(_) => Ok(()),
-    }
+    file_store::write_atomic(path, bytes, mode).map_err(|e| unwritable(path, &e))?;
+    set_mode(path, mode).map_err(|e| unwritable(path, &e))
 }
 
 /// Deletes a tool file; a missing file is fine.
 ///
 /// # Errors
-/// [`WriteError::ReadOnly`] or the OS error.
-pub fn remove_tool_file(path: &Path) -> Result<(), WriteError> {
-    check_writable(path)?;
-    file_store::delete(path).map_err(|e| WriteError::Io(path.to_path_buf(), e))
+/// [`SetupError::ReadOnly`] or [`SetupError::Unwritable`].
+pub(super) fn remove_tool_file(path: &Path) -> Result<(), SetupError> {
+    if std::fs::metadata(path).is_ok_and(|meta| meta.permissions().readonly()) {
+        return Err(SetupError::ReadOnly(path.to_path_buf()));
+    }
+    file_store::delete(path).map_err(|e| unwritable(path, &e))
+}
+
+fn unwritable(path: &Path, error: &io::Error) -> SetupError {
+    SetupError::Unwritable {
+        path: path.to_path_buf(),
+        detail: error.to_string(),
+    }
 }
 
 /// Removes the directories setup created, innermost first, as long as they are empty.
-pub fn remove_empty_dirs(dirs: &[PathBuf]) {
+pub(super) fn remove_empty_dirs(dirs: &[PathBuf]) {
     for dir in dirs.iter().rev() {
         // Fails (and is meant to) when the directory holds anything.
         let _ = std::fs::remove_dir(dir);
@@ -160,14 +149,14 @@ pub fn remove_empty_dirs(dirs: &[PathBuf]) {
 /// Runs `f` holding `locks/tool-<hash>.lock` for the file at `path`.
 ///
 /// # Errors
-/// [`LockError`] when another process kept the lock too long.
-pub fn lock_tool_file<T>(
+/// [`SetupError::LockBusy`] when another process kept the lock too long.
+pub(super) fn lock_tool_file<T>(
     paths: &Paths,
     path: &Path,
     f: impl FnOnce() -> T,
-) -> Result<T, LockError> {
+) -> Result<T, SetupError> {
     let name = tool_lock_name(&path.to_string_lossy());
-    with_lock(&paths.named_lock_file(&name), TOOL_LOCK_WAIT, f)
+    Ok(with_lock(&paths.named_lock_file(&name), TOOL_LOCK_WAIT, f)?)
 }
 
 #[cfg(unix)]
@@ -207,6 +196,7 @@ mod tests {
         std::os::unix::fs::symlink("dotfiles/settings.json", &link).unwrap();
         let file = read_tool_file(&link).unwrap();
         assert_eq!(file.path, real);
+        assert!(!file.read_only && file.missing_dirs.is_empty());
         write_tool_file(&file.path, b"{\"a\": 1}", 0o600).unwrap();
         assert!(
             std::fs::symlink_metadata(&link)
@@ -224,14 +214,17 @@ mod tests {
         let ro = dir.path().join("ro.json");
         std::fs::write(&ro, b"{}").unwrap();
         set_mode(&ro, 0o444).unwrap();
-        assert!(matches!(
+        assert!(read_tool_file(&ro).unwrap().read_only);
+        assert_eq!(
             write_tool_file(&ro, b"x", 0o600),
-            Err(WriteError::ReadOnly(_))
-        ));
+            Err(SetupError::ReadOnly(ro.clone()))
+        );
         assert_eq!(std::fs::read(&ro).unwrap(), b"{}");
         let new = dir.path().join("a/b/.env");
+        let missing = read_tool_file(&new).unwrap();
+        assert_eq!(missing.bytes, None);
         assert_eq!(
-            missing_dirs(&new),
+            missing.missing_dirs,
             vec![dir.path().join("a"), dir.path().join("a/b")]
         );
         write_tool_file(&new, b"K=v\n", 0o600).unwrap();

@@ -1,25 +1,48 @@
 //! The I/O of `llmauth setup` / `teardown` / `status`: reading the environment, finding
-//! tools, reading and writing their files, locks, receipts and the gateway probe. Every
-//! decision is in `llmauth_core::setup`.
+//! tools, reading and writing their files, locks, receipts and the gateway probe, and
+//! performing the steps of setup's transaction and of teardown in the order core gives
+//! them. Every decision is in `llmauth_core::setup`.
 
 mod detect;
+pub mod drift;
 mod files;
 mod probe;
-pub mod receipts;
+mod receipts;
+pub mod settings;
+pub mod setup;
+mod steps;
+pub mod teardown;
 
-pub use detect::{default_config_file, environment, find_on_path, installed, running_binary};
-pub use files::{
-    ToolFile, WriteError, check_writable, lock_tool_file, missing_dirs, read_tool_file,
-    remove_empty_dirs, remove_tool_file, resolve_link, write_tool_file,
-};
-pub use probe::probe_status;
+use llmauth_core::setup::error::SetupError;
+use llmauth_core::setup::tool::{Environment, Tool};
+
+use crate::lock::LockError;
+
+pub use detect::environment;
+
+/// The tools installed on this machine, in `Tool::ALL` order.
+pub fn installed(env: &Environment) -> Vec<Tool> {
+    Tool::ALL
+        .into_iter()
+        .filter(|tool| detect::installed(*tool, env))
+        .collect()
+}
 
 /// 16 random bytes for a new document id.
 ///
 /// # Errors
 /// The OS random source failed.
-pub fn random_id_bytes() -> std::io::Result<[u8; 16]> {
+fn random_id_bytes() -> std::io::Result<[u8; 16]> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
     Ok(bytes)
+}
+
+impl From<LockError> for SetupError {
+    fn from(error: LockError) -> Self {
+        match error {
+            LockError::Busy(lock) => Self::LockBusy(lock),
+            LockError::Io(lock) => Self::LockUnusable(lock),
+        }
+    }
 }

@@ -14,7 +14,7 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The status of a `GET` to `url` with no credentials, or `None` when no answer came.
 /// Trusts the platform's roots plus `ca_file`, like every other request.
-pub fn probe_status(url: &str, ca_file: Option<PathBuf>) -> Option<u16> {
+pub(super) fn probe_status(url: &str, ca_file: Option<PathBuf>) -> Option<u16> {
     let now = clock::now();
     let request = HttpRequest {
         method: Method::Get,

@@ -1,72 +1,75 @@
 //! `$STATE/receipts/<tool>.json`: 0600 files in a 0700 directory (they may hold a user's
 //! own API key), read and written under `locks/receipts.lock`.
 
-use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use llmauth_core::setup::error::SetupError;
 use llmauth_core::setup::receipt::Receipt;
 
 use crate::file_store;
-use crate::lock::{LockError, with_lock};
+use crate::lock::with_lock;
 use crate::paths::Paths;
 
 /// How long a receipt change waits for another one.
 const RECEIPTS_LOCK_WAIT: Duration = Duration::from_secs(10);
 
 /// `$STATE/receipts/`.
-pub fn dir(paths: &Paths) -> PathBuf {
+fn dir(paths: &Paths) -> PathBuf {
     paths.state_dir.join("receipts")
 }
 
 /// `$STATE/receipts/<tool>.json`.
-pub fn file(paths: &Paths, tool: &str) -> PathBuf {
+fn file(paths: &Paths, tool: &str) -> PathBuf {
     dir(paths).join(format!("{tool}.json"))
-}
-
-/// Why a receipt could not be read.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ReceiptError {
-    /// The file could not be read (or is readable by others).
-    #[error("cannot read the receipt {0}: {1}")]
-    Read(PathBuf, String),
-    /// The file is not a receipt this llmauth understands.
-    #[error("cannot use the receipt {0}: {1}")]
-    Invalid(PathBuf, String),
 }
 
 /// The receipt of `tool`, if setup configured it.
 ///
 /// # Errors
-/// [`ReceiptError`] when it exists but cannot be used.
-pub fn load(paths: &Paths, tool: &str) -> Result<Option<Receipt>, ReceiptError> {
+/// [`SetupError::ReceiptUnreadable`] or [`SetupError::ReceiptInvalid`] when it exists but
+/// cannot be used.
+pub(super) fn load(paths: &Paths, tool: &str) -> Result<Option<Receipt>, SetupError> {
     let path = file(paths, tool);
-    let bytes = file_store::read(&path, true)
-        .map_err(|e| ReceiptError::Read(path.clone(), e.detail.clone()))?;
+    let bytes = file_store::read(&path, true).map_err(|e| SetupError::ReceiptUnreadable {
+        path: path.clone(),
+        detail: e.detail.clone(),
+    })?;
     let Some(bytes) = bytes else {
         return Ok(None);
     };
     Receipt::parse(bytes.expose_secret())
         .map(Some)
-        .map_err(|e| ReceiptError::Invalid(path, e))
+        .map_err(|detail| SetupError::ReceiptInvalid { path, detail })
 }
 
-/// Writes (or, with no files left, deletes) `tool`'s receipt.
+/// Writes (or, with no files left, deletes) a tool's receipt under `locks/receipts.lock`.
 ///
 /// # Errors
-/// The OS error.
-pub fn store(paths: &Paths, receipt: &Receipt) -> io::Result<()> {
+/// [`SetupError::LockBusy`] when another process kept the lock too long, or
+/// [`SetupError::ReceiptUnwritable`].
+pub(super) fn store(paths: &Paths, receipt: &Receipt) -> Result<(), SetupError> {
     let path = file(paths, &receipt.tool);
-    if receipt.files.is_empty() {
-        return file_store::delete(&path);
-    }
-    file_store::create_private_dir(&dir(paths))?;
-    file_store::write_atomic(&path, receipt.render().as_bytes(), file_store::PRIVATE_FILE)
+    let write = || {
+        if receipt.files.is_empty() {
+            return file_store::delete(&path);
+        }
+        file_store::create_private_dir(&dir(paths))?;
+        file_store::write_atomic(&path, receipt.render().as_bytes(), file_store::PRIVATE_FILE)
+    };
+    with_lock(
+        &paths.named_lock_file("receipts"),
+        RECEIPTS_LOCK_WAIT,
+        write,
+    )?
+    .map_err(|e| SetupError::ReceiptUnwritable {
+        tool: receipt.tool.clone(),
+        detail: e.to_string(),
+    })
 }
 
 /// The tools that have a receipt, sorted.
-pub fn list(paths: &Paths) -> Vec<String> {
+pub(super) fn list(paths: &Paths) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(dir(paths)) else {
         return Vec::new();
     };
@@ -81,14 +84,6 @@ pub fn list(paths: &Paths) -> Vec<String> {
         .collect();
     tools.sort();
     tools
-}
-
-/// Runs `f` holding `locks/receipts.lock`.
-///
-/// # Errors
-/// [`LockError`] when another process kept it too long.
-pub fn with_receipts_lock<T>(paths: &Paths, f: impl FnOnce() -> T) -> Result<T, LockError> {
-    with_lock(&paths.named_lock_file("receipts"), RECEIPTS_LOCK_WAIT, f)
 }
 
 #[cfg(all(test, unix))]

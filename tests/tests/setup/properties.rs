@@ -3,92 +3,30 @@
 //! second setup changes nothing.
 
 use proptest::prelude::*;
-use serde_json::{Value as Json, json};
+use serde_json::Value as Json;
 
 use llmauth_core::setup::edit::{self, Edit, PatchError};
 use llmauth_core::setup::receipt::Format;
+use llmauth_core::testing::edits::{
+    self as samples, RoundTrip, codex_edits, gemini_env_edits, json_edits,
+};
 
-fn set(key: &[&str], value: Json) -> Edit {
-    Edit::Set {
-        key: key.iter().map(|k| (*k).to_owned()).collect(),
-        value,
-    }
-}
-
-fn claude_edits() -> Vec<Edit> {
-    vec![
-        set(&["apiKeyHelper"], json!("llmauth token")),
-        set(
-            &["env", "ANTHROPIC_BASE_URL"],
-            json!("https://gw.example.com"),
-        ),
-        set(
-            &["env", "CLAUDE_CODE_API_KEY_HELPER_TTL_MS"],
-            json!("300000"),
-        ),
-        set(&["env", "NODE_EXTRA_CA_CERTS"], json!("/etc/ca.pem")),
-        set(
-            &["security", "auth", "selectedType"],
-            json!("gemini-api-key"),
-        ),
-        set(
-            &["cursor.general.openAIBaseURL"],
-            json!("http://localhost:14000/v1"),
-        ),
-        Edit::Append {
-            key: vec!["entries".into()],
-            element: json!({"id": "x1", "name": "llmauth gateway"}),
-        },
-    ]
-}
-
-fn codex_edits() -> Vec<Edit> {
-    let p = |k: &[&'static str]| -> Vec<&'static str> {
-        let mut key = vec!["model_providers", "llmauth"];
-        key.extend_from_slice(k);
-        key
-    };
-    vec![
-        set(&["model_provider"], json!("llmauth")),
-        set(&p(&["name"]), json!("llmauth gateway")),
-        set(&p(&["base_url"]), json!("https://gw.example.com/v1")),
-        set(&p(&["wire_api"]), json!("responses")),
-        set(&p(&["auth", "command"]), json!("/usr/bin/llmauth")),
-        set(&p(&["auth", "args"]), json!(["token", "--non-interactive"])),
-        set(&p(&["auth", "refresh_interval_ms"]), json!(300_000)),
-    ]
-}
-
-/// Asserts the round trip for `doc` when setup accepts it; returns whether it did.
+/// Asserts the round trip for `doc` when setup accepts it ([`samples::round_trip`]);
+/// returns whether it did.
 fn round_trip(format: Format, doc: &str, edits: &[Edit]) -> Result<bool, TestCaseError> {
-    let (patched, entries) = match edit::apply(format, Some(doc), edits, &[]) {
-        Ok(done) => done,
+    match samples::round_trip(format, doc, edits) {
+        Ok(RoundTrip::Restored(_)) => Ok(true),
         // Our keys cannot go where a scalar or array sits; the file is then refused.
-        Err(
+        Ok(RoundTrip::Refused(
             PatchError::NotAnObject { .. }
             | PatchError::NotAnArray { .. }
             | PatchError::Occupied { .. },
-        ) => {
-            return Ok(false);
-        }
-        Err(other) => {
-            return Err(TestCaseError::fail(format!(
-                "setup refused {doc:?}: {other}"
-            )));
-        }
-    };
-    prop_assert!(
-        edit::check(format, &patched).is_ok(),
-        "setup wrote a broken file:\n{}",
-        patched
-    );
-    let (again, entries_again) = edit::apply(format, Some(&patched), edits, &entries).unwrap();
-    prop_assert_eq!(&again, &patched, "a second setup changed the file");
-    prop_assert_eq!(&entries_again, &entries);
-    let reverted = edit::revert(format, &patched, &entries).unwrap();
-    prop_assert_eq!(reverted.text.as_deref(), Some(doc), "patched:\n{}", patched);
-    prop_assert!(reverted.kept.is_empty());
-    Ok(true)
+        )) => Ok(false),
+        Ok(RoundTrip::Refused(other)) => Err(TestCaseError::fail(format!(
+            "setup refused {doc:?}: {other}"
+        ))),
+        Err(violation) => Err(TestCaseError::fail(format!("{doc:?}: {violation}"))),
+    }
 }
 
 // ---- JSON with comments ----------------------------------------------------------------
@@ -384,10 +322,10 @@ proptest! {
     #[test]
     fn json_teardown_of_setup_is_the_original(doc in json_document()) {
         prop_assert!(edit::check(Format::Json, &doc).is_ok(), "generator made invalid JSONC: {doc:?}");
-        round_trip(Format::Json, &doc, &claude_edits())?;
+        round_trip(Format::Json, &doc, &json_edits())?;
         // Each edit alone too, so the accepted documents are not only those where every
         // key fits.
-        for one in claude_edits() {
+        for one in json_edits() {
             round_trip(Format::Json, &doc, std::slice::from_ref(&one))?;
         }
     }
@@ -400,11 +338,7 @@ proptest! {
 
     #[test]
     fn dotenv_teardown_of_setup_is_the_original(doc in dotenv_document()) {
-        let edits = vec![
-            set(&["GEMINI_API_KEY"], json!("local-key")),
-            set(&["GOOGLE_GEMINI_BASE_URL"], json!("http://localhost:14000")),
-        ];
-        prop_assert!(round_trip(Format::Dotenv, &doc, &edits)?);
+        prop_assert!(round_trip(Format::Dotenv, &doc, &gemini_env_edits())?);
     }
 }
 
@@ -418,7 +352,7 @@ fn generated_documents_are_mostly_accepted() {
     let (mut json_ok, mut toml_ok) = (0, 0);
     for _ in 0..200 {
         let doc = json_document().new_tree(&mut runner).unwrap().current();
-        if round_trip(Format::Json, &doc, &claude_edits()).unwrap() {
+        if round_trip(Format::Json, &doc, &json_edits()).unwrap() {
             json_ok += 1;
         }
         let doc = toml_document().new_tree(&mut runner).unwrap().current();

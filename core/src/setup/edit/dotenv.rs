@@ -298,16 +298,11 @@ pub(super) fn drift(text: &str, entries: &[Entry]) -> Vec<Note> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::edits::set;
     use serde_json::json;
 
     fn set_all(text: &str, pairs: &[(&str, &str)]) -> (String, Vec<Entry>) {
-        let edits: Vec<Edit> = pairs
-            .iter()
-            .map(|(k, v)| Edit::Set {
-                key: vec![(*k).to_owned()],
-                value: json!(v),
-            })
-            .collect();
+        let edits: Vec<Edit> = pairs.iter().map(|(k, v)| set(&[k], json!(v))).collect();
         apply(text, &edits, &[]).unwrap()
     }
 

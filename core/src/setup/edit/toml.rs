@@ -366,38 +366,15 @@ pub(super) fn check(text: &str) -> Result<(), PatchError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    fn codex_edits() -> Vec<Edit> {
-        let set = |key: &[&str], value: Json| Edit::Set {
-            key: key.iter().map(|k| (*k).to_owned()).collect(),
-            value,
-        };
-        vec![
-            set(&["model_provider"], json!("llmauth")),
-            set(&["model_providers", "llmauth", "name"], json!("llmauth")),
-            set(
-                &["model_providers", "llmauth", "base_url"],
-                json!("https://gw.example.com/v1"),
-            ),
-            set(
-                &["model_providers", "llmauth", "auth", "args"],
-                json!(["token", "--non-interactive"]),
-            ),
-            set(
-                &["model_providers", "llmauth", "auth", "refresh_interval_ms"],
-                json!(300_000),
-            ),
-        ]
-    }
+    use crate::testing::edits::codex_edits;
 
     #[test]
     fn comments_and_order_survive_and_teardown_restores_bytes() {
         let original = "# Codex settings\nmodel = \"o3\"   # my favourite\nmodel_provider = 'openai' # was this\n\n[profiles.work]\nmodel = \"gpt-5\"\n\n# trailing comment\n";
         let (patched, entries) = apply(original, &codex_edits(), &[]).unwrap();
         assert!(patched.starts_with("# Codex settings\nmodel = \"o3\"   # my favourite\nmodel_provider = \"llmauth\" # was this\n"), "{patched}");
-        assert!(patched.contains("[model_providers.llmauth]\nname = \"llmauth\"\nbase_url = \"https://gw.example.com/v1\"\n"), "{patched}");
-        assert!(patched.contains("[model_providers.llmauth.auth]\nargs = [\"token\", \"--non-interactive\"]\nrefresh_interval_ms = 300000\n"), "{patched}");
+        assert!(patched.contains("[model_providers.llmauth]\nname = \"llmauth gateway\"\nbase_url = \"https://gw.example.com/v1\"\nwire_api = \"responses\"\n"), "{patched}");
+        assert!(patched.contains("[model_providers.llmauth.auth]\ncommand = \"/usr/bin/llmauth\"\nargs = [\"token\", \"--non-interactive\"]\nrefresh_interval_ms = 300000\n"), "{patched}");
         assert!(!patched.contains("[model_providers]\n"), "{patched}");
         let reverted = revert(&patched, &entries).unwrap();
         assert_eq!(reverted.text.as_deref(), Some(original));

@@ -2,52 +2,26 @@ use serde_json::json;
 
 use super::super::Edit;
 use super::*;
+use crate::setup::receipt::Format;
+use crate::testing::edits::{self as samples, RoundTrip, claude_code_edits, set};
 
 fn key(path: &[&str]) -> Vec<String> {
     path.iter().map(|k| (*k).to_owned()).collect()
 }
 
-fn set(path: &[&str], value: Json) -> Edit {
-    Edit::Set {
-        key: key(path),
-        value,
-    }
-}
-
-fn claude_edits() -> Vec<Edit> {
-    vec![
-        set(&["apiKeyHelper"], json!("llmauth token")),
-        set(
-            &["env", "ANTHROPIC_BASE_URL"],
-            json!("https://gw.example.com"),
-        ),
-        set(
-            &["env", "CLAUDE_CODE_API_KEY_HELPER_TTL_MS"],
-            json!("300000"),
-        ),
-    ]
-}
-
+/// Setup, a second setup and teardown of `original` ([`samples::round_trip`]); what setup
+/// wrote.
 fn round_trip(original: &str, edits: &[Edit]) -> String {
-    let (patched, entries) = apply(original, edits, &[]).unwrap();
-    let reverted = revert(&patched, &entries).unwrap();
-    assert_eq!(
-        reverted.text.as_deref(),
-        Some(original),
-        "teardown did not restore the original bytes; patched:\n{patched}"
-    );
-    assert!(reverted.kept.is_empty());
-    // Running setup twice changes nothing the second time.
-    let (again, entries_again) = apply(&patched, edits, &entries).unwrap();
-    assert_eq!(again, patched);
-    assert_eq!(entries_again, entries);
-    patched
+    match samples::round_trip(Format::Json, original, edits) {
+        Ok(RoundTrip::Restored(patched)) => patched,
+        other => panic!("{original:?}: {other:?}"),
+    }
 }
 
 #[test]
 fn inserts_after_the_last_key_with_its_indentation() {
     let original = "{\n    // my settings\n    \"model\": \"opus\", // favourite\n    \"theme\": \"dark\"\n}\n";
-    let patched = round_trip(original, &claude_edits());
+    let patched = round_trip(original, &claude_code_edits());
     assert_eq!(
         patched,
         "{\n    // my settings\n    \"model\": \"opus\", // favourite\n    \"theme\": \"dark\",\n    \"apiKeyHelper\": \"llmauth token\",\n    \"env\": {\n        \"ANTHROPIC_BASE_URL\": \"https://gw.example.com\",\n        \"CLAUDE_CODE_API_KEY_HELPER_TTL_MS\": \"300000\"\n    }\n}\n"
@@ -57,11 +31,11 @@ fn inserts_after_the_last_key_with_its_indentation() {
 #[test]
 fn empty_and_missing_files_get_an_object() {
     for original in ["", "\n", "// nothing yet\n", "{}", "{ }\n", "{\n}\n"] {
-        let patched = round_trip(original, &claude_edits());
+        let patched = round_trip(original, &claude_code_edits());
         let value = semantic(&patched).unwrap_or_else(|| panic!("{patched}"));
         assert_eq!(value["env"]["CLAUDE_CODE_API_KEY_HELPER_TTL_MS"], "300000");
     }
-    let (patched, _) = apply("", &claude_edits(), &[]).unwrap();
+    let (patched, _) = apply("", &claude_code_edits(), &[]).unwrap();
     assert_eq!(
         patched,
         "{\n  \"apiKeyHelper\": \"llmauth token\",\n  \"env\": {\n    \"ANTHROPIC_BASE_URL\": \"https://gw.example.com\",\n    \"CLAUDE_CODE_API_KEY_HELPER_TTL_MS\": \"300000\"\n  }\n}\n"
@@ -71,7 +45,7 @@ fn empty_and_missing_files_get_an_object() {
 #[test]
 fn existing_values_are_replaced_in_place_and_restored() {
     let original = "{\r\n\t\"apiKeyHelper\" : \"~/bin/my-helper\" , /* mine */\r\n\t\"env\": {\"ANTHROPIC_BASE_URL\": \"https://old\", \"X\": 1,},\r\n}";
-    let patched = round_trip(original, &claude_edits());
+    let patched = round_trip(original, &claude_code_edits());
     assert_eq!(
         patched,
         "{\r\n\t\"apiKeyHelper\" : \"llmauth token\" , /* mine */\r\n\t\"env\": {\"ANTHROPIC_BASE_URL\": \"https://gw.example.com\", \"X\": 1, \"CLAUDE_CODE_API_KEY_HELPER_TTL_MS\": \"300000\",},\r\n}"
@@ -81,7 +55,7 @@ fn existing_values_are_replaced_in_place_and_restored() {
 #[test]
 fn a_key_the_user_changed_is_kept_and_reported() {
     let original = "{\n  \"apiKeyHelper\": \"mine\"\n}\n";
-    let (patched, entries) = apply(original, &claude_edits(), &[]).unwrap();
+    let (patched, entries) = apply(original, &claude_code_edits(), &[]).unwrap();
     let edited = patched.replace("https://gw.example.com", "https://elsewhere");
     let reverted = revert(&edited, &entries).unwrap();
     let text = reverted.text.unwrap();
@@ -115,7 +89,7 @@ fn a_key_the_user_changed_is_kept_and_reported() {
 #[test]
 fn unrelated_edits_after_setup_survive_teardown() {
     let original = "{\n  \"a\": 1,\n  \"b\": [1, 2]\n}\n";
-    let (patched, entries) = apply(original, &claude_edits(), &[]).unwrap();
+    let (patched, entries) = apply(original, &claude_code_edits(), &[]).unwrap();
     let edited = patched.replace("\"a\": 1,", "\"a\": 2, // changed later");
     let reverted = revert(&edited, &entries).unwrap();
     assert_eq!(
@@ -126,11 +100,16 @@ fn unrelated_edits_after_setup_survive_teardown() {
 
 #[test]
 fn a_file_that_does_not_parse_is_refused_with_its_position() {
-    let err = apply("{\n  \"a\": 1,\n  \"b\": oops\n}\n", &claude_edits(), &[]).unwrap_err();
+    let err = apply(
+        "{\n  \"a\": 1,\n  \"b\": oops\n}\n",
+        &claude_code_edits(),
+        &[],
+    )
+    .unwrap_err();
     assert!(matches!(err, PatchError::Parse { line: 3, .. }), "{err:?}");
-    let err = apply("[1, 2]", &claude_edits(), &[]).unwrap_err();
+    let err = apply("[1, 2]", &claude_code_edits(), &[]).unwrap_err();
     assert!(matches!(err, PatchError::NotAnObject { .. }), "{err:?}");
-    let err = apply("{\"env\": \"x\"}", &claude_edits(), &[]).unwrap_err();
+    let err = apply("{\"env\": \"x\"}", &claude_code_edits(), &[]).unwrap_err();
     assert_eq!(err, PatchError::NotAnObject { key: "env".into() });
 }
 
@@ -178,7 +157,7 @@ fn array_elements_are_appended_once_and_removed() {
 #[test]
 fn a_later_setup_with_new_values_keeps_the_first_previous_value() {
     let original = "{\"apiKeyHelper\": \"mine\"}";
-    let (first, entries) = apply(original, &claude_edits(), &[]).unwrap();
+    let (first, entries) = apply(original, &claude_code_edits(), &[]).unwrap();
     let newer = vec![set(&["apiKeyHelper"], json!("/opt/llmauth token"))];
     let (second, entries) = apply(&first, &newer, &entries).unwrap();
     assert!(second.contains("/opt/llmauth token"));

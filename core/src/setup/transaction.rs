@@ -1,0 +1,543 @@
+//! Setup's transaction (SPEC §9): every decision of a run, performed by the runtime.
+//!
+//! ```text
+//! per tool        ToolSetup::begin(tool, files, prior receipt, helper)
+//!   per file      lock it, read it (FoundFile)
+//!                 ToolSetup::plan_file → steps, performed in order:
+//!                   StoreReceipt first (a receipt never lacks a change that happened),
+//!                   then Write
+//!                 ToolSetup::file_done
+//!   on failure    ToolSetup::rollback → Rollback, performed at once
+//! SetupRun        every tool wired: save the config (`configured_tools` ← recorded);
+//!                 a tool failed, or saving failed: every Rollback, newest tool first
+//! ```
+//!
+//! So a run is all or nothing: what it leaves behind is either every tool wired and the
+//! config saved, or the files, receipts and config as they were.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use super::edit;
+use super::error::SetupError;
+use super::helper::Helper;
+use super::plan::plan_file;
+use super::receipt::{Format, RECEIPT_VERSION, Receipt};
+use super::tool::Tool;
+use super::wiring::{FileSpec, helper_program};
+use crate::config::ConfiguredTool;
+
+/// A tool file as the runtime found it, under its tool-file lock.
+#[derive(Clone, PartialEq, Eq)]
+pub struct FoundFile {
+    /// Where the content really is (the symlink's target for a link).
+    pub path: PathBuf,
+    /// The content; `None` when the file does not exist.
+    pub bytes: Option<Vec<u8>>,
+    /// The file exists and its owner may not write it.
+    pub read_only: bool,
+    /// The directories that would have to be created to hold it, outermost first.
+    pub missing_dirs: Vec<PathBuf>,
+}
+
+impl FoundFile {
+    /// The content as text; `None` when the file does not exist.
+    ///
+    /// # Errors
+    /// [`SetupError::Unparsable`] when it is not UTF-8.
+    pub fn text(&self) -> Result<Option<&str>, SetupError> {
+        self.bytes
+            .as_deref()
+            .map(|bytes| edit::decode(bytes).map_err(|error| self.unparsable(error)))
+            .transpose()
+    }
+
+    /// `error` about this file.
+    pub(crate) fn unparsable(&self, error: edit::PatchError) -> SetupError {
+        SetupError::Unparsable {
+            path: self.path.clone(),
+            error,
+        }
+    }
+}
+
+impl fmt::Debug for FoundFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The content may hold a user's own API key.
+        f.debug_struct("FoundFile")
+            .field("path", &self.path)
+            .field("exists", &self.bytes.is_some())
+            .field("read_only", &self.read_only)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One I/O action of setup, teardown or a rollback, for the runtime to perform.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Store a tool's receipt (under the receipts lock); one with no files is deleted.
+    StoreReceipt(Receipt),
+    /// Write a tool file atomically, keeping an existing file's permissions.
+    Write {
+        /// The file (already resolved through links).
+        path: PathBuf,
+        /// The new content.
+        bytes: Vec<u8>,
+        /// The permissions of a file that does not exist yet.
+        new_mode: u32,
+    },
+    /// Delete a tool file.
+    Remove(PathBuf),
+    /// Remove these directories, innermost first, where they are empty.
+    RemoveEmptyDirs(Vec<PathBuf>),
+}
+
+impl fmt::Debug for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Content may be the local key or a user's own key: only where it goes is shown.
+        match self {
+            Self::StoreReceipt(receipt) => f.debug_tuple("StoreReceipt").field(receipt).finish(),
+            Self::Write { path, new_mode, .. } => f
+                .debug_struct("Write")
+                .field("path", path)
+                .field("new_mode", &format_args!("{new_mode:o}"))
+                .finish_non_exhaustive(),
+            Self::Remove(path) => f.debug_tuple("Remove").field(path).finish(),
+            Self::RemoveEmptyDirs(dirs) => f.debug_tuple("RemoveEmptyDirs").field(dirs).finish(),
+        }
+    }
+}
+
+/// One tool's setup in progress: its receipt as it grows, and what a rollback restores.
+#[derive(Debug)]
+pub struct ToolSetup {
+    tool: Tool,
+    /// The receipt before this run, which a rollback stores again.
+    prior: Option<Receipt>,
+    receipt: Receipt,
+    shown: Vec<String>,
+    main_file: String,
+    /// The file of the steps being performed, until [`Self::file_done`].
+    pending: Option<Restore>,
+    /// The files written, oldest first.
+    written: Vec<Restore>,
+}
+
+impl ToolSetup {
+    /// Starts wiring `tool` with `files` (from [`super::wiring::files`]), given the receipt
+    /// an earlier setup left (its first `previous` values are kept) and how tools run
+    /// llmauth.
+    pub fn begin(tool: Tool, files: &[FileSpec], prior: Option<Receipt>, helper: &Helper) -> Self {
+        let mut receipt = prior.clone().unwrap_or_else(|| Receipt::new(tool));
+        receipt.version = RECEIPT_VERSION;
+        tool.mode().as_str().clone_into(&mut receipt.mode);
+        receipt.helper_program = helper_program(tool, helper);
+        Self {
+            tool,
+            prior,
+            receipt,
+            shown: files.iter().map(|f| f.path.display().to_string()).collect(),
+            main_file: main_file(files),
+            pending: None,
+            written: Vec::new(),
+        }
+    }
+
+    /// Plans one file from what the runtime found: the steps to perform, in order (none
+    /// when the file already holds what setup wants and the receipt knows it).
+    ///
+    /// # Errors
+    /// [`SetupError::Unparsable`] or [`SetupError::ReadOnly`]; nothing is to be written
+    /// then.
+    pub fn plan_file(
+        &mut self,
+        spec: &FileSpec,
+        found: FoundFile,
+    ) -> Result<Vec<Step>, SetupError> {
+        let text = found.text()?;
+        if text.is_some() && found.read_only {
+            return Err(SetupError::ReadOnly(found.path));
+        }
+        let target = found.path.to_string_lossy().into_owned();
+        let dirs = found
+            .missing_dirs
+            .iter()
+            .map(|d| d.to_string_lossy().into_owned())
+            .collect();
+        let plan = plan_file(spec, &target, text, self.receipt.file(&target), dirs)
+            .map_err(|error| found.unparsable(error))?;
+        let mut steps = Vec::new();
+        if self.receipt.upsert(plan.receipt) {
+            steps.push(Step::StoreReceipt(self.receipt.clone()));
+        }
+        if let Some(text) = plan.new_text {
+            let bytes = text.into_bytes();
+            steps.push(Step::Write {
+                path: found.path.clone(),
+                bytes: bytes.clone(),
+                new_mode: spec.new_file_mode,
+            });
+            self.pending = Some(Restore {
+                path: found.path,
+                written: bytes,
+                previous: found.bytes,
+                created_dirs: found.missing_dirs,
+            });
+        }
+        Ok(steps)
+    }
+
+    /// Every step of the last planned file was performed.
+    pub fn file_done(&mut self) {
+        self.written.extend(self.pending.take());
+    }
+
+    /// What undoes this run's changes to the tool. A file whose steps failed needs
+    /// nothing: writes are atomic, and the receipt goes back to what it was.
+    pub fn rollback(&self) -> Rollback {
+        Rollback {
+            files: self.written.iter().rev().cloned().collect(),
+            receipt: Step::StoreReceipt(
+                self.prior
+                    .clone()
+                    .unwrap_or_else(|| Receipt::new(self.tool)),
+            ),
+        }
+    }
+
+    /// The tool as wired, for the report and the config's index.
+    pub fn configured(&self) -> Configured {
+        Configured {
+            tool: self.tool,
+            shown: self.shown.clone(),
+            main_file: self.main_file.clone(),
+        }
+    }
+}
+
+/// The file `configured_tools` names for a tool: its last edited file (Claude Desktop's
+/// `_meta.json`, Gemini CLI's `.env`), or its only one.
+fn main_file(files: &[FileSpec]) -> String {
+    files
+        .iter()
+        .rfind(|f| f.format != Format::Whole)
+        .or(files.first())
+        .map(|f| f.path.display().to_string())
+        .unwrap_or_default()
+}
+
+/// A file this run wrote, and what it held before.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Restore {
+    path: PathBuf,
+    written: Vec<u8>,
+    previous: Option<Vec<u8>>,
+    created_dirs: Vec<PathBuf>,
+}
+
+impl Restore {
+    /// The file (where its content really is), to lock and read before [`Self::steps`].
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// What puts the file back, given its content now; `None` when it no longer holds what
+    /// setup wrote: someone changed it while setup ran, and it is left as it is.
+    pub fn steps(&self, current: Option<&[u8]>) -> Option<Vec<Step>> {
+        if current != Some(self.written.as_slice()) {
+            return None;
+        }
+        let restore = match &self.previous {
+            Some(previous) => Step::Write {
+                path: self.path.clone(),
+                bytes: previous.clone(),
+                new_mode: 0o600,
+            },
+            None => Step::Remove(self.path.clone()),
+        };
+        Some(vec![
+            restore,
+            Step::RemoveEmptyDirs(self.created_dirs.clone()),
+        ])
+    }
+}
+
+impl fmt::Debug for Restore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Restore")
+            .field("path", &self.path)
+            .field("existed", &self.previous.is_some())
+            .field("created_dirs", &self.created_dirs)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What undoes one tool's part of a run: each file (newest first) under its lock, then the
+/// receipt. Best effort: every step is tried even when one fails.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rollback {
+    /// The files, newest first.
+    pub files: Vec<Restore>,
+    /// The receipt as it was before the run.
+    pub receipt: Step,
+}
+
+/// A tool as setup left it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Configured {
+    /// The tool.
+    pub tool: Tool,
+    /// Its files, as the user knows them.
+    pub shown: Vec<String>,
+    /// The file the config's index names.
+    pub main_file: String,
+}
+
+/// A whole run: tools are wired one after the other; the config is saved only when every
+/// one of them was.
+#[derive(Debug, Default)]
+pub struct SetupRun {
+    wired: Vec<ToolSetup>,
+    first_failure: Option<SetupError>,
+}
+
+impl SetupRun {
+    /// `tool` was wired.
+    pub fn wired(&mut self, tool: ToolSetup) {
+        self.wired.push(tool);
+    }
+
+    /// A tool could not be wired (and was rolled back).
+    pub fn failed(&mut self, error: SetupError) {
+        self.first_failure.get_or_insert(error);
+    }
+
+    /// The tools to save in the config, when every tool was wired.
+    ///
+    /// # Errors
+    /// [`SetupError::ChangedNothing`] about the first failure: perform
+    /// [`Self::rollbacks`] and save nothing.
+    pub fn verdict(&self) -> Result<Vec<Configured>, SetupError> {
+        match &self.first_failure {
+            None => Ok(self.wired.iter().map(ToolSetup::configured).collect()),
+            Some(first) => Err(SetupError::ChangedNothing(Box::new(first.clone()))),
+        }
+    }
+
+    /// What undoes the whole run (after a failure, or when saving the config failed),
+    /// newest tool first.
+    pub fn rollbacks(&self) -> Vec<Rollback> {
+        self.wired.iter().rev().map(ToolSetup::rollback).collect()
+    }
+}
+
+/// What a run reports as it goes (a line on stderr each).
+#[derive(Clone, Copy, Debug)]
+pub enum Progress<'a> {
+    /// A tool could not be wired; its changes were undone.
+    ToolFailed(Tool, &'a SetupError),
+    /// A rollback left this file: it changed while setup ran.
+    ChangedMeanwhile(&'a Path),
+    /// A rollback step failed.
+    RollbackFailed(&'a SetupError),
+}
+
+impl fmt::Display for Progress<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ToolFailed(tool, error) => write!(f, "error: cannot configure {tool}: {error}"),
+            Self::ChangedMeanwhile(path) => write!(
+                f,
+                "warning: {} changed while setup ran; not rolled back",
+                path.display()
+            ),
+            Self::RollbackFailed(error) => write!(f, "warning: rollback: {error}"),
+        }
+    }
+}
+
+/// `configured_tools` once `configured` are wired: each tool listed once, with this run's
+/// mode and file.
+pub fn recorded(mut index: Vec<ConfiguredTool>, configured: &[Configured]) -> Vec<ConfiguredTool> {
+    for done in configured {
+        index.retain(|t| t.tool != done.tool.name());
+        index.push(ConfiguredTool {
+            tool: done.tool.name().to_owned(),
+            mode: done.tool.mode().as_str().to_owned(),
+            file: done.main_file.clone(),
+        });
+    }
+    index
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::setup::tool::Platform;
+    use crate::setup::wiring::files;
+    use crate::testing::setup::{environment, settings};
+
+    fn found(path: &str, bytes: Option<&str>) -> FoundFile {
+        FoundFile {
+            path: PathBuf::from(path),
+            bytes: bytes.map(|b| b.as_bytes().to_vec()),
+            read_only: false,
+            missing_dirs: Vec::new(),
+        }
+    }
+
+    fn codex() -> (Vec<FileSpec>, ToolSetup) {
+        let settings = settings();
+        let specs = files(Tool::Codex, &settings, &environment(Platform::Linux)).unwrap();
+        let setup = ToolSetup::begin(Tool::Codex, &specs, None, &settings.helper);
+        (specs, setup)
+    }
+
+    #[test]
+    fn the_receipt_is_stored_before_the_file_is_written() {
+        let (specs, mut setup) = codex();
+        let steps = setup
+            .plan_file(
+                &specs[0],
+                found("/h/.codex/config.toml", Some("model = \"o3\"\n")),
+            )
+            .unwrap();
+        let [Step::StoreReceipt(receipt), Step::Write { path, .. }] = steps.as_slice() else {
+            panic!("{steps:?}");
+        };
+        assert_eq!(path, Path::new("/h/.codex/config.toml"));
+        assert_eq!(receipt.files.len(), 1);
+        // Codex names llmauth by its absolute path: status watches it.
+        assert_eq!(
+            receipt.helper_program.as_deref(),
+            Some(settings().helper.program.as_str())
+        );
+        setup.file_done();
+        assert_eq!(setup.configured().main_file, "/h/.codex/config.toml");
+    }
+
+    #[test]
+    fn a_second_run_over_its_own_file_needs_no_step() {
+        let (specs, mut first) = codex();
+        let steps = first
+            .plan_file(&specs[0], found("/h/.codex/config.toml", None))
+            .unwrap();
+        let Step::Write { bytes, .. } = &steps[1] else {
+            panic!("{steps:?}");
+        };
+        first.file_done();
+        let mut again = ToolSetup::begin(
+            Tool::Codex,
+            &specs,
+            Some(first.receipt.clone()),
+            &settings().helper,
+        );
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        let steps = again
+            .plan_file(&specs[0], found("/h/.codex/config.toml", Some(&text)))
+            .unwrap();
+        assert!(steps.is_empty(), "{steps:?}");
+        // The first run's rollback deletes the file it created, and its receipt.
+        let rollback = first.rollback();
+        assert_eq!(
+            rollback.files[0].steps(Some(bytes)).unwrap()[0],
+            Step::Remove(PathBuf::from("/h/.codex/config.toml"))
+        );
+        assert_eq!(
+            rollback.receipt,
+            Step::StoreReceipt(Receipt::new(Tool::Codex))
+        );
+    }
+
+    #[test]
+    fn read_only_and_broken_files_are_refused() {
+        let (specs, mut setup) = codex();
+        let mut read_only = found("/c.toml", Some(""));
+        read_only.read_only = true;
+        assert_eq!(
+            setup.plan_file(&specs[0], read_only),
+            Err(SetupError::ReadOnly(PathBuf::from("/c.toml")))
+        );
+        let broken = setup.plan_file(&specs[0], found("/c.toml", Some("[x")));
+        assert!(
+            matches!(broken, Err(SetupError::Unparsable { ref path, .. }) if path == Path::new("/c.toml")),
+            "{broken:?}"
+        );
+        let mut not_utf8 = found("/c.toml", None);
+        not_utf8.bytes = Some(vec![b'a', b'\n', 0xff]);
+        assert!(matches!(
+            setup.plan_file(&specs[0], not_utf8),
+            Err(SetupError::Unparsable {
+                error: edit::PatchError::NotUtf8 { line: 2 },
+                ..
+            })
+        ));
+        assert!(setup.rollback().files.is_empty());
+    }
+
+    #[test]
+    fn a_rollback_leaves_a_file_changed_meanwhile_and_restores_the_rest() {
+        let (specs, mut setup) = codex();
+        let original = "model = \"o3\"\n";
+        let mut file = found("/h/.codex/config.toml", Some(original));
+        file.missing_dirs = vec![PathBuf::from("/h/.codex")];
+        let steps = setup.plan_file(&specs[0], file).unwrap();
+        setup.file_done();
+        let Step::Write { bytes, .. } = &steps[1] else {
+            panic!("{steps:?}");
+        };
+        let rollback = setup.rollback();
+        let restore = &rollback.files[0];
+        assert_eq!(restore.steps(Some(b"changed by someone")), None);
+        assert_eq!(
+            restore.steps(Some(bytes)).unwrap(),
+            vec![
+                Step::Write {
+                    path: PathBuf::from("/h/.codex/config.toml"),
+                    bytes: original.as_bytes().to_vec(),
+                    new_mode: 0o600,
+                },
+                Step::RemoveEmptyDirs(vec![PathBuf::from("/h/.codex")]),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_run_is_saved_only_when_every_tool_was_wired() {
+        let (_, first) = codex();
+        let mut run = SetupRun::default();
+        run.wired(first);
+        let configured = run.verdict().unwrap();
+        let index = recorded(
+            vec![ConfiguredTool {
+                tool: "codex".into(),
+                mode: "old".into(),
+                file: "/old".into(),
+            }],
+            &configured,
+        );
+        assert_eq!(index.len(), 1);
+        assert_eq!(index[0].mode, "token-helper");
+        run.failed(SetupError::ReadOnly(PathBuf::from("/a")));
+        run.failed(SetupError::ReadOnly(PathBuf::from("/b")));
+        assert_eq!(
+            run.verdict(),
+            Err(SetupError::ChangedNothing(Box::new(SetupError::ReadOnly(
+                PathBuf::from("/a")
+            ))))
+        );
+        assert_eq!(run.rollbacks().len(), 1);
+    }
+
+    #[test]
+    fn debug_shows_no_content() {
+        let (specs, mut setup) = codex();
+        let secret = "model = \"secret-key\"\n";
+        let steps = setup
+            .plan_file(&specs[0], found("/c.toml", Some(secret)))
+            .unwrap();
+        setup.file_done();
+        let debug = format!("{steps:?} {setup:?} {:?}", setup.rollback());
+        assert!(!debug.contains("secret-key"), "{debug}");
+    }
+}

@@ -1,0 +1,131 @@
+//! What a setup run's tool files depend on, found out on this machine: the Anthropic path
+//! prefix (probed at the gateway when configured `auto`), the running binary, the proxy's
+//! local key, Claude Desktop's document id. Which of them a run needs is core's
+//! `Needs::of`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use llmauth_core::config::Config;
+use llmauth_core::setup::error::SetupError;
+use llmauth_core::setup::helper::Helper;
+use llmauth_core::setup::prefix::{self, PrefixChoice};
+use llmauth_core::setup::tool::{Environment, Tool, claude_desktop_library};
+use llmauth_core::setup::wiring::{self, Needs, Settings, shim_file_name};
+use llmauth_core::token::helper_interval;
+
+use super::detect::{default_config_file, running_binary};
+use super::files::read_tool_file;
+use super::probe::probe_status;
+use super::receipts;
+use crate::paths::Paths;
+use crate::proxy_key;
+
+/// The settings of a run, and what was learnt on the way.
+#[derive(Debug)]
+pub struct Gathered {
+    /// Everything the tool files depend on.
+    pub settings: Settings,
+    /// The prefix the gateway was found to serve the Anthropic API under (`auto`), when
+    /// it has one.
+    pub probed_prefix: Option<String>,
+}
+
+/// The settings for wiring `tools` with `config`, `lifetime` being the token lifetime the
+/// IdP granted (when a login told).
+///
+/// # Errors
+/// The running binary cannot be located, the local key cannot be created, or the Claude
+/// Desktop receipt cannot be read.
+pub fn gather(
+    paths: &Paths,
+    config: &Config,
+    env: &Environment,
+    tools: &[Tool],
+    lifetime: Option<Duration>,
+) -> Result<Gathered, SetupError> {
+    let needs = Needs::of(tools);
+    let (anthropic_prefix, probed_prefix) = if needs.anthropic_prefix {
+        match prefix::choice(&config.anthropic_path_prefix) {
+            PrefixChoice::Fixed(prefix) => (prefix, None),
+            PrefixChoice::Probe => {
+                let found = probe_prefix(config);
+                let probed = (!found.is_empty()).then(|| found.clone());
+                (found, probed)
+            }
+        }
+    } else {
+        (String::new(), None)
+    };
+    let (program, on_path) =
+        running_binary().map_err(|e| SetupError::RunningBinary(e.to_string()))?;
+    let local_key = needs
+        .local_key
+        .then(|| proxy_key::load_or_create(paths))
+        .transpose()
+        .map_err(|e| SetupError::LocalKey(e.to_string()))?;
+    let desktop_document_id = if needs.desktop_document_id {
+        desktop_document_id(paths, env)?
+    } else {
+        String::new()
+    };
+    let settings = Settings {
+        gateway_url: config.gateway_url.clone(),
+        anthropic_prefix,
+        helper: Helper {
+            program: program.to_string_lossy().into_owned(),
+            on_path,
+            config: non_default_config(&paths.config_file),
+        },
+        interval: helper_interval(lifetime),
+        ca_file: config
+            .ca_file
+            .as_deref()
+            .map(|ca| absolute(Path::new(ca)).to_string_lossy().into_owned()),
+        proxy_port: config.proxy_port,
+        local_key,
+        shim_path: paths.state_dir.join(shim_file_name(env.platform)),
+        desktop_document_id,
+    };
+    Ok(Gathered {
+        settings,
+        probed_prefix,
+    })
+}
+
+fn probe_prefix(config: &Config) -> String {
+    let ca = config.ca_file.as_deref().map(PathBuf::from);
+    let base = config.gateway_url.trim_end_matches('/');
+    let prefixed = probe_status(
+        &format!("{base}{}{}", prefix::PROBED_PREFIX, prefix::MESSAGES_PATH),
+        ca.clone(),
+    );
+    let plain = probe_status(&format!("{base}{}", prefix::MESSAGES_PATH), ca);
+    prefix::from_probe(prefixed, plain)
+}
+
+fn desktop_document_id(paths: &Paths, env: &Environment) -> Result<String, SetupError> {
+    let prior = receipts::load(paths, Tool::ClaudeDesktop.name())?;
+    let meta = read_tool_file(&claude_desktop_library(env).join("_meta.json"))
+        .ok()
+        .and_then(|f| f.bytes)
+        .and_then(|b| String::from_utf8(b).ok());
+    let fresh = super::random_id_bytes().map_err(|e| SetupError::Entropy(e.to_string()))?;
+    Ok(wiring::desktop_document_id(
+        prior.as_ref(),
+        meta.as_deref(),
+        fresh,
+    ))
+}
+
+/// `--config <path>` for helper commands when the config is not where a tool's helper
+/// would look by default (`--config` or `LLMAUTH_CONFIG` in this run).
+fn non_default_config(config_file: &Path) -> Option<String> {
+    let actual = absolute(config_file);
+    let default = default_config_file().map(|p| absolute(&p));
+    (default.as_ref() != Some(&actual)).then(|| actual.to_string_lossy().into_owned())
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
