@@ -9,7 +9,8 @@ use llmauth_core::config::{Config, ConfigError};
 use llmauth_core::flow::{Goal, Outcome};
 use llmauth_core::setup::error::SetupError;
 use llmauth_core::setup::notices::{self, Situation};
-use llmauth_core::setup::tool::{Tool, select};
+use llmauth_core::setup::tool::Tool;
+use llmauth_core::setup::transaction::select;
 
 use crate::app::{App, login_interaction};
 use crate::args::SetupArgs;

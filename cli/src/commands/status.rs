@@ -2,7 +2,6 @@
 
 use std::io::Write;
 
-use llmauth_blocking::tools;
 use llmauth_core::config::{Config, ConfigDocument, check_ca_pem};
 use llmauth_core::flow::{Goal, Interaction, Outcome, SessionStatus};
 use llmauth_core::setup::drift::{Drift, ToolDrift};
@@ -37,7 +36,7 @@ pub(crate) fn run(app: &App, args: &FormatArgs) -> Result<(), Failure> {
     let last_error = llmauth_blocking::last_error::read(&app.paths)
         .ok()
         .flatten();
-    let tools = tools::drift::inspect(&app.paths);
+    let tools = llmauth_blocking::tools::drift::inspect(&app.paths);
     let proxy = ProxyState::probe(config.proxy_port);
     let report = Report {
         app,

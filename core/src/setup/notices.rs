@@ -1,5 +1,4 @@
-//! The words setup, teardown and status use, in one place (the report lines of a
-//! teardown are built in [`super::teardown`] from these).
+//! The words setup, teardown and status use, in one place.
 
 use sha2::{Digest, Sha256};
 

@@ -4,8 +4,6 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use super::error::SetupError;
-
 /// A tool setup can configure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Tool {
@@ -234,34 +232,6 @@ pub fn detected(config_dir_exists: bool, binary_on_path: bool) -> bool {
     config_dir_exists || binary_on_path
 }
 
-/// The tools to configure: the one `--client` names, which must be installed, or every
-/// installed one (`installed`, as the runtime detected them with [`detected`]).
-///
-/// # Errors
-/// [`SetupError::UnknownTool`] or [`SetupError::NotInstalled`] for `--client`.
-pub fn select(
-    client: Option<&str>,
-    installed: &[Tool],
-    env: &Environment,
-) -> Result<Vec<Tool>, SetupError> {
-    let Some(name) = client else {
-        return Ok(Tool::ALL
-            .into_iter()
-            .filter(|t| installed.contains(t))
-            .collect());
-    };
-    let tool = Tool::parse(name).ok_or_else(|| SetupError::UnknownTool(name.to_owned()))?;
-    if !installed.contains(&tool) {
-        let place = location(tool, env);
-        return Err(SetupError::NotInstalled {
-            tool,
-            config_dir: place.config_dir,
-            binaries: place.binaries,
-        });
-    }
-    Ok(vec![tool])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -328,30 +298,6 @@ mod tests {
         assert_eq!(
             location(Tool::ClaudeDesktop, &windows).config_dir,
             PathBuf::from("/h/AppData/Roaming/Claude")
-        );
-    }
-
-    #[test]
-    fn the_tool_asked_for_must_be_installed() {
-        let linux = env(Platform::Linux);
-        let installed = [Tool::GeminiCli, Tool::ClaudeCode];
-        assert_eq!(
-            select(None, &installed, &linux),
-            Ok(vec![Tool::ClaudeCode, Tool::GeminiCli])
-        );
-        assert_eq!(
-            select(Some("gemini-cli"), &installed, &linux),
-            Ok(vec![Tool::GeminiCli])
-        );
-        assert_eq!(
-            select(Some("emacs"), &installed, &linux),
-            Err(SetupError::UnknownTool("emacs".into()))
-        );
-        assert_eq!(
-            select(Some("codex"), &installed, &linux)
-                .unwrap_err()
-                .to_string(),
-            "codex does not seem to be installed (no /h/.codex and no codex on PATH)"
         );
     }
 

@@ -1,6 +1,7 @@
 //! Setup's transaction (SPEC §9): every decision of a run, performed by the runtime.
 //!
 //! ```text
+//! select          the tools asked for and installed
 //! per tool        ToolSetup::begin(tool, files, prior receipt, helper)
 //!   per file      lock it, read it (FoundFile)
 //!                 ToolSetup::plan_file → steps, performed in order:
@@ -23,9 +24,38 @@ use super::error::SetupError;
 use super::helper::Helper;
 use super::plan::plan_file;
 use super::receipt::{Format, RECEIPT_VERSION, Receipt};
-use super::tool::Tool;
+use super::tool::{Environment, Tool, location};
 use super::wiring::{FileSpec, helper_program};
 use crate::config::ConfiguredTool;
+
+/// The tools to configure: the one `--client` names, which must be installed, or every
+/// installed one (`installed`, as the runtime detected them with
+/// [`super::tool::detected`]).
+///
+/// # Errors
+/// [`SetupError::UnknownTool`] or [`SetupError::NotInstalled`] for `--client`.
+pub fn select(
+    client: Option<&str>,
+    installed: &[Tool],
+    env: &Environment,
+) -> Result<Vec<Tool>, SetupError> {
+    let Some(name) = client else {
+        return Ok(Tool::ALL
+            .into_iter()
+            .filter(|t| installed.contains(t))
+            .collect());
+    };
+    let tool = Tool::parse(name).ok_or_else(|| SetupError::UnknownTool(name.to_owned()))?;
+    if !installed.contains(&tool) {
+        let place = location(tool, env);
+        return Err(SetupError::NotInstalled {
+            tool,
+            config_dir: place.config_dir,
+            binaries: place.binaries,
+        });
+    }
+    Ok(vec![tool])
+}
 
 /// A tool file as the runtime found it, under its tool-file lock.
 #[derive(Clone, PartialEq, Eq)]
@@ -170,18 +200,17 @@ impl ToolSetup {
         if self.receipt.upsert(plan.receipt) {
             steps.push(Step::StoreReceipt(self.receipt.clone()));
         }
-        if let Some(text) = plan.new_text {
-            let bytes = text.into_bytes();
+        self.pending = plan.new_text.map(|text| Restore {
+            path: found.path,
+            written: text.into_bytes(),
+            previous: found.bytes,
+            created_dirs: found.missing_dirs,
+        });
+        if let Some(write) = &self.pending {
             steps.push(Step::Write {
-                path: found.path.clone(),
-                bytes: bytes.clone(),
+                path: write.path.clone(),
+                bytes: write.written.clone(),
                 new_mode: spec.new_file_mode,
-            });
-            self.pending = Some(Restore {
-                path: found.path,
-                written: bytes,
-                previous: found.bytes,
-                created_dirs: found.missing_dirs,
             });
         }
         Ok(steps)
@@ -213,17 +242,6 @@ impl ToolSetup {
             main_file: self.main_file.clone(),
         }
     }
-}
-
-/// The file `configured_tools` names for a tool: its last edited file (Claude Desktop's
-/// `_meta.json`, Gemini CLI's `.env`), or its only one.
-fn main_file(files: &[FileSpec]) -> String {
-    files
-        .iter()
-        .rfind(|f| f.format != Format::Whole)
-        .or(files.first())
-        .map(|f| f.path.display().to_string())
-        .unwrap_or_default()
 }
 
 /// A file this run wrote, and what it held before.
@@ -370,6 +388,17 @@ pub fn recorded(mut index: Vec<ConfiguredTool>, configured: &[Configured]) -> Ve
     index
 }
 
+/// The file `configured_tools` names for a tool: its last edited file (Claude Desktop's
+/// `_meta.json`, Gemini CLI's `.env`), or its only one.
+fn main_file(files: &[FileSpec]) -> String {
+    files
+        .iter()
+        .rfind(|f| f.format != Format::Whole)
+        .or(files.first())
+        .map(|f| f.path.display().to_string())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -391,6 +420,30 @@ mod tests {
         let specs = files(Tool::Codex, &settings, &environment(Platform::Linux)).unwrap();
         let setup = ToolSetup::begin(Tool::Codex, &specs, None, &settings.helper);
         (specs, setup)
+    }
+
+    #[test]
+    fn the_tool_asked_for_must_be_installed() {
+        let linux = environment(Platform::Linux);
+        let installed = [Tool::GeminiCli, Tool::ClaudeCode];
+        assert_eq!(
+            select(None, &installed, &linux),
+            Ok(vec![Tool::ClaudeCode, Tool::GeminiCli])
+        );
+        assert_eq!(
+            select(Some("gemini-cli"), &installed, &linux),
+            Ok(vec![Tool::GeminiCli])
+        );
+        assert_eq!(
+            select(Some("emacs"), &installed, &linux),
+            Err(SetupError::UnknownTool("emacs".into()))
+        );
+        assert_eq!(
+            select(Some("codex"), &installed, &linux)
+                .unwrap_err()
+                .to_string(),
+            "codex does not seem to be installed (no /h/.codex and no codex on PATH)"
+        );
     }
 
     #[test]

@@ -28,16 +28,6 @@ pub fn installed(env: &Environment) -> Vec<Tool> {
         .collect()
 }
 
-/// 16 random bytes for a new document id.
-///
-/// # Errors
-/// The OS random source failed.
-fn random_id_bytes() -> std::io::Result<[u8; 16]> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
-    Ok(bytes)
-}
-
 impl From<LockError> for SetupError {
     fn from(error: LockError) -> Self {
         match error {

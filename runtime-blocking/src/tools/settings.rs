@@ -110,12 +110,22 @@ fn desktop_document_id(paths: &Paths, env: &Environment) -> Result<String, Setup
         .ok()
         .and_then(|f| f.bytes)
         .and_then(|b| String::from_utf8(b).ok());
-    let fresh = super::random_id_bytes().map_err(|e| SetupError::Entropy(e.to_string()))?;
+    let fresh = random_id_bytes().map_err(|e| SetupError::Entropy(e.to_string()))?;
     Ok(wiring::desktop_document_id(
         prior.as_ref(),
         meta.as_deref(),
         fresh,
     ))
+}
+
+/// 16 random bytes for a new document id.
+///
+/// # Errors
+/// The OS random source failed.
+fn random_id_bytes() -> std::io::Result<[u8; 16]> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
+    Ok(bytes)
 }
 
 /// `--config <path>` for helper commands when the config is not where a tool's helper
