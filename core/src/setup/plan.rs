@@ -113,18 +113,15 @@ pub fn teardown_file(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::setup::edit::Edit;
     use crate::setup::receipt::Format;
+    use crate::testing::edits::set;
     use serde_json::json;
 
     fn spec() -> FileSpec {
         FileSpec {
             path: "/h/.claude/settings.json".into(),
             format: Format::Json,
-            edits: vec![Edit::Set {
-                key: vec!["apiKeyHelper".into()],
-                value: json!("llmauth token"),
-            }],
+            edits: vec![set(&["apiKeyHelper"], json!("llmauth token"))],
             new_file_mode: 0o644,
         }
     }
