@@ -1,6 +1,6 @@
 //! Changes to `config.yaml` shared by `config set`, `setup`, `teardown` and `config reset`:
-//! the flags of `config set`, and read-modify-write under `locks/config.lock`, including
-//! the `configured_tools` index setup and teardown keep.
+//! the flags of `config set`, read-modify-write under `locks/config.lock` (including the
+//! `configured_tools` index setup and teardown keep), and removal.
 
 use std::time::Duration;
 
@@ -96,6 +96,18 @@ pub(crate) fn forget_tools(app: &App, cleared: &[String]) -> Option<String> {
         format!(
             "warning: configured_tools was not updated: {}",
             failure.message
+        )
+    })
+}
+
+/// Deletes the config file (`config reset`).
+pub(crate) fn remove(app: &App) -> Result<(), Failure> {
+    let path = app.config_path();
+    std::fs::remove_file(path).map_err(|e| {
+        Failure::new(
+            Exit::Usage,
+            format!("cannot remove {}: {e}", path.display()),
+            None,
         )
     })
 }

@@ -59,14 +59,14 @@ fn show(app: &App, format: Format) -> Result<(), Failure> {
 
 fn reset(app: &App, yes: bool) -> Result<(), Failure> {
     let path = app.config_path();
-    let tools = tools::teardown::pending(&app.paths);
-    if !path.exists() && tools.is_empty() {
+    let pending = tools::teardown::pending(&app.paths);
+    if !path.exists() && pending.is_empty() {
         eprintln!("Nothing to reset: {} does not exist.", path.display());
         return Ok(());
     }
     if !yes {
         let mut what = String::new();
-        for (tool, files) in &tools {
+        for (tool, files) in &pending {
             what.push_str(&format!("  revert {tool}: {}\n", files.join(", ")));
         }
         if path.exists() {
@@ -92,7 +92,7 @@ fn reset(app: &App, yes: bool) -> Result<(), Failure> {
         }
     }
     // Tools first: a tool file pointing at a helper whose config is gone would break.
-    if !tools.is_empty() {
+    if !pending.is_empty() {
         let indexed = config_file::indexed_tools(app);
         let mut report = tools::teardown::revert(&app.paths, None, &indexed)?;
         report
@@ -113,13 +113,7 @@ fn reset(app: &App, yes: bool) -> Result<(), Failure> {
     if let Ok(config) = app.config() {
         app.logout(&config, false)?;
     }
-    std::fs::remove_file(path).map_err(|e| {
-        Failure::new(
-            Exit::Usage,
-            format!("cannot remove {}: {e}", path.display()),
-            None,
-        )
-    })?;
+    config_file::remove(app)?;
     eprintln!("Removed {} and the stored session.", path.display());
     Ok(())
 }

@@ -115,22 +115,16 @@ impl ToolDrift {
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
-
     use super::*;
     use crate::setup::plan::plan_file;
     use crate::setup::receipt::Format;
     use crate::setup::tool::Tool;
     use crate::setup::wiring::FileSpec;
     use crate::testing::edits::claude_code_edits;
+    use crate::testing::setup;
 
     fn found(text: Option<&str>) -> Result<FoundFile, SetupError> {
-        Ok(FoundFile {
-            path: PathBuf::from("/p"),
-            bytes: text.map(|t| t.as_bytes().to_vec()),
-            read_only: false,
-            missing_dirs: Vec::new(),
-        })
+        Ok(setup::found("/p", text))
     }
 
     #[test]

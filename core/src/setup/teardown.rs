@@ -228,6 +228,7 @@ mod tests {
     use crate::setup::receipt::{Format, RECEIPT_VERSION};
     use crate::setup::wiring::FileSpec;
     use crate::testing::edits::claude_code_edits;
+    use crate::testing::setup;
 
     fn names(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| (*s).to_owned()).collect()
@@ -263,12 +264,7 @@ mod tests {
     }
 
     fn found(text: Option<&str>) -> FoundFile {
-        FoundFile {
-            path: "/h/s.json".into(),
-            bytes: text.map(|t| t.as_bytes().to_vec()),
-            read_only: false,
-            missing_dirs: Vec::new(),
-        }
+        setup::found("/h/s.json", text)
     }
 
     #[test]

@@ -404,16 +404,7 @@ mod tests {
     use super::*;
     use crate::setup::tool::Platform;
     use crate::setup::wiring::files;
-    use crate::testing::setup::{environment, settings};
-
-    fn found(path: &str, bytes: Option<&str>) -> FoundFile {
-        FoundFile {
-            path: PathBuf::from(path),
-            bytes: bytes.map(|b| b.as_bytes().to_vec()),
-            read_only: false,
-            missing_dirs: Vec::new(),
-        }
-    }
+    use crate::testing::setup::{environment, found, settings};
 
     fn codex() -> (Vec<FileSpec>, ToolSetup) {
         let settings = settings();

@@ -1,5 +1,5 @@
-//! The settings and environment of a typical setup run, for tests of the wiring and the
-//! transaction.
+//! The settings and environment of a typical setup run, and files as the runtime finds
+//! them, for tests of the wiring, the transaction, teardown and drift.
 
 use core::time::Duration;
 use std::path::PathBuf;
@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use crate::secret::LocalKey;
 use crate::setup::helper::Helper;
 use crate::setup::tool::{Environment, Platform};
+use crate::setup::transaction::FoundFile;
 use crate::setup::wiring::Settings;
 
 /// A home at `/h` on `platform`, with no overrides.
@@ -39,5 +40,15 @@ pub fn settings() -> Settings {
         local_key: Some(LocalKey::from_random([7; 32])),
         shim_path: PathBuf::from("/s/claude-desktop-helper.sh"),
         desktop_document_id: "abc".into(),
+    }
+}
+
+/// A writable file at `path` holding `text` (`None`: missing), its directory present.
+pub fn found(path: &str, text: Option<&str>) -> FoundFile {
+    FoundFile {
+        path: PathBuf::from(path),
+        bytes: text.map(|t| t.as_bytes().to_vec()),
+        read_only: false,
+        missing_dirs: Vec::new(),
     }
 }

@@ -14,6 +14,7 @@ use llmauth_core::setup::helper::Helper;
 use llmauth_core::setup::plan::{FileAction, plan_file, teardown_file};
 use llmauth_core::setup::tool::{Environment, Platform, Tool};
 use llmauth_core::setup::wiring::{FileSpec, Settings, files};
+use llmauth_core::testing::setup::environment;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/setup")
@@ -39,13 +40,8 @@ fn settings() -> Settings {
 
 fn env() -> Environment {
     Environment {
-        platform: Platform::Linux,
         home: PathBuf::from("/home/u"),
-        xdg_config_home: None,
-        appdata: None,
-        local_appdata: None,
-        claude_config_dir: None,
-        codex_home: None,
+        ..environment(Platform::Linux)
     }
 }
 
