@@ -21,3 +21,4 @@ mod http;
 mod keychain;
 mod locks;
 mod support;
+mod tools;
