@@ -646,7 +646,6 @@ impl TokenBroker {
             }
         } else {
             self.adopt(record_of(credential, now));
-            self.pending_force = false;
             self.refresh_failures = 0;
             self.retry_at = None;
         }
@@ -698,7 +697,11 @@ impl TokenBroker {
         // Requests waiting for a store read that is still in flight keep waiting for it.
     }
 
+    /// Holds `record` from now on. A forced refresh still pending was for the token the
+    /// gateway rejected, which this one replaces: it is dropped, or a token nobody
+    /// rejected would be force-refreshed (and later, once rejected itself, again).
     fn adopt(&mut self, record: AccessRecord) {
+        self.pending_force = false;
         self.next_serial += 1;
         self.held = Some(Held {
             token: Arc::new(record.access_token.clone()),
