@@ -3,7 +3,9 @@
 //! the runtime only applies them.
 
 use serde_json::json;
-use url::{Host, Url};
+use url::Url;
+
+use crate::net::is_loopback_url;
 
 use crate::time::UnixTime;
 
@@ -75,12 +77,7 @@ pub fn origin_allowed(origin: Option<&str>) -> bool {
     if !matches!(url.scheme(), "http" | "https") {
         return false;
     }
-    match url.host() {
-        Some(Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-        Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
+    is_loopback_url(&url)
 }
 
 /// The key in an `Authorization` value: what follows `Bearer ` (scheme compared without

@@ -13,9 +13,9 @@ use http::{Method, Request, Response, StatusCode, Uri};
 use http_body::Body as _;
 use http_body_util::BodyExt as _;
 use hyper::body::Incoming;
-use llmauth_core::broker::local_key::LocalKey;
 use llmauth_core::broker::rules::{self, Dialect};
 use llmauth_core::broker::{Lease, Refusal};
+use llmauth_core::secret::LocalKey;
 
 use super::body::ProxyBody;
 use super::deadline::Deadlines;

@@ -29,7 +29,7 @@ use std::time::Duration;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::server::graceful::GracefulShutdown;
-use llmauth_core::broker::local_key::LocalKey;
+use llmauth_core::secret::LocalKey;
 use smol::lock::Semaphore;
 use smol::{Async, Executor};
 use smol_hyper::rt::SmolTimer;
