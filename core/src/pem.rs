@@ -65,13 +65,16 @@ pub fn certificates(bundle: &[u8]) -> Result<Vec<CertificateDer<'static>>, PemEr
     Ok(certificates)
 }
 
+// The enum is non-exhaustive, and its `Io` variant exists only with pki-types' `std`
+// feature, so it cannot be named here.
+#[allow(clippy::wildcard_enum_match_arm)]
 fn describe(error: &pem::Error) -> &'static str {
     match error {
         pem::Error::MissingSectionEnd { .. } => "has no -----END line",
         pem::Error::IllegalSectionStart { .. } => "has a malformed -----BEGIN line",
         pem::Error::Base64Decode(_) => "is not valid base64",
         pem::Error::SectionTooLarge => "is too large",
-        // Not produced when reading from a byte slice; named for completeness.
+        // Not produced when reading from a byte slice (I/O, no items of a type).
         _ => "cannot be read",
     }
 }

@@ -2,7 +2,8 @@
 //! per client, a bound on concurrent connections, and a graceful stop.
 //!
 //! ```text
-//! client ──▶ 127.0.0.1 / [::1]:<port> ──▶ gate (Host, Origin, local key)
+//! client ──▶ 127.0.0.1 / [::1]:<port> ──▶ core's admit (method, Host, Origin, health,
+//!                                           local key, path)
 //!        ──▶ token from TokenSupply (memory, or the broker's flow)
 //!        ──▶ pooled TLS connection to the gateway ──▶ response streamed back
 //! ```

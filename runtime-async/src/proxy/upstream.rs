@@ -492,7 +492,7 @@ mod tests {
     fn an_https_proxy_url_is_refused_not_misused() {
         let inner = inner_with(&[("ALL_PROXY", "https://127.0.0.1:9")]);
         let uri: Uri = "https://llm.example.com/".parse().unwrap();
-        let error = inner.route(&uri).err().expect("refused");
+        let error = inner.route(&uri).expect_err("refused");
         assert!(error.to_string().contains("http:// proxies"), "{error}");
     }
 
