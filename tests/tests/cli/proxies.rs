@@ -40,7 +40,9 @@ impl Recorder {
                     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
                     let mut line = String::new();
                     let _ = BufReader::new(stream).read_line(&mut line);
-                    seen.lock().expect("recorder log").push(line.trim_end().to_owned());
+                    seen.lock()
+                        .expect("recorder log")
+                        .push(line.trim_end().to_owned());
                 }
             })
         };
@@ -107,7 +109,9 @@ fn a_loopback_issuer_spelled_127_1_never_goes_through_http_proxy() {
         "login went through the proxy"
     );
     expect_exit(&login, 0, "login");
-    world.idp.set_access_token_lifetime(Duration::from_secs(300));
+    world
+        .idp
+        .set_access_token_lifetime(Duration::from_secs(300));
     std::thread::sleep(Duration::from_millis(1100));
     let token = world.run(&["token"]);
     assert_eq!(
