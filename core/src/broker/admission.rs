@@ -194,16 +194,17 @@ pub fn admit<H: Headers>(facts: &RequestFacts<'_, H>) -> Admission {
     if hosts.next().is_some() {
         return Admission::Deny(Denial::DuplicateHost);
     }
-    let names_this_proxy = |value: &str| host_allowed(Some(value), facts.port);
+    let names_this_proxy = |value: &str| host_allowed(value, facts.port);
     let host_ok = host
         .and_then(|value| core::str::from_utf8(value).ok())
         .is_some_and(names_this_proxy);
     if !host_ok || facts.authority.is_some_and(|a| !names_this_proxy(a)) {
         return Admission::Deny(Denial::ForeignHost { port: facts.port });
     }
-    let from_elsewhere = facts.headers.values("origin").any(|origin| {
-        core::str::from_utf8(origin).map_or(true, |origin| !origin_allowed(Some(origin)))
-    });
+    let from_elsewhere = facts
+        .headers
+        .values("origin")
+        .any(|origin| core::str::from_utf8(origin).map_or(true, |origin| !origin_allowed(origin)));
     if from_elsewhere {
         return Admission::Deny(Denial::ForeignOrigin);
     }

@@ -37,21 +37,22 @@ pub(crate) fn gateway_target(
     let root = target.len();
     let mut segments = relative.split('/').peekable();
     while let Some(segment) = segments.next() {
-        let last = segments.peek().is_none();
-        if is_dot(segment) {
-            // `/a/.` is `/a/`
+        let names_a_directory = if is_dot(segment) {
+            true
         } else if is_dot_dot(segment) {
             if target.len() == root {
                 return Err(BadPath);
             }
             let parent = target[root..].rfind('/').map_or(root, |at| root + at);
             target.truncate(parent);
+            true
         } else {
             target.push('/');
             target.push_str(segment);
-            continue;
-        }
-        if last {
+            false
+        };
+        // `/a/.` and `/a/b/..` are both `/a/`.
+        if names_a_directory && segments.peek().is_none() {
             target.push('/');
         }
     }

@@ -50,11 +50,8 @@ pub fn connection_options(value: &str) -> impl Iterator<Item = String> + '_ {
 
 /// Whether `host` (the request's `Host` header) names this proxy: `localhost`,
 /// `127.0.0.1` or `[::1]` with the port it listens on. Anything else — in particular
-/// a DNS name that a web page rebound to 127.0.0.1 — is refused, as is a missing `Host`.
-pub(crate) fn host_allowed(host: Option<&str>, port: u16) -> bool {
-    let Some(host) = host else {
-        return false;
-    };
+/// a DNS name that a web page rebound to 127.0.0.1 — is refused.
+pub(crate) fn host_allowed(host: &str, port: u16) -> bool {
     let Some((name, host_port)) = host.rsplit_once(':') else {
         return false;
     };
@@ -64,14 +61,11 @@ pub(crate) fn host_allowed(host: Option<&str>, port: u16) -> bool {
     name.eq_ignore_ascii_case("localhost") || name == "127.0.0.1" || name == "[::1]"
 }
 
-/// Whether a browser `Origin` may use the proxy: absent (not a browser), or a page served
-/// from this machine's loopback (`localhost`, `127.0.0.0/8`, `[::1]`, any port).
+/// Whether a browser `Origin` may use the proxy: a page served from this machine's
+/// loopback (`localhost`, `127.0.0.0/8`, `[::1]`, any port).
 /// `null` and every other origin are refused, so no web page elsewhere can make the proxy
 /// mint gateway calls.
-pub(crate) fn origin_allowed(origin: Option<&str>) -> bool {
-    let Some(origin) = origin else {
-        return true;
-    };
+pub(crate) fn origin_allowed(origin: &str) -> bool {
     let Ok(url) = Url::parse(origin) else {
         return false;
     };
@@ -152,7 +146,7 @@ mod tests {
             "127.0.0.1:14000",
             "[::1]:14000",
         ] {
-            assert!(host_allowed(Some(host), 14000), "{host}");
+            assert!(host_allowed(host, 14000), "{host}");
         }
         for host in [
             "localhost",
@@ -165,9 +159,8 @@ mod tests {
             "127.0.0.1:14000:14000",
             "",
         ] {
-            assert!(!host_allowed(Some(host), 14000), "{host}");
+            assert!(!host_allowed(host, 14000), "{host}");
         }
-        assert!(!host_allowed(None, 14000));
     }
 
     #[test]
@@ -179,7 +172,7 @@ mod tests {
             "http://[::1]:14000",
             "http://127.1.2.3",
         ] {
-            assert!(origin_allowed(Some(origin)), "{origin}");
+            assert!(origin_allowed(origin), "{origin}");
         }
         for origin in [
             "null",
@@ -190,9 +183,8 @@ mod tests {
             "http://10.0.0.1",
             "",
         ] {
-            assert!(!origin_allowed(Some(origin)), "{origin}");
+            assert!(!origin_allowed(origin), "{origin}");
         }
-        assert!(origin_allowed(None));
     }
 
     #[test]
