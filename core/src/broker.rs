@@ -25,7 +25,9 @@
 //! [`handle_timeout`](TokenBroker::handle_timeout). After every input the driver drains
 //! both queues. Nothing here reads a clock, a file or a socket.
 
+pub mod admission;
 pub mod local_key;
+mod path;
 pub mod rules;
 
 use core::fmt;

@@ -20,7 +20,6 @@
 //! * Core reads no files: the runtime reads `config.yaml` and `tls.ca_file` and passes their
 //!   contents in ([`ConfigDocument::parse_bytes`], [`check_ca_pem`]).
 
-mod ca_pem;
 mod changes;
 mod document;
 mod duration;
@@ -40,7 +39,6 @@ pub mod fuzzing;
 #[cfg(any(test, feature = "test-support"))]
 pub mod strategies;
 
-pub use ca_pem::check_ca_pem;
 pub use changes::ConfigChanges;
 pub use document::ConfigDocument;
 pub use duration::{format_duration, parse_duration};
@@ -53,3 +51,16 @@ pub use validate::RESERVED_AUTH_PARAMS;
 /// The `llm.version` this llmauth writes and understands; a file with a greater version was
 /// written by a newer llmauth and is refused.
 pub const CURRENT_VERSION: i64 = 1;
+
+/// Checks the contents of `tls.ca_file` with the one PEM reader ([`crate::pem`]) and
+/// counts its certificates. The runtime reads the file and reports a failure as
+/// `FieldError::new(field::TLS_CA_FILE, problem)`, merged with the other field errors.
+///
+/// # Errors
+///
+/// What is wrong with the contents, lowercase, without trailing period.
+pub fn check_ca_pem(contents: &[u8]) -> Result<usize, String> {
+    crate::pem::certificates(contents)
+        .map(|certificates| certificates.len())
+        .map_err(|error| error.to_string())
+}

@@ -148,12 +148,7 @@ pub fn is_secure_url(url: &str) -> bool {
     };
     match parsed.scheme() {
         "https" => parsed.host().is_some(),
-        "http" => match parsed.host() {
-            Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-            None => false,
-        },
+        "http" => crate::net::is_loopback_url(&parsed),
         _ => false,
     }
 }

@@ -72,8 +72,22 @@ secret_string!(
     /// A URL or request target that may carry an authorization code in its query.
     SecretUrl
 );
-
-pub use crate::broker::local_key::LocalKey;
+secret_string!(
+    /// The proxy's per-install local key (SPEC §9): what proxy-mode tools send as their
+    /// "API key". Generated, parsed and compared by the rules in
+    /// [`broker::local_key`](crate::broker::local_key).
+    LocalKey, Clone, PartialEq, Eq
+);
+secret_string!(
+    /// The password of an HTTP proxy named in the environment
+    /// (`http://user:password@proxy:3128`).
+    ProxyPassword, PartialEq, Eq
+);
+secret_string!(
+    /// A `Proxy-Authorization: Basic …` value: the proxy's credentials, base64-encoded
+    /// but not hidden.
+    ProxyAuthorization
+);
 
 /// Opaque secret bytes: serialized session records and raw HTTP bodies, which may hold
 /// tokens.

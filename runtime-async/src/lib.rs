@@ -1,7 +1,9 @@
 //! llmauth-async: the localhost proxy (SPEC §7), on smol and hyper 1.
 //!
-//! Every decision is core's: which requests pass the gate, how paths join and which
-//! headers go (`llmauth_core::broker::rules`), when a token is served, refreshed, checked
+//! Every decision is core's: which requests are admitted, where they go and when they
+//! are sent again (`llmauth_core::broker::admission`), which headers go
+//! (`llmauth_core::broker::rules`), which HTTP proxy the gateway is reached through
+//! (`llmauth_core::net`), when a token is served, refreshed, checked
 //! against the store or force-refreshed (`llmauth_core::broker::TokenBroker`), and the
 //! whole token lifecycle inside each flow (`llmauth_core::flow::TokenFlow`, driven by
 //! [`drive`], the async copy of the drive loop). This crate performs:

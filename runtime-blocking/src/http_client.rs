@@ -12,18 +12,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use llmauth_core::http::{HttpRequest, HttpResponse, Method, TransportError, TransportErrorKind};
+use llmauth_core::net::{ProxyEnv, ProxyServer, Route};
 use llmauth_core::secret::SecretBytes;
 use llmauth_core::time::UnixTime;
 use rustls_pki_types::CertificateDer;
-use rustls_pki_types::pem::PemObject as _;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
-use ureq::{Agent, Proxy, Timeout};
+use ureq::{Agent, Proxy, ProxyProtocol, Timeout};
 
-use crate::proxy_env;
+use crate::ca_file;
 
 /// The HTTP client of one process; cheap until its first request.
 pub(crate) struct HttpClient {
     ca_file: Option<PathBuf>,
+    /// `HTTPS_PROXY` and friends, read at the first request (core decides what they
+    /// mean).
+    proxies: Option<ProxyEnv>,
     agent: Option<Agent>,
 }
 
@@ -32,6 +35,7 @@ impl HttpClient {
     pub(crate) fn new(ca_file: Option<PathBuf>) -> Self {
         Self {
             ca_file,
+            proxies: None,
             agent: None,
         }
     }
@@ -52,18 +56,13 @@ impl HttpClient {
         }
         let connect = request.connect_timeout.min(total);
         let uri: ureq::http::Uri = request.url.parse().map_err(|_| not_sent("invalid URL"))?;
-        let proxy = match proxy_env::proxy_for(
-            uri.scheme_str().unwrap_or(""),
-            uri.host().unwrap_or(""),
-            |name| std::env::var(name).ok(),
-        ) {
-            // The proxy URL may carry a password, so it is never quoted in errors.
-            Some(url) => Some(Proxy::new(&url).map_err(|_| TransportError {
-                kind: TransportErrorKind::Proxy,
-                request_sent: false,
-                detail: "the proxy URL in the environment (HTTPS_PROXY, HTTP_PROXY or ALL_PROXY) is invalid".to_owned(),
-            })?),
-            None => None,
+        let proxies = self
+            .proxies
+            .get_or_insert_with(|| ProxyEnv::from_vars(|name| std::env::var(name).ok()));
+        let proxy = match proxies.route(&request.url) {
+            Ok(Route::Direct) => None,
+            Ok(Route::Proxy(server)) => Some(ureq_proxy(server)?),
+            Err(invalid) => return Err(proxy_error(invalid.to_string())),
         };
         let agent = self.agent()?;
 
@@ -125,7 +124,7 @@ impl HttpClient {
         let config = Agent::config_builder()
             .max_redirects(0)
             .http_status_as_error(false)
-            // Chosen per request by `proxy_env`; ureq's own reading is bypassed.
+            // Chosen per request by core's `ProxyEnv`; ureq's own reading is bypassed.
             .proxy(None)
             .user_agent(concat!("llmauth/", env!("CARGO_PKG_VERSION")))
             .tls_config(TlsConfig::builder().root_certs(roots).build())
@@ -193,21 +192,39 @@ fn root_certs(ca_file: Option<&Path>) -> Result<RootCerts, TransportError> {
     Ok(RootCerts::Specific(Arc::new(roots)))
 }
 
-/// The certificates of a PEM file; an error when it has none.
+/// The certificates of a CA file, as a transport error before sending when unusable.
 fn read_pem_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TransportError> {
-    let fail = |why: String| TransportError {
+    ca_file::read(path).map_err(|error| TransportError {
         kind: TransportErrorKind::Tls,
         request_sent: false,
-        detail: format!("cannot use the CA file {}: {why}", path.display()),
-    };
-    let certs = CertificateDer::pem_file_iter(path)
-        .map_err(|e| fail(e.to_string()))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| fail(e.to_string()))?;
-    if certs.is_empty() {
-        return Err(fail("no PEM certificate in it".to_owned()));
+        detail: error.to_string(),
+    })
+}
+
+/// ureq's form of the proxy core chose (an `http://` proxy; ureq encodes the
+/// credentials for `Proxy-Authorization` itself).
+fn ureq_proxy(server: &ProxyServer) -> Result<Proxy, TransportError> {
+    let mut builder = Proxy::builder(ProxyProtocol::Http)
+        .host(server.host())
+        .port(server.port());
+    if let Some(user) = server.user() {
+        builder = builder.username(user);
     }
-    Ok(certs)
+    if let Some(password) = server.password() {
+        builder = builder.password(password.expose_secret());
+    }
+    // The proxy URL may carry a password, so it is never quoted in errors.
+    builder
+        .build()
+        .map_err(|_| proxy_error("ureq cannot use the proxy named in the environment".to_owned()))
+}
+
+fn proxy_error(detail: String) -> TransportError {
+    TransportError {
+        kind: TransportErrorKind::Proxy,
+        request_sent: false,
+        detail,
+    }
 }
 
 fn not_sent(detail: &str) -> TransportError {

@@ -21,6 +21,7 @@
 
 mod backend;
 mod browser;
+pub mod ca_file;
 mod callback_listener;
 pub mod clock;
 mod driver;
@@ -32,7 +33,6 @@ pub mod last_error;
 pub mod local_http;
 pub mod lock;
 pub mod paths;
-mod proxy_env;
 pub mod proxy_key;
 pub mod tools;
 

@@ -70,7 +70,7 @@ impl std::fmt::Debug for IssuedTokens {
 /// Shared by the server's handler and the test-facing handle.
 pub(crate) struct Inner {
     pub(crate) options: IdpOptions,
-    /// `https://127.0.0.1:<port>` + issuer path.
+    /// `https://127.0.0.1:<port>` (or the plain-http origin asked for) + issuer path.
     pub(crate) issuer: String,
     pub(crate) key: SigningKey,
     pub(crate) state: Mutex<State>,
@@ -128,15 +128,23 @@ impl TestIdp {
         let key = SigningKey::generate(options.signing_alg).map_err(io::Error::other)?;
         let issuer_path = normalize_issuer_path(&options.issuer_path);
         let mut slot: Option<Arc<Inner>> = None;
+        let tls = match options.plain_http_host {
+            None => Some(ca.server_config()),
+            Some(_) => None,
+        };
         let server = HttpServer::start(
             ServerOptions {
                 port: options.port,
-                tls: Some(ca.server_config()),
+                tls,
             },
             |addr| {
                 let state = State::new(options.access_token_lifetime, options.subject.clone());
+                let origin = match &options.plain_http_host {
+                    None => format!("https://{addr}"),
+                    Some(host) => format!("http://{host}:{}", addr.port()),
+                };
                 let inner = Arc::new(Inner {
-                    issuer: format!("https://{addr}{issuer_path}"),
+                    issuer: format!("{origin}{issuer_path}"),
                     options: IdpOptions {
                         issuer_path,
                         ..options
@@ -155,7 +163,8 @@ impl TestIdp {
 
     // ----- addresses -----
 
-    /// The issuer: `https://127.0.0.1:<port>` plus the configured issuer path.
+    /// The issuer: `https://127.0.0.1:<port>` (or `http://<plain_http_host>:<port>`) plus
+    /// the configured issuer path.
     pub fn issuer(&self) -> &str {
         &self.inner.issuer
     }

@@ -14,5 +14,6 @@ mod cli {
     mod keyring;
     mod leaks;
     mod login;
+    mod proxies;
     mod session;
 }

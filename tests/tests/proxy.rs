@@ -4,6 +4,8 @@
 
 #[path = "proxy/e2e.rs"]
 mod e2e;
+#[path = "proxy/edges.rs"]
+mod edges;
 #[path = "proxy/forwarding.rs"]
 mod forwarding;
 #[path = "proxy/http.rs"]

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use llmauth_async::{FlowSetup, Proxy, ProxyError, ProxyOptions, signals};
 use llmauth_blocking::IoOptions;
 use llmauth_core::broker::LOGIN_WAIT;
-use llmauth_core::broker::local_key::LocalKey;
 use llmauth_core::flow::FlowSettings;
+use llmauth_core::secret::LocalKey;
 
 use crate::app::{App, login_interaction};
 use crate::args::{ProxyCommand, ProxyStartArgs};

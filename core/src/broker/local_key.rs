@@ -1,16 +1,13 @@
-//! The per-install local key (SPEC §9): what proxy-mode tools send as their "API key",
-//! so that other local processes and web pages cannot use the proxy.
-
-use core::fmt;
+//! The rules of the per-install local key (SPEC §9), what proxy-mode tools send as their
+//! "API key" so that other local processes and web pages cannot use the proxy: 32 random
+//! bytes, base64url without padding (43 characters), compared in constant time. The
+//! redacted type itself is [`LocalKey`], with the other secrets.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use subtle::ConstantTimeEq as _;
-use zeroize::Zeroize as _;
 
-/// The local key: 32 random bytes, base64url without padding (43 characters).
-#[derive(Clone, PartialEq, Eq)]
-pub struct LocalKey(String);
+use crate::secret::LocalKey;
 
 /// The content of `proxy.key` is not a usable key.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -20,7 +17,7 @@ pub struct InvalidLocalKey;
 impl LocalKey {
     /// Encodes 32 bytes from the OS random source.
     pub fn from_random(bytes: [u8; 32]) -> Self {
-        Self(URL_SAFE_NO_PAD.encode(bytes))
+        Self::new(URL_SAFE_NO_PAD.encode(bytes))
     }
 
     /// Parses the content of `proxy.key` (surrounding whitespace ignored).
@@ -35,35 +32,14 @@ impl LocalKey {
         if bytes.len() != 32 {
             return Err(InvalidLocalKey);
         }
-        Ok(Self(text.to_owned()))
+        Ok(Self::new(text))
     }
 
     /// Whether `presented` is this key. Constant time in the content, so timing does not
     /// reveal how much of a guess was right.
     pub fn matches(&self, presented: &[u8]) -> bool {
-        let expected = self.0.as_bytes();
+        let expected = self.expose_secret().as_bytes();
         presented.len() == expected.len() && bool::from(presented.ct_eq(expected))
-    }
-
-    /// Reveals the key.
-    ///
-    /// # Security
-    /// Only for writing `proxy.key`, printing it for `llmauth proxy key`, and tools'
-    /// config files that setup writes.
-    pub fn expose_secret(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for LocalKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("LocalKey([redacted])")
-    }
-}
-
-impl Drop for LocalKey {
-    fn drop(&mut self) {
-        self.0.zeroize();
     }
 }
 

@@ -1,9 +1,12 @@
-//! The proxy's request rules (SPEC §7): which requests are let in, which headers go and
-//! which stay, how paths join, and what errors look like. Pure functions over strings, so
-//! the runtime only applies them.
+//! The proxy's request rules (SPEC §7): which names and origins are this machine, where
+//! the local key may be, which headers go and which stay, and what the proxy's own
+//! answers look like. Pure functions over strings; [`admit`](super::admission::admit)
+//! puts the request checks in order, and the runtime applies the rest.
 
 use serde_json::json;
-use url::{Host, Url};
+use url::Url;
+
+use crate::net::is_loopback_url;
 
 use crate::time::UnixTime;
 
@@ -47,11 +50,8 @@ pub fn connection_options(value: &str) -> impl Iterator<Item = String> + '_ {
 
 /// Whether `host` (the request's `Host` header) names this proxy: `localhost`,
 /// `127.0.0.1` or `[::1]` with the port it listens on. Anything else — in particular
-/// a DNS name that a web page rebound to 127.0.0.1 — is refused, as is a missing `Host`.
-pub fn host_allowed(host: Option<&str>, port: u16) -> bool {
-    let Some(host) = host else {
-        return false;
-    };
+/// a DNS name that a web page rebound to 127.0.0.1 — is refused.
+pub(crate) fn host_allowed(host: &str, port: u16) -> bool {
     let Some((name, host_port)) = host.rsplit_once(':') else {
         return false;
     };
@@ -61,89 +61,30 @@ pub fn host_allowed(host: Option<&str>, port: u16) -> bool {
     name.eq_ignore_ascii_case("localhost") || name == "127.0.0.1" || name == "[::1]"
 }
 
-/// Whether a browser `Origin` may use the proxy: absent (not a browser), or a page served
-/// from this machine's loopback (`localhost`, `127.0.0.0/8`, `[::1]`, any port).
+/// Whether a browser `Origin` may use the proxy: a page served from this machine's
+/// loopback (`localhost`, `127.0.0.0/8`, `[::1]`, any port).
 /// `null` and every other origin are refused, so no web page elsewhere can make the proxy
 /// mint gateway calls.
-pub fn origin_allowed(origin: Option<&str>) -> bool {
-    let Some(origin) = origin else {
-        return true;
-    };
+pub(crate) fn origin_allowed(origin: &str) -> bool {
     let Ok(url) = Url::parse(origin) else {
         return false;
     };
     if !matches!(url.scheme(), "http" | "https") {
         return false;
     }
-    match url.host() {
-        Some(Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-        Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
+    is_loopback_url(&url)
 }
 
 /// The key in an `Authorization` value: what follows `Bearer ` (scheme compared without
 /// case), or `None` for other schemes.
-pub fn bearer_value(authorization: &[u8]) -> Option<&[u8]> {
+pub(crate) fn bearer_value(authorization: &[u8]) -> Option<&[u8]> {
     let scheme = b"bearer ";
     if authorization.len() <= scheme.len()
         || !authorization[..scheme.len()].eq_ignore_ascii_case(scheme)
     {
         return None;
     }
-    Some(trim_ascii(&authorization[scheme.len()..]))
-}
-
-fn trim_ascii(bytes: &[u8]) -> &[u8] {
-    let start = bytes
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(bytes.len());
-    let end = bytes
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
-        .map_or(start, |i| i + 1);
-    &bytes[start..end.max(start)]
-}
-
-/// The query split for forwarding: the values of every `key` parameter (percent-decoded,
-/// for comparing with the local key) and the query without them (`None` when nothing is
-/// left). Other parameters keep their exact spelling and order.
-pub fn split_query_key(query: &str) -> (Vec<String>, Option<String>) {
-    let mut keys = Vec::new();
-    let mut kept: Vec<&str> = Vec::new();
-    for pair in query.split('&') {
-        let name = pair.split('=').next().unwrap_or("");
-        if name == KEY_QUERY_PARAM {
-            let value = pair.split_once('=').map_or("", |(_, v)| v);
-            let decoded = url::form_urlencoded::parse(format!("k={value}").as_bytes())
-                .next()
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_default();
-            keys.push(decoded);
-        } else if !pair.is_empty() {
-            kept.push(pair);
-        }
-    }
-    let rest = (!kept.is_empty()).then(|| kept.join("&"));
-    (keys, rest)
-}
-
-/// Joins the gateway's base path and the request path without doubling a segment: if
-/// the base path's last segment equals the request path's first, one is dropped
-/// (`/v1` + `/v1/messages` → `/v1/messages`; `/anthropic` + `/v1/messages` →
-/// `/anthropic/v1/messages`; `` + `/v1beta/models/x` → `/v1beta/models/x`).
-pub fn join_path(base: &str, request: &str) -> String {
-    let base = base.trim_end_matches('/');
-    let request = request.strip_prefix('/').unwrap_or(request);
-    let last = base.rsplit('/').next().unwrap_or("");
-    let first = request.split('/').next().unwrap_or("");
-    if !last.is_empty() && first == last {
-        format!("{base}{}", &request[first.len()..])
-    } else {
-        format!("{base}/{request}")
-    }
+    Some(authorization[scheme.len()..].trim_ascii())
 }
 
 /// The error format a caller understands.
@@ -205,7 +146,7 @@ mod tests {
             "127.0.0.1:14000",
             "[::1]:14000",
         ] {
-            assert!(host_allowed(Some(host), 14000), "{host}");
+            assert!(host_allowed(host, 14000), "{host}");
         }
         for host in [
             "localhost",
@@ -218,9 +159,8 @@ mod tests {
             "127.0.0.1:14000:14000",
             "",
         ] {
-            assert!(!host_allowed(Some(host), 14000), "{host}");
+            assert!(!host_allowed(host, 14000), "{host}");
         }
-        assert!(!host_allowed(None, 14000));
     }
 
     #[test]
@@ -232,7 +172,7 @@ mod tests {
             "http://[::1]:14000",
             "http://127.1.2.3",
         ] {
-            assert!(origin_allowed(Some(origin)), "{origin}");
+            assert!(origin_allowed(origin), "{origin}");
         }
         for origin in [
             "null",
@@ -243,9 +183,8 @@ mod tests {
             "http://10.0.0.1",
             "",
         ] {
-            assert!(!origin_allowed(Some(origin)), "{origin}");
+            assert!(!origin_allowed(origin), "{origin}");
         }
-        assert!(origin_allowed(None));
     }
 
     #[test]
@@ -255,56 +194,6 @@ mod tests {
         assert_eq!(bearer_value(b"Basic abc"), None);
         assert_eq!(bearer_value(b"Bearer"), None);
         assert_eq!(bearer_value(b"Bearer "), None);
-    }
-
-    #[test]
-    fn query_keys_are_split_off() {
-        assert_eq!(split_query_key("key=abc"), (vec!["abc".to_owned()], None));
-        assert_eq!(
-            split_query_key("alt=sse&key=a%2Db&x=1"),
-            (vec!["a-b".to_owned()], Some("alt=sse&x=1".to_owned()))
-        );
-        assert_eq!(
-            split_query_key("keys=1&monkey=2"),
-            (vec![], Some("keys=1&monkey=2".to_owned()))
-        );
-        assert_eq!(
-            split_query_key("key=a&key=b&q=%20"),
-            (
-                vec!["a".to_owned(), "b".to_owned()],
-                Some("q=%20".to_owned())
-            )
-        );
-        assert_eq!(split_query_key(""), (vec![], None));
-        assert_eq!(split_query_key("key"), (vec![String::new()], None));
-    }
-
-    #[test]
-    fn paths_join_without_doubling() {
-        let cases = [
-            ("/v1", "/v1/messages", "/v1/messages"),
-            ("/v1/", "/v1/messages", "/v1/messages"),
-            ("/anthropic", "/v1/messages", "/anthropic/v1/messages"),
-            (
-                "",
-                "/v1beta/models/x:streamGenerateContent",
-                "/v1beta/models/x:streamGenerateContent",
-            ),
-            ("/", "/v1/chat/completions", "/v1/chat/completions"),
-            ("/api/v1", "/v1/models", "/api/v1/models"),
-            ("/v1", "/v1beta/models", "/v1/v1beta/models"),
-            ("/v1", "/v1", "/v1"),
-            ("/v1", "/", "/v1/"),
-            ("", "/", "/"),
-            (
-                "/openai",
-                "/openai/v1/chat/completions",
-                "/openai/v1/chat/completions",
-            ),
-        ];
-        for (base, request, joined) in cases {
-            assert_eq!(join_path(base, request), joined, "{base} + {request}");
-        }
     }
 
     #[test]
@@ -347,23 +236,5 @@ mod tests {
             health_body(None),
             r#"{"status":"ok","token_expires_at":null}"#
         );
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn joined_paths_keep_every_request_segment(base in "(/[a-z0-9]{1,4}){0,3}/?", request in "(/[a-z0-9:]{0,4}){1,4}") {
-            let joined = join_path(&base, &request);
-            proptest::prop_assert!(joined.starts_with('/') || joined.is_empty());
-            proptest::prop_assert!(joined.ends_with(request.trim_start_matches('/')));
-            proptest::prop_assert!(joined.starts_with(base.trim_end_matches('/')));
-        }
-
-        #[test]
-        fn split_query_never_keeps_a_key(query in "[a-z=&%0-9]{0,40}") {
-            let (_, rest) = split_query_key(&query);
-            if let Some(rest) = rest {
-                proptest::prop_assert!(rest.split('&').all(|p| p.split('=').next() != Some("key")));
-            }
-        }
     }
 }

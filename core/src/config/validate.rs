@@ -6,7 +6,6 @@
 //! written, because `url` would add a trailing slash and break the issuer match.
 
 use std::collections::BTreeMap;
-use std::net::Ipv6Addr;
 use std::str::FromStr;
 
 use core::time::Duration;
@@ -17,6 +16,7 @@ use super::error::{ConfigError, FieldError, required_field_error};
 use super::field;
 use super::model::{Config, SecretsBackend, defaults};
 use super::raw::{ConfiguredTool, RawConfig};
+use crate::net::is_loopback_url;
 
 /// Authorization request parameters that llmauth sets itself (or that must never be sent
 /// from a public client), so `auth_params` cannot override them.
@@ -250,7 +250,7 @@ fn check_url(text: &str, loopback_http: bool) -> Result<String, String> {
     }
     match url.scheme() {
         "https" => {}
-        "http" if loopback_http && host.as_ref().is_some_and(is_loopback) => {}
+        "http" if loopback_http && is_loopback_url(&url) => {}
         "http" if loopback_http => {
             return Err(format!("{wanted}: http is allowed only on a loopback host"));
         }
@@ -263,14 +263,6 @@ fn check_url(text: &str, loopback_http: bool) -> Result<String, String> {
         return Err("must not have a query (?) or fragment (#)".to_owned());
     }
     Ok(text.to_owned())
-}
-
-fn is_loopback(host: &Host<&str>) -> bool {
-    match host {
-        Host::Domain(domain) => domain.eq_ignore_ascii_case("localhost"),
-        Host::Ipv4(address) => address.octets()[0] == 127,
-        Host::Ipv6(address) => *address == Ipv6Addr::LOCALHOST,
-    }
 }
 
 /// RFC 6749 appendix A.1: `client_id` is VSCHAR (printable ASCII).

@@ -1,6 +1,7 @@
-//! One request through the proxy: the gate (Host, Origin, local key), the health
-//! endpoint, and forwarding with the token swapped in — applying core's rules
-//! (`llmauth_core::broker::rules`) and the broker's decisions, nothing more.
+//! One request through the proxy: its facts handed to core's
+//! [`admit`](llmauth_core::broker::admission::admit), and what that decides performed —
+//! the health answer, a refusal, or forwarding with the token swapped in (and one retry
+//! after a gateway 401 when core's [`may_retry`] and the broker agree). No policy here.
 
 use std::convert::Infallible;
 use std::error::Error as _;
@@ -13,18 +14,17 @@ use http::{Method, Request, Response, StatusCode, Uri};
 use http_body::Body as _;
 use http_body_util::BodyExt as _;
 use hyper::body::Incoming;
-use llmauth_core::broker::local_key::LocalKey;
+use llmauth_core::broker::admission::{
+    self, Admission, BodyFacts, BodyPlan, Denial, Forward, RequestFacts, may_retry,
+};
 use llmauth_core::broker::rules::{self, Dialect};
 use llmauth_core::broker::{Lease, Refusal};
+use llmauth_core::secret::LocalKey;
 
 use super::body::ProxyBody;
 use super::deadline::Deadlines;
 use super::upstream::{ConnectError, GatewayClient};
 use crate::token_supply::TokenSupply;
-
-/// Request bodies up to this size are kept in memory so the request can be retried once
-/// after a gateway 401 (SPEC §7); larger ones stream through without a retry.
-pub(crate) const MAX_RETRY_BODY: u64 = 1024 * 1024;
 
 /// The gateway may stay silent this long between bytes (or before answering).
 pub(crate) const UPSTREAM_IDLE: Duration = Duration::from_secs(300);
@@ -80,16 +80,12 @@ impl Gateway {
         })
     }
 
-    fn uri(&self, path: &str, query: Option<&str>) -> Option<Uri> {
-        let mut path_and_query = rules::join_path(&self.base_path, path);
-        if let Some(query) = query {
-            path_and_query.push('?');
-            path_and_query.push_str(query);
-        }
+    /// The gateway URL for core's path and query.
+    fn uri(&self, target: String) -> Option<Uri> {
         Uri::builder()
             .scheme(self.scheme.clone())
             .authority(self.authority.clone())
-            .path_and_query(path_and_query)
+            .path_and_query(target)
             .build()
             .ok()
     }
@@ -101,6 +97,8 @@ struct Outgoing {
     uri: Uri,
     headers: HeaderMap,
     body: Kept,
+    /// How core said the body travels (which decides a retry).
+    plan: BodyPlan,
 }
 
 enum Kept {
@@ -157,18 +155,18 @@ impl Handler {
     }
 
     async fn serve(&self, request: Request<Incoming>) -> Result<Response<ProxyBody>, Failure> {
-        self.check_gate(&request)?;
-        if request.uri().path() == rules::HEALTH_PATH
-            && matches!(*request.method(), Method::GET | Method::HEAD)
-        {
-            let body = rules::health_body(self.supply.token_expires_at());
-            return Ok(json_response(StatusCode::OK, body));
-        }
-        self.check_key(&request)?;
-        let mut outgoing = self.prepare(request).await?;
+        let forward = match admission::admit(&self.facts(&request)) {
+            Admission::Health => {
+                let body = rules::health_body(self.supply.token_expires_at());
+                return Ok(json_response(StatusCode::OK, body));
+            }
+            Admission::Deny(denial) => return Err(Failure::Denied(denial)),
+            Admission::Forward(forward) => forward,
+        };
+        let mut outgoing = self.prepare(request, forward).await?;
         let lease = self.supply.lease().await.map_err(Failure::Refused)?;
         let response = self.send(&mut outgoing, &lease).await?;
-        if response.status() != StatusCode::UNAUTHORIZED || !outgoing.retryable() {
+        if !may_retry(response.status().as_u16(), outgoing.plan) {
             return Ok(self.pass_back(response));
         }
         match self.supply.after_rejection(&lease.token).await {
@@ -182,108 +180,57 @@ impl Handler {
         }
     }
 
-    /// DNS-rebinding and cross-site protection (SPEC §7).
-    fn check_gate(&self, request: &Request<Incoming>) -> Result<(), Failure> {
-        let host = request
-            .headers()
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok());
-        let authority_ok = request
-            .uri()
-            .authority()
-            .is_none_or(|a| rules::host_allowed(Some(a.as_str()), self.port));
-        if !authority_ok || !rules::host_allowed(host, self.port) {
-            return Err(Failure::Forbidden(format!(
-                "this proxy only answers requests addressed to localhost:{} (Host header)",
-                self.port
-            )));
+    /// What core needs to admit `request`, borrowed from it.
+    fn facts<'a>(&'a self, request: &'a Request<Incoming>) -> RequestFacts<'a, HeaderValues<'a>> {
+        let uri = request.uri();
+        let body = request.body();
+        RequestFacts {
+            port: self.port,
+            local_key: self.local_key.as_ref(),
+            gateway_path: &self.gateway.base_path,
+            method: request.method().as_str(),
+            authority: uri.authority().map(http::uri::Authority::as_str),
+            path: uri.path(),
+            query: uri.query(),
+            headers: HeaderValues(request.headers()),
+            body: BodyFacts {
+                empty: body.is_end_stream(),
+                length: body.size_hint().exact(),
+            },
         }
-        let origin = request.headers().get(header::ORIGIN);
-        let origin_ok = match origin {
-            None => true,
-            Some(value) => value
-                .to_str()
-                .is_ok_and(|origin| rules::origin_allowed(Some(origin))),
-        };
-        if !origin_ok {
-            return Err(Failure::Forbidden(
-                "requests from web pages are not allowed (Origin is not this machine)".to_owned(),
-            ));
-        }
-        Ok(())
     }
 
-    /// The local key, in any of the places tools put an API key (SPEC §9).
-    fn check_key(&self, request: &Request<Incoming>) -> Result<(), Failure> {
-        let Some(key) = &self.local_key else {
-            return Ok(());
-        };
-        let headers = request.headers();
-        let in_headers = rules::KEY_HEADERS.iter().any(|name| {
-            headers.get_all(*name).iter().any(|value| {
-                let bytes = value.as_bytes();
-                let presented = if *name == "authorization" {
-                    rules::bearer_value(bytes)
-                } else {
-                    Some(bytes.trim_ascii())
-                };
-                presented.is_some_and(|p| key.matches(p))
-            })
-        });
-        let in_query = || {
-            request.uri().query().is_some_and(|query| {
-                rules::split_query_key(query)
-                    .0
-                    .iter()
-                    .any(|presented| key.matches(presented.as_bytes()))
-            })
-        };
-        if in_headers || in_query() {
-            return Ok(());
-        }
-        Err(Failure::Unauthorized(
-            "missing or wrong local key: set the tool's API key to the output of `llmauth proxy key`"
-                .to_owned(),
-        ))
-    }
-
-    /// The gateway request: path joined, key and hop-by-hop headers gone, the body kept
-    /// when it is small enough to retry.
-    async fn prepare(&self, request: Request<Incoming>) -> Result<Outgoing, Failure> {
+    /// The gateway request: core's target, key and hop-by-hop headers gone, the body read
+    /// first when core says to keep it.
+    async fn prepare(
+        &self,
+        request: Request<Incoming>,
+        forward: Forward,
+    ) -> Result<Outgoing, Failure> {
         let (parts, body) = request.into_parts();
-        let query = parts
-            .uri
-            .query()
-            .and_then(|query| rules::split_query_key(query).1);
-        let uri = self
-            .gateway
-            .uri(parts.uri.path(), query.as_deref())
-            .ok_or_else(|| {
-                Failure::BadRequest("the request path cannot be forwarded".to_owned())
-            })?;
+        let uri = self.gateway.uri(forward.target).ok_or_else(|| {
+            Failure::BadRequest("the request path cannot be forwarded".to_owned())
+        })?;
         let mut headers = parts.headers;
         strip(&mut headers, &self.request_strip);
         headers.insert(header::HOST, self.gateway.host.clone());
-        let body = if body.is_end_stream() {
-            Kept::Bytes(Bytes::new())
-        } else if body
-            .size_hint()
-            .exact()
-            .is_some_and(|len| len <= MAX_RETRY_BODY)
-        {
-            let idle = super::body::Idle::new(body, UPSTREAM_IDLE);
-            let collected = idle.collect().await.map_err(|e| {
-                Failure::BadRequest(format!("reading the request body failed: {e}"))
-            })?;
-            Kept::Bytes(collected.to_bytes())
-        } else {
-            Kept::Stream(Some(body))
+        let kept = match forward.body {
+            BodyPlan::Empty => Kept::Bytes(Bytes::new()),
+            BodyPlan::Keep => {
+                let idle = super::body::Idle::new(body, UPSTREAM_IDLE);
+                let collected = idle.collect().await.map_err(|e| {
+                    Failure::BadRequest(format!("reading the request body failed: {e}"))
+                })?;
+                Kept::Bytes(collected.to_bytes())
+            }
+            BodyPlan::Stream => Kept::Stream(Some(body)),
         };
         Ok(Outgoing {
             method: parts.method,
             uri,
             headers,
-            body,
+            body: kept,
+            plan: forward.body,
         })
     }
 
@@ -349,9 +296,13 @@ impl Handler {
     }
 }
 
-impl Outgoing {
-    fn retryable(&self) -> bool {
-        matches!(self.body, Kept::Bytes(_))
+/// A request's headers as core reads them.
+#[derive(Clone, Copy)]
+struct HeaderValues<'a>(&'a HeaderMap);
+
+impl admission::Headers for HeaderValues<'_> {
+    fn values(&self, name: &'static str) -> impl Iterator<Item = &[u8]> {
+        self.0.get_all(name).iter().map(HeaderValue::as_bytes)
     }
 }
 
@@ -386,12 +337,10 @@ fn json_response(status: StatusCode, body: String) -> Response<ProxyBody> {
 
 /// Why the proxy answers itself.
 enum Failure {
-    /// 400
+    /// Core did not admit the request (400, 401, 403 or 405).
+    Denied(Denial),
+    /// 400: the request could not be read or rebuilt.
     BadRequest(String),
-    /// 401: the local key is missing or wrong.
-    Unauthorized(String),
-    /// 403: Host or Origin.
-    Forbidden(String),
     /// The broker refused a token (401, 502, 504 or 500).
     Refused(Refusal),
     /// 502: the gateway could not be reached or broke the connection.
@@ -424,10 +373,20 @@ impl Failure {
     }
 
     fn response(self, dialect: Dialect) -> Response<ProxyBody> {
+        let allow = match &self {
+            Self::Denied(denial) => denial.allow(),
+            Self::BadRequest(_)
+            | Self::Refused(_)
+            | Self::BadGateway(_)
+            | Self::GatewayTimeout(_)
+            | Self::Internal(_) => None,
+        };
         let (status, message) = match self {
+            Self::Denied(denial) => (
+                StatusCode::from_u16(denial.status()).unwrap_or(StatusCode::BAD_REQUEST),
+                denial.to_string(),
+            ),
             Self::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
-            Self::Unauthorized(m) => (StatusCode::UNAUTHORIZED, m),
-            Self::Forbidden(m) => (StatusCode::FORBIDDEN, m),
             Self::Refused(refusal) => (
                 StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
                 refusal.message,
@@ -441,6 +400,12 @@ impl Failure {
             status.as_u16(),
             &format!("llmauth proxy: {message}"),
         );
-        json_response(status, body)
+        let mut response = json_response(status, body);
+        if let Some(allow) = allow {
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
+        response
     }
 }

@@ -2,7 +2,8 @@
 //! per client, a bound on concurrent connections, and a graceful stop.
 //!
 //! ```text
-//! client ──▶ 127.0.0.1 / [::1]:<port> ──▶ gate (Host, Origin, local key)
+//! client ──▶ 127.0.0.1 / [::1]:<port> ──▶ core's admit (method, Host, Origin, health,
+//!                                           local key, path)
 //!        ──▶ token from TokenSupply (memory, or the broker's flow)
 //!        ──▶ pooled TLS connection to the gateway ──▶ response streamed back
 //! ```
@@ -29,7 +30,7 @@ use std::time::Duration;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::server::graceful::GracefulShutdown;
-use llmauth_core::broker::local_key::LocalKey;
+use llmauth_core::secret::LocalKey;
 use smol::lock::Semaphore;
 use smol::{Async, Executor};
 use smol_hyper::rt::SmolTimer;

@@ -17,16 +17,16 @@ use std::time::Duration;
 
 use futures_rustls::TlsConnector;
 use futures_rustls::client::TlsStream;
-use http::Uri;
+use http::{HeaderValue, Uri};
 use hyper::rt::{Read, ReadBufCursor, Write};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::proxy::Tunnel;
 use hyper_util::client::legacy::connect::{Connected, Connection};
-use hyper_util::client::proxy::matcher::Matcher;
+use llmauth_blocking::ca_file::{self, CaFileError};
+use llmauth_core::net::{ProxyEnv, ProxyServer, Route};
 use rustls::ClientConfig;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
-use rustls_pki_types::pem::PemObject as _;
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use smol::Async;
 use smol_hyper::rt::SmolTimer;
@@ -45,13 +45,8 @@ const POOL_IDLE: Duration = Duration::from_secs(90);
 #[non_exhaustive]
 pub enum TlsSetupError {
     /// `tls.ca_file` is unreadable or holds no certificate.
-    #[error("cannot use tls.ca_file {path}: {detail}")]
-    CaFile {
-        /// The file.
-        path: String,
-        /// What is wrong.
-        detail: String,
-    },
+    #[error("tls.ca_file: {0}")]
+    CaFile(#[from] CaFileError),
     /// rustls refused the configuration (no platform roots at all, for example).
     #[error("cannot set up TLS for the gateway: {0}")]
     Rustls(#[from] rustls::Error),
@@ -74,7 +69,7 @@ pub(crate) fn client_config(
         Arc::new(NoVerification(Arc::clone(&provider)))
     } else {
         let extra = match ca_file {
-            Some(path) => extra_roots(path)?,
+            Some(path) => ca_file::read(path)?,
             None => Vec::new(),
         };
         Arc::new(rustls_platform_verifier::Verifier::new_with_extra_roots(
@@ -88,21 +83,6 @@ pub(crate) fn client_config(
     // hyper speaks HTTP/1.1 here; offering h2 would make an h2 gateway pick it.
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
-}
-
-fn extra_roots(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsSetupError> {
-    let error = |detail: String| TlsSetupError::CaFile {
-        path: path.display().to_string(),
-        detail,
-    };
-    let roots = CertificateDer::pem_file_iter(path)
-        .map_err(|e| error(e.to_string()))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| error(e.to_string()))?;
-    if roots.is_empty() {
-        return Err(error("no PEM certificate in it".to_owned()));
-    }
-    Ok(roots)
 }
 
 /// `tls.skip_verify`: accepts any certificate, but still checks that the server holds the
@@ -209,7 +189,8 @@ pub(crate) struct GatewayConnector {
 
 struct ConnectorInner {
     tls: TlsConnector,
-    proxies: Matcher,
+    /// `HTTPS_PROXY` and friends, read once (core decides what they mean).
+    proxies: ProxyEnv,
     timeout: Duration,
 }
 
@@ -220,7 +201,7 @@ impl GatewayConnector {
         Self {
             inner: Arc::new(ConnectorInner {
                 tls: TlsConnector::from(Arc::new(tls)),
-                proxies: Matcher::from_env(),
+                proxies: ProxyEnv::from_vars(|name| std::env::var(name).ok()),
                 timeout,
             }),
         }
@@ -259,9 +240,9 @@ impl ConnectorInner {
             .trim_end_matches(']')
             .to_owned();
         let port = uri.port_u16().unwrap_or(443);
-        let tcp = match self.proxy_for(&uri, &host) {
-            Some(intercept) => tunnel(&intercept, uri).await?,
-            None => connect_tcp(&host, port).await.map_err(ConnectError::Tcp)?,
+        let tcp = match self.route(&uri)? {
+            Route::Proxy(server) => tunnel(server, uri).await?,
+            Route::Direct => connect_tcp(&host, port).await.map_err(ConnectError::Tcp)?,
         };
         tcp.set_nodelay().map_err(ConnectError::Tcp)?;
         let name = ServerName::try_from(host)
@@ -274,19 +255,12 @@ impl ConnectorInner {
         Ok(TlsIo(HyperIo::new(tls)))
     }
 
-    /// The proxy for this gateway URL, if the environment names one. Loopback gateways
-    /// are always reached directly (a proxy cannot reach this machine's loopback).
-    fn proxy_for(
-        &self,
-        uri: &Uri,
-        host: &str,
-    ) -> Option<hyper_util::client::proxy::matcher::Intercept> {
-        if host.eq_ignore_ascii_case("localhost")
-            || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-        {
-            return None;
-        }
-        self.proxies.intercept(uri)
+    /// How to reach the gateway, as core decides from the environment (loopback
+    /// gateways always directly).
+    fn route(&self, uri: &Uri) -> Result<Route<'_>, ConnectError> {
+        self.proxies
+            .route(&uri.to_string())
+            .map_err(|invalid| ConnectError::Proxy(invalid.to_string()))
     }
 }
 
@@ -306,23 +280,21 @@ async fn connect_tcp(host: &str, port: u16) -> io::Result<Socket> {
     Err(last.unwrap_or_else(|| io::Error::new(io::ErrorKind::NotFound, "the name has no address")))
 }
 
-/// Opens a CONNECT tunnel through an `http://` proxy (with `Proxy-Authorization` from the
-/// proxy URL's user info) and returns the raw stream for TLS to the gateway.
-async fn tunnel(
-    intercept: &hyper_util::client::proxy::matcher::Intercept,
-    uri: Uri,
-) -> Result<Socket, ConnectError> {
-    let proxy = intercept.uri().clone();
-    if proxy.scheme_str() != Some("http") {
-        return Err(ConnectError::Proxy(
-            "only http:// proxies are supported for the gateway (HTTPS_PROXY)".to_owned(),
-        ));
-    }
-    let mut tunnel = Tunnel::new(proxy, PlainTcp);
-    if let Some(auth) = intercept.basic_auth() {
-        tunnel = tunnel.with_auth(auth.clone());
-    }
+/// Opens a CONNECT tunnel through the proxy (with `Proxy-Authorization` from the proxy
+/// URL's user info) and returns the raw stream for TLS to the gateway.
+async fn tunnel(server: &ProxyServer, uri: Uri) -> Result<Socket, ConnectError> {
     // The proxy URL may carry a password, so it is never quoted.
+    let proxy: Uri = format!("http://{}:{}/", server.host(), server.port())
+        .parse()
+        .map_err(|_| ConnectError::Proxy("the proxy's host is not usable".to_owned()))?;
+    let mut tunnel = Tunnel::new(proxy, PlainTcp);
+    if let Some(authorization) = server.basic_authorization() {
+        let mut value = HeaderValue::from_str(authorization.expose_secret()).map_err(|_| {
+            ConnectError::Proxy("the proxy's user name is not usable in a header".to_owned())
+        })?;
+        value.set_sensitive(true);
+        tunnel = tunnel.with_auth(value);
+    }
     let io = tower_service::Service::call(&mut tunnel, uri)
         .await
         .map_err(|e| ConnectError::Proxy(e.to_string()))?;
@@ -413,37 +385,52 @@ mod tests {
     use futures_lite::{AsyncReadExt as _, AsyncWriteExt as _};
     use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 
-    fn inner_with(proxies: Matcher) -> ConnectorInner {
+    fn proxies(vars: &[(&str, &str)]) -> ProxyEnv {
+        ProxyEnv::from_vars(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    fn inner_with(vars: &[(&str, &str)]) -> ConnectorInner {
         let config = client_config(None, true).unwrap();
         ConnectorInner {
             tls: TlsConnector::from(Arc::new(config)),
-            proxies,
+            proxies: proxies(vars),
             timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// The proxy `inner` would reach `url` through.
+    fn proxy_host(inner: &ConnectorInner, url: &str) -> Option<String> {
+        match inner.route(&url.parse().unwrap()).unwrap() {
+            Route::Direct => None,
+            Route::Proxy(server) => Some(server.host().to_owned()),
         }
     }
 
     #[test]
     fn loopback_gateways_never_go_through_a_proxy() {
-        let inner = inner_with(Matcher::builder().all("http://proxy.example:3128").build());
-        for (url, host) in [
-            ("https://127.0.0.1/", "127.0.0.1"),
-            ("https://localhost/", "localhost"),
-            ("https://[::1]/", "::1"),
-            ("https://127.1.2.3/", "127.1.2.3"),
+        let inner = inner_with(&[("ALL_PROXY", "http://proxy.example:3128")]);
+        for url in [
+            "https://127.0.0.1/",
+            "https://localhost/",
+            "https://[::1]/",
+            "https://127.1.2.3/",
+            "https://127.1/",
         ] {
-            let uri: Uri = url.parse().unwrap();
-            assert!(inner.proxy_for(&uri, host).is_none(), "{host}");
+            assert_eq!(proxy_host(&inner, url), None, "{url}");
         }
-        let uri: Uri = "https://llm.example.com/v1".parse().unwrap();
-        let intercept = inner.proxy_for(&uri, "llm.example.com").expect("proxied");
-        assert_eq!(intercept.uri().host(), Some("proxy.example"));
-        let excluded = inner_with(
-            Matcher::builder()
-                .all("http://proxy.example:3128")
-                .no("example.com")
-                .build(),
+        assert_eq!(
+            proxy_host(&inner, "https://llm.example.com/v1").as_deref(),
+            Some("proxy.example")
         );
-        assert!(excluded.proxy_for(&uri, "llm.example.com").is_none());
+        let excluded = inner_with(&[
+            ("ALL_PROXY", "http://proxy.example:3128"),
+            ("NO_PROXY", "example.com"),
+        ]);
+        assert_eq!(proxy_host(&excluded, "https://llm.example.com/v1"), None);
     }
 
     /// A one-shot CONNECT proxy: checks the request line and the credentials, answers
@@ -478,13 +465,13 @@ mod tests {
     #[test]
     fn https_proxy_tunnels_with_its_credentials() {
         let (port, proxy) = connect_proxy();
-        let matcher = Matcher::builder()
-            .all(format!("http://user:secret@127.0.0.1:{port}"))
-            .build();
+        let env = proxies(&[("ALL_PROXY", &format!("http://user:secret@127.0.0.1:{port}"))]);
         let uri: Uri = "https://llm.example.com:8443/v1".parse().unwrap();
-        let intercept = matcher.intercept(&uri).expect("proxied");
+        let Ok(Route::Proxy(server)) = env.route(&uri.to_string()) else {
+            panic!("not proxied");
+        };
         let mut socket = smol::block_on(async {
-            let mut socket = tunnel(&intercept, uri).await.expect("tunnel");
+            let mut socket = tunnel(server, uri).await.expect("tunnel");
             socket.write_all(b"hello").await.unwrap();
             let mut echoed = [0u8; 5];
             socket.read_exact(&mut echoed).await.unwrap();
@@ -503,12 +490,9 @@ mod tests {
 
     #[test]
     fn an_https_proxy_url_is_refused_not_misused() {
-        let matcher = Matcher::builder().all("https://127.0.0.1:9").build();
+        let inner = inner_with(&[("ALL_PROXY", "https://127.0.0.1:9")]);
         let uri: Uri = "https://llm.example.com/".parse().unwrap();
-        let intercept = matcher.intercept(&uri).expect("proxied");
-        let error = smol::block_on(tunnel(&intercept, uri))
-            .err()
-            .expect("refused");
+        let error = inner.route(&uri).expect_err("refused");
         assert!(error.to_string().contains("http:// proxies"), "{error}");
     }
 

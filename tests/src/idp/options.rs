@@ -62,6 +62,10 @@ pub struct IdpOptions {
     /// Put this `issuer` in the discovery document instead of the real one (to test the
     /// client's exact-match check). Default `None`.
     pub discovery_issuer_override: Option<String>,
+    /// Serve plain HTTP (no TLS) under the issuer `http://<this host>:<port>`, e.g.
+    /// `127.1`: a loopback address spelled as the system resolver (and the URL parser)
+    /// accept it. Default `None`: HTTPS under `https://127.0.0.1:<port>`.
+    pub plain_http_host: Option<String>,
 }
 
 impl Default for IdpOptions {
@@ -87,6 +91,7 @@ impl Default for IdpOptions {
             serve_openid_configuration: true,
             serve_oauth_metadata: true,
             discovery_issuer_override: None,
+            plain_http_host: None,
         }
     }
 }

@@ -193,6 +193,9 @@ fn issuer_allows_http_only_on_loopback() {
         "http://127.0.0.1:9000",
         "http://127.255.0.3",
         "http://[::1]:4444",
+        // Decided on the parsed address, as proxy selection decides it (`net`).
+        "http://127.1:9000",
+        "http://[::ffff:127.0.0.1]",
     ] {
         assert!(issuer(url).is_ok(), "{url}");
     }
@@ -203,6 +206,8 @@ fn issuer_allows_http_only_on_loopback() {
         "http://[::2]",
         "http://localhost.example.com",
         "http://0.0.0.0",
+        "http://128.1",
+        "http://auth.localhost",
     ] {
         let problem = only_field(issuer(url), field::ISSUER);
         assert!(
