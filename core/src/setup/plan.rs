@@ -1,7 +1,7 @@
 //! Per-file decisions: what setup writes and records, and what teardown restores.
 
 use super::edit::{self, Note, PatchError};
-use super::receipt::FileReceipt;
+use super::receipt::{Entry, FileReceipt};
 use super::wiring::FileSpec;
 
 /// What setup does to one file.
@@ -19,6 +19,11 @@ pub struct FilePlan {
 /// (`None`: it does not exist), `prior` the receipt of an earlier setup of it, and
 /// `created_dirs` the directories this run has to create for it.
 ///
+/// A key an earlier setup wrote that this run no longer writes (one written only while
+/// `llm.bedrock.compat` was on, say) is given back: the earlier changes are undone from
+/// the oldest such key on, newest first, and this run's edits applied on top — the same
+/// undo teardown does, so the user's previous values come back exactly.
+///
 /// # Errors
 /// A [`PatchError`] when the file does not parse or our keys cannot be placed.
 pub fn plan_file(
@@ -30,7 +35,12 @@ pub fn plan_file(
 ) -> Result<FilePlan, PatchError> {
     let prior = prior.filter(|p| p.format == spec.format);
     let prior_entries = prior.map(|p| p.entries.as_slice()).unwrap_or_default();
-    let (text, entries) = edit::apply(spec.format, current, &spec.edits, prior_entries)?;
+    let (rewound, prior_entries) = rewind(spec, current, prior_entries)?;
+    let base = match &rewound {
+        Some(text) => text.as_deref(),
+        None => current,
+    };
+    let (text, entries) = edit::apply(spec.format, base, &spec.edits, &prior_entries)?;
     let created = prior.map_or(current.is_none(), |p| p.created);
     let mut dirs = prior.map(|p| p.created_dirs.clone()).unwrap_or_default();
     for dir in created_dirs {
@@ -48,6 +58,32 @@ pub fn plan_file(
             entries,
         },
     })
+}
+
+/// Undoes `prior` from its oldest entry `spec` no longer wants; returns the text after
+/// that (`None`: nothing was undone; `Some(None)`: no file) and the entries left to build on — the older ones, and
+/// newer ones still wanted that the user changed meanwhile (theirs stay; setup writes its
+/// value over them as it does on any re-run).
+fn rewind(
+    spec: &FileSpec,
+    current: Option<&str>,
+    prior: &[Entry],
+) -> Result<(Option<Option<String>>, Vec<Entry>), PatchError> {
+    let stale = prior.iter().position(|e| !edit::wanted(e, &spec.edits));
+    let (Some(first), Some(current)) = (stale, current) else {
+        let wanted = prior.iter().filter(|e| edit::wanted(e, &spec.edits));
+        return Ok((None, wanted.cloned().collect()));
+    };
+    let (keep, undo) = prior.split_at(first);
+    let reverted = edit::revert(spec.format, current, undo)?;
+    let mut entries = keep.to_vec();
+    entries.extend(
+        reverted
+            .kept
+            .into_iter()
+            .filter(|e| edit::wanted(e, &spec.edits)),
+    );
+    Ok((Some(reverted.text), entries))
 }
 
 /// What teardown does with a file.
