@@ -181,7 +181,11 @@ impl ConfigDocument {
                 raw.setup.anthropic_path_prefix.as_deref().map(scalar),
                 "\"\"",
             ),
-            row(field::MODELS, raw.models.as_ref().map(|m| list(m)), "(none)"),
+            row(
+                field::MODELS,
+                raw.models.as_ref().map(|m| list(m)),
+                "(none)",
+            ),
             row(
                 field::BEDROCK_COMPAT,
                 raw.bedrock.compat.map(|b| b.to_string()),
@@ -419,7 +423,9 @@ mod tests {
         ));
         let text = document.show_text();
         assert!(
-            text.contains("llm.models                       us.anthropic.claude-opus-4-8 \"x-haiku[1m]\"\n"),
+            text.contains(
+                "llm.models                       us.anthropic.claude-opus-4-8 \"x-haiku[1m]\"\n"
+            ),
             "{text}"
         );
         assert!(
@@ -435,7 +441,10 @@ mod tests {
             json["llm"]["models"],
             json!(["us.anthropic.claude-opus-4-8", "x-haiku[1m]"])
         );
-        assert_eq!(json["llm"]["bedrock"], json!({"compat": true, "enable_1m": false}));
+        assert_eq!(
+            json["llm"]["bedrock"],
+            json!({"compat": true, "enable_1m": false})
+        );
         let defaults = json["defaults"].as_array().cloned().unwrap_or_default();
         assert!(defaults.contains(&json!("llm.bedrock.enable_1m")));
         assert!(!defaults.contains(&json!("llm.models")));

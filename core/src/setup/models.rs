@@ -97,7 +97,6 @@ fn slot_of(id: &str) -> Option<usize> {
     TIERS.iter().position(|r| id.contains(r.word))
 }
 
-
 /// `id` with the 1M-context suffix, which is never added twice.
 fn with_1m(id: &str) -> String {
     let lower = id.to_ascii_lowercase();
@@ -266,7 +265,11 @@ mod tests {
             (
                 &["h-haiku", "o-opus"],
                 true,
-                ["h-haiku", "o-opus[1m]", "us.anthropic.claude-sonnet-4-6[1m]"],
+                [
+                    "h-haiku",
+                    "o-opus[1m]",
+                    "us.anthropic.claude-sonnet-4-6[1m]",
+                ],
             ),
             // The last entry for a tier wins.
             (
@@ -320,7 +323,9 @@ mod tests {
         );
         assert_eq!(
             warnings(&given, &config(true, false, &models), &[Tool::Codex]),
-            ["--bedrock-compat was given but Claude Code was not configured in this run, so it had no effect"]
+            [
+                "--bedrock-compat was given but Claude Code was not configured in this run, so it had no effect"
+            ]
         );
         let only_1m = ConfigChanges {
             bedrock_enable_1m: Some(true),
@@ -328,7 +333,9 @@ mod tests {
         };
         assert_eq!(
             warnings(&only_1m, &config(false, true, &models), &[Tool::ClaudeCode]),
-            ["--enable-1m has no effect without Bedrock compatibility (--bedrock-compat); it was ignored"]
+            [
+                "--enable-1m has no effect without Bedrock compatibility (--bedrock-compat); it was ignored"
+            ]
         );
         // Settings saved earlier, and compat off: nothing to say.
         let none = ConfigChanges::default();

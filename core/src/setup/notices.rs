@@ -181,11 +181,9 @@ fn unconfirmed_keys(tool: Tool) -> Option<&'static str> {
             Some("github.copilot.advanced.serverUrl and github.copilot.advanced.apiKey")
         }
         Tool::Xcode => Some("openAIBaseURL and apiKey in editorSettings.json"),
-        Tool::ClaudeCode
-        | Tool::Codex
-        | Tool::ClaudeDesktop
-        | Tool::GeminiCli
-        | Tool::Cursor => None,
+        Tool::ClaudeCode | Tool::Codex | Tool::ClaudeDesktop | Tool::GeminiCli | Tool::Cursor => {
+            None
+        }
     }
 }
 

@@ -191,6 +191,87 @@ mod tests {
         );
     }
 
+    fn with_compat(compat: bool) -> FileSpec {
+        let mut edits = spec().edits;
+        edits.push(set(&["env", "ANTHROPIC_BASE_URL"], json!("https://gw")));
+        if compat {
+            edits.push(set(
+                &["env", "CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS"],
+                json!("1"),
+            ));
+            edits.push(set(
+                &["env", "ANTHROPIC_DEFAULT_OPUS_MODEL"],
+                json!("gw-opus"),
+            ));
+        }
+        FileSpec { edits, ..spec() }
+    }
+
+    #[test]
+    fn keys_a_run_no_longer_writes_are_given_back() {
+        let original = "{\n  // mine\n  \"env\": {\"ANTHROPIC_DEFAULT_OPUS_MODEL\": \"my-opus\", \"X\": \"1\"}\n}\n";
+        let on = plan_file(&with_compat(true), "/p", Some(original), None, Vec::new()).unwrap();
+        let on_text = on.new_text.unwrap();
+        assert!(on_text.contains("\"gw-opus\""), "{on_text}");
+        // Compat off: the compat keys go, the user's opus comes back, exactly as a setup
+        // without compat would have left the original.
+        let off = plan_file(
+            &with_compat(false),
+            "/p",
+            Some(&on_text),
+            Some(&on.receipt),
+            Vec::new(),
+        )
+        .unwrap();
+        let off_text = off.new_text.unwrap();
+        let fresh = plan_file(&with_compat(false), "/p", Some(original), None, Vec::new()).unwrap();
+        assert_eq!(Some(off_text.clone()), fresh.new_text);
+        assert_eq!(off.receipt, fresh.receipt);
+        assert_eq!(
+            teardown_file(&off.receipt, Some(&off_text)).unwrap().action,
+            FileAction::Write(original.into())
+        );
+        // And on again: the first previous value is recorded again.
+        let again = plan_file(
+            &with_compat(true),
+            "/p",
+            Some(&off_text),
+            Some(&off.receipt),
+            Vec::new(),
+        )
+        .unwrap();
+        assert_eq!(again.new_text.as_deref(), Some(on_text.as_str()));
+        assert_eq!(again.receipt, on.receipt);
+    }
+
+    #[test]
+    fn a_stale_key_the_user_changed_is_theirs() {
+        let on = plan_file(&with_compat(true), "/p", Some("{}"), None, Vec::new()).unwrap();
+        let edited = on.new_text.unwrap().replace("gw-opus", "their-opus");
+        let off = plan_file(
+            &with_compat(false),
+            "/p",
+            Some(&edited),
+            Some(&on.receipt),
+            Vec::new(),
+        )
+        .unwrap();
+        let off_text = off.new_text.unwrap();
+        assert!(off_text.contains("their-opus"), "{off_text}");
+        assert!(
+            !off_text.contains("DISABLE_EXPERIMENTAL_BETAS"),
+            "{off_text}"
+        );
+        assert!(
+            off.receipt.entries.iter().all(|e| e
+                .key
+                .last()
+                .is_none_or(|k| k != "ANTHROPIC_DEFAULT_OPUS_MODEL")),
+            "{:?}",
+            off.receipt
+        );
+    }
+
     #[test]
     fn a_missing_file_has_nothing_to_revert() {
         let plan = plan_file(&spec(), "/p", Some("{}"), None, Vec::new()).unwrap();

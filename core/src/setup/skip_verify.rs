@@ -14,11 +14,7 @@ fn own_trust(tool: Tool) -> Option<&'static str> {
         ),
         Tool::Codex => Some("CODEX_CA_CERTIFICATE=<CA file> in its environment"),
         Tool::ClaudeDesktop => Some("the operating system's trust store (add the CA there)"),
-        Tool::GeminiCli
-        | Tool::Vscode
-        | Tool::VscodeInsiders
-        | Tool::Cursor
-        | Tool::Xcode => None,
+        Tool::GeminiCli | Tool::Vscode | Tool::VscodeInsiders | Tool::Cursor | Tool::Xcode => None,
     }
 }
 
@@ -44,7 +40,12 @@ mod tests {
 
     #[test]
     fn each_mode_is_told_what_skip_verify_means() {
-        let lines = notes(&[Tool::ClaudeCode, Tool::Codex, Tool::ClaudeDesktop, Tool::Cursor]);
+        let lines = notes(&[
+            Tool::ClaudeCode,
+            Tool::Codex,
+            Tool::ClaudeDesktop,
+            Tool::Cursor,
+        ]);
         assert_eq!(
             lines,
             [

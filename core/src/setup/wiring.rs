@@ -332,9 +332,7 @@ pub fn helper_program(tool: Tool, helper: &Helper) -> Option<String> {
     let names_path = match tool {
         Tool::ClaudeCode => !helper.on_path,
         Tool::Codex | Tool::ClaudeDesktop => true,
-        Tool::GeminiCli | Tool::Vscode | Tool::VscodeInsiders | Tool::Cursor | Tool::Xcode => {
-            false
-        }
+        Tool::GeminiCli | Tool::Vscode | Tool::VscodeInsiders | Tool::Cursor | Tool::Xcode => false,
     };
     names_path.then(|| helper.program.clone())
 }
@@ -450,6 +448,94 @@ mod tests {
             Err(NeedsLocalKey(Tool::GeminiCli))
         );
         assert!(files(Tool::ClaudeCode, &no_key, &env()).is_ok());
+    }
+
+    fn env_keys(specs: &[FileSpec]) -> Vec<String> {
+        specs[0]
+            .edits
+            .iter()
+            .filter_map(|e| match e {
+                Edit::Set { key, .. } if key[0] == "env" => Some(key[1].clone()),
+                Edit::Set { .. } | Edit::Append { .. } | Edit::Whole { .. } => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn bedrock_compat_gives_claude_code_its_tiers_and_desktop_the_models() {
+        let mut s = settings();
+        s.models = vec!["eu.anthropic.claude-opus-4-8".into(), "x-sonnet".into()];
+        let plain = files(Tool::ClaudeCode, &s, &env()).unwrap();
+        assert_eq!(
+            env_keys(&plain),
+            [
+                "ANTHROPIC_BASE_URL",
+                "CLAUDE_CODE_API_KEY_HELPER_TTL_MS",
+                "NODE_EXTRA_CA_CERTS"
+            ]
+        );
+        s.bedrock_compat = true;
+        s.bedrock_enable_1m = true;
+        let compat = files(Tool::ClaudeCode, &s, &env()).unwrap();
+        assert_eq!(
+            env_keys(&compat)[3..],
+            [
+                "CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS",
+                "ANTHROPIC_DEFAULT_HAIKU_MODEL",
+                "ANTHROPIC_DEFAULT_OPUS_MODEL",
+                "ANTHROPIC_DEFAULT_SONNET_MODEL"
+            ]
+        );
+        let Edit::Set { value, .. } = &compat[0].edits[6] else {
+            panic!("{compat:?}");
+        };
+        assert_eq!(value, &json!("eu.anthropic.claude-opus-4-8[1m]"));
+
+        let desktop = files(Tool::ClaudeDesktop, &s, &env()).unwrap();
+        let Edit::Whole { content } = &desktop[1].edits[0] else {
+            panic!("{desktop:?}");
+        };
+        let document: Json = serde_json::from_str(content).unwrap();
+        // The list as configured: tiers and [1m] are Claude Code's business.
+        assert_eq!(
+            document["inferenceModels"],
+            json!(["eu.anthropic.claude-opus-4-8", "x-sonnet"])
+        );
+        s.models.clear();
+        let desktop = files(Tool::ClaudeDesktop, &s, &env()).unwrap();
+        let Edit::Whole { content } = &desktop[1].edits[0] else {
+            panic!("{desktop:?}");
+        };
+        assert!(!content.contains("inferenceModels"), "{content}");
+    }
+
+    #[test]
+    fn the_new_editors_get_the_proxy_and_the_local_key() {
+        let key = LocalKey::from_random([7; 32]);
+        let insiders = files(Tool::VscodeInsiders, &settings(), &env()).unwrap();
+        assert_eq!(
+            insiders[0].path,
+            PathBuf::from("/h/.config/Code - Insiders/User/settings.json")
+        );
+        assert_eq!(
+            insiders[0].edits,
+            files(Tool::Vscode, &settings(), &env()).unwrap()[0].edits
+        );
+        let xcode = files(Tool::Xcode, &settings(), &environment(Platform::Mac)).unwrap();
+        assert_eq!(
+            xcode[0].path,
+            PathBuf::from(
+                "/h/Library/Application Support/GitHub Copilot for Xcode/editorSettings.json"
+            )
+        );
+        assert_eq!(
+            xcode[0].edits,
+            [
+                set(&["openAIBaseURL"], json!("http://localhost:14000/v1")),
+                set(&["apiKey"], json!(key.expose_secret())),
+            ]
+        );
+        assert_eq!(xcode[0].new_file_mode, 0o600);
     }
 
     #[test]
