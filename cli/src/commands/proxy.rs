@@ -52,7 +52,7 @@ fn start(app: &App, args: &ProxyStartArgs) -> Result<(), Failure> {
     }
     if skip_verify {
         eprintln!(
-            "warning: the gateway's TLS certificate is NOT verified (the IdP's still is); use this for local development only"
+            "warning: tls.skip_verify: the gateway's TLS certificate is NOT verified (the IdP's still is); use this for local development only"
         );
     }
     let ca_file = config.ca_file.as_ref().map(PathBuf::from);
