@@ -83,15 +83,11 @@ pub(crate) fn run(app: &App, args: &SetupArgs) -> Result<(), Failure> {
     }
     let _ = std::io::stdout().lock().write_all(out.as_bytes());
     let wired = &situation.tools;
-    let skip_verify_notes = config
-        .skip_verify
-        .then(|| skip_verify::notes(wired))
-        .unwrap_or_default();
     let managed_profiles = tools::managed::profiles(&env, wired);
     let warnings = notices::warnings(&situation)
         .into_iter()
         .chain(models::warnings(&changes, &config, wired))
-        .chain(skip_verify_notes)
+        .chain(skip_verify::notes(config.skip_verify, wired))
         .chain(managed_profiles.iter().map(managed::warning));
     for warning in warnings {
         eprintln!("warning: {warning}");

@@ -18,8 +18,11 @@ fn own_trust(tool: Tool) -> Option<&'static str> {
     }
 }
 
-/// One line per tool in `tools`, for a run with `tls.skip_verify` on (stderr).
-pub fn notes(tools: &[Tool]) -> Vec<String> {
+/// With `tls.skip_verify` on, one line per tool in `tools` (stderr); nothing otherwise.
+pub fn notes(skip_verify: bool, tools: &[Tool]) -> Vec<String> {
+    if !skip_verify {
+        return Vec::new();
+    }
     tools
         .iter()
         .map(|&tool| match own_trust(tool) {
@@ -40,12 +43,16 @@ mod tests {
 
     #[test]
     fn each_mode_is_told_what_skip_verify_means() {
-        let lines = notes(&[
-            Tool::ClaudeCode,
-            Tool::Codex,
-            Tool::ClaudeDesktop,
-            Tool::Cursor,
-        ]);
+        assert!(notes(false, &Tool::ALL).is_empty());
+        let lines = notes(
+            true,
+            &[
+                Tool::ClaudeCode,
+                Tool::Codex,
+                Tool::ClaudeDesktop,
+                Tool::Cursor,
+            ],
+        );
         assert_eq!(
             lines,
             [
