@@ -42,8 +42,10 @@ pub struct ManagedProfile {
 
 /// The preference domains of the tools' macOS configuration profiles:
 ///
-/// * Claude Desktop reads `com.anthropic.claudefordesktop` (the reference design checks it;
-///   a profile there replaces the local configuration library entirely);
+/// * Claude Desktop reads `com.anthropic.claudefordesktop` ("Cowork on 3P" configuration
+///   reference, <https://claude.com/docs/cowork/3p/configuration>: when a managed source is
+///   present it wins and the locally written configuration library is ignored; the
+///   device-wide location is the one the reference design also checks);
 /// * Claude Code reads `com.anthropic.claudecode` and the file
 ///   `/Library/Application Support/ClaudeCode/managed-settings.json` ("managed" scope in
 ///   Claude Code's settings documentation, <https://code.claude.com/docs/en/settings>),
