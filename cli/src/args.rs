@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use llmauth_core::config::parse_duration;
+use llmauth_core::setup::tool::Tool;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -111,6 +112,10 @@ pub struct ProxyStartArgs {
     /// Print the sign-in URL instead of opening a browser, if a login is needed.
     #[arg(long)]
     pub skip_browser: bool,
+    /// Skip (or, with =false, keep) TLS verification of the gateway for this run only,
+    /// whatever tls.skip_verify says; never the IdP.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub tls_skip_verify: Option<bool>,
 }
 
 /// `llmauth config …`.
@@ -173,23 +178,29 @@ pub struct SetArgs {
     /// "" removes it.
     #[arg(long, value_name = "PREFIX")]
     pub anthropic_path_prefix: Option<String>,
+    /// Model ids, comma-separated: Claude Desktop's model list, and Claude Code's
+    /// haiku/sonnet/opus models with --bedrock-compat ("" removes them).
+    #[arg(long, value_name = "ID,ID", value_delimiter = ',')]
+    pub models: Option<Vec<String>>,
+    /// The gateway fronts Amazon Bedrock: Claude Code gets Bedrock model ids for its tiers
+    /// and sends no experimental beta headers.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub bedrock_compat: Option<bool>,
+    /// With --bedrock-compat: the 1M-token context variants ([1m]) of the opus and sonnet models.
+    #[arg(long = "enable-1m", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub enable_1m: Option<bool>,
 }
 
 /// The tools `setup --client` and `teardown` accept.
-pub const TOOL_NAMES: [&str; 6] = [
-    "claude-code",
-    "codex",
-    "claude-desktop",
-    "gemini-cli",
-    "vscode",
-    "cursor",
-];
+fn tool_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(Tool::ALL.map(Tool::name))
+}
 
 /// `llmauth setup`.
 #[derive(Debug, Args)]
 pub struct SetupArgs {
     /// Configure only this tool.
-    #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(TOOL_NAMES))]
+    #[arg(long, value_name = "NAME", value_parser = tool_names())]
     pub client: Option<String>,
     /// Do not log in now; the first token a tool asks for starts the sign-in.
     #[arg(long)]
@@ -206,11 +217,21 @@ pub struct SetupArgs {
 #[derive(Debug, Args)]
 pub struct TeardownArgs {
     /// The tool to revert (default: every configured tool).
-    #[arg(value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(TOOL_NAMES))]
+    #[arg(value_name = "NAME", value_parser = tool_names())]
     pub name: Option<String>,
+    /// The tool to revert (the same as NAME, as `setup --client` names it).
+    #[arg(long, value_name = "NAME", value_parser = tool_names(), conflicts_with = "name")]
+    pub client: Option<String>,
     /// Also delete the stored session (sign out).
     #[arg(long)]
     pub purge_tokens: bool,
+}
+
+impl TeardownArgs {
+    /// The tool named, positionally or with `--client`.
+    pub fn tool(&self) -> Option<&str> {
+        self.name.as_deref().or(self.client.as_deref())
+    }
 }
 
 /// `--secrets-backend`.
@@ -341,6 +362,44 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn teardown_takes_the_tool_either_way_but_not_both() {
+        let parse = |args: &[&str]| Cli::try_parse_from([&["llmauth", "teardown"], args].concat());
+        for args in [&["xcode"][..], &["--client", "xcode"]] {
+            let Command::Teardown(teardown) = parse(args).unwrap().command else {
+                panic!("{args:?}");
+            };
+            assert_eq!(teardown.tool(), Some("xcode"));
+        }
+        let both = parse(&["codex", "--client", "codex"]).unwrap_err();
+        assert_eq!(both.kind(), clap::error::ErrorKind::ArgumentConflict);
+        assert!(both.use_stderr());
+        assert!(parse(&["--client", "emacs"]).is_err());
+    }
+
+    #[test]
+    fn model_and_bedrock_flags() {
+        let cli = Cli::try_parse_from([
+            "llmauth",
+            "config",
+            "set",
+            "--models",
+            "a-opus,b-sonnet",
+            "--bedrock-compat",
+            "--enable-1m=false",
+        ])
+        .unwrap();
+        let Command::Config(ConfigCommand::Set(set)) = cli.command else {
+            panic!();
+        };
+        assert_eq!(
+            set.models,
+            Some(vec!["a-opus".to_owned(), "b-sonnet".to_owned()])
+        );
+        assert_eq!(set.bedrock_compat, Some(true));
+        assert_eq!(set.enable_1m, Some(false));
     }
 
     #[test]

@@ -37,6 +37,13 @@ pub(crate) fn changes(args: &SetArgs) -> ConfigChanges {
         }),
         tls_skip_verify: args.tls_skip_verify,
         anthropic_path_prefix: args.anthropic_path_prefix.clone(),
+        // `--models ""` clears the list.
+        models: args
+            .models
+            .clone()
+            .map(|models| if models == [""] { Vec::new() } else { models }),
+        bedrock_compat: args.bedrock_compat,
+        bedrock_enable_1m: args.enable_1m,
         ..ConfigChanges::default()
     }
 }

@@ -44,7 +44,9 @@ pub use document::ConfigDocument;
 pub use duration::{format_duration, parse_duration};
 pub use error::{ConfigError, FieldError};
 pub use model::{Config, SecretsBackend, defaults};
-pub use raw::{ConfiguredTool, RawConfig, RawOidc, RawProxy, RawSecrets, RawSetup, RawTls};
+pub use raw::{
+    ConfiguredTool, RawBedrock, RawConfig, RawOidc, RawProxy, RawSecrets, RawSetup, RawTls,
+};
 pub use session_key::SessionKey;
 pub use validate::RESERVED_AUTH_PARAMS;
 

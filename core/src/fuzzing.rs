@@ -140,7 +140,8 @@ pub fn flow_script(data: &[u8]) {
 /// A tool's config file through setup and teardown: the first byte picks JSON with
 /// comments, TOML or `.env`, the rest is the file. Whatever setup accepts, it writes a file
 /// that parses, a second setup changes nothing, and teardown gives back the original bytes
-/// ([`edits::round_trip`]).
+/// ([`edits::round_trip`]) — for JSON also after Claude Code's Bedrock keys were switched
+/// on or off between two setups ([`edits::switch_round_trip`]).
 pub fn tool_config_patch(data: &[u8]) {
     let Some((&selector, rest)) = data.split_first() else {
         return;
@@ -153,6 +154,16 @@ pub fn tool_config_patch(data: &[u8]) {
     };
     if let Err(violation) = edits::round_trip(format, doc, &edits) {
         panic!("{violation}");
+    }
+    if format == Format::Json {
+        // Bedrock compatibility switched on, and off again: keys a run no longer writes
+        // are given back.
+        let with = [edits.clone(), edits::bedrock_edits()].concat();
+        for (first, second) in [(&with, &edits), (&edits, &with)] {
+            if let Err(violation) = edits::switch_round_trip(format, doc, first, second) {
+                panic!("{violation}");
+            }
+        }
     }
 }
 

@@ -13,6 +13,9 @@
 //! * [`drift`]: whether the files still hold what setup wrote (`status`).
 //! * [`receipt`]: the authoritative record of what setup did.
 //! * [`prefix`]: the Anthropic path prefix, configured or probed.
+//! * [`models`]: Claude Code's model tiers for gateways that front Amazon Bedrock.
+//! * [`managed`]: administrators' managed profiles that win over what setup writes.
+//! * [`skip_verify`]: what `tls.skip_verify` means for each tool.
 //! * [`notices`]: the words of every line setup, teardown and status print.
 //! * [`error`]: why they failed, and each failure's class.
 //!
@@ -23,10 +26,13 @@ pub mod drift;
 pub mod edit;
 pub mod error;
 pub mod helper;
+pub mod managed;
+pub mod models;
 pub mod notices;
 pub mod plan;
 pub mod prefix;
 pub mod receipt;
+pub mod skip_verify;
 pub mod teardown;
 pub mod tool;
 pub mod transaction;

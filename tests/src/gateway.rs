@@ -1,8 +1,9 @@
 //! `TestGateway`: a loopback HTTPS stand-in for an LLM gateway behind OIDC.
 //!
 //! It checks the bearer JWT the way a real gateway does (signature against the IdP's
-//! JWKS, `exp`, `iss`, `aud`), records every request so tests can assert what reached it
-//! (and what did not: a tool's own `x-api-key` must never arrive), and speaks just enough
+//! JWKS, `exp`, `iss`, `aud`), records every request — with the model it asked for — so
+//! tests can assert what reached it (and what did not: a tool's own `x-api-key` must never
+//! arrive), and speaks just enough
 //! of the Anthropic Messages and OpenAI Chat Completions APIs — streaming included — for
 //! real tools and the proxy to be exercised. A few utility endpoints serve the proxy's
 //! streaming, upload and latency tests.
@@ -122,6 +123,8 @@ pub struct GatewayRequest {
     pub rejection: Option<String>,
     /// The verified token's claims, when one was verified.
     pub claims: Option<Value>,
+    /// The `model` a JSON request body asked for (Anthropic, OpenAI and Responses APIs).
+    pub model: Option<String>,
     /// When the request was complete (body read), before any processing or fault.
     pub received_at: SystemTime,
 }
@@ -158,6 +161,7 @@ impl std::fmt::Debug for GatewayRequest {
             .field("header_names", &names)
             .field("body_len", &self.body_len)
             .field("status", &self.status)
+            .field("model", &self.model)
             .field("rejection", &self.rejection)
             .finish_non_exhaustive()
     }
@@ -349,6 +353,7 @@ impl Inner {
             status: response.status(),
             rejection,
             claims,
+            model: requested_model(&request.body),
             received_at,
         };
         let mut control = lock(&self.control);
@@ -443,6 +448,15 @@ impl Inner {
         }
         Ok(Some(claims))
     }
+}
+
+/// The `model` of a JSON object body, if it names one.
+fn requested_model(body: &[u8]) -> Option<String> {
+    if body.first() != Some(&b'{') {
+        return None;
+    }
+    let value: Value = serde_json::from_slice(body).ok()?;
+    value.get("model")?.as_str().map(str::to_owned)
 }
 
 /// Why a request is not served.

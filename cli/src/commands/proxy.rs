@@ -39,9 +39,20 @@ fn start(app: &App, args: &ProxyStartArgs) -> Result<(), Failure> {
         );
         None
     };
-    if config.skip_verify {
+    // The flag overrides the config for this run only.
+    let skip_verify = args.tls_skip_verify.unwrap_or(config.skip_verify);
+    if args
+        .tls_skip_verify
+        .is_some_and(|flag| flag != config.skip_verify)
+    {
         eprintln!(
-            "warning: tls.skip_verify is set: the gateway's TLS certificate is NOT verified (the IdP's still is); use this for local development only"
+            "warning: --tls-skip-verify={skip_verify} overrides tls.skip_verify={} for this run only",
+            config.skip_verify
+        );
+    }
+    if skip_verify {
+        eprintln!(
+            "warning: tls.skip_verify: the gateway's TLS certificate is NOT verified (the IdP's still is); use this for local development only"
         );
     }
     let ca_file = config.ca_file.as_ref().map(PathBuf::from);
@@ -50,7 +61,7 @@ fn start(app: &App, args: &ProxyStartArgs) -> Result<(), Failure> {
         port: args.port.unwrap_or(config.proxy_port),
         local_key,
         ca_file: ca_file.clone(),
-        skip_verify: config.skip_verify,
+        skip_verify,
         flow: FlowSetup {
             settings: FlowSettings::from(&config),
             backend,

@@ -11,6 +11,7 @@ use llmauth_core::setup::error::SetupError;
 use llmauth_core::setup::notices::{self, Situation};
 use llmauth_core::setup::tool::Tool;
 use llmauth_core::setup::transaction::select;
+use llmauth_core::setup::{managed, models, skip_verify};
 
 use crate::app::{App, login_interaction};
 use crate::args::SetupArgs;
@@ -81,7 +82,14 @@ pub(crate) fn run(app: &App, args: &SetupArgs) -> Result<(), Failure> {
         out.push('\n');
     }
     let _ = std::io::stdout().lock().write_all(out.as_bytes());
-    for warning in notices::warnings(&situation) {
+    let wired = &situation.tools;
+    let managed_profiles = tools::managed::profiles(&env, wired);
+    let warnings = notices::warnings(&situation)
+        .into_iter()
+        .chain(models::warnings(&changes, &config, wired))
+        .chain(skip_verify::notes(config.skip_verify, wired))
+        .chain(managed_profiles.iter().map(managed::warning));
+    for warning in warnings {
         eprintln!("warning: {warning}");
     }
     Ok(())

@@ -5,7 +5,9 @@ use std::io::Write;
 use llmauth_core::config::{Config, ConfigDocument, check_ca_pem};
 use llmauth_core::flow::{Goal, Interaction, Outcome, SessionStatus};
 use llmauth_core::setup::drift::{Drift, ToolDrift};
+use llmauth_core::setup::managed;
 use llmauth_core::setup::notices;
+use llmauth_core::setup::tool::Tool;
 use llmauth_core::store::Backend;
 use llmauth_core::time::UnixTime;
 use serde_json::{Value, json};
@@ -21,7 +23,7 @@ pub(crate) fn run(app: &App, args: &FormatArgs) -> Result<(), Failure> {
     let config = document
         .validate()
         .map_err(|e| Failure::config(app.config_path(), &e))?;
-    let warnings = warnings(&config);
+    let mut warnings = warnings(&config);
     let backend = app.backend(&config);
     let session = match app.run_flow(&config, Goal::Inspect, Interaction::NONE, None)? {
         Outcome::Inspected(session) => session,
@@ -37,6 +39,7 @@ pub(crate) fn run(app: &App, args: &FormatArgs) -> Result<(), Failure> {
         .ok()
         .flatten();
     let tools = llmauth_blocking::tools::drift::inspect(&app.paths);
+    warnings.extend(managed_warnings(&tools));
     let proxy = ProxyState::probe(config.proxy_port);
     let report = Report {
         app,
@@ -82,6 +85,18 @@ fn warnings(config: &Config) -> Vec<String> {
         );
     }
     warnings
+}
+
+/// The managed profiles that override configured tools' files (macOS).
+fn managed_warnings(tools: &[ToolDrift]) -> Vec<String> {
+    let Some(env) = llmauth_blocking::tools::environment() else {
+        return Vec::new();
+    };
+    let configured: Vec<Tool> = tools.iter().filter_map(|t| Tool::parse(&t.tool)).collect();
+    llmauth_blocking::tools::managed::profiles(&env, &configured)
+        .iter()
+        .map(managed::warning)
+        .collect()
 }
 
 struct Report<'a> {

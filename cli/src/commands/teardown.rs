@@ -13,7 +13,7 @@ use crate::failure::Failure;
 /// Runs `teardown`.
 pub(crate) fn run(app: &App, args: &TeardownArgs) -> Result<(), Failure> {
     let indexed = config_file::indexed_tools(app);
-    let mut report = tools::teardown::revert(&app.paths, args.name.as_deref(), &indexed)?;
+    let mut report = tools::teardown::revert(&app.paths, args.tool(), &indexed)?;
     report
         .notes
         .extend(config_file::forget_tools(app, &report.cleared));

@@ -41,6 +41,12 @@ pub struct ConfigChanges {
     pub secrets_backend: Option<SecretsBackend>,
     /// `--anthropic-path-prefix` (`""` removes it)
     pub anthropic_path_prefix: Option<String>,
+    /// `--models` (an empty list removes the key)
+    pub models: Option<Vec<String>>,
+    /// `--bedrock-compat[=false]`
+    pub bedrock_compat: Option<bool>,
+    /// `--enable-1m[=false]`
+    pub bedrock_enable_1m: Option<bool>,
 }
 
 impl ConfigChanges {
@@ -55,13 +61,7 @@ impl ConfigChanges {
         set(&mut raw.oidc.issuer, self.issuer.as_ref());
         set(&mut raw.oidc.client_id, self.client_id.as_ref());
         set_or_clear(&mut raw.oidc.audience, self.audience.as_ref());
-        if let Some(scopes) = &self.scopes {
-            raw.oidc.scopes = if scopes.is_empty() {
-                None
-            } else {
-                Some(scopes.clone())
-            };
-        }
+        set_list(&mut raw.oidc.scopes, self.scopes.as_ref());
         set_or_clear(&mut raw.oidc.prompt, self.prompt.as_ref());
         if !self.auth_params.is_empty() {
             let params = raw.oidc.auth_params.get_or_insert_with(Default::default);
@@ -92,12 +92,22 @@ impl ConfigChanges {
             &mut raw.setup.anthropic_path_prefix,
             self.anthropic_path_prefix.as_ref(),
         );
+        set_list(&mut raw.models, self.models.as_ref());
+        set(&mut raw.bedrock.compat, self.bedrock_compat.as_ref());
+        set(&mut raw.bedrock.enable_1m, self.bedrock_enable_1m.as_ref());
     }
 }
 
 fn set<T: Clone>(field: &mut Option<T>, change: Option<&T>) {
     if let Some(value) = change {
         *field = Some(value.clone());
+    }
+}
+
+/// Sets an optional list; an empty list removes the key.
+fn set_list(field: &mut Option<Vec<String>>, change: Option<&Vec<String>>) {
+    if let Some(items) = change {
+        *field = (!items.is_empty()).then(|| items.clone());
     }
 }
 
@@ -142,12 +152,14 @@ mod tests {
         raw.tls.ca_file = Some("/ca.pem".into());
         raw.setup.anthropic_path_prefix = Some("/anthropic".into());
         raw.oidc.scopes = Some(vec!["openid".into()]);
+        raw.models = Some(vec!["claude-opus-4-8".into()]);
         let changes = ConfigChanges {
             audience: Some(String::new()),
             prompt: Some(String::new()),
             ca_file: Some(String::new()),
             anthropic_path_prefix: Some(String::new()),
             scopes: Some(Vec::new()),
+            models: Some(Vec::new()),
             ..ConfigChanges::default()
         };
         changes.apply_to(&mut raw);
@@ -193,5 +205,28 @@ mod tests {
         .apply_to(&mut raw);
         assert_eq!(raw.secrets.backend.as_deref(), Some("keyring"));
         assert_eq!(raw.tls.skip_verify, Some(false));
+    }
+
+    #[test]
+    fn models_and_bedrock_flags_are_set_and_cleared() {
+        let mut raw = RawConfig::default();
+        ConfigChanges {
+            models: Some(vec!["a-haiku".into(), "b-opus".into()]),
+            bedrock_compat: Some(true),
+            bedrock_enable_1m: Some(false),
+            ..ConfigChanges::default()
+        }
+        .apply_to(&mut raw);
+        assert_eq!(raw.models, Some(vec!["a-haiku".into(), "b-opus".into()]));
+        assert_eq!(raw.bedrock.compat, Some(true));
+        assert_eq!(raw.bedrock.enable_1m, Some(false));
+        // Not given: unchanged.
+        ConfigChanges {
+            bedrock_compat: Some(false),
+            ..ConfigChanges::default()
+        }
+        .apply_to(&mut raw);
+        assert_eq!(raw.bedrock.compat, Some(false));
+        assert_eq!(raw.models.as_ref().map(Vec::len), Some(2));
     }
 }

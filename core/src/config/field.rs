@@ -33,6 +33,12 @@ pub const TLS_SKIP_VERIFY: &str = "llm.tls.skip_verify";
 pub const SECRETS_BACKEND: &str = "llm.secrets.backend";
 /// `llm.setup.anthropic_path_prefix`
 pub const ANTHROPIC_PATH_PREFIX: &str = "llm.setup.anthropic_path_prefix";
+/// `llm.models`
+pub const MODELS: &str = "llm.models";
+/// `llm.bedrock.compat`
+pub const BEDROCK_COMPAT: &str = "llm.bedrock.compat";
+/// `llm.bedrock.enable_1m`
+pub const BEDROCK_ENABLE_1M: &str = "llm.bedrock.enable_1m";
 /// `llm.configured_tools` (entries are named `llm.configured_tools[<index>].<key>`)
 pub const CONFIGURED_TOOLS: &str = "llm.configured_tools";
 

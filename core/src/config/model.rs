@@ -48,6 +48,13 @@ pub struct Config {
     pub secrets_backend: SecretsBackend,
     /// `llm.setup.anthropic_path_prefix`: `""`, `auto` or a path such as `/anthropic`.
     pub anthropic_path_prefix: String,
+    /// `llm.models`: model ids as written, in order (Claude Code's tiers with Bedrock
+    /// compatibility on, Claude Desktop's model list).
+    pub models: Vec<String>,
+    /// `llm.bedrock.compat`: Claude Code talks to a gateway that fronts Amazon Bedrock.
+    pub bedrock_compat: bool,
+    /// `llm.bedrock.enable_1m`: the 1M-token context variants of the opus and sonnet ids.
+    pub bedrock_enable_1m: bool,
     /// `llm.configured_tools`, the index written by setup.
     pub configured_tools: Vec<ConfiguredTool>,
 }
@@ -114,4 +121,8 @@ pub mod defaults {
     pub const REQUIRE_LOCAL_KEY: bool = true;
     /// `llm.tls.skip_verify`
     pub const SKIP_VERIFY: bool = false;
+    /// `llm.bedrock.compat`
+    pub const BEDROCK_COMPAT: bool = false;
+    /// `llm.bedrock.enable_1m`
+    pub const BEDROCK_ENABLE_1M: bool = false;
 }

@@ -23,6 +23,10 @@ pub struct RawConfig {
     pub secrets: RawSecrets,
     /// `llm.setup`
     pub setup: RawSetup,
+    /// `llm.models`: model ids, for Claude Code's tiers and Claude Desktop's model list.
+    pub models: Option<Vec<String>>,
+    /// `llm.bedrock`
+    pub bedrock: RawBedrock,
     /// `llm.configured_tools`, the index written by setup.
     pub configured_tools: Option<Vec<ConfiguredTool>>,
 }
@@ -78,6 +82,15 @@ pub struct RawSecrets {
 pub struct RawSetup {
     /// `llm.setup.anthropic_path_prefix`
     pub anthropic_path_prefix: Option<String>,
+}
+
+/// `llm.bedrock` as written: Claude Code against a gateway that fronts Amazon Bedrock.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawBedrock {
+    /// `llm.bedrock.compat`
+    pub compat: Option<bool>,
+    /// `llm.bedrock.enable_1m`
+    pub enable_1m: Option<bool>,
 }
 
 /// One entry of `llm.configured_tools`: which tool setup configured, how, and in which file.

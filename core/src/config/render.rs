@@ -81,6 +81,17 @@ pub(crate) fn render_block(raw: &RawConfig, indent: usize, newline: &str) -> Str
         out.opt_str(2, "anthropic_path_prefix", Some(prefix));
     }
 
+    if let Some(models) = &raw.models {
+        out.list(1, "models", models);
+    }
+
+    let bedrock = &raw.bedrock;
+    if bedrock.compat.is_some() || bedrock.enable_1m.is_some() {
+        out.line(1, "bedrock:");
+        out.opt_display(2, "compat", bedrock.compat);
+        out.opt_display(2, "enable_1m", bedrock.enable_1m);
+    }
+
     if let Some(tools) = &raw.configured_tools {
         if tools.is_empty() {
             out.line(1, "configured_tools: []");

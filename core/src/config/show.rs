@@ -181,6 +181,21 @@ impl ConfigDocument {
                 raw.setup.anthropic_path_prefix.as_deref().map(scalar),
                 "\"\"",
             ),
+            row(
+                field::MODELS,
+                raw.models.as_ref().map(|m| list(m)),
+                "(none)",
+            ),
+            row(
+                field::BEDROCK_COMPAT,
+                raw.bedrock.compat.map(|b| b.to_string()),
+                &defaults::BEDROCK_COMPAT.to_string(),
+            ),
+            row(
+                field::BEDROCK_ENABLE_1M,
+                raw.bedrock.enable_1m.map(|b| b.to_string()),
+                &defaults::BEDROCK_ENABLE_1M.to_string(),
+            ),
         ];
         let tools = raw.configured_tools.as_deref().unwrap_or_default();
         if tools.is_empty() {
@@ -277,6 +292,9 @@ impl ConfigDocument {
             raw.setup.anthropic_path_prefix.is_some(),
             field::ANTHROPIC_PATH_PREFIX,
         );
+        note(raw.models.is_some(), field::MODELS);
+        note(raw.bedrock.compat.is_some(), field::BEDROCK_COMPAT);
+        note(raw.bedrock.enable_1m.is_some(), field::BEDROCK_ENABLE_1M);
         note(raw.configured_tools.is_some(), field::CONFIGURED_TOOLS);
 
         let tools: Vec<Value> = raw
@@ -331,6 +349,11 @@ impl ConfigDocument {
                 "setup": {
                     "anthropic_path_prefix": raw.setup.anthropic_path_prefix.clone().unwrap_or_default(),
                 },
+                "models": raw.models.clone().unwrap_or_default(),
+                "bedrock": {
+                    "compat": raw.bedrock.compat.unwrap_or(defaults::BEDROCK_COMPAT),
+                    "enable_1m": raw.bedrock.enable_1m.unwrap_or(defaults::BEDROCK_ENABLE_1M),
+                },
                 "configured_tools": tools,
             },
         })
@@ -383,6 +406,48 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("problems"), "{text}");
+        assert!(
+            text.contains("llm.models                       (none)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("llm.bedrock.compat               false (default)\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn models_and_bedrock_are_shown() {
+        let document = doc(&format!(
+            "{COMPLETE}  models: [us.anthropic.claude-opus-4-8, \"x-haiku[1m]\"]\n  bedrock:\n    compat: true\n"
+        ));
+        let text = document.show_text();
+        assert!(
+            text.contains(
+                "llm.models                       us.anthropic.claude-opus-4-8 \"x-haiku[1m]\"\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("llm.bedrock.compat               true\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("llm.bedrock.enable_1m            false (default)\n"),
+            "{text}"
+        );
+        let json = document.show_json();
+        assert_eq!(
+            json["llm"]["models"],
+            json!(["us.anthropic.claude-opus-4-8", "x-haiku[1m]"])
+        );
+        assert_eq!(
+            json["llm"]["bedrock"],
+            json!({"compat": true, "enable_1m": false})
+        );
+        let defaults = json["defaults"].as_array().cloned().unwrap_or_default();
+        assert!(defaults.contains(&json!("llm.bedrock.enable_1m")));
+        assert!(!defaults.contains(&json!("llm.models")));
     }
 
     #[test]

@@ -98,6 +98,24 @@ fn path_prefix() -> impl Strategy<Value = String> {
     prop_oneof![Just("auto".to_owned()), "(/[a-z0-9_-]{1,10}){1,2}"]
 }
 
+/// A model id as people write them: Anthropic and Bedrock ids, inference-profile ARNs,
+/// `[1m]` variants, and ids matching no tier.
+pub fn model_id() -> impl Strategy<Value = String> {
+    prop_oneof![
+        (
+            prop_oneof![Just("us."), Just("eu."), Just("global."), Just("")],
+            prop_oneof![Just("haiku"), Just("sonnet"), Just("opus"), Just("Opus")],
+            "[0-9]-[0-9]{1,2}",
+            prop_oneof![Just(""), Just("-v1:0"), Just("[1m]")],
+        )
+            .prop_map(|(region, tier, version, suffix)| {
+                format!("{region}anthropic.claude-{tier}-{version}{suffix}")
+            }),
+        "arn:aws:bedrock:[a-z]{2}-[a-z]{4}-1:[0-9]{4}:inference-profile/[a-z.-]{1,12}",
+        "[!-~]{1,16}",
+    ]
+}
+
 /// `config set` changes that give a complete, valid configuration when applied to an empty
 /// document.
 pub fn valid_changes() -> impl Strategy<Value = ConfigChanges> {
@@ -122,12 +140,18 @@ pub fn valid_changes() -> impl Strategy<Value = ConfigChanges> {
         option::of(backend()),
         option::of(path_prefix()),
     );
-    (required, oidc, rest)
-        .prop_map(|(required, oidc, rest)| {
+    let models = (
+        option::of(vec(model_id(), 0..4)),
+        option::of(any::<bool>()),
+        option::of(any::<bool>()),
+    );
+    (required, oidc, rest, models)
+        .prop_map(|(required, oidc, rest, models)| {
             let (gateway_url, issuer, client_id) = required;
             let (scopes, audience, callback_port, prompt, auth_params, refresh_window) = oidc;
             let (proxy_port, require_local_key, ca_file, tls_skip_verify, secrets_backend, prefix) =
                 rest;
+            let (models, bedrock_compat, bedrock_enable_1m) = models;
             ConfigChanges {
                 gateway_url: Some(gateway_url),
                 issuer: Some(issuer),
@@ -144,6 +168,9 @@ pub fn valid_changes() -> impl Strategy<Value = ConfigChanges> {
                 tls_skip_verify,
                 secrets_backend,
                 anthropic_path_prefix: prefix,
+                models,
+                bedrock_compat,
+                bedrock_enable_1m,
             }
         })
         .prop_filter("callback and proxy ports must differ", |changes| {
@@ -293,5 +320,19 @@ pub fn invalid_change() -> impl Strategy<Value = (ConfigChanges, String)> {
             },
             field::ANTHROPIC_PATH_PREFIX.to_owned()
         )),
+        (
+            vec(model_id(), 0..3),
+            prop_oneof![Just(String::new()), "[a-z]{0,4}[ \\t\u{e9}][a-z]{0,4}"]
+        )
+            .prop_map(move |(mut models, bad)| {
+                models.push(bad);
+                (
+                    ConfigChanges {
+                        models: Some(models),
+                        ..base()
+                    },
+                    field::MODELS.to_owned(),
+                )
+            }),
     ]
 }

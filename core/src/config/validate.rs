@@ -154,6 +154,7 @@ fn check(raw: &RawConfig) -> (Vec<FieldError>, Option<Config>) {
             check_path_prefix,
         )
         .unwrap_or_default();
+    let models = check_models(&mut errors, raw.models.as_deref());
     let configured_tools = check_tools(&mut errors, raw.configured_tools.as_deref());
 
     let (Some(gateway_url), Some(issuer), Some(client_id)) = (gateway_url, issuer, client_id)
@@ -182,6 +183,9 @@ fn check(raw: &RawConfig) -> (Vec<FieldError>, Option<Config>) {
         skip_verify: raw.tls.skip_verify.unwrap_or(defaults::SKIP_VERIFY),
         secrets_backend,
         anthropic_path_prefix,
+        models,
+        bedrock_compat: raw.bedrock.compat.unwrap_or(defaults::BEDROCK_COMPAT),
+        bedrock_enable_1m: raw.bedrock.enable_1m.unwrap_or(defaults::BEDROCK_ENABLE_1M),
         configured_tools,
     };
     (Vec::new(), Some(config))
@@ -447,6 +451,23 @@ fn check_path_prefix(text: &str) -> Result<String, String> {
         return Err(format!("{wanted} (without //)"));
     }
     Ok(text.to_owned())
+}
+
+/// Model ids go into tool settings as they are (Claude Code's environment, Claude
+/// Desktop's document), so each must be one printable token.
+fn check_models(errors: &mut Errors, models: Option<&[String]>) -> Vec<String> {
+    let models = models.unwrap_or_default();
+    for model in models {
+        if model.is_empty() || !model.chars().all(|c| c.is_ascii_graphic()) {
+            errors.push(
+                field::MODELS,
+                format!(
+                    "{model:?} is not a model id (printable ASCII without spaces, e.g. us.anthropic.claude-opus-4-8)"
+                ),
+            );
+        }
+    }
+    models.to_vec()
 }
 
 fn check_tools(errors: &mut Errors, tools: Option<&[ConfiguredTool]>) -> Vec<ConfiguredTool> {

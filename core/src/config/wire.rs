@@ -16,7 +16,9 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use serde_saphyr::{Location, Spanned};
 
 use super::error::ConfigError;
-use super::raw::{ConfiguredTool, RawConfig, RawOidc, RawProxy, RawSecrets, RawSetup, RawTls};
+use super::raw::{
+    ConfiguredTool, RawBedrock, RawConfig, RawOidc, RawProxy, RawSecrets, RawSetup, RawTls,
+};
 
 /// What the YAML text says about `llm:`.
 #[derive(Debug)]
@@ -429,6 +431,8 @@ impl Section for RawConfig {
             "tls" => self.tls = section(map, ctx, field, position)?,
             "secrets" => self.secrets = section(map, ctx, field, position)?,
             "setup" => self.setup = section(map, ctx, field, position)?,
+            "models" => self.models = ctx.value(map, field, position)?,
+            "bedrock" => self.bedrock = section(map, ctx, field, position)?,
             "configured_tools" => {
                 set_current(ctx, field, position);
                 self.configured_tools = map.next_value_seed(ToolsSeed { ctx: &mut *ctx })?;
@@ -510,6 +514,8 @@ leaf_section!(RawSecrets { backend });
 leaf_section!(RawSetup {
     anthropic_path_prefix
 });
+
+leaf_section!(RawBedrock { compat, enable_1m });
 
 impl Section for ConfiguredTool {
     fn read_field<'de, A: MapAccess<'de>>(

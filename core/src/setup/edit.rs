@@ -8,7 +8,7 @@ mod whole;
 
 use serde_json::Value as Json;
 
-use super::receipt::{Entry, Format};
+use super::receipt::{Entry, EntryKind, Format};
 
 /// One change setup wants in a file.
 #[derive(Clone, PartialEq, Eq)]
@@ -183,6 +183,28 @@ pub fn apply(
         Format::Whole => whole::apply(current, edits, prior)?,
     };
     Ok((format!("{bom}{out}"), entries))
+}
+
+/// Whether `entry`, from an earlier setup, is a change `edits` still make: a key they set,
+/// a container holding such a key, an element they append, the root or whole file. One
+/// that is not (a key written only while a setting was on) is undone by the next setup.
+pub(crate) fn wanted(entry: &Entry, edits: &[Edit]) -> bool {
+    edits.iter().any(|edit| match (entry.kind, edit) {
+        (EntryKind::Value, Edit::Set { key, .. }) => *key == entry.key,
+        (EntryKind::Container, Edit::Set { key, .. } | Edit::Append { key, .. }) => {
+            key.starts_with(&entry.key)
+        }
+        (EntryKind::Element, Edit::Append { key, element }) => {
+            *key == entry.key && json::semantic(&entry.written).as_ref() == Some(element)
+        }
+        (EntryKind::Root, Edit::Set { .. } | Edit::Append { .. })
+        | (EntryKind::Whole, Edit::Whole { .. }) => true,
+        (
+            EntryKind::Value | EntryKind::Element | EntryKind::Root | EntryKind::Whole,
+            Edit::Set { .. } | Edit::Append { .. } | Edit::Whole { .. },
+        )
+        | (EntryKind::Container, Edit::Whole { .. }) => false,
+    })
 }
 
 /// Undoes `entries` where `current` still holds what setup wrote.

@@ -104,12 +104,7 @@ pub fn next_steps(situation: &Situation) -> Vec<String> {
         .tools
         .iter()
         .filter(|t| t.desktop_app())
-        .map(|t| match t {
-            Tool::ClaudeDesktop => "Claude Desktop",
-            Tool::Vscode => "VS Code",
-            Tool::Cursor => "Cursor",
-            Tool::ClaudeCode | Tool::Codex | Tool::GeminiCli => "",
-        })
+        .map(|t| t.display_name())
         .collect();
     if !restart.is_empty() {
         steps.push(format!(
@@ -155,10 +150,13 @@ pub fn warnings(situation: &Situation) -> Vec<String> {
             "Cursor sends requests for a custom OpenAI base URL from its own servers, which cannot reach a proxy on localhost: its settings were written, but Cursor is likely to ignore them".to_owned(),
         );
     }
-    if has(Tool::Vscode) {
-        warnings.push(
-            "VS Code's settings for a custom Copilot endpoint are not documented and may be ignored by current versions: the keys written are best effort".to_owned(),
-        );
+    for tool in &situation.tools {
+        if let Some(keys) = unconfirmed_keys(*tool) {
+            warnings.push(format!(
+                "llmauth could not confirm that current versions of {} read {keys}: they were written, best effort",
+                tool.display_name()
+            ));
+        }
     }
     if let Some(ca) = &situation.ca_file
         && has(Tool::Codex)
@@ -173,6 +171,20 @@ pub fn warnings(situation: &Situation) -> Vec<String> {
         );
     }
     warnings
+}
+
+/// The keys of a best-effort tool that no documentation confirms (Cursor's are known to be
+/// ignored, which its own warning says).
+fn unconfirmed_keys(tool: Tool) -> Option<&'static str> {
+    match tool {
+        Tool::Vscode | Tool::VscodeInsiders => {
+            Some("github.copilot.advanced.serverUrl and github.copilot.advanced.apiKey")
+        }
+        Tool::Xcode => Some("openAIBaseURL and apiKey in editorSettings.json"),
+        Tool::ClaudeCode | Tool::Codex | Tool::ClaudeDesktop | Tool::GeminiCli | Tool::Cursor => {
+            None
+        }
+    }
 }
 
 /// The name of the lock serialising changes to one tool file: `tool-<16 hex>`.
@@ -209,6 +221,8 @@ mod tests {
                 Tool::ClaudeDesktop,
                 Tool::Cursor,
                 Tool::Codex,
+                Tool::VscodeInsiders,
+                Tool::Xcode,
             ],
             lazy: true,
             anthropic_api_key_set: true,
@@ -217,11 +231,15 @@ mod tests {
         };
         let steps = next_steps(&situation).join("\n");
         assert!(
-            steps.contains("Quit and reopen Claude Desktop, Cursor"),
+            steps.contains(
+                "Quit and reopen Claude Desktop, Cursor, VS Code Insiders, GitHub Copilot for Xcode:"
+            ),
             "{steps}"
         );
         assert!(
-            steps.contains("gemini-cli, cursor reach the gateway through the proxy"),
+            steps.contains(
+                "gemini-cli, cursor, vscode-insiders, xcode reach the gateway through the proxy"
+            ),
             "{steps}"
         );
         assert!(steps.contains("--lazy"), "{steps}");
@@ -230,6 +248,21 @@ mod tests {
         assert!(warnings.contains("Cursor sends"), "{warnings}");
         assert!(
             warnings.contains("CODEX_CA_CERTIFICATE=/ca.pem"),
+            "{warnings}"
+        );
+        assert!(
+            warnings.contains(
+                "llmauth could not confirm that current versions of VS Code Insiders read \
+                 github.copilot.advanced.serverUrl and github.copilot.advanced.apiKey: they were \
+                 written, best effort"
+            ),
+            "{warnings}"
+        );
+        assert!(
+            warnings.contains(
+                "llmauth could not confirm that current versions of GitHub Copilot for Xcode read \
+                 openAIBaseURL and apiKey in editorSettings.json: they were written, best effort"
+            ),
             "{warnings}"
         );
         assert!(next_steps(&Situation::default()).is_empty());

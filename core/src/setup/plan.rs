@@ -1,7 +1,7 @@
 //! Per-file decisions: what setup writes and records, and what teardown restores.
 
 use super::edit::{self, Note, PatchError};
-use super::receipt::FileReceipt;
+use super::receipt::{Entry, FileReceipt};
 use super::wiring::FileSpec;
 
 /// What setup does to one file.
@@ -19,6 +19,11 @@ pub struct FilePlan {
 /// (`None`: it does not exist), `prior` the receipt of an earlier setup of it, and
 /// `created_dirs` the directories this run has to create for it.
 ///
+/// A key an earlier setup wrote that this run no longer writes (one written only while
+/// `llm.bedrock.compat` was on, say) is given back: the earlier changes are undone from
+/// the oldest such key on, newest first, and this run's edits applied on top — the same
+/// undo teardown does, so the user's previous values come back exactly.
+///
 /// # Errors
 /// A [`PatchError`] when the file does not parse or our keys cannot be placed.
 pub fn plan_file(
@@ -30,7 +35,12 @@ pub fn plan_file(
 ) -> Result<FilePlan, PatchError> {
     let prior = prior.filter(|p| p.format == spec.format);
     let prior_entries = prior.map(|p| p.entries.as_slice()).unwrap_or_default();
-    let (text, entries) = edit::apply(spec.format, current, &spec.edits, prior_entries)?;
+    let (rewound, prior_entries) = rewind(spec, current, prior_entries)?;
+    let base = match &rewound {
+        Some(text) => text.as_deref(),
+        None => current,
+    };
+    let (text, entries) = edit::apply(spec.format, base, &spec.edits, &prior_entries)?;
     let created = prior.map_or(current.is_none(), |p| p.created);
     let mut dirs = prior.map(|p| p.created_dirs.clone()).unwrap_or_default();
     for dir in created_dirs {
@@ -48,6 +58,32 @@ pub fn plan_file(
             entries,
         },
     })
+}
+
+/// Undoes `prior` from its oldest entry `spec` no longer wants; returns the text after
+/// that (`None`: nothing was undone; `Some(None)`: no file) and the entries left to build on — the older ones, and
+/// newer ones still wanted that the user changed meanwhile (theirs stay; setup writes its
+/// value over them as it does on any re-run).
+fn rewind(
+    spec: &FileSpec,
+    current: Option<&str>,
+    prior: &[Entry],
+) -> Result<(Option<Option<String>>, Vec<Entry>), PatchError> {
+    let stale = prior.iter().position(|e| !edit::wanted(e, &spec.edits));
+    let (Some(first), Some(current)) = (stale, current) else {
+        let wanted = prior.iter().filter(|e| edit::wanted(e, &spec.edits));
+        return Ok((None, wanted.cloned().collect()));
+    };
+    let (keep, undo) = prior.split_at(first);
+    let reverted = edit::revert(spec.format, current, undo)?;
+    let mut entries = keep.to_vec();
+    entries.extend(
+        reverted
+            .kept
+            .into_iter()
+            .filter(|e| edit::wanted(e, &spec.edits)),
+    );
+    Ok((Some(reverted.text), entries))
 }
 
 /// What teardown does with a file.
@@ -152,6 +188,87 @@ mod tests {
         assert_eq!(
             teardown.action,
             FileAction::Write("{\n  \"theme\": \"dark\"\n}\n".into())
+        );
+    }
+
+    fn with_compat(compat: bool) -> FileSpec {
+        let mut edits = spec().edits;
+        edits.push(set(&["env", "ANTHROPIC_BASE_URL"], json!("https://gw")));
+        if compat {
+            edits.push(set(
+                &["env", "CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS"],
+                json!("1"),
+            ));
+            edits.push(set(
+                &["env", "ANTHROPIC_DEFAULT_OPUS_MODEL"],
+                json!("gw-opus"),
+            ));
+        }
+        FileSpec { edits, ..spec() }
+    }
+
+    #[test]
+    fn keys_a_run_no_longer_writes_are_given_back() {
+        let original = "{\n  // mine\n  \"env\": {\"ANTHROPIC_DEFAULT_OPUS_MODEL\": \"my-opus\", \"X\": \"1\"}\n}\n";
+        let on = plan_file(&with_compat(true), "/p", Some(original), None, Vec::new()).unwrap();
+        let on_text = on.new_text.unwrap();
+        assert!(on_text.contains("\"gw-opus\""), "{on_text}");
+        // Compat off: the compat keys go, the user's opus comes back, exactly as a setup
+        // without compat would have left the original.
+        let off = plan_file(
+            &with_compat(false),
+            "/p",
+            Some(&on_text),
+            Some(&on.receipt),
+            Vec::new(),
+        )
+        .unwrap();
+        let off_text = off.new_text.unwrap();
+        let fresh = plan_file(&with_compat(false), "/p", Some(original), None, Vec::new()).unwrap();
+        assert_eq!(Some(off_text.clone()), fresh.new_text);
+        assert_eq!(off.receipt, fresh.receipt);
+        assert_eq!(
+            teardown_file(&off.receipt, Some(&off_text)).unwrap().action,
+            FileAction::Write(original.into())
+        );
+        // And on again: the first previous value is recorded again.
+        let again = plan_file(
+            &with_compat(true),
+            "/p",
+            Some(&off_text),
+            Some(&off.receipt),
+            Vec::new(),
+        )
+        .unwrap();
+        assert_eq!(again.new_text.as_deref(), Some(on_text.as_str()));
+        assert_eq!(again.receipt, on.receipt);
+    }
+
+    #[test]
+    fn a_stale_key_the_user_changed_is_theirs() {
+        let on = plan_file(&with_compat(true), "/p", Some("{}"), None, Vec::new()).unwrap();
+        let edited = on.new_text.unwrap().replace("gw-opus", "their-opus");
+        let off = plan_file(
+            &with_compat(false),
+            "/p",
+            Some(&edited),
+            Some(&on.receipt),
+            Vec::new(),
+        )
+        .unwrap();
+        let off_text = off.new_text.unwrap();
+        assert!(off_text.contains("their-opus"), "{off_text}");
+        assert!(
+            !off_text.contains("DISABLE_EXPERIMENTAL_BETAS"),
+            "{off_text}"
+        );
+        assert!(
+            off.receipt.entries.iter().all(|e| e
+                .key
+                .last()
+                .is_none_or(|k| k != "ANTHROPIC_DEFAULT_OPUS_MODEL")),
+            "{:?}",
+            off.receipt
         );
     }
 

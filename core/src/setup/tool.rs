@@ -17,8 +17,12 @@ pub enum Tool {
     GeminiCli,
     /// Visual Studio Code (through the proxy; best effort).
     Vscode,
+    /// Visual Studio Code Insiders (through the proxy; best effort).
+    VscodeInsiders,
     /// Cursor (through the proxy; best effort).
     Cursor,
+    /// GitHub Copilot for Xcode (through the proxy; best effort).
+    Xcode,
 }
 
 /// How a tool gets its credentials.
@@ -54,13 +58,15 @@ impl Mode {
 
 impl Tool {
     /// Every tool, in the order setup reports them.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 8] = [
         Self::ClaudeCode,
         Self::Codex,
         Self::ClaudeDesktop,
         Self::GeminiCli,
         Self::Vscode,
+        Self::VscodeInsiders,
         Self::Cursor,
+        Self::Xcode,
     ];
 
     /// The `--client` name.
@@ -71,7 +77,23 @@ impl Tool {
             Self::ClaudeDesktop => "claude-desktop",
             Self::GeminiCli => "gemini-cli",
             Self::Vscode => "vscode",
+            Self::VscodeInsiders => "vscode-insiders",
             Self::Cursor => "cursor",
+            Self::Xcode => "xcode",
+        }
+    }
+
+    /// The name people know the application by.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Self::ClaudeCode => "Claude Code",
+            Self::Codex => "Codex",
+            Self::ClaudeDesktop => "Claude Desktop",
+            Self::GeminiCli => "Gemini CLI",
+            Self::Vscode => "VS Code",
+            Self::VscodeInsiders => "VS Code Insiders",
+            Self::Cursor => "Cursor",
+            Self::Xcode => "GitHub Copilot for Xcode",
         }
     }
 
@@ -85,14 +107,19 @@ impl Tool {
         match self {
             Self::ClaudeCode | Self::Codex => Mode::TokenHelper,
             Self::ClaudeDesktop => Mode::CredentialHelper,
-            Self::GeminiCli | Self::Vscode | Self::Cursor => Mode::Proxy,
+            Self::GeminiCli | Self::Vscode | Self::VscodeInsiders | Self::Cursor | Self::Xcode => {
+                Mode::Proxy
+            }
         }
     }
 
     /// Whether the keys written are known to work with current versions of the tool; the
     /// editors' proxy settings are not (SPEC §9), and setup says so.
     pub fn best_effort(self) -> bool {
-        matches!(self, Self::Vscode | Self::Cursor)
+        matches!(
+            self,
+            Self::Vscode | Self::VscodeInsiders | Self::Cursor | Self::Xcode
+        )
     }
 
     /// Whether the tool talks to the gateway's Anthropic API (and so needs the path prefix).
@@ -102,7 +129,10 @@ impl Tool {
 
     /// Whether the tool reads its configuration only when it starts.
     pub fn desktop_app(self) -> bool {
-        matches!(self, Self::ClaudeDesktop | Self::Vscode | Self::Cursor)
+        matches!(
+            self,
+            Self::ClaudeDesktop | Self::Vscode | Self::VscodeInsiders | Self::Cursor | Self::Xcode
+        )
     }
 }
 
@@ -140,6 +170,9 @@ pub struct Environment {
     pub claude_config_dir: Option<PathBuf>,
     /// `$CODEX_HOME` (Codex's settings directory).
     pub codex_home: Option<PathBuf>,
+    /// The login name (`$USER`, `%USERNAME%`): macOS keeps per-user managed profiles under
+    /// it.
+    pub user: Option<String>,
 }
 
 impl Environment {
@@ -157,6 +190,12 @@ impl Environment {
                 .clone()
                 .unwrap_or_else(|| self.home.join("AppData").join("Roaming")),
         }
+    }
+
+    /// `~/Library/Application Support`, where macOS apps keep their data. Copilot for
+    /// Xcode exists only on macOS; elsewhere this directory is simply never there.
+    fn mac_app_support(&self) -> PathBuf {
+        self.home.join("Library").join("Application Support")
     }
 
     /// Local (non-roaming) application data; the same as the config dir except on Windows.
@@ -198,7 +237,15 @@ pub fn location(tool: Tool, env: &Environment) -> Location {
         ),
         Tool::GeminiCli => (env.home.join(".gemini"), &["gemini"]),
         Tool::Vscode => (env.app_config_dir().join("Code"), &["code"]),
+        Tool::VscodeInsiders => (
+            env.app_config_dir().join("Code - Insiders"),
+            &["code-insiders"],
+        ),
         Tool::Cursor => (env.app_config_dir().join("Cursor"), &["cursor"]),
+        // The directory the reference design names (its notes found no documentation of
+        // a settings file: the app keeps its data in `com.github.CopilotForXcode`), and no
+        // command: the app is found only by its directory.
+        Tool::Xcode => (env.mac_app_support().join("GitHub Copilot for Xcode"), &[]),
         Tool::ClaudeDesktop => (
             env.app_config_dir().join("Claude"),
             match env.platform {
@@ -243,6 +290,7 @@ mod tests {
             assert_eq!(Tool::parse(tool.name()), Some(tool));
         }
         assert_eq!(Tool::parse("vscode-insider"), None);
+        assert_eq!(Tool::ALL.len(), 8);
     }
 
     #[test]
@@ -299,6 +347,20 @@ mod tests {
             location(Tool::ClaudeDesktop, &windows).config_dir,
             PathBuf::from("/h/AppData/Roaming/Claude")
         );
+        assert_eq!(
+            editor_settings(Tool::VscodeInsiders, &windows),
+            PathBuf::from("/h/AppData/Roaming/Code - Insiders/User/settings.json")
+        );
+        assert_eq!(
+            editor_settings(Tool::VscodeInsiders, &linux),
+            PathBuf::from("/h/.config/Code - Insiders/User/settings.json")
+        );
+        let xcode = location(Tool::Xcode, &mac);
+        assert_eq!(
+            xcode.config_dir,
+            PathBuf::from("/h/Library/Application Support/GitHub Copilot for Xcode")
+        );
+        assert!(xcode.binaries.is_empty());
     }
 
     #[test]

@@ -8,6 +8,7 @@ use serde_json::{Value as Json, json};
 
 use super::edit::Edit;
 use super::helper::Helper;
+use super::models;
 use super::receipt::{Format, Receipt};
 use super::tool::{
     Environment, Mode, Platform, Tool, claude_desktop_library, editor_settings, location,
@@ -42,6 +43,13 @@ pub struct Settings {
     pub shim_path: PathBuf,
     /// The id of our Claude Desktop configuration document.
     pub desktop_document_id: String,
+    /// `llm.models`: Claude Desktop's model list, and Claude Code's tiers with Bedrock
+    /// compatibility on.
+    pub models: Vec<String>,
+    /// `llm.bedrock.compat`: Claude Code gets Bedrock-style model ids and no beta headers.
+    pub bedrock_compat: bool,
+    /// `llm.bedrock.enable_1m`: the 1M-context variants of the opus and sonnet ids.
+    pub bedrock_enable_1m: bool,
 }
 
 impl fmt::Debug for Settings {
@@ -54,6 +62,9 @@ impl fmt::Debug for Settings {
             .field("ca_file", &self.ca_file)
             .field("proxy_port", &self.proxy_port)
             .field("local_key", &self.local_key)
+            .field("models", &self.models)
+            .field("bedrock_compat", &self.bedrock_compat)
+            .field("bedrock_enable_1m", &self.bedrock_enable_1m)
             .finish_non_exhaustive()
     }
 }
@@ -167,6 +178,13 @@ pub fn files(
             if let Some(ca) = &settings.ca_file {
                 edits.push(set(&["env", "NODE_EXTRA_CA_CERTS"], json!(ca)));
             }
+            if settings.bedrock_compat {
+                edits.push(set(&["env", models::DISABLE_BETAS], json!("1")));
+                let tiers = models::tiers(&settings.models, settings.bedrock_enable_1m);
+                for (variable, id) in tiers.ids {
+                    edits.push(set(&["env", variable], json!(id)));
+                }
+            }
             vec![FileSpec {
                 path: dir.join("settings.json"),
                 format: Format::Json,
@@ -222,7 +240,7 @@ pub fn files(
                 new_file_mode: 0o600,
             },
         ],
-        Tool::Vscode => vec![FileSpec {
+        Tool::Vscode | Tool::VscodeInsiders => vec![FileSpec {
             path: editor_settings(tool, env),
             format: Format::Json,
             edits: vec![
@@ -246,10 +264,22 @@ pub fn files(
             ],
             new_file_mode: 0o600,
         }],
+        Tool::Xcode => vec![FileSpec {
+            path: dir.join("editorSettings.json"),
+            format: Format::Json,
+            edits: vec![
+                set(
+                    &["openAIBaseURL"],
+                    json!(format!("{}/v1", settings.proxy_origin())),
+                ),
+                set(&["apiKey"], json!(key()?)),
+            ],
+            new_file_mode: 0o600,
+        }],
         Tool::ClaudeDesktop => {
             let library = claude_desktop_library(env);
             let id = &settings.desktop_document_id;
-            let document = json!({
+            let mut document = json!({
                 "inferenceProvider": "gateway",
                 "inferenceGatewayBaseUrl": settings.anthropic_base_url(),
                 "inferenceGatewayAuthScheme": "bearer",
@@ -258,6 +288,9 @@ pub fn files(
                 "inferenceCredentialHelperTtlSec": settings.interval.as_secs(),
                 "inferenceCredentialHelperTimeoutSec": DESKTOP_HELPER_TIMEOUT_SECS,
             });
+            if !settings.models.is_empty() {
+                document["inferenceModels"] = json!(settings.models);
+            }
             let mut content = serde_json::to_string_pretty(&document).unwrap_or_default();
             content.push('\n');
             vec![
@@ -299,7 +332,7 @@ pub fn helper_program(tool: Tool, helper: &Helper) -> Option<String> {
     let names_path = match tool {
         Tool::ClaudeCode => !helper.on_path,
         Tool::Codex | Tool::ClaudeDesktop => true,
-        Tool::GeminiCli | Tool::Vscode | Tool::Cursor => false,
+        Tool::GeminiCli | Tool::Vscode | Tool::VscodeInsiders | Tool::Cursor | Tool::Xcode => false,
     };
     names_path.then(|| helper.program.clone())
 }
@@ -415,6 +448,94 @@ mod tests {
             Err(NeedsLocalKey(Tool::GeminiCli))
         );
         assert!(files(Tool::ClaudeCode, &no_key, &env()).is_ok());
+    }
+
+    fn env_keys(specs: &[FileSpec]) -> Vec<String> {
+        specs[0]
+            .edits
+            .iter()
+            .filter_map(|e| match e {
+                Edit::Set { key, .. } if key[0] == "env" => Some(key[1].clone()),
+                Edit::Set { .. } | Edit::Append { .. } | Edit::Whole { .. } => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn bedrock_compat_gives_claude_code_its_tiers_and_desktop_the_models() {
+        let mut s = settings();
+        s.models = vec!["eu.anthropic.claude-opus-4-8".into(), "x-sonnet".into()];
+        let plain = files(Tool::ClaudeCode, &s, &env()).unwrap();
+        assert_eq!(
+            env_keys(&plain),
+            [
+                "ANTHROPIC_BASE_URL",
+                "CLAUDE_CODE_API_KEY_HELPER_TTL_MS",
+                "NODE_EXTRA_CA_CERTS"
+            ]
+        );
+        s.bedrock_compat = true;
+        s.bedrock_enable_1m = true;
+        let compat = files(Tool::ClaudeCode, &s, &env()).unwrap();
+        assert_eq!(
+            env_keys(&compat)[3..],
+            [
+                "CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS",
+                "ANTHROPIC_DEFAULT_HAIKU_MODEL",
+                "ANTHROPIC_DEFAULT_OPUS_MODEL",
+                "ANTHROPIC_DEFAULT_SONNET_MODEL"
+            ]
+        );
+        let Edit::Set { value, .. } = &compat[0].edits[6] else {
+            panic!("{compat:?}");
+        };
+        assert_eq!(value, &json!("eu.anthropic.claude-opus-4-8[1m]"));
+
+        let desktop = files(Tool::ClaudeDesktop, &s, &env()).unwrap();
+        let Edit::Whole { content } = &desktop[1].edits[0] else {
+            panic!("{desktop:?}");
+        };
+        let document: Json = serde_json::from_str(content).unwrap();
+        // The list as configured: tiers and [1m] are Claude Code's business.
+        assert_eq!(
+            document["inferenceModels"],
+            json!(["eu.anthropic.claude-opus-4-8", "x-sonnet"])
+        );
+        s.models.clear();
+        let desktop = files(Tool::ClaudeDesktop, &s, &env()).unwrap();
+        let Edit::Whole { content } = &desktop[1].edits[0] else {
+            panic!("{desktop:?}");
+        };
+        assert!(!content.contains("inferenceModels"), "{content}");
+    }
+
+    #[test]
+    fn the_new_editors_get_the_proxy_and_the_local_key() {
+        let key = LocalKey::from_random([7; 32]);
+        let insiders = files(Tool::VscodeInsiders, &settings(), &env()).unwrap();
+        assert_eq!(
+            insiders[0].path,
+            PathBuf::from("/h/.config/Code - Insiders/User/settings.json")
+        );
+        assert_eq!(
+            insiders[0].edits,
+            files(Tool::Vscode, &settings(), &env()).unwrap()[0].edits
+        );
+        let xcode = files(Tool::Xcode, &settings(), &environment(Platform::Mac)).unwrap();
+        assert_eq!(
+            xcode[0].path,
+            PathBuf::from(
+                "/h/Library/Application Support/GitHub Copilot for Xcode/editorSettings.json"
+            )
+        );
+        assert_eq!(
+            xcode[0].edits,
+            [
+                set(&["openAIBaseURL"], json!("http://localhost:14000/v1")),
+                set(&["apiKey"], json!(key.expose_secret())),
+            ]
+        );
+        assert_eq!(xcode[0].new_file_mode, 0o600);
     }
 
     #[test]

@@ -5,7 +5,9 @@
 use serde_json::{Value as Json, json};
 
 use crate::setup::edit::{self, Edit, PatchError};
+use crate::setup::plan::{FileAction, plan_file, teardown_file};
 use crate::setup::receipt::Format;
+use crate::setup::wiring::FileSpec;
 
 /// `Edit::Set` of the key at `key`.
 pub fn set(key: &[&str], value: Json) -> Edit {
@@ -30,12 +32,35 @@ pub fn claude_code_edits() -> Vec<Edit> {
     ]
 }
 
+/// The keys Claude Code gets on top of [`claude_code_edits`] with Bedrock compatibility on.
+pub fn bedrock_edits() -> Vec<Edit> {
+    vec![
+        set(
+            &["env", "CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS"],
+            json!("1"),
+        ),
+        set(
+            &["env", "ANTHROPIC_DEFAULT_HAIKU_MODEL"],
+            json!("us.anthropic.claude-haiku-4-5-20251001-v1:0"),
+        ),
+        set(
+            &["env", "ANTHROPIC_DEFAULT_OPUS_MODEL"],
+            json!("us.anthropic.claude-opus-4-8[1m]"),
+        ),
+        set(
+            &["env", "ANTHROPIC_DEFAULT_SONNET_MODEL"],
+            json!("us.anthropic.claude-sonnet-4-6[1m]"),
+        ),
+    ]
+}
+
 /// Every kind of JSON edit setup makes, over the keys of every JSON-configured tool: nested
 /// keys, a flat key containing dots, an appended array element.
 pub fn json_edits() -> Vec<Edit> {
     let mut edits = claude_code_edits();
+    edits.extend([set(&["env", "NODE_EXTRA_CA_CERTS"], json!("/etc/ca.pem"))]);
+    edits.extend(bedrock_edits());
     edits.extend([
-        set(&["env", "NODE_EXTRA_CA_CERTS"], json!("/etc/ca.pem")),
         set(
             &["security", "auth", "selectedType"],
             json!("gemini-api-key"),
@@ -133,5 +158,72 @@ pub fn round_trip(format: Format, doc: &str, edits: &[Edit]) -> Result<RoundTrip
             reverted.text
         )),
         Err(e) => Err(format!("teardown refused setup's file ({e}):\n{patched}")),
+    }
+}
+
+/// A setting switched between two setups: setup of `doc` with `first`, then with `second`
+/// (keys only one of them writes, such as Claude Code's Bedrock keys), a repeat, then
+/// teardown. Checks that the second setup leaves exactly what a setup with `second` alone
+/// leaves (text and receipt) — keys it no longer writes are given back — that the repeat
+/// changes nothing, and that teardown gives back `doc` byte for byte.
+///
+/// # Errors
+/// Which of those did not hold.
+pub fn switch_round_trip(
+    format: Format,
+    doc: &str,
+    first: &[Edit],
+    second: &[Edit],
+) -> Result<RoundTrip, String> {
+    let spec = |edits: &[Edit]| FileSpec {
+        path: "/f".into(),
+        format,
+        edits: edits.to_vec(),
+        new_file_mode: 0o644,
+    };
+    let plan = |edits: &[Edit], text: &str, prior| {
+        plan_file(&spec(edits), "/f", Some(text), prior, Vec::new())
+    };
+    let one = match plan(first, doc, None) {
+        Ok(one) => one,
+        Err(refused) => return Ok(RoundTrip::Refused(refused)),
+    };
+    let one_text = one.new_text.unwrap_or_else(|| doc.to_owned());
+    let two = plan(second, &one_text, Some(&one.receipt))
+        .map_err(|e| format!("the second setup refused the first one's file ({e}):\n{one_text}"))?;
+    let two_text = two.new_text.unwrap_or_else(|| one_text.clone());
+    match plan(second, doc, None) {
+        Ok(alone)
+            if alone.new_text.as_deref().unwrap_or(doc) == two_text
+                && alone.receipt == two.receipt => {}
+        Ok(_) => {
+            return Err(format!(
+                "switching left something else than a setup with the second edits alone:\n{two_text}"
+            ));
+        }
+        Err(e) => {
+            return Err(format!(
+                "the second edits alone were refused ({e}), but not after the first"
+            ));
+        }
+    }
+    match plan(second, &two_text, Some(&two.receipt)) {
+        Ok(again) if again.new_text.is_none() && again.receipt == two.receipt => {}
+        Ok(_) => return Err(format!("a repeat changed the file:\n{two_text}")),
+        Err(e) => return Err(format!("a repeat refused its own file ({e}):\n{two_text}")),
+    }
+    match teardown_file(&two.receipt, Some(&two_text)) {
+        Ok(t)
+            if t.remaining.is_none()
+                && (t.action == FileAction::Write(doc.to_owned())
+                    || (t.action == FileAction::Leave && two_text == doc)) =>
+        {
+            Ok(RoundTrip::Restored(two_text))
+        }
+        Ok(t) => Err(format!(
+            "teardown did not give back the original: {:?}\npatched:\n{two_text}",
+            t.action
+        )),
+        Err(e) => Err(format!("teardown refused setup's file ({e}):\n{two_text}")),
     }
 }

@@ -20,6 +20,7 @@ pub fn environment(platform: Platform) -> Environment {
         local_appdata: None,
         claude_config_dir: None,
         codex_home: None,
+        user: Some("u".to_owned()),
     }
 }
 
@@ -40,6 +41,9 @@ pub fn settings() -> Settings {
         local_key: Some(LocalKey::from_random([7; 32])),
         shim_path: PathBuf::from("/s/claude-desktop-helper.sh"),
         desktop_document_id: "abc".into(),
+        models: Vec::new(),
+        bedrock_compat: false,
+        bedrock_enable_1m: false,
     }
 }
 

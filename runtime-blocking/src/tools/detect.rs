@@ -45,6 +45,12 @@ fn environment_from(
         local_appdata: path("LOCALAPPDATA"),
         claude_config_dir: path("CLAUDE_CONFIG_DIR"),
         codex_home: path("CODEX_HOME"),
+        user: var(match platform {
+            Platform::Windows => "USERNAME",
+            Platform::Linux | Platform::Mac => "USER",
+        })
+        .and_then(|v| v.into_string().ok())
+        .filter(|v| !v.is_empty()),
     })
 }
 

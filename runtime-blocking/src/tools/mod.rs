@@ -6,6 +6,7 @@
 mod detect;
 pub mod drift;
 mod files;
+pub mod managed;
 mod probe;
 mod receipts;
 pub mod settings;

@@ -86,6 +86,9 @@ pub fn gather(
         local_key,
         shim_path: paths.state_dir.join(shim_file_name(env.platform)),
         desktop_document_id,
+        models: config.models.clone(),
+        bedrock_compat: config.bedrock_compat,
+        bedrock_enable_1m: config.bedrock_enable_1m,
     };
     Ok(Gathered {
         settings,

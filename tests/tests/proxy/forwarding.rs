@@ -358,14 +358,47 @@ fn the_gateway_certificate_is_verified_unless_skip_verify() {
     assert_eq!(rig.gateway.request_count(), 0);
     drop(proxy);
 
+    // The flag turns verification off for one run, and says so; the config is unchanged.
+    let once = rig.start_proxy_with(&["--port", "0", "--tls-skip-verify"]);
+    let response = Req::get("/echo")
+        .header("x-api-key", key.clone())
+        .send(once.port);
+    assert_eq!(response.status, 200, "{}", response.text());
+    assert!(
+        once.stderr()
+            .contains("--tls-skip-verify=true overrides tls.skip_verify=false for this run only"),
+        "warned: {}",
+        once.stderr()
+    );
+    drop(once);
+    let show = rig.run(&["config", "show", "--format", "json"]);
+    let show: serde_json::Value = serde_json::from_str(&show.stdout).unwrap();
+    assert_eq!(show["llm"]["tls"]["skip_verify"], false);
+
     let set = rig.run(&["config", "set", "--tls-skip-verify"]);
     assert_eq!(set.code, 0, "{}", set.stderr);
     let proxy = rig.start_proxy();
-    let response = Req::get("/echo").header("x-api-key", key).send(proxy.port);
+    let response = Req::get("/echo")
+        .header("x-api-key", key.clone())
+        .send(proxy.port);
     assert_eq!(response.status, 200, "{}", response.text());
     assert!(
         proxy.stderr().contains("tls.skip_verify"),
         "warned: {}",
         proxy.stderr()
+    );
+    assert!(!proxy.stderr().contains("overrides"), "{}", proxy.stderr());
+    drop(proxy);
+
+    // And back on for one run.
+    let strict = rig.start_proxy_with(&["--port", "0", "--tls-skip-verify=false"]);
+    let refused = Req::get("/echo").header("x-api-key", key).send(strict.port);
+    assert_eq!(refused.status, 502, "{}", refused.text());
+    assert!(
+        strict
+            .stderr()
+            .contains("--tls-skip-verify=false overrides tls.skip_verify=true for this run only"),
+        "warned: {}",
+        strict.stderr()
     );
 }

@@ -102,13 +102,14 @@ impl Rig {
 
     /// `llmauth proxy start --port <port> --skip-browser`, once it says it is listening.
     pub(crate) fn start_proxy_on(&self, port: &str) -> RunningProxy {
-        RunningProxy::start(self.sandbox.command(&[
-            "proxy",
-            "start",
-            "--port",
-            port,
-            "--skip-browser",
-        ]))
+        self.start_proxy_with(&["--port", port])
+    }
+
+    /// `llmauth proxy start --skip-browser <args>`, once it says it is listening.
+    pub(crate) fn start_proxy_with(&self, args: &[&str]) -> RunningProxy {
+        let mut command = vec!["proxy", "start", "--skip-browser"];
+        command.extend_from_slice(args);
+        RunningProxy::start(self.sandbox.command(&command))
     }
 
     /// The access token the IdP issued last.

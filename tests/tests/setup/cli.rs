@@ -10,13 +10,27 @@ use llmauth_tests::ca::TestCa;
 use llmauth_tests::http_server::{HttpServer, Request, Response, ServerOptions};
 use llmauth_tests::sandbox::{Finished, Sandbox, tree};
 
-const TOOL_BINARIES: [&str; 6] = [
+/// Commands whose presence on PATH makes setup count a tool as installed (Copilot for
+/// Xcode has none: its directory counts).
+const TOOL_BINARIES: [&str; 7] = [
     "claude",
     "codex",
     "gemini",
     "code",
+    "code-insiders",
     "cursor",
     "claude-desktop",
+];
+/// Every tool, as setup names them.
+const ALL_TOOLS: [&str; 8] = [
+    "claude-code",
+    "codex",
+    "claude-desktop",
+    "gemini-cli",
+    "vscode",
+    "vscode-insiders",
+    "cursor",
+    "xcode",
 ];
 const INLINE_CONFIG: [&str; 6] = [
     "--gateway-url",
@@ -92,6 +106,8 @@ fn every_tool_set_up_then_torn_down_leaves_home_as_it_was() {
     let gemini_env = home.join(".gemini/.env");
     let gemini_settings = home.join(".gemini/settings.json");
     let vscode = home.join(".config/Code/User/settings.json");
+    let insiders = home.join(".config/Code - Insiders/User/settings.json");
+    let xcode_dir = home.join("Library/Application Support/GitHub Copilot for Xcode");
     let cursor_link = home.join(".config/Cursor/User/settings.json");
     let cursor_real = home.join("dotfiles/cursor-settings.json");
     write(&claude, &fixture("claude-code/commented.json"));
@@ -100,27 +116,28 @@ fn every_tool_set_up_then_torn_down_leaves_home_as_it_was() {
     set_mode(&gemini_env, 0o640);
     write(&gemini_settings, &fixture("gemini-cli/settings.json"));
     write(&vscode, &fixture("vscode/settings.json"));
+    write(&insiders, &fixture("vscode-insiders/settings.json"));
+    // Copilot for Xcode installed, its settings file not written yet.
+    std::fs::create_dir_all(&xcode_dir).unwrap();
     write(&cursor_real, &fixture("cursor/settings.json"));
     std::fs::create_dir_all(cursor_link.parent().unwrap()).unwrap();
     std::os::unix::fs::symlink("../../../dotfiles/cursor-settings.json", &cursor_link).unwrap();
     let before = tree(&home);
 
-    let first = setup(&sandbox, &[]);
+    let models = [
+        "--bedrock-compat",
+        "--models",
+        "eu.anthropic.claude-opus-4-8,x-sonnet",
+    ];
+    let first = setup(&sandbox, &models);
     ok(&first);
     let configured: Vec<&str> = first
         .stdout
         .lines()
         .filter(|l| l.starts_with("configured "))
         .collect();
-    assert_eq!(configured.len(), 6, "{}", first.stdout);
-    for tool in [
-        "claude-code",
-        "codex",
-        "claude-desktop",
-        "gemini-cli",
-        "vscode",
-        "cursor",
-    ] {
+    assert_eq!(configured.len(), 8, "{}", first.stdout);
+    for tool in ALL_TOOLS {
         assert!(
             configured
                 .iter()
@@ -139,6 +156,15 @@ fn every_tool_set_up_then_torn_down_leaves_home_as_it_was() {
         "{}",
         first.stderr
     );
+    for unconfirmed in ["VS Code", "VS Code Insiders", "GitHub Copilot for Xcode"] {
+        assert!(
+            first.stderr.contains(&format!(
+                "warning: llmauth could not confirm that current versions of {unconfirmed} read "
+            )),
+            "{unconfirmed}: {}",
+            first.stderr
+        );
+    }
 
     // What each tool reads.
     let config_arg = format!("--config {}", sandbox.config_file().display());
@@ -158,6 +184,22 @@ fn every_tool_set_up_then_torn_down_leaves_home_as_it_was() {
         settings.contains("// Claude Code user settings, kept in git"),
         "{settings}"
     );
+    assert!(
+        settings.contains("\"ANTHROPIC_DEFAULT_OPUS_MODEL\": \"eu.anthropic.claude-opus-4-8\""),
+        "{settings}"
+    );
+    assert!(
+        settings.contains("\"CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS\": \"1\""),
+        "{settings}"
+    );
+    assert!(read(&insiders).contains(&format!(
+        "\"github.copilot.advanced.apiKey\": \"{}\"",
+        read(&sandbox.state_dir().join("proxy.key")).trim()
+    )));
+    let xcode: serde_json::Value =
+        serde_json::from_str(&read(&xcode_dir.join("editorSettings.json"))).unwrap();
+    assert_eq!(xcode["openAIBaseURL"], "http://localhost:14000/v1");
+    assert_eq!(mode(&xcode_dir.join("editorSettings.json")), 0o600);
     let toml = read(&codex);
     assert!(toml.contains("model_provider = \"llmauth\"\r\n"), "{toml}");
     assert!(
@@ -195,6 +237,10 @@ fn every_tool_set_up_then_torn_down_leaves_home_as_it_was() {
         serde_json::from_str(&read(&library.join(format!("{id}.json")))).unwrap();
     assert_eq!(document["inferenceCredentialKind"], "helper-script");
     assert_eq!(document["inferenceCredentialHelperTimeoutSec"], 30);
+    assert_eq!(
+        document["inferenceModels"],
+        serde_json::json!(["eu.anthropic.claude-opus-4-8", "x-sonnet"])
+    );
     let shim = PathBuf::from(document["inferenceCredentialHelper"].as_str().unwrap());
     assert_eq!(mode(&shim), 0o700);
     assert!(read(&shim).contains("--non-interactive"));
@@ -202,7 +248,7 @@ fn every_tool_set_up_then_torn_down_leaves_home_as_it_was() {
         assert_eq!(mode(&receipt.unwrap().path()), 0o600);
     }
 
-    // A second setup changes nothing.
+    // A second setup (the settings now saved) changes nothing.
     let after_first = tree(&home);
     ok(&setup(&sandbox, &[]));
     assert_eq!(tree(&home), after_first, "the second setup changed files");
@@ -211,13 +257,22 @@ fn every_tool_set_up_then_torn_down_leaves_home_as_it_was() {
     assert!(status.stdout.contains("tools:"), "{}", status.stdout);
     assert_eq!(
         status.stdout.matches("as setup left it").count(),
-        6,
+        8,
+        "{}",
+        status.stdout
+    );
+    assert!(
+        status.stdout.contains("llm.bedrock.compat")
+            && status
+                .stdout
+                .contains("eu.anthropic.claude-opus-4-8 x-sonnet"),
         "{}",
         status.stdout
     );
     let json = sandbox.run(&["status", "--format", "json"]);
     let json: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
-    assert_eq!(json["tools"].as_array().unwrap().len(), 6);
+    assert_eq!(json["tools"].as_array().unwrap().len(), 8);
+    assert_eq!(json["config"]["llm"]["bedrock"]["compat"], true);
     assert!(
         !json.to_string().contains(&key),
         "status must not print the local key"
@@ -231,7 +286,7 @@ fn every_tool_set_up_then_torn_down_leaves_home_as_it_was() {
             .lines()
             .filter(|l| l.starts_with("reverted "))
             .count(),
-        6,
+        8,
         "{}",
         teardown.stdout
     );
@@ -525,4 +580,193 @@ fn setup_logs_in_and_teardown_purge_tokens_signs_out() {
     );
     assert!(!sandbox.home().join(".claude/settings.json").exists());
     assert_eq!(sandbox.run(&["status"]).code, 3, "signed out");
+}
+
+#[test]
+fn switching_bedrock_compat_off_gives_back_the_users_values() {
+    let sandbox = sandbox_with(&["claude"]);
+    let claude = sandbox.home().join(".claude/settings.json");
+    let original = fixture("claude-code/bedrock.json");
+    write(&claude, &original);
+    let on = setup(
+        &sandbox,
+        &[
+            "--client",
+            "claude-code",
+            "--bedrock-compat",
+            "--models",
+            "team-opus,team-opus-2",
+        ],
+    );
+    ok(&on);
+    assert!(
+        on.stderr.contains(
+            "warning: --models entries \"team-opus\" and \"team-opus-2\" are both opus models; Claude Code uses the last one, \"team-opus-2\""
+        ),
+        "{}",
+        on.stderr
+    );
+    let with_compat = read(&claude);
+    assert!(
+        with_compat.contains("\"ANTHROPIC_DEFAULT_OPUS_MODEL\": \"team-opus-2\""),
+        "{with_compat}"
+    );
+    assert!(
+        with_compat.contains(
+            "\"ANTHROPIC_DEFAULT_HAIKU_MODEL\": \"us.anthropic.claude-haiku-4-5-20251001-v1:0\""
+        ),
+        "{with_compat}"
+    );
+
+    // Compat off: the keys only compat writes go, the user's own opus model comes back.
+    let off = setup(
+        &sandbox,
+        &["--client", "claude-code", "--bedrock-compat=false"],
+    );
+    ok(&off);
+    let without = read(&claude);
+    assert!(
+        without.contains("\"ANTHROPIC_DEFAULT_OPUS_MODEL\": \"us.anthropic.claude-opus-4-6-v1\""),
+        "{without}"
+    );
+    for gone in [
+        "CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS",
+        "ANTHROPIC_DEFAULT_HAIKU_MODEL",
+        "ANTHROPIC_DEFAULT_SONNET_MODEL",
+    ] {
+        assert!(!without.contains(gone), "{gone}: {without}");
+    }
+    let status = sandbox.run(&["status"]);
+    assert!(
+        status.stdout.contains("as setup left it")
+            && !status.stdout.contains("warning: claude-code"),
+        "{}",
+        status.stdout
+    );
+    // On again, off again through the saved config: still exact.
+    ok(&setup(
+        &sandbox,
+        &["--client", "claude-code", "--bedrock-compat"],
+    ));
+    assert_eq!(read(&claude), with_compat);
+    ok(&sandbox.run(&["teardown", "--client", "claude-code"]));
+    assert_eq!(std::fs::read(&claude).unwrap(), original);
+}
+
+#[test]
+fn flags_without_effect_are_named() {
+    let sandbox = sandbox_with(&["claude", "codex"]);
+    let codex_only = setup(
+        &sandbox,
+        &["--client", "codex", "--bedrock-compat", "--models", "gpt-5"],
+    );
+    ok(&codex_only);
+    assert!(
+        codex_only.stderr.contains(
+            "warning: --bedrock-compat was given but Claude Code was not configured in this run, so it had no effect"
+        ),
+        "{}",
+        codex_only.stderr
+    );
+    let no_compat = setup(
+        &sandbox,
+        &[
+            "--client",
+            "claude-code",
+            "--bedrock-compat=false",
+            "--enable-1m",
+        ],
+    );
+    ok(&no_compat);
+    assert!(
+        no_compat.stderr.contains(
+            "warning: --enable-1m has no effect without Bedrock compatibility (--bedrock-compat); it was ignored"
+        ),
+        "{}",
+        no_compat.stderr
+    );
+    let unmatched = setup(&sandbox, &["--client", "claude-code", "--bedrock-compat"]);
+    ok(&unmatched);
+    assert!(
+        unmatched.stderr.contains(
+            "warning: --models entry \"gpt-5\" names no Claude Code tier (no haiku, opus or sonnet in it); Claude Code does not use it"
+        ),
+        "{}",
+        unmatched.stderr
+    );
+    let settings = read(&sandbox.home().join(".claude/settings.json"));
+    assert!(
+        settings.contains("\"ANTHROPIC_DEFAULT_OPUS_MODEL\": \"us.anthropic.claude-opus-4-8[1m]\""),
+        "the saved --enable-1m applies once compat is on: {settings}"
+    );
+
+    // The models and flags are saved, shown, and cleared with an empty --models.
+    let show = sandbox.run(&["config", "show"]);
+    assert!(show.stdout.contains("llm.models"), "{}", show.stdout);
+    assert!(show.stdout.contains("gpt-5"), "{}", show.stdout);
+    ok(&sandbox.run(&["config", "set", "--models", ""]));
+    let json = sandbox.run(&["config", "show", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(json["llm"]["models"], serde_json::json!([]));
+    assert_eq!(json["llm"]["bedrock"]["enable_1m"], true);
+    let bad = sandbox.run(&["config", "set", "--models", "a-opus,two words"]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("llm.models"), "{}", bad.stderr);
+}
+
+#[test]
+fn skip_verify_is_explained_per_tool() {
+    let sandbox = sandbox_with(&["claude", "codex", "gemini", "claude-desktop"]);
+    let finished = setup(&sandbox, &["--tls-skip-verify"]);
+    ok(&finished);
+    for line in [
+        "warning: claude-code talks to the gateway directly, so tls.skip_verify does not apply to it: it verifies the gateway's certificate itself and must trust it through NODE_EXTRA_CA_CERTS",
+        "warning: codex talks to the gateway directly, so tls.skip_verify does not apply to it: it verifies the gateway's certificate itself and must trust it through CODEX_CA_CERTIFICATE=",
+        "warning: claude-desktop talks to the gateway directly",
+        "warning: gemini-cli reaches the gateway through the proxy: tls.skip_verify turns off certificate checks on the proxy's connection to the gateway only",
+    ] {
+        assert!(
+            finished.stderr.contains(line),
+            "{line}\n{}",
+            finished.stderr
+        );
+    }
+    // Without it, nothing is said about it.
+    let sandbox = sandbox_with(&["gemini"]);
+    let finished = setup(&sandbox, &[]);
+    ok(&finished);
+    assert!(
+        !finished.stderr.contains("skip_verify"),
+        "{}",
+        finished.stderr
+    );
+}
+
+#[test]
+fn teardown_takes_the_tool_as_an_argument_or_with_client() {
+    let sandbox = sandbox_with(&["gemini", "codex"]);
+    ok(&setup(&sandbox, &[]));
+    let both = sandbox.run(&["teardown", "codex", "--client", "codex"]);
+    assert_eq!(both.code, 2, "{}", both.stderr);
+    assert!(
+        both.stderr.contains("cannot be used with"),
+        "{}",
+        both.stderr
+    );
+    assert!(
+        sandbox.home().join(".codex/config.toml").exists(),
+        "nothing reverted"
+    );
+    let by_flag = sandbox.run(&["teardown", "--client", "codex"]);
+    ok(&by_flag);
+    assert!(
+        by_flag.stdout.contains("reverted codex"),
+        "{}",
+        by_flag.stdout
+    );
+    assert!(!sandbox.home().join(".codex").exists());
+    assert!(sandbox.home().join(".gemini/.env").exists(), "only codex");
+    let by_name = sandbox.run(&["teardown", "gemini-cli"]);
+    ok(&by_name);
+    assert!(!sandbox.home().join(".gemini").exists());
 }

@@ -35,6 +35,23 @@ fn settings() -> Settings {
         local_key: Some(LocalKey::from_random([1; 32])),
         shim_path: PathBuf::from("/home/u/.local/state/llmauth/claude-desktop-helper.sh"),
         desktop_document_id: "0c6c0a8e-5b1d-4c8e-9a55-2f3b9d1e7a10".into(),
+        models: Vec::new(),
+        bedrock_compat: false,
+        bedrock_enable_1m: false,
+    }
+}
+
+/// A gateway fronting Amazon Bedrock, with models pinned for two tiers (haiku keeps its
+/// default) and the 1M-context variants.
+fn bedrock_settings() -> Settings {
+    Settings {
+        models: vec![
+            "eu.anthropic.claude-sonnet-4-5-20250929-v1:0".into(),
+            "us.anthropic.claude-opus-4-8".into(),
+        ],
+        bedrock_compat: true,
+        bedrock_enable_1m: true,
+        ..settings()
     }
 }
 
@@ -49,6 +66,10 @@ fn spec(tool: Tool, index: usize) -> FileSpec {
     files(tool, &settings(), &env()).unwrap().swap_remove(index)
 }
 
+fn spec_with(settings: &Settings, tool: Tool, index: usize) -> FileSpec {
+    files(tool, settings, &env()).unwrap().swap_remove(index)
+}
+
 /// One fixture: a tool's `index`-th file, starting as `input` (`None`: missing).
 struct Case {
     tool: Tool,
@@ -57,6 +78,8 @@ struct Case {
     expected: &'static str,
     /// A later edit by the user to one of our keys: (replace this, with this).
     user_edit: Option<(&'static str, &'static str)>,
+    /// With `llm.models` and Bedrock compatibility ([`bedrock_settings`]).
+    bedrock: bool,
 }
 
 const CASES: &[Case] = &[
@@ -69,6 +92,7 @@ const CASES: &[Case] = &[
             "\"https://llm.example.com\"",
             "\"https://mine.example.com\"",
         )),
+        bedrock: false,
     },
     Case {
         tool: Tool::ClaudeCode,
@@ -76,6 +100,7 @@ const CASES: &[Case] = &[
         input: Some("claude-code/crlf-tabs.json"),
         expected: "claude-code/crlf-tabs.json.expected",
         user_edit: Some(("\"100000\"", "\"60000\"")),
+        bedrock: false,
     },
     Case {
         tool: Tool::ClaudeCode,
@@ -83,6 +108,7 @@ const CASES: &[Case] = &[
         input: Some("claude-code/compact.json"),
         expected: "claude-code/compact.json.expected",
         user_edit: None,
+        bedrock: false,
     },
     Case {
         tool: Tool::ClaudeCode,
@@ -90,6 +116,7 @@ const CASES: &[Case] = &[
         input: Some("claude-code/empty.json"),
         expected: "claude-code/empty.json.expected",
         user_edit: None,
+        bedrock: false,
     },
     Case {
         tool: Tool::ClaudeCode,
@@ -97,6 +124,7 @@ const CASES: &[Case] = &[
         input: None,
         expected: "claude-code/missing.json.expected",
         user_edit: Some(("/opt/llmauth/bin/llmauth token", "my-own-helper")),
+        bedrock: false,
     },
     Case {
         tool: Tool::Codex,
@@ -104,6 +132,7 @@ const CASES: &[Case] = &[
         input: Some("codex/commented.toml"),
         expected: "codex/commented.toml.expected",
         user_edit: Some(("model_provider = \"llmauth\"", "model_provider = \"azure\"")),
+        bedrock: false,
     },
     Case {
         tool: Tool::Codex,
@@ -111,6 +140,7 @@ const CASES: &[Case] = &[
         input: Some("codex/crlf.toml"),
         expected: "codex/crlf.toml.expected",
         user_edit: None,
+        bedrock: false,
     },
     Case {
         tool: Tool::Codex,
@@ -118,6 +148,7 @@ const CASES: &[Case] = &[
         input: Some("codex/inline.toml"),
         expected: "codex/inline.toml.expected",
         user_edit: None,
+        bedrock: false,
     },
     Case {
         tool: Tool::Codex,
@@ -125,6 +156,7 @@ const CASES: &[Case] = &[
         input: Some("codex/empty.toml"),
         expected: "codex/empty.toml.expected",
         user_edit: None,
+        bedrock: false,
     },
     Case {
         tool: Tool::GeminiCli,
@@ -132,6 +164,7 @@ const CASES: &[Case] = &[
         input: Some("gemini-cli/settings.json"),
         expected: "gemini-cli/settings.json.expected",
         user_edit: Some(("\"gemini-api-key\"", "\"vertex-ai\"")),
+        bedrock: false,
     },
     Case {
         tool: Tool::GeminiCli,
@@ -142,6 +175,7 @@ const CASES: &[Case] = &[
             "GOOGLE_GEMINI_BASE_URL=http://localhost:14000",
             "GOOGLE_GEMINI_BASE_URL=http://localhost:15000",
         )),
+        bedrock: false,
     },
     Case {
         tool: Tool::GeminiCli,
@@ -149,6 +183,7 @@ const CASES: &[Case] = &[
         input: Some("gemini-cli/dotenv-crlf"),
         expected: "gemini-cli/dotenv-crlf.expected",
         user_edit: None,
+        bedrock: false,
     },
     Case {
         tool: Tool::GeminiCli,
@@ -156,6 +191,7 @@ const CASES: &[Case] = &[
         input: None,
         expected: "gemini-cli/missing-dotenv.expected",
         user_edit: None,
+        bedrock: false,
     },
     Case {
         tool: Tool::Vscode,
@@ -163,6 +199,53 @@ const CASES: &[Case] = &[
         input: Some("vscode/settings.json"),
         expected: "vscode/settings.json.expected",
         user_edit: None,
+        bedrock: false,
+    },
+    Case {
+        tool: Tool::ClaudeCode,
+        index: 0,
+        input: Some("claude-code/bedrock.json"),
+        expected: "claude-code/bedrock.json.expected",
+        user_edit: Some((
+            "\"us.anthropic.claude-haiku-4-5-20251001-v1:0\"",
+            "\"my-haiku\"",
+        )),
+        bedrock: true,
+    },
+    Case {
+        tool: Tool::VscodeInsiders,
+        index: 0,
+        input: Some("vscode-insiders/settings.json"),
+        expected: "vscode-insiders/settings.json.expected",
+        user_edit: Some((
+            "\"http://localhost:14000/v1\"",
+            "\"http://localhost:15000/v1\"",
+        )),
+        bedrock: false,
+    },
+    Case {
+        tool: Tool::Xcode,
+        index: 0,
+        input: Some("xcode/editorSettings.json"),
+        expected: "xcode/editorSettings.json.expected",
+        user_edit: None,
+        bedrock: false,
+    },
+    Case {
+        tool: Tool::Xcode,
+        index: 0,
+        input: None,
+        expected: "xcode/missing.json.expected",
+        user_edit: None,
+        bedrock: false,
+    },
+    Case {
+        tool: Tool::ClaudeDesktop,
+        index: 1,
+        input: None,
+        expected: "claude-desktop/document-models.json.expected",
+        user_edit: None,
+        bedrock: true,
     },
     Case {
         tool: Tool::Cursor,
@@ -170,6 +253,7 @@ const CASES: &[Case] = &[
         input: Some("cursor/settings.json"),
         expected: "cursor/settings.json.expected",
         user_edit: None,
+        bedrock: false,
     },
     Case {
         tool: Tool::ClaudeDesktop,
@@ -177,6 +261,7 @@ const CASES: &[Case] = &[
         input: None,
         expected: "claude-desktop/shim.sh.expected",
         user_edit: Some(("exec", "exec nice")),
+        bedrock: false,
     },
     Case {
         tool: Tool::ClaudeDesktop,
@@ -184,6 +269,7 @@ const CASES: &[Case] = &[
         input: None,
         expected: "claude-desktop/document.json.expected",
         user_edit: None,
+        bedrock: false,
     },
     Case {
         tool: Tool::ClaudeDesktop,
@@ -194,6 +280,7 @@ const CASES: &[Case] = &[
             "\"appliedId\": \"0c6c0a8e-5b1d-4c8e-9a55-2f3b9d1e7a10\"",
             "\"appliedId\": \"5f0c6f2e-1111-4a4a-8888-000000000001\"",
         )),
+        bedrock: false,
     },
     Case {
         tool: Tool::ClaudeDesktop,
@@ -201,6 +288,7 @@ const CASES: &[Case] = &[
         input: None,
         expected: "claude-desktop/missing-meta.json.expected",
         user_edit: None,
+        bedrock: false,
     },
 ];
 
@@ -229,7 +317,12 @@ fn compare(name: &str, actual: &str) {
 fn every_tool_file_is_patched_as_expected_and_restored_exactly() {
     for case in CASES {
         let label = format!("{} {}", case.tool, case.expected);
-        let spec = spec(case.tool, case.index);
+        let settings = if case.bedrock {
+            bedrock_settings()
+        } else {
+            settings()
+        };
+        let spec = spec_with(&settings, case.tool, case.index);
         let original = case.input.map(read);
         let path = spec.path.to_string_lossy().into_owned();
         let plan = plan_file(&spec, &path, original.as_deref(), None, Vec::new())
@@ -358,4 +451,59 @@ fn later_setups_with_new_settings_keep_the_first_previous_values() {
     assert!(repatched.contains("https://llm2.example.com"));
     let teardown = teardown_file(&second.receipt, Some(&repatched)).unwrap();
     assert_eq!(teardown.action, FileAction::Write(original));
+}
+
+#[test]
+fn switching_bedrock_off_gives_back_the_users_values() {
+    // The user pinned an opus model by hand; setup with Bedrock compatibility replaced it,
+    // and a setup with compatibility off gives it back: the file is what a setup without
+    // compatibility makes of the original.
+    let original = read("claude-code/bedrock.json");
+    let on = plan_file(
+        &spec_with(&bedrock_settings(), Tool::ClaudeCode, 0),
+        "/p",
+        Some(&original),
+        None,
+        Vec::new(),
+    )
+    .unwrap();
+    let on_text = on.new_text.unwrap();
+    let off = plan_file(
+        &spec(Tool::ClaudeCode, 0),
+        "/p",
+        Some(&on_text),
+        Some(&on.receipt),
+        Vec::new(),
+    )
+    .unwrap();
+    let off_text = off.new_text.unwrap();
+    compare("claude-code/bedrock.json.expected.compat-off", &off_text);
+    assert!(
+        off_text.contains("\"us.anthropic.claude-opus-4-6-v1\""),
+        "{off_text}"
+    );
+    assert!(
+        !off_text.contains("ANTHROPIC_DEFAULT_HAIKU_MODEL"),
+        "{off_text}"
+    );
+    let teardown = teardown_file(&off.receipt, Some(&off_text)).unwrap();
+    assert_eq!(teardown.action, FileAction::Write(original));
+}
+
+#[test]
+fn every_tool_keeps_its_files_where_each_platform_puts_them() {
+    let mut lines = String::new();
+    for platform in [Platform::Linux, Platform::Mac, Platform::Windows] {
+        let env = environment(platform);
+        for tool in Tool::ALL {
+            for file in files(tool, &bedrock_settings(), &env).unwrap() {
+                lines.push_str(&format!(
+                    "{platform:?} {tool}: {} ({:?})\n",
+                    file.path.display(),
+                    file.edits
+                ));
+            }
+        }
+    }
+    compare("paths.expected", &lines);
 }

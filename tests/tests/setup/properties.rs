@@ -5,16 +5,25 @@
 use proptest::prelude::*;
 use serde_json::Value as Json;
 
+use llmauth_core::config::strategies::model_id;
 use llmauth_core::setup::edit::{self, Edit, PatchError};
 use llmauth_core::setup::receipt::Format;
+use llmauth_core::setup::tool::{Platform, Tool};
+use llmauth_core::setup::wiring::files;
 use llmauth_core::testing::edits::{
     self as samples, RoundTrip, codex_edits, gemini_env_edits, json_edits,
 };
+use llmauth_core::testing::setup::{environment, settings};
 
 /// Asserts the round trip for `doc` when setup accepts it ([`samples::round_trip`]);
 /// returns whether it did.
 fn round_trip(format: Format, doc: &str, edits: &[Edit]) -> Result<bool, TestCaseError> {
-    match samples::round_trip(format, doc, edits) {
+    judge(doc, samples::round_trip(format, doc, edits))
+}
+
+/// Whether setup accepted `doc`, or the property that failed.
+fn judge(doc: &str, outcome: Result<RoundTrip, String>) -> Result<bool, TestCaseError> {
+    match outcome {
         Ok(RoundTrip::Restored(_)) => Ok(true),
         // Our keys cannot go where a scalar or array sits; the file is then refused.
         Ok(RoundTrip::Refused(
@@ -316,8 +325,36 @@ fn dotenv_document() -> impl Strategy<Value = String> {
         })
 }
 
+/// Claude Code's edits for a run with these model settings, as setup makes them.
+fn claude_code_edits(models: &[String], compat: bool, enable_1m: bool) -> Vec<Edit> {
+    let mut settings = settings();
+    settings.models = models.to_vec();
+    settings.bedrock_compat = compat;
+    settings.bedrock_enable_1m = enable_1m;
+    let env = environment(Platform::Linux);
+    files(Tool::ClaudeCode, &settings, &env)
+        .map(|mut specs| specs.swap_remove(0).edits)
+        .unwrap_or_default()
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn switching_bedrock_compat_then_teardown_is_the_original(
+        doc in json_document(),
+        models in prop::collection::vec(model_id(), 0..5),
+        enable_1m in any::<bool>(),
+        on_first in any::<bool>(),
+    ) {
+        let with = claude_code_edits(&models, true, enable_1m);
+        let without = claude_code_edits(&models, false, enable_1m);
+        prop_assert!(with.len() == without.len() + 4);
+        let (first, second) = if on_first { (&with, &without) } else { (&without, &with) };
+        judge(&doc, samples::switch_round_trip(Format::Json, &doc, first, second))?;
+        // The Bedrock keys alone, too (setup with them, teardown).
+        round_trip(Format::Json, &doc, &with)?;
+    }
 
     #[test]
     fn json_teardown_of_setup_is_the_original(doc in json_document()) {

@@ -191,6 +191,68 @@ fn claude_code_answers_through_the_gateway_with_a_token_from_llmauth() {
 }
 
 #[test]
+fn claude_code_asks_a_bedrock_style_gateway_for_the_configured_tier_models() {
+    let claude = client("claude");
+    let answer = "Hi from the Bedrock-style stand-in";
+    let world = world(answer);
+    // Ids a Bedrock-fronting gateway would serve, none of them llmauth's defaults.
+    let haiku = "eu.anthropic.claude-haiku-4-5-20251001-v1:0";
+    let sonnet = "eu.anthropic.claude-sonnet-4-5-20250929-v1:0";
+    let opus = "eu.anthropic.claude-opus-4-6-v1";
+    let models = format!("{sonnet},{opus},{haiku}");
+    let setup = world.sandbox.run(&[
+        "setup",
+        "--client",
+        "claude-code",
+        "--bedrock-compat",
+        "--models",
+        &models,
+    ]);
+    ok(&setup);
+    let settings_file = world.sandbox.home().join(".claude/settings.json");
+    let settings: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&settings_file).unwrap()).unwrap();
+    assert_eq!(
+        settings["env"]["CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS"],
+        "1"
+    );
+    assert_eq!(settings["env"]["ANTHROPIC_DEFAULT_OPUS_MODEL"], opus);
+
+    for (tier, id) in [("opus", opus), ("sonnet", sonnet), ("haiku", haiku)] {
+        world.gateway.clear_requests();
+        let mut command = world.client_command(&claude, &["-p", "--model", tier, "say hi"]);
+        command.env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1");
+        let finished = world.run_client(&mut command);
+        ok(&finished);
+        assert!(
+            finished.stdout.contains(answer),
+            "--model {tier}: Claude Code did not print the gateway's answer.\nstdout: {}\nstderr: {}",
+            finished.stdout,
+            finished.stderr
+        );
+        let asked: Vec<Option<String>> = world
+            .verified("/v1/messages")
+            .into_iter()
+            .map(|r| r.model)
+            .collect();
+        assert!(
+            asked.iter().any(|m| m.as_deref() == Some(id)),
+            "--model {tier} never asked for {id}: {asked:?}"
+        );
+        // Whatever else it asked for (background tasks run on haiku) is a configured id.
+        assert!(
+            asked.iter().all(|m| m
+                .as_deref()
+                .is_some_and(|m| [haiku, sonnet, opus].contains(&m))),
+            "--model {tier}: {asked:?}"
+        );
+    }
+
+    ok(&world.sandbox.run(&["teardown", "--client", "claude-code"]));
+    assert!(!settings_file.exists());
+}
+
+#[test]
 fn codex_answers_through_the_gateway_with_a_token_from_llmauth() {
     let codex = client("codex");
     let answer = "Hi from the llmauth Responses stand-in";

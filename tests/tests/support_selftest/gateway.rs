@@ -56,6 +56,11 @@ fn accepts_the_idps_tokens_and_rejects_doctored_ones() {
     assert_eq!(ok.json["content"][0]["text"], "Hello from the test gateway");
     let seen = gateway.last_request().unwrap();
     assert_eq!(seen.claims.as_ref().unwrap()["sub"], "test-user");
+    assert_eq!(
+        seen.model.as_deref(),
+        Some("claude-test"),
+        "the model asked for"
+    );
     assert_eq!(seen.bearer_token(), Some(token.as_str()));
     assert_eq!(gateway.jwks_fetches(), 1);
 
@@ -327,7 +332,9 @@ fn upload_download_and_echo() {
     let digest = ring::digest::digest(&ring::digest::SHA256, &payload);
     let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
     assert_eq!(answer["sha256"], hex);
-    assert!(gateway.last_request().unwrap().chunked);
+    let upload = gateway.last_request().unwrap();
+    assert!(upload.chunked);
+    assert_eq!(upload.model, None, "a body that is not JSON names no model");
 
     let mut response = agent
         .get(format!("{}/download?bytes=200000", gateway.url()))

@@ -71,6 +71,12 @@ fn unknown_keys_are_named_with_their_line() {
         ),
         ("llm:\n  setup:\n    prefix: /a\n", "llm.setup.prefix", 3),
         (
+            "llm:\n  bedrock:\n    compat: true\n    enable-1m: true\n",
+            "llm.bedrock.enable-1m",
+            4,
+        ),
+        ("llm:\n  model: [a]\n", "llm.model", 2),
+        (
             "llm:\n  configured_tools:\n    - {tool: a, mode: b, file: c}\n    - tool: a\n      name: b\n",
             "llm.configured_tools[1].name",
             5,

@@ -61,6 +61,9 @@ fn defaults_fill_every_unset_field() {
             skip_verify: false,
             secrets_backend: SecretsBackend::Auto,
             anthropic_path_prefix: String::new(),
+            models: Vec::new(),
+            bedrock_compat: false,
+            bedrock_enable_1m: false,
             configured_tools: Vec::new(),
         }
     );
@@ -73,7 +76,8 @@ fn every_field_set() {
          callback_port: 0\n    prompt: consent\n    auth_params:\n      access_type: offline\n    \
          refresh_window: 1h30m\n  proxy:\n    listen_port: 15000\n    require_local_key: false\n  \
          tls:\n    ca_file: /etc/ssl/corp-ca.pem\n    skip_verify: true\n  secrets:\n    \
-         backend: file\n  setup:\n    anthropic_path_prefix: /anthropic\n  configured_tools:\n    \
+         backend: file\n  setup:\n    anthropic_path_prefix: /anthropic\n  models: [us.anthropic.claude-opus-4-8, \
+         \"claude-sonnet-4-6[1m]\"]\n  bedrock:\n    compat: true\n    enable_1m: true\n  configured_tools:\n    \
          - {tool: claude-code, mode: helper, file: /home/u/.claude/settings.json}\n",
     );
     assert_eq!(config.scopes, ["openid", "profile", "offline_access"]);
@@ -91,6 +95,11 @@ fn every_field_set() {
     assert!(config.skip_verify);
     assert_eq!(config.secrets_backend, SecretsBackend::File);
     assert_eq!(config.anthropic_path_prefix, "/anthropic");
+    assert_eq!(
+        config.models,
+        ["us.anthropic.claude-opus-4-8", "claude-sonnet-4-6[1m]"]
+    );
+    assert!(config.bedrock_compat && config.bedrock_enable_1m);
     assert_eq!(
         config.configured_tools,
         [ConfiguredTool {
@@ -487,6 +496,19 @@ fn anthropic_path_prefix_is_empty_auto_or_a_path() {
             &format!("  setup:\n    anthropic_path_prefix: {prefix}\n"),
             field::ANTHROPIC_PATH_PREFIX,
             "must be \"\", \"auto\" or a path",
+        );
+    }
+}
+
+#[test]
+fn models_are_printable_tokens() {
+    let config = valid("  models:\n    - arn:aws:bedrock:us-east-1:1:inference-profile/x\n");
+    assert_eq!(config.models.len(), 1);
+    for model in ["\"\"", "\"a b\"", "\"a\\tb\"", "\"é\""] {
+        assert_rejects(
+            &format!("  models: [ok-haiku, {model}]\n"),
+            field::MODELS,
+            "is not a model id",
         );
     }
 }
