@@ -44,8 +44,9 @@ use crate::token::{self, Credential};
 /// How often, at most, the stored session is re-read to notice a logout, a re-login or a
 /// refresh by another process (SPEC §7).
 pub const STORE_CHECK_INTERVAL: Duration = Duration::from_secs(1);
-/// How long a request waits for a token (a login in particular) before it is refused.
-pub const LOGIN_WAIT: Duration = Duration::from_secs(60);
+/// How long a proxied request waits for a token (a login in particular) before it is
+/// refused; a sign-in itself may take up to [`SIGN_IN_TIME_LIMIT`](crate::flow::SIGN_IN_TIME_LIMIT).
+pub const REQUEST_TOKEN_WAIT: Duration = Duration::from_secs(60);
 /// Longest head start of a refresh ahead of the refresh margin.
 const REFRESH_LEAD_MAX: Duration = Duration::from_secs(30);
 /// At most one forced refresh (after a gateway 401) in this long, whatever the token: a
@@ -68,8 +69,8 @@ pub struct BrokerSettings {
     /// The slot holding the access-token record (the backend's access slot), re-read to
     /// notice changes made by other processes.
     pub access_slot: Slot,
-    /// How long requests wait for a token; [`LOGIN_WAIT`] outside tests.
-    pub login_wait: Duration,
+    /// How long requests wait for a token; [`REQUEST_TOKEN_WAIT`] outside tests.
+    pub token_wait: Duration,
 }
 
 /// Identifies a request waiting for a token.
@@ -505,7 +506,7 @@ impl TokenBroker {
                     kind: RefusalKind::TimedOut,
                     message: format!(
                         "no access token within {} s: the IdP or the session lock is slow",
-                        self.settings.login_wait.as_secs()
+                        self.settings.token_wait.as_secs()
                     ),
                 },
             };
@@ -786,7 +787,7 @@ impl TokenBroker {
     fn add_waiter(&mut self, now: UnixTime, on: WaitOn) -> WaiterId {
         self.next_waiter += 1;
         let id = WaiterId(self.next_waiter);
-        let deadline = now.saturating_add(self.settings.login_wait);
+        let deadline = now.saturating_add(self.settings.token_wait);
         self.waiters.insert(id, Waiter { deadline, on });
         id
     }

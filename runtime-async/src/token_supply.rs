@@ -72,13 +72,13 @@ impl TokenSupply {
     pub fn start(
         executor: &Arc<Executor<'static>>,
         setup: FlowSetup,
-        login_wait: Duration,
+        token_wait: Duration,
     ) -> Self {
         let key = setup.settings.session_key();
         let settings = BrokerSettings {
             refresh_window: setup.settings.refresh_window,
             access_slot: setup.backend.access_slot(&key),
-            login_wait,
+            token_wait,
         };
         let broker = TokenBroker::new(settings, clock::now());
         let (kick, kicked) = smol::channel::bounded(1);

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use llmauth_async::{FlowSetup, Proxy, ProxyError, ProxyOptions, signals};
 use llmauth_blocking::IoOptions;
-use llmauth_core::broker::LOGIN_WAIT;
+use llmauth_core::broker::REQUEST_TOKEN_WAIT;
 use llmauth_core::broker::local_key::LocalKey;
 use llmauth_core::flow::FlowSettings;
 
@@ -58,7 +58,7 @@ fn start(app: &App, args: &ProxyStartArgs) -> Result<(), Failure> {
             paths: app.paths.clone(),
             io_options: IoOptions { ca_file },
         },
-        login_wait: LOGIN_WAIT,
+        login_wait: REQUEST_TOKEN_WAIT,
         threads: threads(),
         max_connections: MAX_CONNECTIONS,
     };

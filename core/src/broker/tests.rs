@@ -16,7 +16,7 @@ fn settings() -> BrokerSettings {
     BrokerSettings {
         refresh_window: Duration::from_secs(600),
         access_slot: Slot::SessionFile(SessionKey::derive("g", "i", "c", "")),
-        login_wait: LOGIN_WAIT,
+        token_wait: REQUEST_TOKEN_WAIT,
     }
 }
 
@@ -242,7 +242,7 @@ fn a_logout_elsewhere_takes_effect_on_the_next_request() {
         url: "https://idp/authorize?x".to_owned(),
         browser_opened: false,
     });
-    s.advance(LOGIN_WAIT);
+    s.advance(REQUEST_TOKEN_WAIT);
     let Err(refusal) = s.answer(&waiting) else {
         panic!("served after logout");
     };
@@ -533,7 +533,7 @@ fn device_codes_are_named_in_refusals() {
         complete_uri: None,
         user_code: "ABCD-EFGH".to_owned(),
     });
-    s.advance(LOGIN_WAIT);
+    s.advance(REQUEST_TOKEN_WAIT);
     let Err(refusal) = s.answer(&waiting) else {
         panic!("served");
     };
@@ -729,7 +729,7 @@ proptest::proptest! {
                 s.finish(Err(FlowError::Transient("down".to_owned())));
             }
         }
-        s.advance(LOGIN_WAIT);
+        s.advance(REQUEST_TOKEN_WAIT);
         for id in s.answers.keys() {
             waiting.remove(id);
         }

@@ -1,7 +1,7 @@
 //! Interactive login with the authorization code grant, PKCE S256, `state`, `nonce` and
 //! the RFC 9207 `iss` check, over a loopback redirect or a pasted URL (SPEC §6).
 
-use super::{AfterPersist, Goal, LOGIN_WAIT, LoginAttempt, Purpose, State, TokenFlow};
+use super::{AfterPersist, Goal, LoginAttempt, Purpose, SIGN_IN_TIME_LIMIT, State, TokenFlow};
 use crate::callback::{self, CallbackExpectations, Verdict};
 use crate::error::{FlowError, LoginFailure};
 use crate::http::{HttpResponse, TransportError};
@@ -56,7 +56,7 @@ impl TokenFlow {
                 browser_opened: false,
             });
         }
-        let deadline = now.saturating_add(LOGIN_WAIT);
+        let deadline = now.saturating_add(SIGN_IN_TIME_LIMIT);
         self.login = Some(LoginAttempt {
             secrets,
             redirect_uri,
@@ -171,7 +171,7 @@ impl TokenFlow {
     pub(super) fn on_callback_event(&mut self, now: UnixTime, event: CallbackEvent) {
         let (target, from_request) = match event {
             CallbackEvent::TimedOut => {
-                let minutes = LOGIN_WAIT.as_secs() / 60;
+                let minutes = SIGN_IN_TIME_LIMIT.as_secs() / 60;
                 return self.finish(Err(FlowError::LoginFailed(LoginFailure::TimedOut {
                     minutes,
                 })));

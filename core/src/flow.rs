@@ -46,8 +46,10 @@ use crate::store::{AccessRecord, Backend, LockName, SessionKey, SessionRecords, 
 use crate::time::{UnixTime, WaitReason};
 use crate::token::Credential;
 
-/// How long a person has to complete a sign-in (SPEC §6).
-pub const LOGIN_WAIT: Duration = Duration::from_secs(300);
+/// How long a person has to complete a sign-in in the browser or on another device
+/// (SPEC §6); the proxy's [`REQUEST_TOKEN_WAIT`](crate::broker::REQUEST_TOKEN_WAIT) is
+/// how long one request waits for a token.
+pub const SIGN_IN_TIME_LIMIT: Duration = Duration::from_secs(300);
 /// Slice of a lock wait between checks of the login marker.
 const LOCK_SLICE: Duration = Duration::from_millis(250);
 /// How long an interactive caller waits for another process's login to finish.
