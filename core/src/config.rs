@@ -30,7 +30,6 @@ mod layout;
 mod model;
 mod raw;
 mod render;
-mod session_key;
 mod show;
 mod validate;
 mod wire;
@@ -47,7 +46,6 @@ pub use duration::{format_duration, parse_duration};
 pub use error::{ConfigError, FieldError};
 pub use model::{Config, SecretsBackend, defaults};
 pub use raw::{ConfiguredTool, RawConfig, RawOidc, RawProxy, RawSecrets, RawSetup, RawTls};
-pub use session_key::SessionKey;
 pub use validate::RESERVED_AUTH_PARAMS;
 
 /// The `llm.version` this llmauth writes and understands; a file with a greater version was
