@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use llmauth_core::config::ConfigError;
-use llmauth_core::error::FlowError;
+use llmauth_core::error::{ErrorClass, FlowError};
 
 /// Exit codes of SPEC §2.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,6 +21,18 @@ pub(crate) enum Exit {
     Transient = 4,
     /// 5: the session lock was held too long.
     LockTimeout = 5,
+}
+
+impl From<ErrorClass> for Exit {
+    fn from(class: ErrorClass) -> Self {
+        match class {
+            ErrorClass::AuthRequired => Self::AuthRequired,
+            ErrorClass::Transient => Self::Transient,
+            ErrorClass::Config => Self::Usage,
+            ErrorClass::LockTimeout => Self::LockTimeout,
+            ErrorClass::Bug => Self::Unexpected,
+        }
+    }
 }
 
 impl Exit {
@@ -90,31 +102,30 @@ impl fmt::Display for Failure {
 
 impl From<FlowError> for Failure {
     fn from(error: FlowError) -> Self {
-        let exit = match &error {
-            FlowError::NeedsLogin(_) | FlowError::LoginFailed(_) => Exit::AuthRequired,
-            FlowError::Transient(_) | FlowError::Store(_) => Exit::Transient,
-            FlowError::Config(_) | FlowError::CallbackPortInUse { .. } => Exit::Usage,
-            FlowError::LockTimeout => Exit::LockTimeout,
-            _ => Exit::Unexpected,
-        };
-        Self::new(exit, error.to_string(), error.hint())
+        Self::new(error.class().into(), error.to_string(), error.hint())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use llmauth_core::error::NeedsLogin;
+    use llmauth_core::error::{IdpUnavailable, Internal, Misconfiguration, NeedsLogin};
+    use llmauth_core::oauth::TokenFailure;
 
     #[test]
     fn flow_errors_map_to_documented_codes() {
         let cases = [
             (FlowError::NeedsLogin(NeedsLogin::NoSession), 3),
-            (FlowError::Transient("x".into()), 4),
-            (FlowError::Config("x".into()), 2),
+            (FlowError::IdpUnavailable(IdpUnavailable::BudgetSpent), 4),
+            (
+                FlowError::Misconfigured(Misconfiguration::RefreshRejected(TokenFailure::Status(
+                    400,
+                ))),
+                2,
+            ),
             (FlowError::CallbackPortInUse { port: 8666 }, 2),
             (FlowError::LockTimeout, 5),
-            (FlowError::Protocol("x".into()), 1),
+            (FlowError::Internal(Internal::UnexpectedResult), 1),
         ];
         for (error, code) in cases {
             assert_eq!(Failure::from(error).exit.code(), code);

@@ -33,7 +33,7 @@ use core::time::Duration;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
-use crate::error::FlowError;
+use crate::error::{ErrorClass, FlowError, Internal};
 use crate::flow::{Goal, Outcome};
 use crate::intent::Notice;
 use crate::secret::{AccessToken, SecretBytes};
@@ -164,11 +164,11 @@ pub struct Refusal {
 pub enum RefusalKind {
     /// A sign-in is needed (401).
     SignInRequired,
-    /// The IdP could not be reached or failed transiently (502).
+    /// The IdP, the network or the session store failed in a way that may pass (502).
     IdpUnavailable,
     /// No token came within the wait (504).
     TimedOut,
-    /// Anything else: the session store, the configuration, a protocol error (500).
+    /// The configuration or the client registration is wrong, or llmauth has a bug (500).
     Failed,
 }
 
@@ -196,26 +196,28 @@ impl Refusal {
         }
     }
 
-    fn from_flow_error(error: &FlowError, url: Option<&str>) -> Self {
-        let kind = match error {
-            FlowError::NeedsLogin(_) | FlowError::LoginFailed(_) => {
-                if url.is_some() {
-                    return Self::sign_in(url);
-                }
-                RefusalKind::SignInRequired
-            }
-            FlowError::Transient(_) => RefusalKind::IdpUnavailable,
-            FlowError::LockTimeout => RefusalKind::TimedOut,
-            FlowError::Store(_)
-            | FlowError::Config(_)
-            | FlowError::CallbackPortInUse { .. }
-            | FlowError::Protocol(_) => RefusalKind::Failed,
-        };
+    /// The refusal for a flow's error: its kind (and so its status) follows from the
+    /// error's class, exactly as the exit code does.
+    fn from_flow_error(error: &FlowError) -> Self {
         let message = match error.hint() {
             Some(hint) => format!("{error} — {hint}"),
             None => error.to_string(),
         };
-        Self { kind, message }
+        Self {
+            kind: RefusalKind::from(error.class()),
+            message,
+        }
+    }
+}
+
+impl From<ErrorClass> for RefusalKind {
+    fn from(class: ErrorClass) -> Self {
+        match class {
+            ErrorClass::AuthRequired => Self::SignInRequired,
+            ErrorClass::Transient => Self::IdpUnavailable,
+            ErrorClass::LockTimeout => Self::TimedOut,
+            ErrorClass::Config | ErrorClass::Bug => Self::Failed,
+        }
     }
 }
 
@@ -401,9 +403,7 @@ impl TokenBroker {
         self.login_url = None;
         let credential = match outcome {
             Ok(Outcome::Token(credential) | Outcome::LoggedIn { credential, .. }) => Ok(credential),
-            Ok(_) => Err(FlowError::Protocol(
-                "internal error: the token flow ended without a token".to_owned(),
-            )),
+            Ok(_) => Err(FlowError::Internal(Internal::Stalled)),
             Err(error) => Err(error),
         };
         match credential {
@@ -689,8 +689,8 @@ impl TokenBroker {
         if matches!(flow.kind, FlowKind::RefreshAhead | FlowKind::Forced) {
             self.back_off(now);
         }
-        let refusal = Refusal::from_flow_error(error, None);
-        if matches!(error, FlowError::Transient(_)) {
+        let refusal = Refusal::from_flow_error(error);
+        if matches!(error, FlowError::IdpUnavailable(_)) {
             self.hold = Some((now.saturating_add(FAILURE_HOLD), refusal.clone()));
         }
         for waiter in flow_waiters {

@@ -36,7 +36,7 @@ use core::time::Duration;
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::discovery::ProviderMetadata;
-use crate::error::{FlowError, Misuse};
+use crate::error::{FlowError, Internal, Misuse};
 use crate::http::Limits;
 use crate::intent::{Input, Intent, IntentId, IntentResult, Notice, Output};
 use crate::oauth::OAuthError;
@@ -621,9 +621,7 @@ impl TokenFlow {
             }
             // `handle_input` checked that the result answers the intent, and every intent
             // is issued together with the state that expects its result.
-            _ => self.finish(Err(FlowError::Protocol(
-                "internal error: unexpected result".to_owned(),
-            ))),
+            _ => self.finish(Err(FlowError::Internal(Internal::UnexpectedResult))),
         }
     }
 
@@ -632,9 +630,7 @@ impl TokenFlow {
         if let State::DevicePollDue = state {
             self.poll_device(now);
         } else {
-            self.finish(Err(FlowError::Protocol(
-                "internal error: unexpected wake-up".to_owned(),
-            )));
+            self.finish(Err(FlowError::Internal(Internal::UnexpectedWakeUp)));
         }
     }
 
@@ -742,12 +738,6 @@ impl TokenFlow {
             all.push(("resource", &self.settings.audience));
         }
         crate::http::HttpRequest::post_form(url, &all, limits)
-    }
-
-    fn budget_spent() -> FlowError {
-        FlowError::Transient(
-            "the time allowed for this call ran out before the IdP answered".to_owned(),
-        )
     }
 
     /// The generation for the next write: above anything seen.

@@ -258,7 +258,7 @@ impl Shared {
             deadline: None,
             pid: std::process::id(),
         };
-        let entropy = entropy().map_err(|e| FlowError::Protocol(e.to_string()))?;
+        let entropy = entropy().map_err(FlowError::Entropy)?;
         let flow = TokenFlow::new(setup.settings.clone(), ctx, goal, entropy, now);
         let notices = Arc::downgrade(self);
         let blocking = BlockingIo::new(setup.paths.clone(), setup.io_options.clone())

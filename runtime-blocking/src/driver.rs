@@ -1,7 +1,7 @@
 //! The drive loop: hand each intent to [`BlockingIo`], feed the result back, until the
 //! flow is done (the loop of SPEC §1; the async runtime has the same one with `.await`).
 
-use llmauth_core::error::{FlowError, Misuse};
+use llmauth_core::error::{FlowError, Internal};
 use llmauth_core::flow::{Outcome, TokenFlow};
 use llmauth_core::intent::{Input, Output};
 
@@ -11,7 +11,7 @@ use crate::io::BlockingIo;
 ///
 /// # Errors
 /// The flow's own [`FlowError`]; a driver bug (a [`Misuse`]) surfaces as
-/// [`FlowError::Protocol`] starting with "internal error".
+/// [`FlowError::Internal`].
 pub fn drive(mut flow: TokenFlow, io: &mut BlockingIo) -> Result<Outcome, FlowError> {
     loop {
         match flow.poll_output() {
@@ -21,25 +21,17 @@ pub fn drive(mut flow: TokenFlow, io: &mut BlockingIo) -> Result<Outcome, FlowEr
                     id,
                     now: io.now(),
                     result,
-                })
-                .map_err(internal)?;
+                })?;
             }
             Output::WaitUntil { deadline, .. } => {
                 io.sleep_until(deadline);
-                flow.handle_input(Input::Timeout { now: io.now() })
-                    .map_err(internal)?;
+                flow.handle_input(Input::Timeout { now: io.now() })?;
             }
             Output::Done => {
-                return flow.take_outcome().unwrap_or_else(|| {
-                    Err(FlowError::Protocol(
-                        "internal error: the flow finished without an outcome".to_owned(),
-                    ))
-                });
+                return flow
+                    .take_outcome()
+                    .unwrap_or_else(|| Err(FlowError::Internal(Internal::Stalled)));
             }
         }
     }
-}
-
-fn internal(misuse: Misuse) -> FlowError {
-    FlowError::Protocol(format!("internal error: {misuse}"))
 }

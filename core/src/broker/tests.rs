@@ -6,7 +6,8 @@ use core::time::Duration;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::*;
-use crate::error::NeedsLogin;
+use crate::error::{IdpUnavailable, NeedsLogin, RefreshFailure};
+use crate::http::{TransportError, TransportErrorKind};
 use crate::store::SessionKey;
 use crate::testing::T0;
 
@@ -18,6 +19,17 @@ fn settings() -> BrokerSettings {
         access_slot: Slot::SessionFile(SessionKey::derive("g", "i", "c", "")),
         token_wait: REQUEST_TOKEN_WAIT,
     }
+}
+
+/// A flow's error when the IdP is down.
+fn idp_down() -> FlowError {
+    FlowError::IdpUnavailable(IdpUnavailable::Refresh(RefreshFailure::Unreachable(
+        TransportError {
+            kind: TransportErrorKind::Connect,
+            request_sent: false,
+            detail: "connection refused".to_owned(),
+        },
+    )))
 }
 
 /// Drives a broker and records what it asks for.
@@ -461,7 +473,7 @@ fn a_401_during_another_flow_forces_a_refresh_after_it_if_needed() {
 fn an_idp_outage_without_a_token_is_held_briefly() {
     let mut s = Script::new();
     let waiting = s.request();
-    s.finish(Err(FlowError::Transient("connection refused".to_owned())));
+    s.finish(Err(idp_down()));
     let Err(refusal) = s.answer(&waiting).clone() else {
         panic!("served");
     };
@@ -548,7 +560,7 @@ fn device_codes_are_named_in_refusals() {
 fn stale_results_are_ignored() {
     let mut s = Script::serving("A");
     s.broker
-        .handle_flow_done(FlowId(99), Err(FlowError::Transient("x".to_owned())), s.now);
+        .handle_flow_done(FlowId(99), Err(idp_down()), s.now);
     s.broker.handle_stored(ReadId(99), Ok(None), s.now);
     s.drain();
     assert_eq!(token_of(&s.request()), "A");
@@ -648,9 +660,9 @@ proptest::proptest! {
                                 let credential = s.credential(token);
                                 s.finish_with(credential);
                             }
-                            None => s.finish(Err(FlowError::Transient("down".to_owned()))),
+                            None => s.finish(Err(idp_down())),
                         },
-                        Step::FinishTransient => s.finish(Err(FlowError::Transient("down".to_owned()))),
+                        Step::FinishTransient => s.finish(Err(idp_down())),
                         _ => s.finish(Err(FlowError::NeedsLogin(NeedsLogin::NoSession))),
                     }
                     None
@@ -726,7 +738,7 @@ proptest::proptest! {
                 s.stored(Ok(None));
             }
             if s.running.is_some() {
-                s.finish(Err(FlowError::Transient("down".to_owned())));
+                s.finish(Err(idp_down()));
             }
         }
         s.advance(REQUEST_TOKEN_WAIT);

@@ -6,7 +6,7 @@ use core::time::Duration;
 use serde::Deserialize;
 
 use super::{DevicePoll, State, TokenFlow};
-use crate::error::{FlowError, LoginFailure};
+use crate::error::{ExchangeFailure, FlowError, IdpUnavailable, LoginFailure};
 use crate::http::{HttpResponse, TransportError};
 use crate::intent::{Intent, Notice};
 use crate::oauth::{FailureClass, TokenFailure, parse_error, parse_token_response};
@@ -60,17 +60,17 @@ impl TokenFlow {
         let response = match http {
             Ok(response) => response,
             Err(error) => {
-                return self.finish(Err(FlowError::Transient(format!(
-                    "could not start the device sign-in: {error}"
-                ))));
+                return self.finish(Err(FlowError::IdpUnavailable(
+                    IdpUnavailable::DeviceAuthorization(ExchangeFailure::Unreachable(error)),
+                )));
             }
         };
         if !(200..300).contains(&response.status) {
             let failure = parse_error(&response);
             return self.finish(Err(match failure.class() {
-                FailureClass::Transient => {
-                    FlowError::Transient(format!("could not start the device sign-in: {failure}"))
-                }
+                FailureClass::Transient => FlowError::IdpUnavailable(
+                    IdpUnavailable::DeviceAuthorization(ExchangeFailure::Answered(failure)),
+                ),
                 FailureClass::DeadSession
                 | FailureClass::Config
                 | FailureClass::Pending
@@ -122,7 +122,7 @@ impl TokenFlow {
         let (Some(metadata), Some(device), Some(limits)) =
             (&self.metadata, &self.device, self.limits(now))
         else {
-            return self.finish(Err(Self::budget_spent()));
+            return self.finish(Err(FlowError::IdpUnavailable(IdpUnavailable::BudgetSpent)));
         };
         if now >= device.expires_at {
             let minutes = device.expires_at.since(now).as_secs() / 60;

@@ -3,7 +3,9 @@
 
 use super::{AfterPersist, Goal, LoginAttempt, Purpose, SIGN_IN_TIME_LIMIT, State, TokenFlow};
 use crate::callback::{self, CallbackExpectations, Verdict};
-use crate::error::{FlowError, LoginFailure};
+use crate::error::{
+    ExchangeFailure, FlowError, IdpUnavailable, Internal, LoginFailure, Misconfiguration,
+};
 use crate::http::{HttpResponse, TransportError};
 use crate::id_token::{self, Expectations};
 use crate::intent::{BindError, CallbackEvent, Intent, Notice};
@@ -33,13 +35,15 @@ impl TokenFlow {
             Err(error) if error.in_use => {
                 return self.finish(Err(FlowError::CallbackPortInUse { port: error.port }));
             }
-            Err(error) => return self.finish(Err(FlowError::Config(error.to_string()))),
+            Err(error) => {
+                return self.finish(Err(FlowError::Misconfigured(
+                    Misconfiguration::CallbackBind(error),
+                )));
+            }
         };
         self.listener_open = true;
         let Some(entropy) = self.entropy.take() else {
-            return self.finish(Err(FlowError::Protocol(
-                "internal error: login started twice".to_owned(),
-            )));
+            return self.finish(Err(FlowError::Internal(Internal::LoginStartedTwice)));
         };
         let secrets = LoginSecrets::derive(&entropy);
         let redirect_uri = format!("http://localhost:{port}{}", callback::CALLBACK_PATH);
@@ -226,7 +230,7 @@ impl TokenFlow {
         let (Some(metadata), Some(login), Some(limits)) =
             (&self.metadata, &self.login, self.limits(now))
         else {
-            return self.finish(Err(Self::budget_spent()));
+            return self.finish(Err(FlowError::IdpUnavailable(IdpUnavailable::BudgetSpent)));
         };
         let fields = [
             ("grant_type", "authorization_code"),
@@ -257,9 +261,9 @@ impl TokenFlow {
                         "The IdP could not be reached. See your terminal.",
                     ),
                 );
-                return self.finish(Err(FlowError::Transient(format!(
-                    "the sign-in could not be completed: {error}"
-                ))));
+                return self.finish(Err(FlowError::IdpUnavailable(
+                    IdpUnavailable::CodeExchange(ExchangeFailure::Unreachable(error)),
+                )));
             }
         };
         self.respond(
@@ -267,9 +271,9 @@ impl TokenFlow {
             callback::error_page("Sign-in failed", &failure.to_string()),
         );
         let error = match failure.class() {
-            FailureClass::Transient => {
-                FlowError::Transient(format!("the sign-in could not be completed: {failure}"))
-            }
+            FailureClass::Transient => FlowError::IdpUnavailable(IdpUnavailable::CodeExchange(
+                ExchangeFailure::Answered(failure),
+            )),
             FailureClass::DeadSession
             | FailureClass::Config
             | FailureClass::Pending
@@ -303,7 +307,7 @@ impl TokenFlow {
                             400,
                             callback::error_page("Sign-in failed", &error.to_string()),
                         );
-                        return self.finish(Err(FlowError::from_id_token(error)));
+                        return self.finish(Err(FlowError::IdToken(error)));
                     }
                 }
             }

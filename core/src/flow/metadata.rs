@@ -1,9 +1,13 @@
 //! Provider metadata for a flow: the 24-hour cache first, then discovery (OIDC, then the
 //! RFC 8414 location).
 
+use core::fmt;
+
 use super::{Purpose, State, TokenFlow};
-use crate::discovery;
-use crate::error::FlowError;
+use crate::discovery::{self, DiscoveryError};
+use crate::error::{
+    DiscoveryUnavailable, FlowError, IdpUnavailable, Misconfiguration, RefreshFailure,
+};
 use crate::http::{HttpRequest, HttpResponse, TransportError};
 use crate::intent::Intent;
 use crate::secret::SecretBytes;
@@ -43,7 +47,7 @@ impl TokenFlow {
 
     fn fetch_discovery(&mut self, now: UnixTime, purpose: Purpose, fallback: bool) {
         let Some(limits) = self.limits(now) else {
-            return self.metadata_failed(now, purpose, Self::budget_spent());
+            return self.metadata_failed(now, purpose, MetadataFailure::BudgetSpent);
         };
         let [oidc, rfc8414] = discovery::well_known_urls(&self.settings.issuer);
         let url = if fallback { rfc8414 } else { oidc };
@@ -63,10 +67,8 @@ impl TokenFlow {
         let response = match http {
             Ok(response) => response,
             Err(error) => {
-                let error = FlowError::Transient(format!(
-                    "could not reach the IdP for its discovery document: {error}"
-                ));
-                return self.metadata_failed(now, purpose, error);
+                let failure = DiscoveryUnavailable::Unreachable(error);
+                return self.metadata_failed(now, purpose, MetadataFailure::Unavailable(failure));
             }
         };
         // RFC 8414 servers that are not OpenID Providers answer 404 at the OIDC location.
@@ -81,9 +83,7 @@ impl TokenFlow {
                 self.metadata = Some(metadata);
                 self.with_metadata(now, purpose);
             }
-            Err(error) => {
-                self.metadata_failed(now, purpose, FlowError::from_discovery(error));
-            }
+            Err(error) => self.metadata_failed(now, purpose, MetadataFailure::from(error)),
         }
     }
 
@@ -95,18 +95,66 @@ impl TokenFlow {
         }
     }
 
-    fn metadata_failed(&mut self, now: UnixTime, purpose: Purpose, error: FlowError) {
-        match purpose {
+    fn metadata_failed(&mut self, now: UnixTime, purpose: Purpose, failure: MetadataFailure) {
+        match (purpose, failure) {
             // A refresh that cannot find the token endpoint is a failed refresh.
-            Purpose::Refresh => {
-                if let FlowError::Transient(reason) = error {
-                    self.serve_cached_or_fail(now, reason);
-                } else {
-                    self.finish(Err(error));
-                }
+            (Purpose::Refresh, MetadataFailure::BudgetSpent) => {
+                self.serve_cached_or_fail(now, RefreshFailure::BudgetSpent);
             }
-            Purpose::Login => self.finish(Err(error)),
-            Purpose::Revoke => self.revocation_done(Some(Err(error.to_string()))),
+            (Purpose::Refresh, MetadataFailure::Unavailable(failure)) => {
+                self.serve_cached_or_fail(now, RefreshFailure::Discovery(failure));
+            }
+            (Purpose::Refresh | Purpose::Login, failure) => self.finish(Err(failure.into())),
+            (Purpose::Revoke, failure) => self.revocation_done(Some(Err(failure.to_string()))),
+        }
+    }
+}
+
+/// Why provider metadata is missing; what that means depends on what it was for.
+enum MetadataFailure {
+    /// The time budget ran out before discovery.
+    BudgetSpent,
+    /// Discovery failed in a way that may pass.
+    Unavailable(DiscoveryUnavailable),
+    /// The discovery document is unusable or not served.
+    Unusable(DiscoveryError),
+}
+
+impl From<DiscoveryError> for MetadataFailure {
+    fn from(error: DiscoveryError) -> Self {
+        match error {
+            DiscoveryError::Status { status } if status >= 500 || status == 429 => {
+                Self::Unavailable(DiscoveryUnavailable::Answered(error))
+            }
+            DiscoveryError::Status { .. }
+            | DiscoveryError::IssuerMismatch { .. }
+            | DiscoveryError::Malformed(_)
+            | DiscoveryError::InsecureEndpoint { .. } => Self::Unusable(error),
+        }
+    }
+}
+
+impl From<MetadataFailure> for FlowError {
+    fn from(failure: MetadataFailure) -> Self {
+        match failure {
+            MetadataFailure::BudgetSpent => Self::IdpUnavailable(IdpUnavailable::BudgetSpent),
+            MetadataFailure::Unavailable(failure) => {
+                Self::IdpUnavailable(IdpUnavailable::Discovery(failure))
+            }
+            MetadataFailure::Unusable(error) => {
+                Self::Misconfigured(Misconfiguration::Discovery(error))
+            }
+        }
+    }
+}
+
+impl fmt::Display for MetadataFailure {
+    /// What a revocation that could not find its endpoint reports.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::BudgetSpent => write!(f, "{}", IdpUnavailable::BudgetSpent),
+            Self::Unavailable(failure) => write!(f, "{failure}"),
+            Self::Unusable(error) => write!(f, "{error}"),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Refreshing (RFC 6749 §6) with rotation safety and failure classes (SPEC §5).
 
 use super::{AfterDelete, AfterPersist, Goal, ReadPurpose, State, TokenFlow};
-use crate::error::{FlowError, NeedsLogin};
+use crate::error::{FlowError, IdpUnavailable, Misconfiguration, NeedsLogin, RefreshFailure};
 use crate::http::{HttpResponse, TransportError};
 use crate::id_token::{self, Expectations};
 use crate::intent::{Intent, Notice};
@@ -17,8 +17,7 @@ impl TokenFlow {
             return self.login_or_fail(now, NeedsLogin::NoSession);
         };
         let Some(limits) = self.limits(now) else {
-            let reason = Self::budget_spent().to_string();
-            return self.serve_cached_or_fail(now, reason);
+            return self.serve_cached_or_fail(now, RefreshFailure::BudgetSpent);
         };
         let fields = [
             ("grant_type", "refresh_token"),
@@ -38,8 +37,12 @@ impl TokenFlow {
         let response = match http {
             Ok(response) => response,
             // The request may have reached the IdP, which may have rotated the token.
-            Err(error) if error.request_sent => return self.answer_lost(now, error.to_string()),
-            Err(error) => return self.serve_cached_or_fail(now, error.to_string()),
+            Err(error) if error.request_sent => {
+                return self.answer_lost(now, RefreshFailure::Unreachable(error));
+            }
+            Err(error) => {
+                return self.serve_cached_or_fail(now, RefreshFailure::Unreachable(error));
+            }
         };
         let failure = match parse_token_response(&response) {
             Ok(tokens) => return self.on_refresh_tokens(now, &sent, tokens),
@@ -53,19 +56,19 @@ impl TokenFlow {
             }
             // A 2xx the IdP processed but we could not read: the token may be spent.
             (FailureClass::Transient, failure @ TokenFailure::Malformed(_)) => {
-                self.answer_lost(now, failure.to_string())
+                self.answer_lost(now, RefreshFailure::Answered(failure))
             }
             (FailureClass::Transient, failure) => {
-                self.serve_cached_or_fail(now, failure.to_string())
+                self.serve_cached_or_fail(now, RefreshFailure::Answered(failure))
             }
-            (_, failure) => self.finish(Err(FlowError::Config(format!(
-                "refreshing the access token failed: {failure}"
-            )))),
+            (_, failure) => self.finish(Err(FlowError::Misconfigured(
+                Misconfiguration::RefreshRejected(failure),
+            ))),
         }
     }
 
     /// SPEC §5: mark the refresh token `maybe_spent`, then retry once under the lock.
-    fn answer_lost(&mut self, now: UnixTime, reason: String) {
+    fn answer_lost(&mut self, now: UnixTime, reason: RefreshFailure) {
         if self.refresh_retried {
             return self.serve_cached_or_fail(now, reason);
         }
@@ -92,18 +95,21 @@ impl TokenFlow {
 
     /// A transient failure: a still-valid cached token is served with a warning; a
     /// transient failure never opens a browser.
-    pub(super) fn serve_cached_or_fail(&mut self, now: UnixTime, reason: String) {
+    pub(super) fn serve_cached_or_fail(&mut self, now: UnixTime, reason: RefreshFailure) {
         let candidate = self.session.access.as_ref().or(self.cached.as_ref());
         if let Some(access) = candidate
             && token::is_valid(access, now)
         {
             let valid_for = token::expiry(access).since(now);
             let credential = Credential::from(access);
-            self.notify(Notice::ServingCachedToken { reason, valid_for });
+            self.notify(Notice::ServingCachedToken {
+                reason: reason.to_string(),
+                valid_for,
+            });
             return self.finish(Ok(super::Outcome::Token(credential)));
         }
-        self.finish(Err(FlowError::Transient(format!(
-            "could not refresh the access token: {reason}"
+        self.finish(Err(FlowError::IdpUnavailable(IdpUnavailable::Refresh(
+            reason,
         ))));
     }
 
@@ -146,11 +152,7 @@ impl TokenFlow {
                     refresh: Some(refresh),
                     access: self.session.access.clone(),
                 };
-                self.persist(
-                    records,
-                    true,
-                    AfterPersist::Fail(FlowError::from_id_token(error)),
-                );
+                self.persist(records, true, AfterPersist::Fail(FlowError::IdToken(error)));
             }
             Some(Ok(_)) | None => {
                 let records = SessionRecords {
@@ -179,7 +181,7 @@ impl TokenFlow {
                 self.send_refresh(now);
             }
             Some(current) if current.refresh_token != sent => {
-                self.serve_cached_or_fail(now, error.to_string())
+                self.serve_cached_or_fail(now, RefreshFailure::Refused(error))
             }
             current => {
                 let maybe_spent = current.as_ref().is_some_and(|c| c.maybe_spent);

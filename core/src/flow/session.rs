@@ -5,7 +5,7 @@ use core::time::Duration;
 
 use super::{AfterPersist, Goal, Outcome, Purpose, ReadPurpose, SessionStatus, State, TokenFlow};
 use super::{INTERACTIVE_LOCK_WAIT, LOCK_SLICE};
-use crate::error::{FlowError, NeedsLogin};
+use crate::error::{FlowError, Internal, NeedsLogin};
 use crate::intent::{Intent, LockOutcome, Notice};
 use crate::secret::SecretBytes;
 use crate::store::{
@@ -112,9 +112,7 @@ impl TokenFlow {
                 self.perform(Intent::Read(slot), State::LogoutRead);
             }
             Goal::Token { .. } | Goal::Login { .. } => self.read_session(ReadPurpose::Decide),
-            Goal::Inspect => self.finish(Err(FlowError::Protocol(
-                "internal error: inspect took a lock".to_owned(),
-            ))),
+            Goal::Inspect => self.finish(Err(FlowError::Internal(Internal::UnexpectedResult))),
         }
     }
 

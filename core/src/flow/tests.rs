@@ -377,7 +377,7 @@ fn a_refresh_naming_another_user_keeps_the_rotated_refresh_token_but_never_its_a
     let run = world.run(&mut flow, 100);
     let error = error(&run);
     assert!(
-        matches!(error, FlowError::Protocol(_)) && error.to_string().contains("sub"),
+        matches!(error, FlowError::IdToken(_)) && error.to_string().contains("sub"),
         "{error:?}"
     );
     assert_eq!(
@@ -460,7 +460,7 @@ fn transient_failure_after_expiry_is_transient_and_never_opens_a_browser() {
             &[(Kind::Refresh, &[3])],
         );
         assert!(
-            matches!(error(&run), FlowError::Transient(_)),
+            matches!(error(&run), FlowError::IdpUnavailable(_)),
             "{:?}",
             run.outcome
         );
@@ -590,7 +590,7 @@ fn refresh_config_errors_are_config_errors() {
     })
     .unwrap();
     let rest = world.run(&mut flow, 10);
-    assert!(matches!(error(&rest), FlowError::Config(_)));
+    assert!(matches!(error(&rest), FlowError::Misconfigured(_)));
 }
 
 #[test]
@@ -606,7 +606,7 @@ fn the_time_budget_bounds_a_refresh() {
     let _ = world.run(&mut flow, 3);
     world.now = world.now.saturating_add(Duration::from_secs(60));
     let rest = world.run(&mut flow, 20);
-    assert!(matches!(error(&rest), FlowError::Transient(_)));
+    assert!(matches!(error(&rest), FlowError::IdpUnavailable(_)));
     assert_eq!(count(&rest, "Http("), 0);
 }
 
@@ -1034,7 +1034,8 @@ fn issuer_mismatch_in_discovery_is_a_config_error() {
     let (_, run) = run(&s, &[(Kind::Discovery, &[5])]);
     let error = error(&run);
     assert!(
-        matches!(error, FlowError::Config(_)) && error.to_string().contains("https://other.test"),
+        matches!(error, FlowError::Misconfigured(_))
+            && error.to_string().contains("https://other.test"),
         "{error:?}"
     );
 }
