@@ -7,7 +7,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::error::{LoginFailure, NeedsLogin};
-use crate::intent::LockOutcome;
+use crate::intent::{LockOutcome, Notice};
 use crate::store::{LoginMarker, RefreshRecord};
 use crate::testing::{
     CANARY, INTERACTIVE, InitialSession, Kind, RefreshEvent, Run, T0, World, WorldSetup, settings,
@@ -58,16 +58,19 @@ fn run(setup: &WorldSetup, plans: &[(Kind, &[u8])]) -> (World, Run) {
     (world, run)
 }
 
-fn intents(run: &Run) -> Vec<&str> {
-    run.transcript
-        .iter()
-        .filter(|l| !l.starts_with("-> ") && !l.starts_with("wait"))
-        .map(String::as_str)
-        .collect()
+/// The slot an intent reads, writes, deletes or moves aside.
+fn slot_of(intent: &Intent) -> Option<&Slot> {
+    match intent {
+        Intent::Read(slot)
+        | Intent::Write { slot, .. }
+        | Intent::Delete(slot)
+        | Intent::MoveAside(slot) => Some(slot),
+        _ => None,
+    }
 }
 
-fn count(run: &Run, needle: &str) -> usize {
-    intents(run).iter().filter(|l| l.contains(needle)).count()
+fn is_http(intent: &Intent) -> bool {
+    matches!(intent, Intent::Http(_))
 }
 
 fn token(run: &Run) -> String {
@@ -96,14 +99,8 @@ fn fresh_cached_token_is_one_read_and_nothing_else() {
             &[],
         );
         assert_eq!(token(&run), format!("{CANARY}-at-0"));
-        let intents = intents(&run);
-        assert_eq!(intents.len(), 1, "{intents:?}");
-        let expected = if backend == Backend::File {
-            "Read(SessionFile"
-        } else {
-            "Read(AccessCache"
-        };
-        assert!(intents[0].starts_with(expected), "{intents:?}");
+        let expected = backend.access_slot(&settings().session_key());
+        assert_eq!(run.intents, [Intent::Read(expected)]);
     }
 }
 
@@ -122,7 +119,7 @@ fn min_valid_raises_the_margin() {
         ),
         &[],
     );
-    assert_eq!(count(&run, "grant_type=refresh_token"), 1);
+    assert_eq!(run.count_kind(Kind::Refresh), 1);
 }
 
 #[test]
@@ -140,7 +137,7 @@ fn force_refresh_refreshes_a_fresh_token() {
         ),
         &[],
     );
-    assert_eq!(count(&run, "grant_type=refresh_token"), 1);
+    assert_eq!(run.count_kind(Kind::Refresh), 1);
     assert_ne!(token(&run), format!("{CANARY}-at-0"));
     assert_eq!(
         world.stored_refresh_token(),
@@ -161,22 +158,38 @@ fn stale_token_refreshes_once_and_persists_the_rotated_refresh_token_first() {
         ),
         &[],
     );
-    let intents = intents(&run);
-    let position = |needle: &str| {
-        intents
-            .iter()
-            .position(|l| l.contains(needle))
-            .unwrap_or_else(|| panic!("{needle}: {intents:?}"))
-    };
-    assert!(position("Lock {") < position("Read(Keychain"));
-    assert!(position("Read(Keychain") < position("grant_type=refresh_token"));
-    assert!(position("grant_type=refresh_token") < position("Write { slot: Keychain"));
-    assert!(position("Write { slot: Keychain") < position("Write { slot: AccessCache"));
-    assert!(position("Write { slot: AccessCache") < position("Unlock"));
+    let order = [
+        run.position(|i| matches!(i, Intent::Lock { .. })),
+        run.position(|i| matches!(i, Intent::Read(Slot::Keychain(_)))),
+        run.position(|i| Kind::of(i) == Kind::Refresh),
+        run.position(|i| {
+            matches!(
+                i,
+                Intent::Write {
+                    slot: Slot::Keychain(_),
+                    ..
+                }
+            )
+        }),
+        run.position(|i| {
+            matches!(
+                i,
+                Intent::Write {
+                    slot: Slot::AccessCache(_),
+                    ..
+                }
+            )
+        }),
+        run.position(|i| matches!(i, Intent::Unlock(_))),
+    ];
     assert!(
-        intents
-            .iter()
-            .any(|l| l.contains("resource=https://gateway.test")),
+        order[0].is_some() && order.is_sorted_by(|a, b| a < b),
+        "{order:?}: {:?}",
+        run.intents
+    );
+    assert!(
+        run.requests()
+            .any(|r| r.form_field("resource").as_deref() == Some("https://gateway.test")),
         "resource on refresh"
     );
     assert_eq!(token(&run), format!("{CANARY}-at-1"));
@@ -201,10 +214,16 @@ fn refresh_without_rotation_keeps_the_refresh_token_and_skips_the_keychain_write
         &[(Kind::Refresh, &[1])],
     );
     assert_eq!(
-        count(&run, "Write { slot: Keychain"),
+        run.count(|i| matches!(
+            i,
+            Intent::Write {
+                slot: Slot::Keychain(_),
+                ..
+            }
+        )),
         0,
         "{:?}",
-        intents(&run)
+        run.intents
     );
     assert_eq!(
         world.stored_refresh_token().as_deref(),
@@ -240,7 +259,7 @@ fn a_token_refreshed_by_another_process_is_used_without_a_request() {
     world.put(&Slot::SessionFile(key), records.encode().expose_secret());
     let rest = world.run(&mut flow, 100);
     assert_eq!(token(&rest), "other-process-token");
-    assert_eq!(count(&rest, "Http("), 0);
+    assert_eq!(rest.count(is_http), 0);
     assert!(!world.lock_held());
 }
 
@@ -268,14 +287,14 @@ fn invalid_grant_ends_the_session_without_a_login_when_non_interactive() {
         "{:?}",
         run.outcome
     );
-    assert_eq!(count(&run, "OpenBrowser"), 0);
+    assert_eq!(run.count(|i| matches!(i, Intent::OpenBrowser { .. })), 0);
     assert_eq!(
         world.stored_refresh_token(),
         None,
         "the dead session is deleted"
     );
     assert!(
-        count(&run, "Read(SessionFile") >= 3,
+        run.count(|i| matches!(i, Intent::Read(Slot::SessionFile(_)))) >= 3,
         "the record is re-read after invalid_grant"
     );
 }
@@ -286,7 +305,7 @@ fn invalid_grant_starts_a_login_when_interactive() {
         &setup(Backend::File, InitialSession::Expired, TOKEN, INTERACTIVE),
         &[(Kind::Refresh, &[2])],
     );
-    assert_eq!(count(&run, "OpenBrowser"), 1);
+    assert_eq!(run.count(|i| matches!(i, Intent::OpenBrowser { .. })), 1);
     assert!(token(&run).starts_with(CANARY));
     assert_eq!(
         world.stored_refresh_token(),
@@ -345,11 +364,10 @@ fn an_ended_session_keeps_serving_its_still_valid_token() {
         let (world, run) = run(&s, &[(Kind::Refresh, &[2])]);
         assert_eq!(token(&run), format!("{CANARY}-at-0"));
         assert!(
-            run.transcript
-                .iter()
-                .any(|l| l.starts_with("warning: the sign-in session has ended")),
+            run.notices()
+                .any(|n| matches!(n, Notice::SessionEndedServingCachedToken { .. })),
             "{:?}",
-            run.transcript
+            run.intents
         );
         assert_eq!(
             world.stored_refresh_token(),
@@ -427,7 +445,12 @@ fn keyring_waiters_take_a_refreshed_token_from_the_cache_without_the_keychain() 
     world.put(&Slot::AccessCache(key), records.encode().expose_secret());
     let rest = world.run(&mut flow, 100);
     assert_eq!(token(&rest), "refreshed-elsewhere");
-    assert_eq!(count(&rest, "Keychain"), 0, "{:?}", intents(&rest));
+    assert_eq!(
+        rest.count(|i| matches!(slot_of(i), Some(Slot::Keychain(_)))),
+        0,
+        "{:?}",
+        rest.intents
+    );
 }
 
 #[test]
@@ -444,11 +467,10 @@ fn transient_failure_serves_a_still_valid_token_with_a_warning() {
     );
     assert_eq!(token(&run), format!("{CANARY}-at-0"));
     assert!(
-        run.transcript
-            .iter()
-            .any(|l| l.starts_with("warning: could not refresh")),
+        run.notices()
+            .any(|n| matches!(n, Notice::ServingCachedToken { .. })),
         "{:?}",
-        run.transcript
+        run.intents
     );
 }
 
@@ -465,7 +487,7 @@ fn transient_failure_after_expiry_is_transient_and_never_opens_a_browser() {
             run.outcome
         );
         assert_eq!(world.browsers_opened, 0);
-        assert_eq!(count(&run, "BindCallback"), 0);
+        assert_eq!(run.count(|i| matches!(i, Intent::BindCallback { .. })), 0);
         assert_eq!(
             world.stored_refresh_token().as_deref(),
             Some(format!("{CANARY}-rt-0").as_str())
@@ -500,20 +522,22 @@ fn a_lost_answer_marks_maybe_spent_and_retries_once() {
         ),
         &[(Kind::Refresh, &[7])],
     );
-    assert_eq!(count(&run, "grant_type=refresh_token"), 2);
+    assert_eq!(run.count_kind(Kind::Refresh), 2);
     assert!(token(&run).starts_with(CANARY));
     assert_eq!(
         world.stored_refresh_token(),
         world.issued_refresh_tokens.last().cloned()
     );
-    let marked = run
-        .transcript
-        .iter()
-        .position(|l| l.starts_with("Write { slot: SessionFile"));
-    let second = run
-        .transcript
-        .iter()
-        .rposition(|l| l.contains("grant_type=refresh_token"));
+    let marked = run.position(|i| {
+        matches!(
+            i,
+            Intent::Write {
+                slot: Slot::SessionFile(_),
+                ..
+            }
+        )
+    });
+    let second = run.last_position(|i| Kind::of(i) == Kind::Refresh);
     assert!(marked < second, "maybe_spent is persisted before the retry");
 }
 
@@ -555,7 +579,7 @@ fn an_unreadable_success_is_treated_as_a_lost_answer() {
         ),
         &[(Kind::Refresh, &[4])],
     );
-    assert_eq!(count(&run, "grant_type=refresh_token"), 2);
+    assert_eq!(run.count_kind(Kind::Refresh), 2);
     // The access token was still valid: served with a warning, although the session ended.
     assert!(
         matches!(run.outcome, Some(Err(FlowError::NeedsLogin(_))))
@@ -607,7 +631,7 @@ fn the_time_budget_bounds_a_refresh() {
     world.now = world.now.saturating_add(Duration::from_secs(60));
     let rest = world.run(&mut flow, 20);
     assert!(matches!(error(&rest), FlowError::IdpUnavailable(_)));
-    assert_eq!(count(&rest, "Http("), 0);
+    assert_eq!(rest.count(is_http), 0);
 }
 
 // ---- no session, corrupt session, locks ---------------------------------------------------
@@ -624,7 +648,7 @@ fn no_session_non_interactive_needs_login_without_network() {
         &[],
     );
     assert_eq!(error(&run), FlowError::NeedsLogin(NeedsLogin::NoSession));
-    assert_eq!(count(&run, "Http("), 0);
+    assert_eq!(run.count(is_http), 0);
     assert!(
         error(&run)
             .hint()
@@ -661,9 +685,7 @@ fn corrupt_session_non_interactive_is_left_untouched() {
         error(&run),
         FlowError::NeedsLogin(NeedsLogin::CorruptSession { .. })
     ));
-    for verb in ["Write", "Delete", "MoveAside"] {
-        assert_eq!(count(&run, verb), 0, "{verb}");
-    }
+    assert_eq!(run.count_kind(Kind::Store), 0, "{:?}", run.intents);
     assert!(world.contains(&Slot::SessionFile(settings().session_key())));
 }
 
@@ -678,14 +700,14 @@ fn corrupt_session_interactive_is_moved_aside_before_a_login() {
         ),
         &[],
     );
-    let intents = intents(&run);
-    let moved = intents
-        .iter()
-        .position(|l| l.starts_with("MoveAside(Keychain"));
-    let bound = intents.iter().position(|l| l.starts_with("BindCallback"));
-    assert!(moved.is_some() && moved < bound, "{intents:?}");
+    let moved = run.position(|i| matches!(i, Intent::MoveAside(Slot::Keychain(_))));
+    let bound = run.position(|i| matches!(i, Intent::BindCallback { .. }));
+    assert!(moved.is_some() && moved < bound, "{:?}", run.intents);
     assert!(token(&run).starts_with(CANARY));
-    assert!(run.transcript.iter().any(|l| l.contains("moved aside")));
+    assert!(
+        run.notices()
+            .any(|n| matches!(n, Notice::SessionMovedAside { .. }))
+    );
     assert_eq!(
         world.stored_refresh_token(),
         world.issued_refresh_tokens.last().cloned()
@@ -746,9 +768,8 @@ fn an_interactive_waiter_shows_the_other_login_once_and_waits() {
     let mut flow = world.start(&s);
     let run = world.run(&mut flow, 100);
     assert_eq!(
-        run.transcript
-            .iter()
-            .filter(|l| l.starts_with("Another llmauth process is signing in"))
+        run.notices()
+            .filter(|n| matches!(n, Notice::LoginInProgressElsewhere { .. }))
             .count(),
         1
     );
@@ -835,11 +856,7 @@ fn login_runs_pkce_with_state_nonce_resource_and_cleans_up() {
             .iter()
             .all(|(_, verifier_ok)| *verifier_ok)
     );
-    let url = run
-        .transcript
-        .iter()
-        .find(|l| l.starts_with("OpenBrowser"))
-        .unwrap();
+    let url = run.browser_urls().next().unwrap();
     for part in [
         "code_challenge_method=S256",
         "state=",
@@ -850,19 +867,19 @@ fn login_runs_pkce_with_state_nonce_resource_and_cleans_up() {
         assert!(url.contains(part), "{part}: {url}");
     }
     assert!(!url.contains("prompt="), "no prompt by default");
-    let intents = intents(&run);
-    let last = &intents[intents.len() - 3..];
     assert!(
-        last[0].starts_with("Delete(LoginMarker")
-            && last[1] == "CloseCallback"
-            && last[2].starts_with("Unlock"),
-        "{last:?}"
+        matches!(
+            &run.intents[run.intents.len() - 3..],
+            [
+                Intent::Delete(Slot::LoginMarker(_)),
+                Intent::CloseCallback,
+                Intent::Unlock(_)
+            ]
+        ),
+        "{:?}",
+        run.intents
     );
-    assert!(
-        run.transcript
-            .iter()
-            .any(|l| l.starts_with("RespondCallback { status: 200"))
-    );
+    assert!(run.answer_statuses().any(|status| status == 200));
 }
 
 #[test]
@@ -888,11 +905,7 @@ fn prompt_and_auth_params_reach_the_authorization_url() {
         world.now,
     );
     let run = world.run(&mut flow, 100);
-    let url = run
-        .transcript
-        .iter()
-        .find(|l| l.starts_with("OpenBrowser"))
-        .unwrap();
+    let url = run.browser_urls().next().unwrap();
     assert!(
         url.contains("prompt=consent") && url.contains("access_type=offline"),
         "{url}"
@@ -910,19 +923,11 @@ fn a_wrong_state_is_ignored_and_never_exchanged() {
         "{}",
         run.transcript.join("\n")
     );
-    assert_eq!(count(&run, "AwaitCallback"), 3, "{:?}", intents(&run));
+    assert_eq!(run.count_kind(Kind::Callback), 3, "{:?}", run.intents);
     assert_eq!(world.code_exchanges.len(), 1);
     assert!(!world.code_exchanges[0].0.contains("forged"));
-    assert!(
-        run.transcript
-            .iter()
-            .any(|l| l.starts_with("RespondCallback { status: 400"))
-    );
-    assert!(
-        run.transcript
-            .iter()
-            .any(|l| l.starts_with("RespondCallback { status: 404"))
-    );
+    assert!(run.answer_statuses().any(|status| status == 400));
+    assert!(run.answer_statuses().any(|status| status == 404));
 }
 
 #[test]
@@ -969,16 +974,11 @@ fn skip_browser_prints_the_url_and_accepts_a_pasted_redirect() {
     let s = setup(Backend::File, InitialSession::None, TOKEN, interaction);
     let (world, run) = run(&s, &[(Kind::Callback, &[5])]);
     assert_eq!(world.browsers_opened, 0);
-    assert!(
-        run.transcript
-            .iter()
-            .any(|l| l.starts_with("Open this URL to sign in: https://idp.test/auth?"))
-    );
-    assert!(
-        run.transcript
-            .iter()
-            .any(|l| l.starts_with("Waiting for the sign-in"))
-    );
+    assert!(run.notices().any(|n| matches!(
+        n,
+        Notice::SignInUrl { url, browser_opened: false } if url.starts_with("https://idp.test/auth?")
+    )));
+    assert!(run.notices().any(|n| matches!(n, Notice::PasteBackHint)));
     assert!(token(&run).starts_with(CANARY));
 }
 
@@ -987,10 +987,12 @@ fn no_browser_falls_back_to_the_device_flow() {
     let s = setup(Backend::File, InitialSession::None, TOKEN, INTERACTIVE);
     // Browser fails (2) at the 9th intent.
     let (world, run) = run(&s, &[(Kind::Browser, &[2])]);
-    assert_eq!(count(&run, "CloseCallback"), 1);
-    assert!(run.transcript.iter().any(|l| {
-        l.starts_with("To sign in, visit https://idp.test/device and enter the code: ABCD-EFGH")
-    }));
+    assert_eq!(run.count(|i| matches!(i, Intent::CloseCallback)), 1);
+    assert!(run.notices().any(|n| matches!(
+        n,
+        Notice::DeviceCode { verification_uri, user_code, .. }
+            if verification_uri == "https://idp.test/device" && user_code == "ABCD-EFGH"
+    )));
     assert!(token(&run).starts_with(CANARY));
     assert!(world.code_exchanges.is_empty());
 }
@@ -1014,11 +1016,7 @@ fn missing_refresh_token_is_explained() {
         "{}",
         run.transcript.join("\n")
     );
-    assert!(
-        run.transcript
-            .iter()
-            .any(|l| l.contains("--prompt consent"))
-    );
+    assert!(run.notices().any(|n| matches!(n, Notice::NoRefreshToken)));
     assert_eq!(world.stored_refresh_token(), None);
     assert!(world.has_stored_access_token());
 }
@@ -1050,9 +1048,8 @@ fn discovery_falls_back_to_rfc8414() {
     );
     let (_, run) = run(&s, &[(Kind::Discovery, &[1])]);
     assert!(
-        run.transcript
-            .iter()
-            .any(|l| l.contains("/.well-known/oauth-authorization-server/realms/r"))
+        run.requests()
+            .any(|r| r.url == "https://idp.test/.well-known/oauth-authorization-server/realms/r")
     );
     assert!(matches!(run.outcome, Some(Ok(Outcome::LoggedIn { .. }))));
 }
@@ -1074,14 +1071,10 @@ fn device_flow_polls_pending_and_slows_down() {
         "{}",
         run.transcript.join("\n")
     );
-    let waits: Vec<&String> = run
-        .transcript
-        .iter()
-        .filter(|l| l.starts_with("wait until"))
-        .collect();
-    assert_eq!(waits.len(), 3, "{waits:?}");
+    assert_eq!(run.waits, [WaitReason::DevicePoll; 3]);
     assert!(
-        !run.transcript.iter().any(|l| l.contains("nonce")),
+        run.browser_urls().next().is_none()
+            && run.requests().all(|r| r.form_field("nonce").is_none()),
         "device flow sends no nonce"
     );
 }
@@ -1122,14 +1115,9 @@ fn logout_revokes_then_deletes_the_access_cache_first() {
         }))
     );
     assert!(world.grant_revoked);
-    let intents = intents(&run);
-    let cache = intents
-        .iter()
-        .position(|l| l.starts_with("Delete(AccessCache"));
-    let keychain = intents
-        .iter()
-        .position(|l| l.starts_with("Delete(Keychain"));
-    assert!(cache.is_some() && cache < keychain, "{intents:?}");
+    let cache = run.position(|i| matches!(i, Intent::Delete(Slot::AccessCache(_))));
+    let keychain = run.position(|i| matches!(i, Intent::Delete(Slot::Keychain(_))));
+    assert!(cache.is_some() && cache < keychain, "{:?}", run.intents);
     assert!(!world.has_stored_access_token() && world.stored_refresh_token().is_none());
 }
 
@@ -1155,9 +1143,8 @@ fn logout_deletes_even_when_revocation_fails() {
         run.outcome
     );
     assert!(
-        run.transcript
-            .iter()
-            .any(|l| l.starts_with("warning: could not revoke"))
+        run.notices()
+            .any(|n| matches!(n, Notice::RevocationFailed { .. }))
     );
     assert!(world.stored_refresh_token().is_none());
 }
@@ -1186,8 +1173,8 @@ fn inspect_reads_without_lock_or_network() {
     assert!(!corrupt_without_access.is_usable());
     assert!(!SessionStatus::default().is_usable());
     assert_eq!(status.sub.as_deref(), Some("user-1"));
-    assert_eq!(count(&run, "Lock"), 0);
-    assert_eq!(count(&run, "Http"), 0);
+    assert_eq!(run.count_kind(Kind::Lock), 0);
+    assert_eq!(run.count(is_http), 0);
 }
 
 // ---- misuse ---------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ use core::fmt;
 use super::key::SessionKey;
 
 /// A place the driver can read, write or delete.
-#[derive(Clone, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Debug)]
 pub enum Slot {
     /// File backend: `$STATE/sessions/<key>.json`, both records.
     SessionFile(SessionKey),

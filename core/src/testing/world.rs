@@ -11,12 +11,14 @@ use super::{CANARY, ISSUER, T0, settings};
 use crate::error::{FlowError, Misuse};
 use crate::flow::{Goal, Interaction, Outcome, TokenFlow};
 use crate::http::{HttpRequest, HttpResponse, TransportError, TransportErrorKind};
-use crate::intent::{BindError, CallbackEvent, Input, Intent, IntentResult, LockOutcome, Output};
+use crate::intent::{
+    BindError, CallbackEvent, Input, Intent, IntentResult, LockOutcome, Notice, Output,
+};
 use crate::secret::{AccessToken, Entropy, RefreshToken, SecretBytes, SecretUrl};
 use crate::store::{
     AccessRecord, Backend, RefreshRecord, SessionRecords, Slot, StoreError, StoreErrorKind,
 };
-use crate::time::UnixTime;
+use crate::time::{UnixTime, WaitReason};
 
 /// The starting point of a simulation.
 #[derive(Clone, Debug)]
@@ -146,13 +148,82 @@ pub enum RefreshEvent {
 pub struct Run {
     /// The outcome, if the flow finished within the step limit.
     pub outcome: Option<Result<Outcome, FlowError>>,
-    /// Every intent (as `Debug`), notice (as `Display`) and wait, in order.
+    /// Every intent the flow issued, in order (what tests look at).
+    pub intents: Vec<Intent>,
+    /// Every wait the flow asked for, in order.
+    pub waits: Vec<WaitReason>,
+    /// Every intent (as `Debug`), notice (as `Display`), result and wait, in order: what
+    /// a log could show.
     pub transcript: Vec<String>,
     /// A misuse error, which would be a bug in the flow.
     pub misuse: Option<Misuse>,
 }
 
 impl Run {
+    /// How many intents match.
+    pub fn count(&self, matches: impl Fn(&Intent) -> bool) -> usize {
+        self.intents.iter().filter(|intent| matches(intent)).count()
+    }
+
+    /// How many intents are of this kind.
+    pub fn count_kind(&self, kind: Kind) -> usize {
+        self.count(|intent| Kind::of(intent) == kind)
+    }
+
+    /// Where the first matching intent is.
+    pub fn position(&self, matches: impl Fn(&Intent) -> bool) -> Option<usize> {
+        self.intents.iter().position(matches)
+    }
+
+    /// Where the last matching intent is.
+    pub fn last_position(&self, matches: impl Fn(&Intent) -> bool) -> Option<usize> {
+        self.intents.iter().rposition(matches)
+    }
+
+    /// The notices shown, in order.
+    pub fn notices(&self) -> impl Iterator<Item = &Notice> {
+        self.intents.iter().filter_map(|intent| {
+            if let Intent::Notify(notice) = intent {
+                Some(notice)
+            } else {
+                None
+            }
+        })
+    }
+
+    /// The requests sent to the IdP, in order.
+    pub fn requests(&self) -> impl Iterator<Item = &HttpRequest> {
+        self.intents.iter().filter_map(|intent| {
+            if let Intent::Http(request) = intent {
+                Some(request)
+            } else {
+                None
+            }
+        })
+    }
+
+    /// The URLs a browser was opened at, in order.
+    pub fn browser_urls(&self) -> impl Iterator<Item = &str> {
+        self.intents.iter().filter_map(|intent| {
+            if let Intent::OpenBrowser { url } = intent {
+                Some(url.as_str())
+            } else {
+                None
+            }
+        })
+    }
+
+    /// The statuses of the answers given to the browser, in order.
+    pub fn answer_statuses(&self) -> impl Iterator<Item = u16> {
+        self.intents.iter().filter_map(|intent| {
+            if let Intent::RespondCallback { status, .. } = intent {
+                Some(*status)
+            } else {
+                None
+            }
+        })
+    }
+
     /// Everything a user or a log could ever see of this run.
     pub fn visible_text(&self) -> String {
         let mut text = self.transcript.join("\n");
@@ -180,7 +251,9 @@ pub struct World {
     /// The simulated clock.
     pub now: UnixTime,
     script: VecDeque<u8>,
-    slots: BTreeMap<String, Vec<u8>>,
+    slots: BTreeMap<Slot, Vec<u8>>,
+    /// What `MoveAside` set aside, in order.
+    moved_aside: Vec<(Slot, Vec<u8>)>,
     counter: u32,
     /// Refresh tokens the IdP issued, oldest first; the last one is current.
     pub issued_refresh_tokens: Vec<String>,
@@ -210,6 +283,7 @@ impl World {
             now: T0,
             script: script.iter().copied().collect(),
             slots: BTreeMap::new(),
+            moved_aside: Vec::new(),
             counter: 0,
             issued_refresh_tokens: Vec::new(),
             grant_revoked: false,
@@ -234,7 +308,7 @@ impl World {
             InitialSession::Corrupt => {
                 let slot = setup.backend.refresh_slot(&key);
                 self.slots
-                    .insert(slot_name(&slot), b"{\"version\":1,\"refresh\":".to_vec());
+                    .insert(slot, b"{\"version\":1,\"refresh\":".to_vec());
                 return;
             }
             InitialSession::Fresh => 10,
@@ -267,7 +341,7 @@ impl World {
                     access: Some(access),
                 };
                 self.slots.insert(
-                    slot_name(&Slot::SessionFile(key)),
+                    Slot::SessionFile(key),
                     records.encode().expose_secret().to_vec(),
                 );
             }
@@ -278,7 +352,7 @@ impl World {
                         access: None,
                     };
                     self.slots.insert(
-                        slot_name(&Slot::Keychain(key.clone())),
+                        Slot::Keychain(key.clone()),
                         records.encode().expose_secret().to_vec(),
                     );
                 }
@@ -287,7 +361,7 @@ impl World {
                     access: Some(access),
                 };
                 self.slots.insert(
-                    slot_name(&Slot::AccessCache(key)),
+                    Slot::AccessCache(key),
                     records.encode().expose_secret().to_vec(),
                 );
             }
@@ -308,10 +382,18 @@ impl World {
 
     /// Drives `flow` to the end (or `max_steps`), answering from the script.
     pub fn run(&mut self, flow: &mut TokenFlow, max_steps: usize) -> Run {
-        let mut transcript = Vec::new();
+        let mut run = Run {
+            outcome: None,
+            intents: Vec::new(),
+            waits: Vec::new(),
+            transcript: Vec::new(),
+            misuse: None,
+        };
+        let transcript = &mut run.transcript;
         for _ in 0..max_steps {
             let input = match flow.poll_output() {
                 Output::Perform { id, intent } => {
+                    run.intents.push(intent.clone());
                     transcript.push(format!("{intent:?}"));
                     if let Intent::Notify(notice) = intent {
                         transcript.push(notice.to_string());
@@ -326,48 +408,39 @@ impl World {
                     }
                 }
                 Output::WaitUntil { deadline, reason } => {
+                    run.waits.push(reason);
                     transcript.push(format!("wait until {deadline:?} ({reason:?})"));
                     self.now = self.now.max(deadline);
                     Input::Timeout { now: self.now }
                 }
                 Output::Done => {
-                    return Run {
-                        outcome: flow.take_outcome(),
-                        transcript,
-                        misuse: None,
-                    };
+                    run.outcome = flow.take_outcome();
+                    return run;
                 }
             };
             if let Err(misuse) = flow.handle_input(input) {
-                return Run {
-                    outcome: None,
-                    transcript,
-                    misuse: Some(misuse),
-                };
+                run.misuse = Some(misuse);
+                return run;
             }
         }
-        Run {
-            outcome: None,
-            transcript,
-            misuse: None,
-        }
+        run
     }
 
     /// Replaces a slot's content, as another process would.
     pub fn put(&mut self, slot: &Slot, bytes: &[u8]) {
-        self.slots.insert(slot_name(slot), bytes.to_vec());
+        self.slots.insert(slot.clone(), bytes.to_vec());
     }
 
     /// Whether a slot exists.
     pub fn contains(&self, slot: &Slot) -> bool {
-        self.slots.contains_key(&slot_name(slot))
+        self.slots.contains_key(slot)
     }
 
     /// The refresh token currently stored, if any (looking in every slot).
     pub fn stored_refresh_token(&self) -> Option<String> {
         self.slots
             .iter()
-            .filter(|(name, _)| !name.starts_with("AccessCache"))
+            .filter(|(slot, _)| !matches!(slot, Slot::AccessCache(_)))
             .find_map(|(_, bytes)| {
                 SessionRecords::decode(bytes)
                     .ok()?
@@ -396,7 +469,7 @@ impl World {
     }
 
     fn choice(&mut self, intent: &Intent) -> u8 {
-        let kind = kind_of(intent);
+        let kind = Kind::of(intent);
         if let Some(choice) = self.plans.get_mut(&kind).and_then(VecDeque::pop_front) {
             return choice;
         }
@@ -416,10 +489,7 @@ impl World {
             Intent::Read(slot) => IntentResult::Read(if choice % 8 == 7 {
                 Err(store_error())
             } else {
-                Ok(self
-                    .slots
-                    .get(&slot_name(slot))
-                    .map(|b| SecretBytes::new(b.clone())))
+                Ok(self.slots.get(slot).map(|b| SecretBytes::new(b.clone())))
             }),
             Intent::Write { slot, bytes } => IntentResult::Stored(if choice % 8 == 7 {
                 Err(store_error())
@@ -428,21 +498,20 @@ impl World {
                     self.remember_authorization(bytes);
                 }
                 self.slots
-                    .insert(slot_name(slot), bytes.expose_secret().to_vec());
+                    .insert(slot.clone(), bytes.expose_secret().to_vec());
                 Ok(())
             }),
             Intent::Delete(slot) => IntentResult::Stored(if choice % 8 == 7 {
                 Err(store_error())
             } else {
-                self.slots.remove(&slot_name(slot));
+                self.slots.remove(slot);
                 Ok(())
             }),
             Intent::MoveAside(slot) => IntentResult::Stored(if choice % 8 == 7 {
                 Err(store_error())
             } else {
-                if let Some(bytes) = self.slots.remove(&slot_name(slot)) {
-                    self.slots
-                        .insert(format!("{}.corrupt", slot_name(slot)), bytes);
+                if let Some(bytes) = self.slots.remove(slot) {
+                    self.moved_aside.push((slot.clone(), bytes));
                 }
                 Ok(())
             }),
@@ -738,47 +807,46 @@ impl World {
     }
 }
 
-fn kind_of(intent: &Intent) -> Kind {
-    match intent {
-        Intent::Http(request) => {
-            let form: BTreeMap<String, String> = request
-                .body
-                .as_ref()
-                .map(|b| {
-                    url::form_urlencoded::parse(b.expose_secret())
-                        .into_owned()
-                        .collect()
-                })
-                .unwrap_or_default();
-            if request.url.contains("/.well-known/") {
-                Kind::Discovery
-            } else if request.url.ends_with("/device") {
-                Kind::DeviceAuthorization
-            } else if request.url.ends_with("/revoke") {
-                Kind::Revoke
-            } else {
-                match form.get("grant_type").map(String::as_str) {
-                    Some("refresh_token") => Kind::Refresh,
-                    Some("authorization_code") => Kind::CodeExchange,
-                    _ => Kind::DevicePoll,
+impl Kind {
+    /// The kind of `intent`.
+    pub fn of(intent: &Intent) -> Self {
+        match intent {
+            Intent::Http(request) => {
+                let form: BTreeMap<String, String> = request
+                    .body
+                    .as_ref()
+                    .map(|b| {
+                        url::form_urlencoded::parse(b.expose_secret())
+                            .into_owned()
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if request.url.contains("/.well-known/") {
+                    Kind::Discovery
+                } else if request.url.ends_with("/device") {
+                    Kind::DeviceAuthorization
+                } else if request.url.ends_with("/revoke") {
+                    Kind::Revoke
+                } else {
+                    match form.get("grant_type").map(String::as_str) {
+                        Some("refresh_token") => Kind::Refresh,
+                        Some("authorization_code") => Kind::CodeExchange,
+                        _ => Kind::DevicePoll,
+                    }
                 }
             }
+            Intent::Read(_) => Kind::Read,
+            Intent::Write { .. } | Intent::Delete(_) | Intent::MoveAside(_) => Kind::Store,
+            Intent::Lock { .. } => Kind::Lock,
+            Intent::OpenBrowser { .. } => Kind::Browser,
+            Intent::BindCallback { .. } => Kind::Bind,
+            Intent::AwaitCallback { .. } => Kind::Callback,
+            Intent::Unlock(_)
+            | Intent::RespondCallback { .. }
+            | Intent::CloseCallback
+            | Intent::Notify(_) => Kind::Other,
         }
-        Intent::Read(_) => Kind::Read,
-        Intent::Write { .. } | Intent::Delete(_) | Intent::MoveAside(_) => Kind::Store,
-        Intent::Lock { .. } => Kind::Lock,
-        Intent::OpenBrowser { .. } => Kind::Browser,
-        Intent::BindCallback { .. } => Kind::Bind,
-        Intent::AwaitCallback { .. } => Kind::Callback,
-        Intent::Unlock(_)
-        | Intent::RespondCallback { .. }
-        | Intent::CloseCallback
-        | Intent::Notify(_) => Kind::Other,
     }
-}
-
-fn slot_name(slot: &Slot) -> String {
-    format!("{slot:?}")
 }
 
 fn store_error() -> StoreError {
