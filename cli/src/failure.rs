@@ -78,7 +78,9 @@ impl Failure {
                 format!("invalid configuration in {path}: {error}"),
                 Some("fix it with `llmauth config set`".to_owned()),
             ),
-            _ => (format!("{path}: {error}"), None),
+            ConfigError::UnsupportedVersion { .. } | ConfigError::Unrenderable { .. } => {
+                (format!("{path}: {error}"), None)
+            }
         };
         Self::new(Exit::Usage, message, hint)
     }

@@ -33,8 +33,8 @@ use core::time::Duration;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
-use crate::error::{ErrorClass, FlowError, Internal};
-use crate::flow::{Goal, Outcome};
+use crate::error::{ErrorClass, FlowError};
+use crate::flow::TokenGoal;
 use crate::intent::Notice;
 use crate::secret::{AccessToken, SecretBytes};
 use crate::store::{AccessRecord, SessionRecords, Slot, StoreError};
@@ -126,7 +126,7 @@ pub enum Action {
         /// Echo this back.
         id: FlowId,
         /// What the flow is for.
-        goal: Goal,
+        goal: TokenGoal,
         /// Whether the flow may start an interactive login (browser or printed URL).
         login: bool,
     },
@@ -392,7 +392,7 @@ impl TokenBroker {
     pub fn handle_flow_done(
         &mut self,
         id: FlowId,
-        outcome: Result<Outcome, FlowError>,
+        outcome: Result<Credential, FlowError>,
         now: UnixTime,
     ) {
         self.now = self.now.max(now);
@@ -401,12 +401,7 @@ impl TokenBroker {
             return;
         };
         self.login_url = None;
-        let credential = match outcome {
-            Ok(Outcome::Token(credential) | Outcome::LoggedIn { credential, .. }) => Ok(credential),
-            Ok(_) => Err(FlowError::Internal(Internal::Stalled)),
-            Err(error) => Err(error),
-        };
-        match credential {
+        match outcome {
             Ok(credential) => self.on_flow_token(flow, credential, now),
             Err(error) => self.on_flow_error(flow, &error, now),
         }
@@ -755,10 +750,7 @@ impl TokenBroker {
             return;
         }
         let goal = match kind {
-            FlowKind::Prefetch | FlowKind::Demand => Goal::Token {
-                min_valid: Duration::ZERO,
-                force_refresh: false,
-            },
+            FlowKind::Prefetch | FlowKind::Demand => TokenGoal::default(),
             // Ask for more validity than the cached token has, so the flow refreshes
             // unless another process already did.
             FlowKind::RefreshAhead => {
@@ -766,12 +758,12 @@ impl TokenBroker {
                     token::refresh_margin(held.record.lifetime, self.settings.refresh_window)
                         + self.lead(&held.record)
                 });
-                Goal::Token {
+                TokenGoal {
                     min_valid,
                     force_refresh: false,
                 }
             }
-            FlowKind::Forced => Goal::Token {
+            FlowKind::Forced => TokenGoal {
                 min_valid: Duration::ZERO,
                 force_refresh: true,
             },

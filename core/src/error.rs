@@ -106,6 +106,12 @@ impl FlowError {
     }
 }
 
+impl From<Internal> for FlowError {
+    fn from(internal: Internal) -> Self {
+        Self::Internal(internal)
+    }
+}
+
 impl From<Misuse> for FlowError {
     /// A driver fed a flow what it did not ask for: a bug in the driver.
     fn from(misuse: Misuse) -> Self {

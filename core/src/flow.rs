@@ -1,5 +1,7 @@
-//! [`TokenFlow`]: the one resumable state machine behind `token`, `login`, `logout`,
-//! `status` and the proxy's token supply.
+//! [`TokenFlow`]: the resumable state machine behind `token`, `login`, `logout` and the
+//! proxy's token supply, typed by its [`Goal`]: a [`TokenGoal`] ends in a [`Credential`],
+//! a [`LoginGoal`] in [`SignedIn`], a [`LogoutGoal`] in [`LoggedOut`]. (`status` needs no
+//! flow: [`SessionStatus::of`] reads the records.)
 //!
 //! ```text
 //!  Token goal:
@@ -14,51 +16,69 @@
 //!        ▼                                  ▼
 //!   [discovery cache] ─▶ refresh ─▶ persist rotated refresh token ─▶ Done(token)
 //!        │ invalid_grant → re-read → same token → session dead ─▶ login or NeedsLogin
-//!        │ transient → still-valid cached token with a warning, or Transient
+//!        │ transient → still-valid cached token with a warning, or IdpUnavailable
 //!        │ answer lost → mark maybe_spent → retry once
 //!        ▼
 //!   login: discovery ─▶ bind callback ─▶ marker ─▶ browser/URL ─▶ await redirect
 //!          ─▶ check state, iss ─▶ code exchange ─▶ ID token checks ─▶ persist ─▶ Done
 //!          (device flow: device authorization ─▶ show code ─▶ poll at interval)
+//!
+//!  Login goal:  lock ─▶ re-read session ─▶ login (as above) ─▶ Done(signed in)
+//!  Logout goal: lock ─▶ read session ─▶ [discovery ─▶ revoke] ─▶ delete ─▶ Done(logged out)
 //! ```
 //!
-//! Every exit path that took the lock releases it, deletes the login marker it wrote and
-//! closes the listener it opened, before reporting `Done`.
+//! Each goal's machine (`token.rs` with `refresh.rs`, `login.rs`, `logout.rs`) composes
+//! shared phases — the lock, the session read, metadata, sign-in (`authorize.rs`,
+//! `device.rs`), persisting and deleting — over one shell (`shell.rs`) that holds the
+//! intent queue, the ids and the resources to release. A phase's data (the PKCE verifier, the device code, the refresh
+//! token sent) travels with the step that waits for its result, so it is dropped when the
+//! phase ends. Every exit path that took the lock releases it, deletes the login marker it
+//! wrote and closes the listener it opened, before reporting `Done`.
 
+/// Lets the phases a goal uses queue their intents: `From` each phase's step type into
+/// the goal's step type (a newtype over its private `Step` enum).
+macro_rules! steps_from {
+    ($goal:ident { $($phase:ty => $variant:ident),* $(,)? }) => {$(
+        impl From<$phase> for $goal {
+            fn from(step: $phase) -> Self {
+                Self(Step::$variant(step))
+            }
+        }
+    )*};
+}
+
+mod authorize;
 mod device;
+mod lock;
 mod login;
 mod logout;
 mod metadata;
+mod persist;
 mod refresh;
 mod session;
+mod shell;
+mod status;
+mod token;
 
+use core::fmt;
 use core::time::Duration;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
-use crate::discovery::ProviderMetadata;
 use crate::error::{FlowError, Internal, Misuse};
-use crate::http::Limits;
-use crate::intent::{Input, Intent, IntentId, IntentResult, Notice, Output};
-use crate::oauth::OAuthError;
-use crate::pkce::LoginSecrets;
-use crate::secret::{DeviceCode, Entropy, RefreshToken};
-use crate::store::{AccessRecord, Backend, LockName, SessionKey, SessionRecords, Slot};
-use crate::time::{UnixTime, WaitReason};
+use crate::intent::{Input, IntentResult, Output};
+use crate::secret::Entropy;
+use crate::store::{Backend, SessionKey};
+use crate::time::UnixTime;
 use crate::token::Credential;
+
+pub use status::SessionStatus;
+
+use shell::{Progress, Shell};
 
 /// How long a person has to complete a sign-in in the browser or on another device
 /// (SPEC §6); the proxy's [`REQUEST_TOKEN_WAIT`](crate::broker::REQUEST_TOKEN_WAIT) is
 /// how long one request waits for a token.
 pub const SIGN_IN_TIME_LIMIT: Duration = Duration::from_secs(300);
-/// Slice of a lock wait between checks of the login marker.
-const LOCK_SLICE: Duration = Duration::from_millis(250);
-/// How long an interactive caller waits for another process's login to finish.
-const INTERACTIVE_LOCK_WAIT: Duration = Duration::from_secs(360);
-/// Per-request limits for IdP calls (SPEC §8).
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
-const INTERACTIVE_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-const INTERACTIVE_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The settings a flow needs, taken from the validated configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -188,291 +208,110 @@ pub struct TerminalFacts<'a> {
     pub skip_browser: bool,
 }
 
-/// What the flow is for.
+/// What a flow is for, and so what it ends in ([`Goal::Outcome`]). Implemented by
+/// [`TokenGoal`], [`LoginGoal`] and [`LogoutGoal`] only.
+pub trait Goal: sealed::Machine<<Self as Goal>::Outcome> {
+    /// What the flow hands over when it succeeds.
+    type Outcome: Clone + fmt::Debug;
+}
+
+/// What a flow for `G` ends in.
+pub type FlowResult<G> = Result<<G as Goal>::Outcome, FlowError>;
+
+/// A token with enough validity left (`llmauth token`, the proxy, `setup`); signs in
+/// first when the session has ended and the [`Interaction`] allows it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TokenGoal {
+    /// Raise the refresh margin to at least this for this call (`--min-valid`).
+    pub min_valid: Duration,
+    /// Refresh even if the cached token is fresh (`--force-refresh`, gateway 401).
+    pub force_refresh: bool,
+}
+
+impl Goal for TokenGoal {
+    type Outcome = Credential;
+}
+
+/// A new interactive sign-in, whatever is stored (`llmauth login`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoginGoal {
+    /// Use the device authorization grant.
+    pub device: bool,
+}
+
+impl Goal for LoginGoal {
+    type Outcome = SignedIn;
+}
+
+/// Delete the session, optionally revoking the refresh token first (`llmauth logout`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LogoutGoal {
+    /// Revoke at the IdP first.
+    pub revoke: bool,
+}
+
+impl Goal for LogoutGoal {
+    type Outcome = LoggedOut;
+}
+
+/// A completed sign-in.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Goal {
-    /// A token with enough validity left (`llmauth token`, the proxy).
-    Token {
-        /// Raise the refresh margin to at least this for this call (`--min-valid`).
-        min_valid: Duration,
-        /// Refresh even if the cached token is fresh (`--force-refresh`, gateway 401).
-        force_refresh: bool,
-    },
-    /// A new interactive login (`llmauth login`).
-    Login {
-        /// Use the device authorization grant.
-        device: bool,
-    },
-    /// Delete the session, optionally revoking the refresh token (`llmauth logout`).
-    Logout {
-        /// Revoke at the IdP first.
-        revoke: bool,
-    },
-    /// Read what is stored, without locking or network (`llmauth status`).
-    Inspect,
-}
-
-/// What a flow produced.
-#[derive(Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Outcome {
-    /// A token to use.
-    Token(Credential),
-    /// A login completed.
-    LoggedIn {
-        /// The new token.
-        credential: Credential,
-        /// The user (`sub`), empty when the IdP sent no ID token.
-        sub: String,
-        /// Whether a refresh token came with it.
-        refresh_token: bool,
-    },
-    /// The session was deleted.
-    LoggedOut {
-        /// Something was stored.
-        had_session: bool,
-        /// Revocation at the IdP: `None` when not asked or nothing to revoke.
-        revoked: Option<Result<(), String>>,
-    },
-    /// What is stored.
-    Inspected(SessionStatus),
-}
-
-/// The stored session as `status` shows it (no secrets).
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct SessionStatus {
-    /// A refresh token is stored.
+pub struct SignedIn {
+    /// The new token.
+    pub credential: Credential,
+    /// The user (`sub`), empty when the IdP sent no ID token.
+    pub sub: String,
+    /// Whether a refresh token came with it.
     pub refresh_token: bool,
-    /// The previous refresh's answer was lost.
-    pub maybe_spent: bool,
-    /// The stored user.
-    pub sub: Option<String>,
-    /// An access token is cached, expiring then.
-    pub access_expires_at: Option<Option<UnixTime>>,
-    /// The access token is still valid now.
-    pub access_valid: bool,
-    /// Why the stored session is unreadable, if it is.
-    pub corrupt: Option<String>,
 }
 
-impl SessionStatus {
-    /// Whether `token` can answer without a login: a valid access token, or a readable
-    /// session with a refresh token.
-    pub fn is_usable(&self) -> bool {
-        self.access_valid || (self.refresh_token && self.corrupt.is_none())
-    }
+/// A deleted session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoggedOut {
+    /// Something was stored.
+    pub had_session: bool,
+    /// Revocation at the IdP: `None` when not asked or nothing to revoke.
+    pub revoked: Option<Result<(), String>>,
 }
 
-/// The state machine. See the module docs for the graph and the driving rules in
-/// [`crate`].
-pub struct TokenFlow {
-    settings: FlowSettings,
-    ctx: FlowContext,
-    goal: Goal,
-    key: SessionKey,
-    entropy: Option<Entropy>,
-    /// The time of the latest input.
-    now: UnixTime,
-    next_id: u64,
-    current: Option<Current>,
-    queue: VecDeque<Queued>,
-    wait: Option<Wait>,
-    outcome: Option<Result<Outcome, FlowError>>,
-    // What the flow has learned and holds.
-    cached: Option<AccessRecord>,
-    session: SessionRecords,
-    holding_lock: bool,
-    marker_written: bool,
-    listener_open: bool,
-    lock_deadline: UnixTime,
-    told_login_elsewhere: bool,
-    metadata: Option<ProviderMetadata>,
-    refresh_retried: bool,
-    had_session: bool,
-    inspect_corrupt: Option<String>,
-    login: Option<LoginAttempt>,
-    device: Option<DevicePoll>,
+/// The state machine for one goal. See the module docs for the graph and the driving
+/// rules in [`crate`].
+pub struct TokenFlow<G: Goal> {
+    shell: Shell<G::Step>,
+    state: G::State,
+    outcome: Option<FlowResult<G>>,
 }
 
-struct Current {
-    id: IntentId,
-    intent: Intent,
-    then: Option<State>,
-}
-
-struct Queued {
-    intent: Intent,
-    then: Option<State>,
-}
-
-struct Wait {
-    deadline: UnixTime,
-    reason: WaitReason,
-    then: State,
-}
-
-/// An authorization-code login in progress.
-struct LoginAttempt {
-    secrets: LoginSecrets,
-    redirect_uri: String,
-    url: String,
-    deadline: UnixTime,
-    /// The last callback event was a request that still awaits its answer page.
-    request_open: bool,
-}
-
-/// A device-flow login in progress.
-struct DevicePoll {
-    device_code: DeviceCode,
-    interval: Duration,
-    expires_at: UnixTime,
-}
-
-/// Why metadata is being fetched, i.e. where to continue.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Purpose {
-    Refresh,
-    Login,
-    Revoke,
-}
-
-/// Why the session is being (re-)read under the lock.
-#[derive(Debug)]
-enum ReadPurpose {
-    /// Decide what the goal needs.
-    Decide,
-    /// The IdP said `invalid_grant` for `sent`: was the token rotated meanwhile?
-    AfterInvalidGrant {
-        sent: RefreshToken,
-        error: OAuthError,
-    },
-}
-
-/// What happens once the session is persisted.
-enum AfterPersist {
-    ServeToken(Credential),
-    LoggedIn {
-        credential: Credential,
-        sub: String,
-        refresh_token: bool,
-    },
-    RetryRefresh,
-    Fail(FlowError),
-}
-
-/// What happens once the session is deleted.
-enum AfterDelete {
-    LoggedOut {
-        revoked: Option<Result<(), String>>,
-    },
-    SessionEnded {
-        error: OAuthError,
-        maybe_spent: bool,
-    },
-    /// The dead refresh token is gone; serve the still-valid access token.
-    Serve(Credential),
-}
-
-/// What to do with the result of the current intent.
-enum State {
-    CacheRead,
-    LockTried,
-    LockWaited,
-    MarkerRead,
-    RefreshSlotRead(ReadPurpose),
-    AccessSlotRead(ReadPurpose),
-    MovedAside {
-        reason: String,
-    },
-    AccessCacheDeleted(AfterDelete),
-    SessionDeleted(AfterDelete),
-    DiscoveryCacheRead(Purpose),
-    DiscoveryFetched {
-        purpose: Purpose,
-        fallback: bool,
-    },
-    Refreshed {
-        sent: RefreshToken,
-    },
-    KeychainWritten {
-        access: Option<SecretBytesBox>,
-        after: AfterPersist,
-    },
-    SessionWritten(AfterPersist),
-    AccessCacheWritten(AfterPersist),
-    CallbackBound,
-    BrowserOpened,
-    CallbackEvent,
-    CodeExchanged,
-    DeviceAuthorized,
-    DevicePollDue,
-    DevicePolled,
-    Revoked,
-    LogoutRead,
-    InspectRefreshRead,
-    InspectAccessRead,
-}
-
-/// Boxed so `State` stays small.
-type SecretBytesBox = Box<crate::secret::SecretBytes>;
-
-impl TokenFlow {
+impl<G: Goal> TokenFlow<G> {
     /// Starts a flow. Everything non-deterministic comes in as an argument: the entropy
-    /// for PKCE, `state` and `nonce`, and the current time.
+    /// for PKCE, `state` and `nonce` (used only if a sign-in starts), and the current time.
     pub fn new(
         settings: FlowSettings,
         ctx: FlowContext,
-        goal: Goal,
+        goal: G,
         entropy: Entropy,
         now: UnixTime,
     ) -> Self {
-        let key = settings.session_key();
+        let mut shell = Shell::new(settings, ctx, now);
+        let (state, progress) = goal.start(&mut shell, entropy, now);
         let mut flow = Self {
-            settings,
-            ctx,
-            goal,
-            key,
-            entropy: Some(entropy),
-            now,
-            next_id: 0,
-            current: None,
-            queue: VecDeque::new(),
-            wait: None,
+            shell,
+            state,
             outcome: None,
-            cached: None,
-            session: SessionRecords::default(),
-            holding_lock: false,
-            marker_written: false,
-            listener_open: false,
-            lock_deadline: now,
-            told_login_elsewhere: false,
-            metadata: None,
-            refresh_retried: false,
-            had_session: false,
-            inspect_corrupt: None,
-            login: None,
-            device: None,
         };
-        flow.start(now);
-        flow.advance();
+        flow.settle(progress);
         flow
     }
 
     /// What the driver must do next. Returns the same answer until `handle_input`.
-    pub fn poll_output(&self) -> Output<'_> {
-        if let Some(current) = &self.current {
-            return Output::Perform {
-                id: current.id,
-                intent: &current.intent,
-            };
+    pub fn poll_output(&self) -> Output<'_, G::Outcome> {
+        if let Some(output) = self.shell.poll() {
+            return output;
         }
-        if let Some(wait) = &self.wait {
-            return Output::WaitUntil {
-                deadline: wait.deadline,
-                reason: wait.reason,
-            };
-        }
-        Output::Done
+        // Every step either queues an intent, waits or finishes, so an idle flow has an
+        // outcome; if a bug broke that, the flow says so instead of hanging.
+        let outcome = self.outcome.clone();
+        Output::Done(outcome.unwrap_or(Err(FlowError::Internal(Internal::Stalled))))
     }
 
     /// Feeds back the result of the outstanding intent, or a timeout.
@@ -481,269 +320,93 @@ impl TokenFlow {
     /// [`Misuse`] when the input does not fit (wrong id, wrong kind of result, a timeout
     /// while an intent is outstanding, input after `Done`); the state is unchanged.
     pub fn handle_input(&mut self, input: Input) -> Result<(), Misuse> {
-        match input {
+        let progress = match input {
             Input::Completed { id, now, result } => {
-                let Some(current) = &self.current else {
-                    return Err(if self.wait.is_none() {
-                        Misuse::AfterDone
-                    } else {
-                        Misuse::WrongId {
-                            expected: None,
-                            got: id,
-                        }
-                    });
+                let Some(step) = self.shell.complete(id, now, &result)? else {
+                    self.shell.advance();
+                    return Ok(());
                 };
-                if current.id != id {
-                    return Err(Misuse::WrongId {
-                        expected: Some(current.id),
-                        got: id,
-                    });
-                }
-                if !result.answers(&current.intent) {
-                    return Err(Misuse::WrongResultKind);
-                }
-                let Some(current) = self.current.take() else {
-                    return Err(Misuse::AfterDone);
-                };
-                self.now = self.now.max(now);
-                if let Some(state) = current.then {
-                    self.dispatch(state, now, result);
-                }
+                G::on_result(&mut self.state, &mut self.shell, step, now, result)
             }
             Input::Timeout { now } => {
-                if self.current.is_some() {
-                    return Err(Misuse::UnexpectedTimeout);
-                }
-                let Some(wait) = self.wait.take() else {
-                    return Err(Misuse::AfterDone);
-                };
-                if now < wait.deadline {
-                    self.wait = Some(wait);
+                let Some(step) = self.shell.wake(now)? else {
                     return Ok(());
-                }
-                self.now = self.now.max(now);
-                self.resume(wait.then, now);
+                };
+                G::on_wake(&mut self.state, &mut self.shell, step, now)
             }
-        }
-        self.advance();
+        };
+        self.settle(progress);
         Ok(())
-    }
-
-    /// The outcome, once [`poll_output`](Self::poll_output) says `Done`; `None` before.
-    pub fn take_outcome(&mut self) -> Option<Result<Outcome, FlowError>> {
-        if self.current.is_some() || self.wait.is_some() {
-            return None;
-        }
-        self.outcome.take()
     }
 
     /// The session key this flow works on.
     pub fn session_key(&self) -> &SessionKey {
-        &self.key
+        &self.shell.key
     }
 
-    fn start(&mut self, now: UnixTime) {
-        match self.goal {
-            Goal::Token { .. } => {
-                let slot = self.ctx.backend.access_slot(&self.key);
-                self.perform(Intent::Read(slot), State::CacheRead);
-            }
-            Goal::Login { .. } | Goal::Logout { .. } => self.try_lock(now),
-            Goal::Inspect => {
-                let slot = self.ctx.backend.refresh_slot(&self.key);
-                self.perform(Intent::Read(slot), State::InspectRefreshRead);
-            }
-        }
-    }
-
-    fn dispatch(&mut self, state: State, now: UnixTime, result: IntentResult) {
-        match (state, result) {
-            (State::CacheRead, IntentResult::Read(read)) => self.on_cache_read(now, read),
-            (State::LockTried | State::LockWaited, IntentResult::Lock(Ok(outcome))) => {
-                self.on_lock(now, outcome);
-            }
-            (State::LockTried | State::LockWaited, IntentResult::Lock(Err(error))) => {
-                self.finish(Err(FlowError::Store(error)));
-            }
-            (State::MarkerRead, IntentResult::Read(read)) => self.on_marker_read(now, read),
-            (State::RefreshSlotRead(purpose), IntentResult::Read(read)) => {
-                self.on_refresh_slot_read(now, purpose, read)
-            }
-            (State::AccessSlotRead(purpose), IntentResult::Read(read)) => {
-                self.on_access_slot_read(now, purpose, read)
-            }
-            (State::MovedAside { reason }, IntentResult::Stored(stored)) => {
-                self.on_moved_aside(now, reason, stored)
-            }
-            (State::AccessCacheDeleted(then), IntentResult::Stored(stored)) => {
-                self.on_access_cache_deleted(then, stored);
-            }
-            (State::SessionDeleted(then), IntentResult::Stored(stored)) => {
-                self.on_session_deleted(now, then, stored)
-            }
-            (State::DiscoveryCacheRead(purpose), IntentResult::Read(read)) => {
-                self.on_discovery_cache(now, purpose, read)
-            }
-            (State::DiscoveryFetched { purpose, fallback }, IntentResult::Http(http)) => {
-                self.on_discovery_fetched(now, purpose, fallback, http);
-            }
-            (State::Refreshed { sent }, IntentResult::Http(http)) => {
-                self.on_refreshed(now, sent, http)
-            }
-            (State::KeychainWritten { access, after }, IntentResult::Stored(stored)) => {
-                self.on_keychain_written(access, after, stored);
-            }
-            (State::SessionWritten(after), IntentResult::Stored(stored)) => {
-                self.on_session_written(after, stored)
-            }
-            (State::AccessCacheWritten(after), IntentResult::Stored(stored)) => {
-                self.on_access_cache_written(after, stored);
-            }
-            (State::CallbackBound, IntentResult::Bound(bound)) => {
-                self.on_callback_bound(now, bound)
-            }
-            (State::BrowserOpened, IntentResult::Browser(opened)) => self.on_browser(now, opened),
-            (State::CallbackEvent, IntentResult::Callback(event)) => {
-                self.on_callback_event(now, event)
-            }
-            (State::CodeExchanged, IntentResult::Http(http)) => self.on_code_exchanged(now, http),
-            (State::DeviceAuthorized, IntentResult::Http(http)) => {
-                self.on_device_authorized(now, http)
-            }
-            (State::DevicePolled, IntentResult::Http(http)) => self.on_device_polled(now, http),
-            (State::Revoked, IntentResult::Http(http)) => self.on_revoked(http),
-            (State::LogoutRead, IntentResult::Read(read)) => self.on_logout_read(now, read),
-            (State::InspectRefreshRead, IntentResult::Read(read)) => {
-                self.on_inspect_refresh_read(now, read)
-            }
-            (State::InspectAccessRead, IntentResult::Read(read)) => {
-                self.on_inspect_access_read(now, read)
-            }
-            // `handle_input` checked that the result answers the intent, and every intent
-            // is issued together with the state that expects its result.
-            _ => self.finish(Err(FlowError::Internal(Internal::UnexpectedResult))),
-        }
-    }
-
-    /// Continues after a `WaitUntil`.
-    fn resume(&mut self, state: State, now: UnixTime) {
-        if let State::DevicePollDue = state {
-            self.poll_device(now);
-        } else {
-            self.finish(Err(FlowError::Internal(Internal::UnexpectedWakeUp)));
-        }
-    }
-
-    /// Issues an intent whose result `state` handles.
-    fn perform(&mut self, intent: Intent, state: State) {
-        self.queue.push_back(Queued {
-            intent,
-            then: Some(state),
-        });
-    }
-
-    /// Issues an intent whose result does not matter (notices, cleanup, answer pages).
-    fn fire(&mut self, intent: Intent) {
-        self.queue.push_back(Queued { intent, then: None });
-    }
-
-    fn notify(&mut self, notice: Notice) {
-        self.fire(Intent::Notify(notice));
-    }
-
-    fn wait_until(&mut self, deadline: UnixTime, reason: WaitReason, then: State) {
-        self.wait = Some(Wait {
-            deadline,
-            reason,
-            then,
-        });
-    }
-
-    /// Moves the next queued intent into place.
-    fn advance(&mut self) {
-        if self.current.is_some() {
-            return;
-        }
-        if let Some(next) = self.queue.pop_front() {
-            self.next_id += 1;
-            self.current = Some(Current {
-                id: IntentId(self.next_id),
-                intent: next.intent,
-                then: next.then,
-            });
-        }
-    }
-
-    /// Ends the flow: releases what it holds (marker, listener, lock), then reports.
-    fn finish(&mut self, outcome: Result<Outcome, FlowError>) {
-        if self.outcome.is_some() {
-            return;
-        }
-        if self.marker_written {
-            self.marker_written = false;
-            self.fire(Intent::Delete(Slot::LoginMarker(self.key.clone())));
-        }
-        if self.listener_open {
-            self.listener_open = false;
-            self.fire(Intent::CloseCallback);
-        }
-        if self.holding_lock {
-            self.holding_lock = false;
-            self.fire(Intent::Unlock(self.lock_name()));
-        }
-        self.wait = None;
-        self.outcome = Some(outcome);
-    }
-
-    fn lock_name(&self) -> LockName {
-        LockName::Session(self.key.clone())
-    }
-
-    fn interactive(&self) -> bool {
-        self.ctx.interaction.login
-    }
-
-    /// Limits for the next IdP request, or `None` when the time budget is spent.
-    fn limits(&self, now: UnixTime) -> Option<Limits> {
-        let (connect, total) = if self.interactive() {
-            (INTERACTIVE_CONNECT_TIMEOUT, INTERACTIVE_REQUEST_TIMEOUT)
-        } else {
-            (CONNECT_TIMEOUT, REQUEST_TIMEOUT)
+    /// Ends the flow when the step did, releasing what it holds first, then moves the
+    /// next intent into place.
+    fn settle(&mut self, progress: Progress<G::Outcome>) {
+        let ended = match progress {
+            Ok(None) => None,
+            Ok(Some(outcome)) => Some(Ok(outcome)),
+            Err(error) => Some(Err(error)),
         };
-        let mut deadline = now.saturating_add(total);
-        if let Some(budget) = self.ctx.deadline {
-            if budget <= now {
-                return None;
-            }
-            deadline = deadline.min(budget);
+        if let Some(outcome) = ended
+            && self.outcome.is_none()
+        {
+            self.shell.release();
+            self.outcome = Some(outcome);
         }
-        Some(Limits {
-            connect_timeout: connect.min(deadline.since(now)),
-            deadline,
-        })
+        self.shell.advance();
     }
+}
 
-    /// A form POST of a public client (`client_id`) to the IdP, naming the gateway as the
-    /// RFC 8707 `resource` when an audience is configured: some IdPs issue the gateway's
-    /// JWT only when every token request names it (§2.2).
-    fn idp_form(
-        &self,
-        url: &str,
-        fields: &[(&str, &str)],
-        limits: Limits,
-    ) -> crate::http::HttpRequest {
-        let mut all = fields.to_vec();
-        all.push(("client_id", &self.settings.client_id));
-        if !self.settings.audience.is_empty() {
-            all.push(("resource", &self.settings.audience));
-        }
-        crate::http::HttpRequest::post_form(url, &all, limits)
+impl<G: Goal> fmt::Debug for TokenFlow<G> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenFlow")
+            .field("session", &self.shell.key)
+            .field("finished", &self.outcome.is_some())
+            .finish_non_exhaustive()
     }
+}
 
-    /// The generation for the next write: above anything seen.
-    fn next_generation(&self) -> u64 {
-        let cached = self.cached.as_ref().map_or(0, |c| c.generation);
-        self.session.generation().max(cached) + 1
+/// The machinery behind [`Goal`], sealed so that only this module's goals exist.
+mod sealed {
+    use super::{Entropy, IntentResult, Progress, Shell, UnixTime};
+
+    /// A goal's state machine over the shared [`Shell`].
+    pub trait Machine<O>: Sized {
+        /// What an intent's result continues with: the goal's own step enum, built from
+        /// the steps of the phases it uses.
+        type Step;
+        /// What the goal keeps for the whole flow (beyond the shell).
+        type State;
+
+        /// Issues the first intent (or ends at once).
+        fn start(
+            self,
+            shell: &mut Shell<Self::Step>,
+            entropy: Entropy,
+            now: UnixTime,
+        ) -> (Self::State, Progress<O>);
+
+        /// Handles the result of the intent issued with `step`.
+        fn on_result(
+            state: &mut Self::State,
+            shell: &mut Shell<Self::Step>,
+            step: Self::Step,
+            now: UnixTime,
+            result: IntentResult,
+        ) -> Progress<O>;
+
+        /// Continues after a `WaitUntil` issued with `step`.
+        fn on_wake(
+            state: &mut Self::State,
+            shell: &mut Shell<Self::Step>,
+            step: Self::Step,
+            now: UnixTime,
+        ) -> Progress<O>;
     }
 }
 

@@ -7,7 +7,7 @@
 
 mod world;
 
-pub use world::{InitialSession, Kind, RefreshEvent, Run, World, WorldSetup};
+pub use world::{Finished, InitialSession, Kind, RefreshEvent, Run, Task, World, WorldSetup};
 
 use core::time::Duration;
 use std::collections::BTreeMap;

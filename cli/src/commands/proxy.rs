@@ -3,11 +3,9 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 
-use llmauth_async::{FlowSetup, Proxy, ProxyError, ProxyOptions, signals};
-use llmauth_blocking::IoOptions;
+use llmauth_async::{Proxy, ProxyError, ProxyOptions, signals};
 use llmauth_core::broker::REQUEST_TOKEN_WAIT;
 use llmauth_core::broker::local_key::LocalKey;
-use llmauth_core::flow::FlowSettings;
 
 use crate::app::{App, login_interaction};
 use crate::args::{ProxyCommand, ProxyStartArgs};
@@ -30,7 +28,7 @@ pub(crate) fn run(app: &App, command: &ProxyCommand) -> Result<(), Failure> {
 
 fn start(app: &App, args: &ProxyStartArgs) -> Result<(), Failure> {
     let config = app.config()?;
-    let backend = app.backend(&config);
+    let flow = app.flow_setup(&config, login_interaction(args.skip_browser));
     let local_key = if config.require_local_key {
         Some(load_key(app)?)
     } else {
@@ -51,13 +49,7 @@ fn start(app: &App, args: &ProxyStartArgs) -> Result<(), Failure> {
         local_key,
         ca_file: ca_file.clone(),
         skip_verify: config.skip_verify,
-        flow: FlowSetup {
-            settings: FlowSettings::from(&config),
-            backend,
-            interaction: login_interaction(args.skip_browser),
-            paths: app.paths.clone(),
-            io_options: IoOptions { ca_file },
-        },
+        flow,
         login_wait: REQUEST_TOKEN_WAIT,
         threads: threads(),
         max_connections: MAX_CONNECTIONS,
@@ -94,6 +86,9 @@ fn load_key(app: &App) -> Result<LocalKey, Failure> {
     })
 }
 
+// `ProxyError` is `#[non_exhaustive]` and has no class yet, so an unknown variant needs a
+// wildcard; it exits 1 like any unclassified error.
+#[allow(clippy::wildcard_enum_match_arm)]
 fn proxy_failure(error: ProxyError) -> Failure {
     match &error {
         ProxyError::PortInUse { .. } => Failure::new(

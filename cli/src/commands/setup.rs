@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use llmauth_blocking::tools::{self, receipts};
 use llmauth_core::config::{Config, ConfigChanges, ConfigError, ConfiguredTool};
-use llmauth_core::flow::{Goal, Outcome};
+use llmauth_core::flow::TokenGoal;
 use llmauth_core::setup::edit::{self, PatchError};
 use llmauth_core::setup::helper::Helper;
 use llmauth_core::setup::notices::{self, Situation};
@@ -152,21 +152,10 @@ fn select(client: Option<&str>, env: &Environment) -> Result<Vec<Tool>, Failure>
 /// Logs in (or reuses the session) and returns the token lifetime, if known.
 fn login(app: &App, config: &Config, skip_browser: bool) -> Result<Option<Duration>, Failure> {
     eprintln!("Making sure you are signed in to the gateway…");
-    let goal = Goal::Token {
-        min_valid: Duration::ZERO,
-        force_refresh: false,
-    };
-    match app.run_flow(config, goal, login_interaction(skip_browser), None)? {
-        Outcome::Token(credential) | Outcome::LoggedIn { credential, .. } => {
-            eprintln!("Signed in.");
-            Ok(credential.lifetime)
-        }
-        other => Err(Failure::new(
-            Exit::Unexpected,
-            format!("internal error: unexpected outcome {other:?}"),
-            None,
-        )),
-    }
+    let interaction = login_interaction(skip_browser);
+    let credential = app.run_flow(config, TokenGoal::default(), interaction, None)?;
+    eprintln!("Signed in.");
+    Ok(credential.lifetime)
 }
 
 /// Everything the tool files depend on for this run.

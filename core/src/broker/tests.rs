@@ -37,7 +37,7 @@ struct Script {
     broker: TokenBroker,
     now: UnixTime,
     /// Flows started, in order: (id, goal, login).
-    flows: Vec<(FlowId, Goal, bool)>,
+    flows: Vec<(FlowId, TokenGoal, bool)>,
     /// The flow started last and not finished.
     running: Option<FlowId>,
     /// The store read in flight.
@@ -122,7 +122,7 @@ impl Script {
         }
     }
 
-    fn finish(&mut self, outcome: Result<Outcome, FlowError>) {
+    fn finish(&mut self, outcome: Result<Credential, FlowError>) {
         let id = self.running.take().expect("a running flow");
         self.broker.handle_flow_done(id, outcome, self.now);
         self.drain();
@@ -130,11 +130,11 @@ impl Script {
 
     fn finish_with_token(&mut self, token: &str) {
         let credential = self.credential(token);
-        self.finish(Ok(Outcome::Token(credential)));
+        self.finish(Ok(credential));
     }
 
     fn finish_with(&mut self, credential: Credential) {
-        self.finish(Ok(Outcome::Token(credential)));
+        self.finish(Ok(credential));
     }
 
     fn stored(&mut self, read: Result<Option<SecretBytes>, StoreError>) {
@@ -157,7 +157,7 @@ impl Script {
         .encode()
     }
 
-    fn last_goal(&self) -> &Goal {
+    fn last_goal(&self) -> &TokenGoal {
         &self.flows.last().expect("a flow").1
     }
 
@@ -190,7 +190,7 @@ fn prefetches_without_login_then_serves_from_memory() {
         s.flows,
         [(
             FlowId(1),
-            Goal::Token {
+            TokenGoal {
                 min_valid: Duration::ZERO,
                 force_refresh: false
             },
@@ -329,7 +329,7 @@ fn refreshes_ahead_of_the_margin_only_after_use() {
     assert_eq!(s.flows.len(), 2);
     assert_eq!(
         s.last_goal(),
-        &Goal::Token {
+        &TokenGoal {
             min_valid: Duration::from_secs(180),
             force_refresh: false
         }
@@ -408,7 +408,7 @@ fn a_gateway_401_forces_one_refresh_and_everyone_retries_with_its_result() {
     let retry = s.reject("A").expect("a retry");
     assert_eq!(
         s.last_goal(),
-        &Goal::Token {
+        &TokenGoal {
             min_valid: Duration::ZERO,
             force_refresh: true
         }
@@ -460,7 +460,7 @@ fn a_401_during_another_flow_forces_a_refresh_after_it_if_needed() {
     assert_eq!(s.flows.len(), 3, "forced refresh follows");
     assert_eq!(
         s.last_goal(),
-        &Goal::Token {
+        &TokenGoal {
             min_valid: Duration::ZERO,
             force_refresh: true
         }
@@ -714,7 +714,7 @@ proptest::proptest! {
             }
             // Which token was held when each forced refresh started.
             for (_, goal, _) in &s.flows[flows_seen..] {
-                if let Goal::Token { force_refresh: true, .. } = goal {
+                if goal.force_refresh {
                     // A forced refresh starts while the rejected token is still held.
                     let rejected = s.broker.held_token().unwrap_or_default().to_owned();
                     let count = forced_for.entry(rejected).or_insert(0);

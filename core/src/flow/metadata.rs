@@ -3,121 +3,114 @@
 
 use core::fmt;
 
-use super::{Purpose, State, TokenFlow};
+use super::shell::{Progress, Shell};
 use crate::discovery::{self, DiscoveryError};
-use crate::error::{
-    DiscoveryUnavailable, FlowError, IdpUnavailable, Misconfiguration, RefreshFailure,
-};
-use crate::http::{HttpRequest, HttpResponse, TransportError};
-use crate::intent::Intent;
+use crate::error::{DiscoveryUnavailable, FlowError, IdpUnavailable, Misconfiguration};
+use crate::http::HttpRequest;
+use crate::intent::{Intent, IntentResult};
 use crate::secret::SecretBytes;
-use crate::store::{Slot, StoreError, discovery_key};
+use crate::store::{Slot, discovery_key};
 use crate::time::UnixTime;
 
-impl TokenFlow {
-    /// Makes sure provider metadata is known, then continues with `purpose`.
-    pub(super) fn ensure_metadata(&mut self, now: UnixTime, purpose: Purpose) {
-        if self.metadata.is_some() {
-            return self.with_metadata(now, purpose);
-        }
-        let slot = Slot::Discovery(discovery_key(&self.settings.issuer));
-        self.perform(Intent::Read(slot), State::DiscoveryCacheRead(purpose));
-    }
-
-    pub(super) fn on_discovery_cache(
-        &mut self,
-        now: UnixTime,
-        purpose: Purpose,
-        read: Result<Option<SecretBytes>, StoreError>,
-    ) {
-        let cached = match read {
-            Ok(Some(bytes)) => {
-                discovery::decode_cache(bytes.expose_secret(), &self.settings.issuer, now)
-            }
-            Ok(None) | Err(_) => None,
-        };
-        match cached {
-            Some(metadata) => {
-                self.metadata = Some(metadata);
-                self.with_metadata(now, purpose);
-            }
-            None => self.fetch_discovery(now, purpose, false),
-        }
-    }
-
-    fn fetch_discovery(&mut self, now: UnixTime, purpose: Purpose, fallback: bool) {
-        let Some(limits) = self.limits(now) else {
-            return self.metadata_failed(now, purpose, MetadataFailure::BudgetSpent);
-        };
-        let [oidc, rfc8414] = discovery::well_known_urls(&self.settings.issuer);
-        let url = if fallback { rfc8414 } else { oidc };
-        self.perform(
-            Intent::Http(HttpRequest::get(&url, limits)),
-            State::DiscoveryFetched { purpose, fallback },
-        );
-    }
-
-    pub(super) fn on_discovery_fetched(
-        &mut self,
-        now: UnixTime,
-        purpose: Purpose,
-        fallback: bool,
-        http: Result<HttpResponse, TransportError>,
-    ) {
-        let response = match http {
-            Ok(response) => response,
-            Err(error) => {
-                let failure = DiscoveryUnavailable::Unreachable(error);
-                return self.metadata_failed(now, purpose, MetadataFailure::Unavailable(failure));
-            }
-        };
-        // RFC 8414 servers that are not OpenID Providers answer 404 at the OIDC location.
-        if !fallback && matches!(response.status, 400 | 404 | 405) {
-            return self.fetch_discovery(now, purpose, true);
-        }
-        match discovery::parse(&response, &self.settings.issuer) {
-            Ok(metadata) => {
-                let slot = Slot::Discovery(discovery_key(&self.settings.issuer));
-                let bytes = SecretBytes::new(discovery::encode_cache(&metadata, now));
-                self.fire(Intent::Write { slot, bytes });
-                self.metadata = Some(metadata);
-                self.with_metadata(now, purpose);
-            }
-            Err(error) => self.metadata_failed(now, purpose, MetadataFailure::from(error)),
-        }
-    }
-
-    fn with_metadata(&mut self, now: UnixTime, purpose: Purpose) {
-        match purpose {
-            Purpose::Refresh => self.send_refresh(now),
-            Purpose::Login => self.continue_login(now),
-            Purpose::Revoke => self.send_revocation(now),
-        }
-    }
-
-    fn metadata_failed(&mut self, now: UnixTime, purpose: Purpose, failure: MetadataFailure) {
-        match (purpose, failure) {
-            // A refresh that cannot find the token endpoint is a failed refresh.
-            (Purpose::Refresh, MetadataFailure::BudgetSpent) => {
-                self.serve_cached_or_fail(now, RefreshFailure::BudgetSpent);
-            }
-            (Purpose::Refresh, MetadataFailure::Unavailable(failure)) => {
-                self.serve_cached_or_fail(now, RefreshFailure::Discovery(failure));
-            }
-            (Purpose::Refresh | Purpose::Login, failure) => self.finish(Err(failure.into())),
-            (Purpose::Revoke, failure) => self.revocation_done(Some(Err(failure.to_string()))),
-        }
-    }
+/// What the metadata phase waits for; `C` is what the goal continues with.
+pub(super) enum MetadataStep<C> {
+    /// The discovery cache.
+    CacheRead(C),
+    /// A well-known URL: the OIDC one, or the RFC 8414 one as a fallback.
+    Fetched { fallback: bool, then: C },
 }
 
+/// How the metadata phase ended: `shell.metadata` is set, or why not.
+pub(super) type Found<C> = (C, Result<(), MetadataFailure>);
+
 /// Why provider metadata is missing; what that means depends on what it was for.
-enum MetadataFailure {
+pub(super) enum MetadataFailure {
     /// The time budget ran out before discovery.
     BudgetSpent,
     /// Discovery failed in a way that may pass.
     Unavailable(DiscoveryUnavailable),
     /// The discovery document is unusable or not served.
     Unusable(DiscoveryError),
+}
+
+/// Makes sure provider metadata is known, then continues with `then`.
+pub(super) fn ensure<C, S: From<MetadataStep<C>>>(
+    shell: &mut Shell<S>,
+    then: C,
+) -> Progress<Found<C>> {
+    if shell.metadata.is_some() {
+        return Ok(Some((then, Ok(()))));
+    }
+    let slot = Slot::Discovery(discovery_key(&shell.settings.issuer));
+    shell.perform(Intent::Read(slot), MetadataStep::CacheRead(then));
+    Ok(None)
+}
+
+pub(super) fn on_result<C, S: From<MetadataStep<C>>>(
+    shell: &mut Shell<S>,
+    step: MetadataStep<C>,
+    now: UnixTime,
+    result: IntentResult,
+) -> Progress<Found<C>> {
+    match step {
+        MetadataStep::CacheRead(then) => {
+            let cached = match result.into_read()? {
+                Ok(Some(bytes)) => {
+                    discovery::decode_cache(bytes.expose_secret(), &shell.settings.issuer, now)
+                }
+                Ok(None) | Err(_) => None,
+            };
+            match cached {
+                Some(metadata) => {
+                    shell.metadata = Some(metadata);
+                    Ok(Some((then, Ok(()))))
+                }
+                None => Ok(fetch(shell, now, then, false)),
+            }
+        }
+        MetadataStep::Fetched { fallback, then } => {
+            let response = match result.into_http()? {
+                Ok(response) => response,
+                Err(error) => {
+                    let failure = DiscoveryUnavailable::Unreachable(error);
+                    return Ok(Some((then, Err(MetadataFailure::Unavailable(failure)))));
+                }
+            };
+            // RFC 8414 servers that are not OpenID Providers answer 404 at the OIDC location.
+            if !fallback && matches!(response.status, 400 | 404 | 405) {
+                return Ok(fetch(shell, now, then, true));
+            }
+            match discovery::parse(&response, &shell.settings.issuer) {
+                Ok(metadata) => {
+                    let slot = Slot::Discovery(discovery_key(&shell.settings.issuer));
+                    let bytes = SecretBytes::new(discovery::encode_cache(&metadata, now));
+                    shell.fire(Intent::Write { slot, bytes });
+                    shell.metadata = Some(metadata);
+                    Ok(Some((then, Ok(()))))
+                }
+                Err(error) => Ok(Some((then, Err(MetadataFailure::from(error))))),
+            }
+        }
+    }
+}
+
+/// Fetches the discovery document; ends at once when the budget is spent.
+fn fetch<C, S: From<MetadataStep<C>>>(
+    shell: &mut Shell<S>,
+    now: UnixTime,
+    then: C,
+    fallback: bool,
+) -> Option<Found<C>> {
+    let Some(limits) = shell.limits(now) else {
+        return Some((then, Err(MetadataFailure::BudgetSpent)));
+    };
+    let [oidc, rfc8414] = discovery::well_known_urls(&shell.settings.issuer);
+    let url = if fallback { rfc8414 } else { oidc };
+    shell.perform(
+        Intent::Http(HttpRequest::get(&url, limits)),
+        MetadataStep::Fetched { fallback, then },
+    );
+    None
 }
 
 impl From<DiscoveryError> for MetadataFailure {

@@ -7,27 +7,36 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::error::{LoginFailure, NeedsLogin};
+use crate::intent::{Input, Intent, IntentId, IntentResult, Output};
 use crate::intent::{LockOutcome, Notice};
+use crate::secret::{Entropy, RefreshToken};
+use crate::store::{AccessRecord, Backend, SessionRecords, Slot};
 use crate::store::{LoginMarker, RefreshRecord};
 use crate::testing::{
-    CANARY, INTERACTIVE, InitialSession, Kind, RefreshEvent, Run, T0, World, WorldSetup, settings,
+    CANARY, Finished, INTERACTIVE, InitialSession, Kind, RefreshEvent, Run, T0, Task, World,
+    WorldSetup, settings,
 };
+use crate::time::WaitReason;
 
-const TOKEN: Goal = Goal::Token {
+const TOKEN_GOAL: TokenGoal = TokenGoal {
     min_valid: Duration::ZERO,
     force_refresh: false,
 };
+const TOKEN: Task = Task::Token(TOKEN_GOAL);
+const LOGIN: Task = Task::Login(LoginGoal { device: false });
+const DEVICE_LOGIN: Task = Task::Login(LoginGoal { device: true });
+const LOGOUT_REVOKING: Task = Task::Logout(LogoutGoal { revoke: true });
 
 fn setup(
     backend: Backend,
     session: InitialSession,
-    goal: Goal,
+    task: Task,
     interaction: Interaction,
 ) -> WorldSetup {
     WorldSetup {
         backend,
         session,
-        goal,
+        task,
         interaction,
     }
 }
@@ -37,8 +46,7 @@ fn run(setup: &WorldSetup, plans: &[(Kind, &[u8])]) -> (World, Run) {
     for (kind, choices) in plans {
         world.plan(*kind, choices);
     }
-    let mut flow = world.start(setup);
-    let run = world.run(&mut flow, 400);
+    let run = world.run_task(setup, 400);
     assert!(
         run.misuse.is_none(),
         "misuse: {:?}\n{}",
@@ -75,7 +83,7 @@ fn is_http(intent: &Intent) -> bool {
 
 fn token(run: &Run) -> String {
     match &run.outcome {
-        Some(Ok(Outcome::Token(credential) | Outcome::LoggedIn { credential, .. })) => {
+        Some(Ok(Finished::Token(credential) | Finished::SignedIn(SignedIn { credential, .. }))) => {
             credential.access_token.expose_secret().to_owned()
         }
         other => panic!("no token: {other:?}\n{}", run.transcript.join("\n")),
@@ -106,10 +114,10 @@ fn fresh_cached_token_is_one_read_and_nothing_else() {
 
 #[test]
 fn min_valid_raises_the_margin() {
-    let goal = Goal::Token {
+    let goal = Task::Token(TokenGoal {
         min_valid: Duration::from_secs(295),
         force_refresh: false,
-    };
+    });
     let (_, run) = run(
         &setup(
             Backend::File,
@@ -124,10 +132,10 @@ fn min_valid_raises_the_margin() {
 
 #[test]
 fn force_refresh_refreshes_a_fresh_token() {
-    let goal = Goal::Token {
+    let goal = Task::Token(TokenGoal {
         min_valid: Duration::ZERO,
         force_refresh: true,
-    };
+    });
     let (world, run) = run(
         &setup(
             Backend::Keyring,
@@ -241,7 +249,7 @@ fn a_token_refreshed_by_another_process_is_used_without_a_request() {
         Interaction::NONE,
     );
     let mut world = World::new(&s, &[]);
-    let mut flow = world.start(&s);
+    let mut flow = world.start(&s, TOKEN_GOAL);
     // The fast-path read happens; then another process refreshes before we get the lock.
     let partial = world.run(&mut flow, 1);
     assert!(partial.outcome.is_none());
@@ -257,7 +265,7 @@ fn a_token_refreshed_by_another_process_is_used_without_a_request() {
         }),
     };
     world.put(&Slot::SessionFile(key), records.encode().expose_secret());
-    let rest = world.run(&mut flow, 100);
+    let rest = world.run(&mut flow, 100).map(Finished::Token);
     assert_eq!(token(&rest), "other-process-token");
     assert_eq!(rest.count(is_http), 0);
     assert!(!world.lock_held());
@@ -324,7 +332,7 @@ fn invalid_grant_after_rotation_elsewhere_retries_with_the_newer_token() {
     // The refresh (6th intent) answers invalid_grant; meanwhile another process rotated.
     let mut world = World::new(&s, &[]);
     world.plan(Kind::Refresh, &[2]);
-    let mut flow = world.start(&s);
+    let mut flow = world.start(&s, TOKEN_GOAL);
     // Up to and including the refresh request.
     let partial = world.run(&mut flow, 7);
     assert!(partial.outcome.is_none());
@@ -345,7 +353,7 @@ fn invalid_grant_after_rotation_elsewhere_retries_with_the_newer_token() {
         access: None,
     };
     world.put(&Slot::SessionFile(key), records.encode().expose_secret());
-    let rest = world.run(&mut flow, 100);
+    let rest = world.run(&mut flow, 100).map(Finished::Token);
     assert!(token(&rest).starts_with(CANARY));
     assert_eq!(
         world.presented_refresh_tokens.last().map(String::as_str),
@@ -391,8 +399,8 @@ fn a_refresh_naming_another_user_keeps_the_rotated_refresh_token_but_never_its_a
     );
     let mut world = World::new(&s, &[]);
     world.subject = "someone-else".to_owned();
-    let mut flow = world.start(&s);
-    let run = world.run(&mut flow, 100);
+    let mut flow = world.start(&s, TOKEN_GOAL);
+    let run = world.run(&mut flow, 100).map(Finished::Token);
     let error = error(&run);
     assert!(
         matches!(error, FlowError::IdToken(_)) && error.to_string().contains("sub"),
@@ -406,12 +414,11 @@ fn a_refresh_naming_another_user_keeps_the_rotated_refresh_token_but_never_its_a
     let s = setup(
         Backend::File,
         InitialSession::Stale,
-        Goal::Inspect,
+        Task::Status,
         Interaction::NONE,
     );
-    let mut flow = world.start(&s);
-    let inspect = world.run(&mut flow, 100);
-    let Some(Ok(Outcome::Inspected(status))) = inspect.outcome else {
+    let inspect = world.run_task(&s, 100);
+    let Some(Ok(Finished::Status(status))) = inspect.outcome else {
         panic!()
     };
     assert_eq!(
@@ -429,7 +436,7 @@ fn keyring_waiters_take_a_refreshed_token_from_the_cache_without_the_keychain() 
         Interaction::NONE,
     );
     let mut world = World::new(&s, &[]);
-    let mut flow = world.start(&s);
+    let mut flow = world.start(&s, TOKEN_GOAL);
     let _ = world.run(&mut flow, 1);
     let key = settings().session_key();
     let records = SessionRecords {
@@ -443,7 +450,7 @@ fn keyring_waiters_take_a_refreshed_token_from_the_cache_without_the_keychain() 
         }),
     };
     world.put(&Slot::AccessCache(key), records.encode().expose_secret());
-    let rest = world.run(&mut flow, 100);
+    let rest = world.run(&mut flow, 100).map(Finished::Token);
     assert_eq!(token(&rest), "refreshed-elsewhere");
     assert_eq!(
         rest.count(|i| matches!(slot_of(i), Some(Slot::Keychain(_)))),
@@ -596,7 +603,7 @@ fn refresh_config_errors_are_config_errors() {
         Interaction::NONE,
     );
     let mut world = World::new(&s, &[]);
-    let mut flow = world.start(&s);
+    let mut flow = world.start(&s, TOKEN_GOAL);
     // Cache, lock, session, discovery cache, discovery GET, discovery cache write.
     let _ = world.run(&mut flow, 6);
     let Output::Perform { id, intent } = flow.poll_output() else {
@@ -613,7 +620,7 @@ fn refresh_config_errors_are_config_errors() {
         result,
     })
     .unwrap();
-    let rest = world.run(&mut flow, 10);
+    let rest = world.run(&mut flow, 10).map(Finished::Token);
     assert!(matches!(error(&rest), FlowError::Misconfigured(_)));
 }
 
@@ -626,10 +633,10 @@ fn the_time_budget_bounds_a_refresh() {
         Interaction::NONE,
     );
     let mut world = World::new(&s, &[]);
-    let mut flow = world.start(&s);
+    let mut flow = world.start(&s, TOKEN_GOAL);
     let _ = world.run(&mut flow, 3);
     world.now = world.now.saturating_add(Duration::from_secs(60));
-    let rest = world.run(&mut flow, 20);
+    let rest = world.run(&mut flow, 20).map(Finished::Token);
     assert!(matches!(error(&rest), FlowError::IdpUnavailable(_)));
     assert_eq!(rest.count(is_http), 0);
 }
@@ -733,8 +740,8 @@ fn a_login_elsewhere_ends_a_non_interactive_waiter_at_once() {
         &Slot::LoginMarker(settings().session_key()),
         &serde_json::to_vec(&marker).unwrap(),
     );
-    let mut flow = world.start(&s);
-    let run = world.run(&mut flow, 50);
+    let mut flow = world.start(&s, TOKEN_GOAL);
+    let run = world.run(&mut flow, 50).map(Finished::Token);
     let error = error(&run);
     assert!(
         matches!(
@@ -765,8 +772,8 @@ fn an_interactive_waiter_shows_the_other_login_once_and_waits() {
         &Slot::LoginMarker(settings().session_key()),
         &serde_json::to_vec(&marker).unwrap(),
     );
-    let mut flow = world.start(&s);
-    let run = world.run(&mut flow, 100);
+    let mut flow = world.start(&s, TOKEN_GOAL);
+    let run = world.run(&mut flow, 100).map(Finished::Token);
     assert_eq!(
         run.notices()
             .filter(|n| matches!(n, Notice::LoginInProgressElsewhere { .. }))
@@ -801,7 +808,7 @@ fn a_lock_held_past_the_budget_is_a_lock_timeout() {
         Interaction::NONE,
     );
     let mut world = World::new(&s, &[]);
-    let mut flow = world.start(&s);
+    let mut flow = world.start(&s, TOKEN_GOAL);
     let _ = world.run(&mut flow, 1);
     for _ in 0..100 {
         let (id, lock) = match flow.poll_output() {
@@ -824,27 +831,28 @@ fn a_lock_held_past_the_budget_is_a_lock_timeout() {
             result,
         })
         .unwrap();
-        if let Output::Done = flow.poll_output() {
-            break;
+        if let Output::Done(outcome) = flow.poll_output() {
+            assert_eq!(outcome, Err(FlowError::LockTimeout));
+            return;
         }
     }
-    assert_eq!(flow.take_outcome(), Some(Err(FlowError::LockTimeout)));
+    panic!("no lock timeout");
 }
 
 // ---- login ------------------------------------------------------------------------------
 
 #[test]
 fn login_runs_pkce_with_state_nonce_resource_and_cleans_up() {
-    let login = Goal::Login { device: false };
+    let login = LOGIN;
     let (world, run) = run(
         &setup(Backend::Keyring, InitialSession::Fresh, login, INTERACTIVE),
         &[],
     );
-    let Some(Ok(Outcome::LoggedIn {
+    let Some(Ok(Finished::SignedIn(SignedIn {
         sub,
         refresh_token: true,
         ..
-    })) = &run.outcome
+    }))) = &run.outcome
     else {
         panic!("{:?}", run.outcome)
     };
@@ -884,12 +892,7 @@ fn login_runs_pkce_with_state_nonce_resource_and_cleans_up() {
 
 #[test]
 fn prompt_and_auth_params_reach_the_authorization_url() {
-    let s = setup(
-        Backend::File,
-        InitialSession::None,
-        Goal::Login { device: false },
-        INTERACTIVE,
-    );
+    let s = setup(Backend::File, InitialSession::None, LOGIN, INTERACTIVE);
     let mut world = World::new(&s, &[]);
     let mut settings = settings();
     settings.prompt = "consent".into();
@@ -900,11 +903,11 @@ fn prompt_and_auth_params_reach_the_authorization_url() {
     let mut flow = TokenFlow::new(
         settings,
         ctx,
-        s.goal.clone(),
+        LoginGoal { device: false },
         Entropy::new([1; 64]),
         world.now,
     );
-    let run = world.run(&mut flow, 100);
+    let run = world.run(&mut flow, 100).map(Finished::SignedIn);
     let url = run.browser_urls().next().unwrap();
     assert!(
         url.contains("prompt=consent") && url.contains("access_type=offline"),
@@ -915,11 +918,11 @@ fn prompt_and_auth_params_reach_the_authorization_url() {
 #[test]
 fn a_wrong_state_is_ignored_and_never_exchanged() {
     // Await answers: wrong state (1), favicon (2), then the real redirect (0).
-    let login = Goal::Login { device: false };
+    let login = LOGIN;
     let s = setup(Backend::File, InitialSession::None, login, INTERACTIVE);
     let (world, run) = run(&s, &[(Kind::Callback, &[1, 2, 0])]);
     assert!(
-        matches!(run.outcome, Some(Ok(Outcome::LoggedIn { .. }))),
+        matches!(run.outcome, Some(Ok(Finished::SignedIn(_)))),
         "{}",
         run.transcript.join("\n")
     );
@@ -999,7 +1002,7 @@ fn no_browser_falls_back_to_the_device_flow() {
 
 #[test]
 fn missing_refresh_token_is_explained() {
-    let login = Goal::Login { device: false };
+    let login = LOGIN;
     // Exchange answers without a refresh token (choice 1) at the 13th intent.
     let (world, run) = run(
         &setup(Backend::File, InitialSession::None, login, INTERACTIVE),
@@ -1008,10 +1011,10 @@ fn missing_refresh_token_is_explained() {
     assert!(
         matches!(
             run.outcome,
-            Some(Ok(Outcome::LoggedIn {
+            Some(Ok(Finished::SignedIn(SignedIn {
                 refresh_token: false,
                 ..
-            }))
+            })))
         ),
         "{}",
         run.transcript.join("\n")
@@ -1023,12 +1026,7 @@ fn missing_refresh_token_is_explained() {
 
 #[test]
 fn issuer_mismatch_in_discovery_is_a_config_error() {
-    let s = setup(
-        Backend::File,
-        InitialSession::None,
-        Goal::Login { device: false },
-        INTERACTIVE,
-    );
+    let s = setup(Backend::File, InitialSession::None, LOGIN, INTERACTIVE);
     let (_, run) = run(&s, &[(Kind::Discovery, &[5])]);
     let error = error(&run);
     assert!(
@@ -1040,18 +1038,13 @@ fn issuer_mismatch_in_discovery_is_a_config_error() {
 
 #[test]
 fn discovery_falls_back_to_rfc8414() {
-    let s = setup(
-        Backend::File,
-        InitialSession::None,
-        Goal::Login { device: false },
-        INTERACTIVE,
-    );
+    let s = setup(Backend::File, InitialSession::None, LOGIN, INTERACTIVE);
     let (_, run) = run(&s, &[(Kind::Discovery, &[1])]);
     assert!(
         run.requests()
             .any(|r| r.url == "https://idp.test/.well-known/oauth-authorization-server/realms/r")
     );
-    assert!(matches!(run.outcome, Some(Ok(Outcome::LoggedIn { .. }))));
+    assert!(matches!(run.outcome, Some(Ok(Finished::SignedIn(_)))));
 }
 
 // ---- device flow ------------------------------------------------------------------------
@@ -1061,13 +1054,13 @@ fn device_flow_polls_pending_and_slows_down() {
     let s = setup(
         Backend::File,
         InitialSession::None,
-        Goal::Login { device: true },
+        DEVICE_LOGIN,
         INTERACTIVE,
     );
     // lock, read, discovery read, GET, device auth, marker write, notice, polls: pending (1), slow_down (2), ok.
     let (_, run) = run(&s, &[(Kind::DevicePoll, &[1, 2, 0])]);
     assert!(
-        matches!(run.outcome, Some(Ok(Outcome::LoggedIn { .. }))),
+        matches!(run.outcome, Some(Ok(Finished::SignedIn(_)))),
         "{}",
         run.transcript.join("\n")
     );
@@ -1084,7 +1077,7 @@ fn device_flow_denied_ends_the_login() {
     let s = setup(
         Backend::File,
         InitialSession::None,
-        Goal::Login { device: true },
+        DEVICE_LOGIN,
         INTERACTIVE,
     );
     let (_, run) = run(&s, &[(Kind::DevicePoll, &[3])]);
@@ -1102,17 +1095,17 @@ fn logout_revokes_then_deletes_the_access_cache_first() {
         &setup(
             Backend::Keyring,
             InitialSession::Fresh,
-            Goal::Logout { revoke: true },
+            LOGOUT_REVOKING,
             Interaction::NONE,
         ),
         &[],
     );
     assert_eq!(
         run.outcome,
-        Some(Ok(Outcome::LoggedOut {
+        Some(Ok(Finished::LoggedOut(LoggedOut {
             had_session: true,
             revoked: Some(Ok(()))
-        }))
+        })))
     );
     assert!(world.grant_revoked);
     let cache = run.position(|i| matches!(i, Intent::Delete(Slot::AccessCache(_))));
@@ -1127,17 +1120,17 @@ fn logout_deletes_even_when_revocation_fails() {
     let s = setup(
         Backend::File,
         InitialSession::Fresh,
-        Goal::Logout { revoke: true },
+        LOGOUT_REVOKING,
         Interaction::NONE,
     );
     let (world, run) = run(&s, &[(Kind::Revoke, &[1])]);
     assert!(
         matches!(
             run.outcome,
-            Some(Ok(Outcome::LoggedOut {
+            Some(Ok(Finished::LoggedOut(LoggedOut {
                 revoked: Some(Err(_)),
                 ..
-            }))
+            })))
         ),
         "{:?}",
         run.outcome
@@ -1155,12 +1148,12 @@ fn inspect_reads_without_lock_or_network() {
         &setup(
             Backend::Keyring,
             InitialSession::MaybeSpent,
-            Goal::Inspect,
+            Task::Status,
             Interaction::NONE,
         ),
         &[],
     );
-    let Some(Ok(Outcome::Inspected(status))) = &run.outcome else {
+    let Some(Ok(Finished::Status(status))) = &run.outcome else {
         panic!()
     };
     assert!(status.refresh_token && status.maybe_spent && status.access_valid);
@@ -1188,7 +1181,7 @@ fn misuse_is_reported_and_changes_nothing() {
         Interaction::NONE,
     );
     let mut world = World::new(&s, &[]);
-    let mut flow = world.start(&s);
+    let mut flow = world.start(&s, TOKEN_GOAL);
     let before = format!("{:?}", flow.poll_output());
     let Output::Perform { id, .. } = flow.poll_output() else {
         panic!()
@@ -1228,9 +1221,35 @@ fn misuse_is_reported_and_changes_nothing() {
 fn arbitrary_run(setup_bytes: [u8; 4], script: &[u8]) -> (WorldSetup, World, Run) {
     let setup = WorldSetup::from_bytes(setup_bytes);
     let mut world = World::new(&setup, script);
-    let mut flow = world.start(&setup);
-    let run = world.run(&mut flow, 20_000);
+    let run = world.run_task(&setup, 20_000);
     (setup, world, run)
+}
+
+/// Feeds `flow` a wrong intent id after `at` steps: a misuse that changes nothing, and
+/// the flow still finishes cleanly.
+fn wrong_id_changes_nothing<G: Goal>(
+    world: &mut World,
+    setup: &WorldSetup,
+    goal: G,
+    at: usize,
+) -> Result<(), TestCaseError> {
+    let mut flow = world.start(setup, goal);
+    let _ = world.run(&mut flow, at);
+    let before = format!("{:?}", flow.poll_output());
+    if let Output::Perform { id, .. } = flow.poll_output() {
+        let wrong = IntentId(id.0.wrapping_add(17));
+        let result = flow.handle_input(Input::Completed {
+            id: wrong,
+            now: world.now,
+            result: IntentResult::Done,
+        });
+        let wrong_id = matches!(result, Err(Misuse::WrongId { .. }));
+        prop_assert!(wrong_id);
+        prop_assert_eq!(format!("{:?}", flow.poll_output()), before);
+    }
+    let rest = world.run(&mut flow, 500);
+    prop_assert!(rest.misuse.is_none());
+    Ok(())
 }
 
 proptest! {
@@ -1269,7 +1288,7 @@ proptest! {
                 }
             }
         }
-        if let (Some(Ok(Outcome::Token(_) | Outcome::LoggedIn { .. })), Some(latest)) = (&run.outcome, latest) {
+        if let (Some(Ok(Finished::Token(_) | Finished::SignedIn(_))), Some(latest)) = (&run.outcome, latest) {
             let stored = world.stored_refresh_token();
             prop_assert_eq!(stored.as_ref(), Some(latest));
         }
@@ -1299,17 +1318,12 @@ proptest! {
     fn wrong_ids_change_nothing(setup in any::<[u8; 4]>(), script in proptest::collection::vec(any::<u8>(), 0..48), at in 0usize..30) {
         let setup = WorldSetup::from_bytes(setup);
         let mut world = World::new(&setup, &script);
-        let mut flow = world.start(&setup);
-        let _ = world.run(&mut flow, at);
-        let before = format!("{:?}", flow.poll_output());
-        if let Output::Perform { id, .. } = flow.poll_output() {
-            let wrong = IntentId(id.0.wrapping_add(17));
-            let result = flow.handle_input(Input::Completed { id: wrong, now: world.now, result: IntentResult::Done });
-            let wrong_id = matches!(result, Err(Misuse::WrongId { .. }));
-            prop_assert!(wrong_id);
-            prop_assert_eq!(format!("{:?}", flow.poll_output()), before);
+        match setup.task {
+            Task::Token(goal) => wrong_id_changes_nothing(&mut world, &setup, goal, at)?,
+            Task::Login(goal) => wrong_id_changes_nothing(&mut world, &setup, goal, at)?,
+            Task::Logout(goal) => wrong_id_changes_nothing(&mut world, &setup, goal, at)?,
+            // `status` runs no flow.
+            Task::Status => {}
         }
-        let rest = world.run(&mut flow, 500);
-        prop_assert!(rest.misuse.is_none());
     }
 }

@@ -1,5 +1,6 @@
 //! [`World`]: the simulated surroundings of a flow.
 
+use core::fmt;
 use core::time::Duration;
 use std::collections::{BTreeMap, VecDeque};
 
@@ -9,7 +10,10 @@ use sha2::{Digest, Sha256};
 
 use super::{CANARY, ISSUER, T0, settings};
 use crate::error::{FlowError, Misuse};
-use crate::flow::{Goal, Interaction, Outcome, TokenFlow};
+use crate::flow::{
+    Goal, Interaction, LoggedOut, LoginGoal, LogoutGoal, SessionStatus, SignedIn, TokenFlow,
+    TokenGoal,
+};
 use crate::http::{HttpRequest, HttpResponse, TransportError, TransportErrorKind};
 use crate::intent::{
     BindError, CallbackEvent, Input, Intent, IntentResult, LockOutcome, Notice, Output,
@@ -19,6 +23,7 @@ use crate::store::{
     AccessRecord, Backend, RefreshRecord, SessionRecords, Slot, StoreError, StoreErrorKind,
 };
 use crate::time::{UnixTime, WaitReason};
+use crate::token::Credential;
 
 /// The starting point of a simulation.
 #[derive(Clone, Debug)]
@@ -27,10 +32,36 @@ pub struct WorldSetup {
     pub backend: Backend,
     /// What is stored at the start.
     pub session: InitialSession,
-    /// What the flow is asked for.
-    pub goal: Goal,
+    /// What is asked for.
+    pub task: Task,
     /// What the person can do.
     pub interaction: Interaction,
+}
+
+/// What a simulation runs: a flow for one of the goals, or `status`'s reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Task {
+    /// A token flow.
+    Token(TokenGoal),
+    /// A login flow.
+    Login(LoginGoal),
+    /// A logout flow.
+    Logout(LogoutGoal),
+    /// `status`: the records read and judged, without a flow.
+    Status,
+}
+
+/// What any task ends in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Finished {
+    /// A token flow's token.
+    Token(Credential),
+    /// A login flow's sign-in.
+    SignedIn(SignedIn),
+    /// A logout flow's report.
+    LoggedOut(LoggedOut),
+    /// What `status` shows.
+    Status(SessionStatus),
 }
 
 /// What is stored when the simulation starts.
@@ -69,20 +100,17 @@ impl WorldSetup {
             InitialSession::MaybeSpent,
             InitialSession::AccessOnly,
         ][usize::from(bytes[1]) % 7];
-        let goal = match bytes[2] % 6 {
-            0 | 1 => Goal::Token {
-                min_valid: Duration::ZERO,
-                force_refresh: false,
-            },
-            2 => Goal::Token {
+        let task = match bytes[2] % 6 {
+            0 | 1 => Task::Token(TokenGoal::default()),
+            2 => Task::Token(TokenGoal {
                 min_valid: Duration::ZERO,
                 force_refresh: true,
-            },
-            3 => Goal::Login {
+            }),
+            3 => Task::Login(LoginGoal {
                 device: bytes[2] % 12 == 3,
-            },
-            4 => Goal::Logout { revoke: true },
-            _ => Goal::Inspect,
+            }),
+            4 => Task::Logout(LogoutGoal { revoke: true }),
+            _ => Task::Status,
         };
         let interaction = match bytes[3] % 3 {
             0 => Interaction::NONE,
@@ -97,7 +125,7 @@ impl WorldSetup {
         Self {
             backend,
             session,
-            goal,
+            task,
             interaction,
         }
     }
@@ -143,11 +171,11 @@ pub enum RefreshEvent {
     Presented(String),
 }
 
-/// The result of running a flow in a [`World`].
+/// The result of running a flow (or `status`) in a [`World`].
 #[derive(Debug)]
-pub struct Run {
+pub struct Run<O = Finished> {
     /// The outcome, if the flow finished within the step limit.
-    pub outcome: Option<Result<Outcome, FlowError>>,
+    pub outcome: Option<Result<O, FlowError>>,
     /// Every intent the flow issued, in order (what tests look at).
     pub intents: Vec<Intent>,
     /// Every wait the flow asked for, in order.
@@ -159,7 +187,28 @@ pub struct Run {
     pub misuse: Option<Misuse>,
 }
 
-impl Run {
+impl<O> Run<O> {
+    fn new() -> Self {
+        Self {
+            outcome: None,
+            intents: Vec::new(),
+            waits: Vec::new(),
+            transcript: Vec::new(),
+            misuse: None,
+        }
+    }
+
+    /// The same run with its outcome mapped.
+    pub fn map<P>(self, f: impl FnOnce(O) -> P) -> Run<P> {
+        Run {
+            outcome: self.outcome.map(|outcome| outcome.map(f)),
+            intents: self.intents,
+            waits: self.waits,
+            transcript: self.transcript,
+            misuse: self.misuse,
+        }
+    }
+
     /// How many intents match.
     pub fn count(&self, matches: impl Fn(&Intent) -> bool) -> usize {
         self.intents.iter().filter(|intent| matches(intent)).count()
@@ -225,7 +274,10 @@ impl Run {
     }
 
     /// Everything a user or a log could ever see of this run.
-    pub fn visible_text(&self) -> String {
+    pub fn visible_text(&self) -> String
+    where
+        O: fmt::Debug,
+    {
         let mut text = self.transcript.join("\n");
         if let Some(outcome) = &self.outcome {
             text.push_str(&format!("\n{outcome:?}"));
@@ -368,27 +420,66 @@ impl World {
         }
     }
 
-    /// Starts the flow of `setup` at the world's time.
-    pub fn start(&self, setup: &WorldSetup) -> TokenFlow {
+    /// Starts a flow for `goal` with the backend and interaction of `setup`, at the
+    /// world's time.
+    pub fn start<G: Goal>(&self, setup: &WorldSetup, goal: G) -> TokenFlow<G> {
         let ctx = super::context(setup.backend, setup.interaction, self.now);
-        TokenFlow::new(
-            settings(),
-            ctx,
-            setup.goal.clone(),
-            Entropy::new([42; 64]),
+        TokenFlow::new(settings(), ctx, goal, Entropy::new([42; 64]), self.now)
+    }
+
+    /// Runs the task of `setup` to the end (or `max_steps`), answering from the script.
+    pub fn run_task(&mut self, setup: &WorldSetup, max_steps: usize) -> Run {
+        match setup.task {
+            Task::Token(goal) => {
+                let mut flow = self.start(setup, goal);
+                self.run(&mut flow, max_steps).map(Finished::Token)
+            }
+            Task::Login(goal) => {
+                let mut flow = self.start(setup, goal);
+                self.run(&mut flow, max_steps).map(Finished::SignedIn)
+            }
+            Task::Logout(goal) => {
+                let mut flow = self.start(setup, goal);
+                self.run(&mut flow, max_steps).map(Finished::LoggedOut)
+            }
+            Task::Status => self.status(setup.backend),
+        }
+    }
+
+    /// `status`: reads the backend's refresh-token slot (a failure is the error) and
+    /// access-token slot (a failure is no token) the way the runtime does, and judges them.
+    fn status(&mut self, backend: Backend) -> Run {
+        let key = settings().session_key();
+        let mut run = Run::new();
+        let mut read = |world: &mut Self, slot: Slot| {
+            let intent = Intent::Read(slot.clone());
+            let choice = world.choice(&intent);
+            let read = world.read(&slot, choice);
+            run.transcript.push(format!("{intent:?}"));
+            run.transcript.push(format!("-> {read:?}"));
+            run.intents.push(intent);
+            read
+        };
+        let refresh = match read(self, backend.refresh_slot(&key)) {
+            Ok(refresh) => refresh,
+            Err(error) => {
+                run.outcome = Some(Err(FlowError::Store(error)));
+                return run;
+            }
+        };
+        let access = read(self, backend.access_slot(&key)).ok().flatten();
+        let status = SessionStatus::of(
+            refresh.as_ref().map(SecretBytes::expose_secret),
+            access.as_ref().map(SecretBytes::expose_secret),
             self.now,
-        )
+        );
+        run.outcome = Some(Ok(Finished::Status(status)));
+        run
     }
 
     /// Drives `flow` to the end (or `max_steps`), answering from the script.
-    pub fn run(&mut self, flow: &mut TokenFlow, max_steps: usize) -> Run {
-        let mut run = Run {
-            outcome: None,
-            intents: Vec::new(),
-            waits: Vec::new(),
-            transcript: Vec::new(),
-            misuse: None,
-        };
+    pub fn run<G: Goal>(&mut self, flow: &mut TokenFlow<G>, max_steps: usize) -> Run<G::Outcome> {
+        let mut run = Run::new();
         let transcript = &mut run.transcript;
         for _ in 0..max_steps {
             let input = match flow.poll_output() {
@@ -413,8 +504,8 @@ impl World {
                     self.now = self.now.max(deadline);
                     Input::Timeout { now: self.now }
                 }
-                Output::Done => {
-                    run.outcome = flow.take_outcome();
+                Output::Done(outcome) => {
+                    run.outcome = Some(outcome);
                     return run;
                 }
             };
@@ -486,11 +577,7 @@ impl World {
         let choice = self.choice(intent);
         match intent {
             Intent::Http(request) => IntentResult::Http(self.http(request, choice)),
-            Intent::Read(slot) => IntentResult::Read(if choice % 8 == 7 {
-                Err(store_error())
-            } else {
-                Ok(self.slots.get(slot).map(|b| SecretBytes::new(b.clone())))
-            }),
+            Intent::Read(slot) => IntentResult::Read(self.read(slot, choice)),
             Intent::Write { slot, bytes } => IntentResult::Stored(if choice % 8 == 7 {
                 Err(store_error())
             } else {
@@ -566,6 +653,13 @@ impl World {
                 IntentResult::Done
             }
         }
+    }
+
+    fn read(&self, slot: &Slot, choice: u8) -> Result<Option<SecretBytes>, StoreError> {
+        if choice % 8 == 7 {
+            return Err(store_error());
+        }
+        Ok(self.slots.get(slot).map(|b| SecretBytes::new(b.clone())))
     }
 
     fn remember_authorization(&mut self, marker: &SecretBytes) {

@@ -34,7 +34,8 @@ use smol::lock::Semaphore;
 use smol::{Async, Executor};
 use smol_hyper::rt::SmolTimer;
 
-use crate::token_supply::{FlowSetup, TokenSupply};
+use crate::FlowSetup;
+use crate::token_supply::TokenSupply;
 use handler::{Gateway, Handler};
 use socket::{HyperIo, Socket};
 
