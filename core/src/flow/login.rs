@@ -7,7 +7,7 @@ use super::lock::{self, LockStep};
 use super::metadata::{self, Found, MetadataStep};
 use super::persist::{self, PersistStep};
 use super::session::{self, SessionRead, SessionStep};
-use super::shell::{Progress, Shell};
+use super::shell::{Progress, Shell, Then};
 use super::{LoginGoal, SignedIn, sealed};
 use crate::error::{FlowError, Internal};
 use crate::intent::IntentResult;
@@ -79,20 +79,13 @@ impl sealed::Machine<SignedIn> for LoginGoal {
                     Ok(None)
                 }
                 Some(SessionRead::Complete(()) | SessionRead::MovedAside) => {
-                    match metadata::ensure(shell, ())? {
-                        None => Ok(None),
-                        Some(found) => sign_in(state, shell, now, found),
-                    }
+                    metadata::ensure(shell, ()).then(|found| sign_in(state, shell, now, found))
                 }
             },
-            Step::Metadata(step) => match metadata::on_result(shell, step, now, result)? {
-                None => Ok(None),
-                Some(found) => sign_in(state, shell, now, found),
-            },
-            Step::SignIn(step) => match authorize::on_result(shell, step, now, result)? {
-                None => Ok(None),
-                Some(verified) => persist(shell, verified),
-            },
+            Step::Metadata(step) => metadata::on_result(shell, step, now, result)
+                .then(|found| sign_in(state, shell, now, found)),
+            Step::SignIn(step) => authorize::on_result(shell, step, now, result)
+                .then(|verified| persist(shell, verified)),
             Step::Persist(step) => persist::on_written(shell, step, result),
         }
     }
@@ -106,10 +99,7 @@ impl sealed::Machine<SignedIn> for LoginGoal {
         let Step::SignIn(step) = step else {
             return Err(Internal::UnexpectedWakeUp.into());
         };
-        match authorize::on_wake(shell, step, now)? {
-            None => Ok(None),
-            Some(verified) => persist(shell, verified),
-        }
+        authorize::on_wake(shell, step, now).then(|verified| persist(shell, verified))
     }
 }
 
@@ -124,10 +114,8 @@ fn sign_in(
     let Some(entropy) = state.entropy.take() else {
         return Err(Internal::LoginStartedTwice.into());
     };
-    match authorize::start(shell, now, entropy, state.goal.device)? {
-        None => Ok(None),
-        Some(verified) => persist(shell, verified),
-    }
+    authorize::start(shell, now, entropy, state.goal.device)
+        .then(|verified| persist(shell, verified))
 }
 
 /// Stores the new session, then reports the sign-in.

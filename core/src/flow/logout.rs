@@ -4,7 +4,7 @@
 use super::lock::{self, LockStep};
 use super::metadata::{self, Found, MetadataStep};
 use super::persist::{self, DeleteStep};
-use super::shell::{Progress, Shell};
+use super::shell::{Progress, Shell, Then};
 use super::{LoggedOut, LogoutGoal, sealed};
 use crate::error::{FlowError, Internal};
 use crate::http::HttpRequest;
@@ -72,10 +72,8 @@ impl sealed::Machine<LoggedOut> for LogoutGoal {
                 Ok(None)
             }
             Step::SessionRead => on_session_read(state, shell, now, result),
-            Step::Metadata(step) => match metadata::on_result(shell, step, now, result)? {
-                None => Ok(None),
-                Some(found) => with_metadata(shell, now, found),
-            },
+            Step::Metadata(step) => metadata::on_result(shell, step, now, result)
+                .then(|found| with_metadata(shell, now, found)),
             Step::Revoked(logging_out) => {
                 let revoked = match result.into_http()? {
                     // RFC 7009 §2.2: 200 whether or not the token was still valid.
@@ -118,10 +116,7 @@ fn on_session_read(
     if !(state.goal.revoke && shell.session.refresh.is_some()) {
         return delete(shell, logging_out, None);
     }
-    match metadata::ensure(shell, logging_out)? {
-        None => Ok(None),
-        Some(found) => with_metadata(shell, now, found),
-    }
+    metadata::ensure(shell, logging_out).then(|found| with_metadata(shell, now, found))
 }
 
 fn with_metadata(

@@ -29,6 +29,20 @@ const INTERACTIVE_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// this error.
 pub(super) type Progress<T> = Result<Option<T>, FlowError>;
 
+/// Chains phases: `next` continues only once the phase before has ended.
+pub(super) trait Then<T> {
+    fn then<U>(self, next: impl FnOnce(T) -> Progress<U>) -> Progress<U>;
+}
+
+impl<T> Then<T> for Progress<T> {
+    fn then<U>(self, next: impl FnOnce(T) -> Progress<U>) -> Progress<U> {
+        match self? {
+            None => Ok(None),
+            Some(ended) => next(ended),
+        }
+    }
+}
+
 /// The part of a flow every goal shares. See the module docs.
 pub struct Shell<S> {
     pub(super) settings: FlowSettings,

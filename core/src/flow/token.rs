@@ -8,7 +8,7 @@ use super::metadata::{self, Found, MetadataFailure, MetadataStep};
 use super::persist::{self, DeleteStep, PersistStep};
 use super::refresh::Refreshing;
 use super::session::{self, SessionRead, SessionStep};
-use super::shell::{Progress, Shell};
+use super::shell::{Progress, Shell, Then};
 use super::{TokenGoal, sealed};
 use crate::error::{FlowError, IdpUnavailable, Internal, NeedsLogin, RefreshFailure};
 use crate::intent::{Intent, IntentResult, Notice};
@@ -132,21 +132,15 @@ impl sealed::Machine<Credential> for TokenGoal {
                 }
                 Ok(None)
             }
-            Step::Session(step) => match session::on_result(token.shell, step, result)? {
-                None => Ok(None),
-                Some(read) => token.on_session_read(now, read),
-            },
-            Step::Metadata(step) => match metadata::on_result(token.shell, step, now, result)? {
-                None => Ok(None),
-                Some(found) => token.with_metadata(now, found),
-            },
+            Step::Session(step) => session::on_result(token.shell, step, result)
+                .then(|read| token.on_session_read(now, read)),
+            Step::Metadata(step) => metadata::on_result(token.shell, step, now, result)
+                .then(|found| token.with_metadata(now, found)),
             Step::Refreshed { sent, refreshing } => {
                 token.on_refreshed(now, sent, refreshing, result.into_http()?)
             }
-            Step::Persist(step) => match persist::on_written(token.shell, step, result)? {
-                None => Ok(None),
-                Some(after) => token.after_persist(after),
-            },
+            Step::Persist(step) => persist::on_written(token.shell, step, result)
+                .then(|after| token.after_persist(after)),
             Step::Delete(step) => match persist::on_deleted(token.shell, step, result)? {
                 None => Ok(None),
                 Some(AfterDelete::Serve(credential)) => Ok(Some(credential)),
@@ -155,10 +149,8 @@ impl sealed::Machine<Credential> for TokenGoal {
                     token.login_or_fail(now, NeedsLogin::SessionEnded { error, maybe_spent })
                 }
             },
-            Step::SignIn(step) => match authorize::on_result(token.shell, step, now, result)? {
-                None => Ok(None),
-                Some(verified) => token.persist_sign_in(verified),
-            },
+            Step::SignIn(step) => authorize::on_result(token.shell, step, now, result)
+                .then(|verified| token.persist_sign_in(verified)),
         }
     }
 
@@ -171,10 +163,8 @@ impl sealed::Machine<Credential> for TokenGoal {
         let Step::SignIn(step) = step else {
             return Err(Internal::UnexpectedWakeUp.into());
         };
-        match authorize::on_wake(shell, step, now)? {
-            None => Ok(None),
-            Some(verified) => Token { state, shell }.persist_sign_in(verified),
-        }
+        authorize::on_wake(shell, step, now)
+            .then(|verified| Token { state, shell }.persist_sign_in(verified))
     }
 }
 
@@ -253,10 +243,8 @@ impl Token<'_> {
         }
         if self.shell.session.refresh.is_some() {
             let refreshing = Refreshing::default();
-            return match metadata::ensure(self.shell, Purpose::Refresh(refreshing))? {
-                None => Ok(None),
-                Some(found) => self.with_metadata(now, found),
-            };
+            return metadata::ensure(self.shell, Purpose::Refresh(refreshing))
+                .then(|found| self.with_metadata(now, found));
         }
         // Without a refresh token, a token that still works beats a login.
         if let Some(access) = &self.shell.session.access
@@ -282,10 +270,8 @@ impl Token<'_> {
                 let Some(entropy) = self.state.entropy.take() else {
                     return Err(Internal::LoginStartedTwice.into());
                 };
-                match authorize::start(self.shell, now, entropy, false)? {
-                    None => Ok(None),
-                    Some(verified) => self.persist_sign_in(verified),
-                }
+                authorize::start(self.shell, now, entropy, false)
+                    .then(|verified| self.persist_sign_in(verified))
             }
         }
     }
@@ -304,10 +290,7 @@ impl Token<'_> {
     }
 
     fn start_sign_in(&mut self, now: UnixTime) -> Progress<Credential> {
-        match metadata::ensure(self.shell, Purpose::SignIn)? {
-            None => Ok(None),
-            Some(found) => self.with_metadata(now, found),
-        }
+        metadata::ensure(self.shell, Purpose::SignIn).then(|found| self.with_metadata(now, found))
     }
 
     fn persist_sign_in(&mut self, verified: Verified) -> Progress<Credential> {
@@ -322,10 +305,8 @@ impl Token<'_> {
         refresh_changed: bool,
         after: AfterPersist,
     ) -> Progress<Credential> {
-        match persist::write(self.shell, records, refresh_changed, after)? {
-            None => Ok(None),
-            Some(after) => self.after_persist(after),
-        }
+        persist::write(self.shell, records, refresh_changed, after)
+            .then(|after| self.after_persist(after))
     }
 
     pub(super) fn after_persist(&mut self, after: AfterPersist) -> Progress<Credential> {
