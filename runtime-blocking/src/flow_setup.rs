@@ -68,20 +68,12 @@ impl FlowSetup {
     /// cache is only no token).
     pub fn session_status(&self) -> Result<SessionStatus, StoreError> {
         let key = self.settings.session_key();
+        let (refresh_slot, cache_slot) = SessionStatus::slots(self.backend, &key);
         let mut io = BlockingIo::new(self.paths.clone(), self.io_options.clone());
-        let refresh_slot = self.backend.refresh_slot(&key);
-        let access_slot = self.backend.access_slot(&key);
         let refresh = io.read(&refresh_slot)?;
-        let access = (access_slot != refresh_slot)
-            .then(|| io.read(&access_slot).ok().flatten())
-            .flatten();
+        let cache = cache_slot.and_then(|slot| io.read(&slot).ok().flatten());
         let refresh = refresh.as_ref().map(SecretBytes::expose_secret);
-        // The file backend keeps both records in one slot, read once.
-        let access = if access_slot == refresh_slot {
-            refresh
-        } else {
-            access.as_ref().map(SecretBytes::expose_secret)
-        };
+        let access = cache.as_ref().map(SecretBytes::expose_secret);
         Ok(SessionStatus::of(refresh, access, clock::now()))
     }
 }

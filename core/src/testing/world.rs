@@ -446,8 +446,8 @@ impl World {
         }
     }
 
-    /// `status`: reads the backend's refresh-token slot (a failure is the error) and
-    /// access-token slot (a failure is no token) the way the runtime does, and judges them.
+    /// `status`: reads the slots core names the way the runtime does (a failed refresh-slot
+    /// read is the error, a failed cache read is no token), and judges them.
     fn status(&mut self, backend: Backend) -> Run {
         let key = settings().session_key();
         let mut run = Run::new();
@@ -460,17 +460,18 @@ impl World {
             run.intents.push(intent);
             read
         };
-        let refresh = match read(self, backend.refresh_slot(&key)) {
+        let (refresh_slot, cache_slot) = SessionStatus::slots(backend, &key);
+        let refresh = match read(self, refresh_slot) {
             Ok(refresh) => refresh,
             Err(error) => {
                 run.outcome = Some(Err(FlowError::Store(error)));
                 return run;
             }
         };
-        let access = read(self, backend.access_slot(&key)).ok().flatten();
+        let cache = cache_slot.and_then(|slot| read(self, slot).ok().flatten());
         let status = SessionStatus::of(
             refresh.as_ref().map(SecretBytes::expose_secret),
-            access.as_ref().map(SecretBytes::expose_secret),
+            cache.as_ref().map(SecretBytes::expose_secret),
             self.now,
         );
         run.outcome = Some(Ok(Finished::Status(status)));
