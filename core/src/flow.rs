@@ -83,8 +83,10 @@ pub const SIGN_IN_TIME_LIMIT: Duration = Duration::from_secs(300);
 /// The settings a flow needs, taken from the validated configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FlowSettings {
-    /// The gateway the tokens are for (part of the session key).
-    pub gateway_url: String,
+    /// The session the flow works on: derived from the gateway, the issuer, the client
+    /// and the audience ([`Config::session_key`](crate::config::Config::session_key)), so
+    /// a token for one gateway is never sent to another.
+    pub session_key: SessionKey,
     /// The issuer, exactly as configured.
     pub issuer: String,
     /// The public client id.
@@ -106,7 +108,7 @@ pub struct FlowSettings {
 impl From<&crate::config::Config> for FlowSettings {
     fn from(config: &crate::config::Config) -> Self {
         Self {
-            gateway_url: config.gateway_url.clone(),
+            session_key: config.session_key(),
             issuer: config.issuer.clone(),
             client_id: config.client_id.clone(),
             audience: config.audience.clone(),
@@ -116,18 +118,6 @@ impl From<&crate::config::Config> for FlowSettings {
             callback_port: config.callback_port,
             refresh_window: config.refresh_window,
         }
-    }
-}
-
-impl FlowSettings {
-    /// The session these settings select.
-    pub fn session_key(&self) -> SessionKey {
-        SessionKey::derive(
-            &self.gateway_url,
-            &self.issuer,
-            &self.client_id,
-            &self.audience,
-        )
     }
 }
 
@@ -341,7 +331,7 @@ impl<G: Goal> TokenFlow<G> {
 
     /// The session key this flow works on.
     pub fn session_key(&self) -> &SessionKey {
-        &self.shell.key
+        self.shell.key()
     }
 
     /// Ends the flow when the step did, releasing what it holds first, then moves the
@@ -365,7 +355,7 @@ impl<G: Goal> TokenFlow<G> {
 impl<G: Goal> fmt::Debug for TokenFlow<G> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenFlow")
-            .field("session", &self.shell.key)
+            .field("session", self.shell.key())
             .field("finished", &self.outcome.is_some())
             .finish_non_exhaustive()
     }

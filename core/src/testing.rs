@@ -13,7 +13,7 @@ use core::time::Duration;
 use std::collections::BTreeMap;
 
 use crate::flow::{FlowContext, FlowSettings, Interaction};
-use crate::store::Backend;
+use crate::store::{Backend, SessionKey};
 use crate::time::UnixTime;
 
 /// Marker contained in every simulated secret.
@@ -28,7 +28,12 @@ pub const T0: UnixTime = UnixTime::from_secs(1_795_873_800);
 /// Settings of a typical configuration.
 pub fn settings() -> FlowSettings {
     FlowSettings {
-        gateway_url: "https://gateway.test".to_owned(),
+        session_key: SessionKey::derive(
+            "https://gateway.test",
+            ISSUER,
+            "llmauth-test",
+            "https://gateway.test",
+        ),
         issuer: ISSUER.to_owned(),
         client_id: "llmauth-test".to_owned(),
         audience: "https://gateway.test".to_owned(),

@@ -58,10 +58,9 @@ impl TokenSupply {
         setup: FlowSetup,
         token_wait: Duration,
     ) -> Self {
-        let key = setup.settings.session_key();
         let settings = BrokerSettings {
             refresh_window: setup.settings.refresh_window,
-            access_slot: setup.backend.access_slot(&key),
+            access_slot: setup.backend.access_slot(&setup.settings.session_key),
             token_wait,
         };
         let broker = TokenBroker::new(settings, clock::now());

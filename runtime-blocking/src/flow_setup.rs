@@ -67,8 +67,8 @@ impl FlowSetup {
     /// The [`StoreError`] of reading the refresh-token slot (an unreadable access-token
     /// cache is only no token).
     pub fn session_status(&self) -> Result<SessionStatus, StoreError> {
-        let key = self.settings.session_key();
-        let (refresh_slot, cache_slot) = SessionStatus::slots(self.backend, &key);
+        let key = &self.settings.session_key;
+        let (refresh_slot, cache_slot) = SessionStatus::slots(self.backend, key);
         let mut io = BlockingIo::new(self.paths.clone(), self.io_options.clone());
         let refresh = io.read(&refresh_slot)?;
         let cache = cache_slot.and_then(|slot| io.read(&slot).ok().flatten());

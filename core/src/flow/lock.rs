@@ -61,7 +61,7 @@ pub(super) fn on_result<S: From<LockStep>>(
             Ok(LockOutcome::Busy) if now >= wait.deadline => Err(FlowError::LockTimeout),
             // Someone else holds the lock: a login in progress is announced by its marker.
             Ok(LockOutcome::Busy) => {
-                let slot = Slot::LoginMarker(shell.key.clone());
+                let slot = Slot::LoginMarker(shell.key().clone());
                 shell.perform(Intent::Read(slot), LockStep::MarkerRead(wait));
                 Ok(None)
             }

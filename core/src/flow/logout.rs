@@ -66,7 +66,7 @@ impl sealed::Machine<LoggedOut> for LogoutGoal {
         match step {
             Step::Lock(step) => {
                 if lock::on_result(shell, step, now, result)?.is_some() {
-                    let slot = shell.ctx.backend.refresh_slot(&shell.key);
+                    let slot = shell.ctx.backend.refresh_slot(shell.key());
                     shell.perform(Intent::Read(slot), LogoutStep(Step::SessionRead));
                 }
                 Ok(None)

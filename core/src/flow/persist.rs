@@ -56,7 +56,7 @@ pub(super) fn write<C, S: From<PersistStep<C>>>(
     match shell.ctx.backend {
         Backend::File => {
             let bytes = shell.session.encode();
-            let slot = Slot::SessionFile(shell.key.clone());
+            let slot = Slot::SessionFile(shell.key().clone());
             shell.perform(
                 Intent::Write { slot, bytes },
                 PersistStep::SessionFile(then),
@@ -68,7 +68,7 @@ pub(super) fn write<C, S: From<PersistStep<C>>>(
                 access: None,
             }
             .encode();
-            let slot = Slot::Keychain(shell.key.clone());
+            let slot = Slot::Keychain(shell.key().clone());
             let access = access_bytes.map(Box::new);
             shell.perform(
                 Intent::Write { slot, bytes },
@@ -119,7 +119,7 @@ fn write_access_cache<C, S: From<PersistStep<C>>>(
     bytes: SecretBytes,
     then: C,
 ) {
-    let slot = Slot::AccessCache(shell.key.clone());
+    let slot = Slot::AccessCache(shell.key().clone());
     shell.perform(
         Intent::Write { slot, bytes },
         PersistStep::AccessCache(then),
@@ -132,14 +132,14 @@ pub(super) fn delete<C, S: From<DeleteStep<C>>>(shell: &mut Shell<S>, then: C, s
     let deleting = Deleting { then, strict };
     match shell.ctx.backend {
         Backend::Keyring => {
-            let slot = Slot::AccessCache(shell.key.clone());
+            let slot = Slot::AccessCache(shell.key().clone());
             shell.perform(
                 Intent::Delete(slot),
                 DeleteStep::AccessCacheDeleted(deleting),
             );
         }
         Backend::File => {
-            let slot = Slot::SessionFile(shell.key.clone());
+            let slot = Slot::SessionFile(shell.key().clone());
             shell.perform(Intent::Delete(slot), DeleteStep::SessionDeleted(deleting));
         }
     }
@@ -148,7 +148,7 @@ pub(super) fn delete<C, S: From<DeleteStep<C>>>(shell: &mut Shell<S>, then: C, s
 /// Deletes only the keychain's refresh-token record (keeping the access-token cache),
 /// ignoring a failure.
 pub(super) fn delete_keychain_record<C, S: From<DeleteStep<C>>>(shell: &mut Shell<S>, then: C) {
-    let slot = Slot::Keychain(shell.key.clone());
+    let slot = Slot::Keychain(shell.key().clone());
     let deleting = Deleting {
         then,
         strict: false,
@@ -167,7 +167,7 @@ pub(super) fn on_deleted<C, S: From<DeleteStep<C>>>(
             if deleting.strict {
                 stored.map_err(FlowError::Store)?;
             }
-            let slot = Slot::Keychain(shell.key.clone());
+            let slot = Slot::Keychain(shell.key().clone());
             shell.perform(Intent::Delete(slot), DeleteStep::SessionDeleted(deleting));
             Ok(None)
         }

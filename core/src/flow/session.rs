@@ -37,7 +37,7 @@ pub(super) fn start<C, S: From<SessionStep<C>>>(shell: &mut Shell<S>, then: C) {
     match shell.ctx.backend {
         Backend::File => read_refresh_slot(shell, then),
         Backend::Keyring => {
-            let slot = Slot::AccessCache(shell.key.clone());
+            let slot = Slot::AccessCache(shell.key().clone());
             shell.perform(Intent::Read(slot), SessionStep::AccessCacheRead(then));
         }
     }
@@ -45,7 +45,7 @@ pub(super) fn start<C, S: From<SessionStep<C>>>(shell: &mut Shell<S>, then: C) {
 
 /// Reads the slot holding the refresh token.
 pub(super) fn read_refresh_slot<C, S: From<SessionStep<C>>>(shell: &mut Shell<S>, then: C) {
-    let slot = shell.ctx.backend.refresh_slot(&shell.key);
+    let slot = shell.ctx.backend.refresh_slot(shell.key());
     shell.perform(Intent::Read(slot), SessionStep::RefreshSlotRead(then));
 }
 
@@ -93,7 +93,7 @@ fn move_aside<C, S: From<SessionStep<C>>>(
     if !shell.interactive() {
         return Err(FlowError::NeedsLogin(NeedsLogin::CorruptSession { reason }));
     }
-    let slot = shell.ctx.backend.refresh_slot(&shell.key);
+    let slot = shell.ctx.backend.refresh_slot(shell.key());
     shell.perform(Intent::MoveAside(slot), SessionStep::MovedAside { reason });
     Ok(None)
 }

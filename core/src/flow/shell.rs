@@ -47,7 +47,6 @@ impl<T> Then<T> for Progress<T> {
 pub struct Shell<S> {
     pub(super) settings: FlowSettings,
     pub(super) ctx: FlowContext,
-    pub(super) key: SessionKey,
     /// The time of the latest input.
     pub(super) now: UnixTime,
     next_id: u64,
@@ -86,7 +85,6 @@ struct Wait<S> {
 impl<S> Shell<S> {
     pub(super) fn new(settings: FlowSettings, ctx: FlowContext, now: UnixTime) -> Self {
         Self {
-            key: settings.session_key(),
             settings,
             ctx,
             now,
@@ -221,7 +219,7 @@ impl<S> Shell<S> {
     pub(super) fn release(&mut self) {
         if self.marker_written {
             self.marker_written = false;
-            self.fire(Intent::Delete(Slot::LoginMarker(self.key.clone())));
+            self.fire(Intent::Delete(Slot::LoginMarker(self.key().clone())));
         }
         if self.listener_open {
             self.close_listener();
@@ -256,13 +254,18 @@ impl<S> Shell<S> {
         let bytes = SecretBytes::new(serde_json::to_vec(&marker).unwrap_or_default());
         self.marker_written = true;
         self.fire(Intent::Write {
-            slot: Slot::LoginMarker(self.key.clone()),
+            slot: Slot::LoginMarker(self.key().clone()),
             bytes,
         });
     }
 
+    /// The session this flow works on.
+    pub(super) fn key(&self) -> &SessionKey {
+        &self.settings.session_key
+    }
+
     pub(super) fn lock_name(&self) -> LockName {
-        LockName::Session(self.key.clone())
+        LockName::Session(self.key().clone())
     }
 
     pub(super) fn interactive(&self) -> bool {

@@ -88,7 +88,7 @@ mod tests {
 
     #[test]
     fn the_keyring_reads_its_cache_and_the_file_backend_one_file() {
-        let key = settings().session_key();
+        let key = settings().session_key;
         assert_eq!(
             SessionStatus::slots(Backend::Keyring, &key),
             (

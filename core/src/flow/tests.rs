@@ -107,7 +107,7 @@ fn fresh_cached_token_is_one_read_and_nothing_else() {
             &[],
         );
         assert_eq!(token(&run), format!("{CANARY}-at-0"));
-        let expected = backend.access_slot(&settings().session_key());
+        let expected = backend.access_slot(&settings().session_key);
         assert_eq!(run.intents, [Intent::Read(expected)]);
     }
 }
@@ -253,7 +253,7 @@ fn a_token_refreshed_by_another_process_is_used_without_a_request() {
     // The fast-path read happens; then another process refreshes before we get the lock.
     let partial = world.run(&mut flow, 1);
     assert!(partial.outcome.is_none());
-    let key = settings().session_key();
+    let key = settings().session_key;
     let records = SessionRecords {
         refresh: None,
         access: Some(AccessRecord {
@@ -339,7 +339,7 @@ fn invalid_grant_after_rotation_elsewhere_retries_with_the_newer_token() {
     // Another process rotated the token (the IdP knows the newer one).
     world.issued_refresh_tokens.push("newer-rt".to_owned());
     world.grant_revoked = false;
-    let key = settings().session_key();
+    let key = settings().session_key;
     let records = SessionRecords {
         refresh: Some(RefreshRecord {
             refresh_token: RefreshToken::new("newer-rt"),
@@ -438,7 +438,7 @@ fn keyring_waiters_take_a_refreshed_token_from_the_cache_without_the_keychain() 
     let mut world = World::new(&s, &[]);
     let mut flow = world.start(&s, TOKEN_GOAL);
     let _ = world.run(&mut flow, 1);
-    let key = settings().session_key();
+    let key = settings().session_key;
     let records = SessionRecords {
         refresh: None,
         access: Some(AccessRecord {
@@ -693,7 +693,7 @@ fn corrupt_session_non_interactive_is_left_untouched() {
         FlowError::NeedsLogin(NeedsLogin::CorruptSession { .. })
     ));
     assert_eq!(run.count_kind(Kind::Store), 0, "{:?}", run.intents);
-    assert!(world.contains(&Slot::SessionFile(settings().session_key())));
+    assert!(world.contains(&Slot::SessionFile(settings().session_key)));
 }
 
 #[test]
@@ -737,7 +737,7 @@ fn a_login_elsewhere_ends_a_non_interactive_waiter_at_once() {
         user_code: None,
     };
     world.put(
-        &Slot::LoginMarker(settings().session_key()),
+        &Slot::LoginMarker(settings().session_key),
         &serde_json::to_vec(&marker).unwrap(),
     );
     let mut flow = world.start(&s, TOKEN_GOAL);
@@ -769,7 +769,7 @@ fn an_interactive_waiter_shows_the_other_login_once_and_waits() {
         user_code: Some("WXYZ".into()),
     };
     world.put(
-        &Slot::LoginMarker(settings().session_key()),
+        &Slot::LoginMarker(settings().session_key),
         &serde_json::to_vec(&marker).unwrap(),
     );
     let mut flow = world.start(&s, TOKEN_GOAL);

@@ -107,7 +107,7 @@ impl sealed::Machine<Credential> for TokenGoal {
         entropy: Entropy,
         _now: UnixTime,
     ) -> (TokenState, Progress<Credential>) {
-        let slot = shell.ctx.backend.access_slot(&shell.key);
+        let slot = shell.ctx.backend.access_slot(shell.key());
         shell.perform(Intent::Read(slot), TokenStep(Step::CacheRead));
         let state = TokenState {
             goal: self,

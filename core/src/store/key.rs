@@ -1,9 +1,8 @@
 //! Which stored session belongs to a configuration (SPEC §4), and the discovery cache key.
 //!
-//! The one place the session key is derived: the configuration
-//! ([`Config::session_key`](crate::config::Config::session_key)) and the flows
-//! ([`FlowSettings::session_key`](crate::flow::FlowSettings::session_key)) both call
-//! [`SessionKey::derive`].
+//! The key is derived from a configuration in one place,
+//! [`Config::session_key`](crate::config::Config::session_key); flows are handed it in
+//! [`FlowSettings`](crate::flow::FlowSettings).
 
 use core::fmt;
 

@@ -171,6 +171,18 @@ pub enum RefreshEvent {
     Presented(String),
 }
 
+/// Methods that pick one kind of intent (and what it carries) out of a run, in order.
+macro_rules! intents_of {
+    ($($(#[$doc:meta])* $name:ident -> $item:ty: $pattern:pat => $picked:expr;)*) => {$(
+        $(#[$doc])*
+        pub fn $name(&self) -> impl Iterator<Item = $item> {
+            self.intents.iter().filter_map(|intent| {
+                if let $pattern = intent { Some($picked) } else { None }
+            })
+        }
+    )*};
+}
+
 /// The result of running a flow (or `status`) in a [`World`].
 #[derive(Debug)]
 pub struct Run<O = Finished> {
@@ -229,48 +241,15 @@ impl<O> Run<O> {
         self.intents.iter().rposition(matches)
     }
 
-    /// The notices shown, in order.
-    pub fn notices(&self) -> impl Iterator<Item = &Notice> {
-        self.intents.iter().filter_map(|intent| {
-            if let Intent::Notify(notice) = intent {
-                Some(notice)
-            } else {
-                None
-            }
-        })
-    }
-
-    /// The requests sent to the IdP, in order.
-    pub fn requests(&self) -> impl Iterator<Item = &HttpRequest> {
-        self.intents.iter().filter_map(|intent| {
-            if let Intent::Http(request) = intent {
-                Some(request)
-            } else {
-                None
-            }
-        })
-    }
-
-    /// The URLs a browser was opened at, in order.
-    pub fn browser_urls(&self) -> impl Iterator<Item = &str> {
-        self.intents.iter().filter_map(|intent| {
-            if let Intent::OpenBrowser { url } = intent {
-                Some(url.as_str())
-            } else {
-                None
-            }
-        })
-    }
-
-    /// The statuses of the answers given to the browser, in order.
-    pub fn answer_statuses(&self) -> impl Iterator<Item = u16> {
-        self.intents.iter().filter_map(|intent| {
-            if let Intent::RespondCallback { status, .. } = intent {
-                Some(*status)
-            } else {
-                None
-            }
-        })
+    intents_of! {
+        /// The notices shown, in order.
+        notices -> &Notice: Intent::Notify(notice) => notice;
+        /// The requests sent to the IdP, in order.
+        requests -> &HttpRequest: Intent::Http(request) => request;
+        /// The URLs a browser was opened at, in order.
+        browser_urls -> &str: Intent::OpenBrowser { url } => url.as_str();
+        /// The statuses of the answers given to the browser, in order.
+        answer_statuses -> u16: Intent::RespondCallback { status, .. } => *status;
     }
 
     /// Everything a user or a log could ever see of this run.
@@ -354,7 +333,7 @@ impl World {
     }
 
     fn store_initial(&mut self, setup: &WorldSetup) {
-        let key = settings().session_key();
+        let key = settings().session_key;
         let age = match setup.session {
             InitialSession::None => return,
             InitialSession::Corrupt => {
@@ -449,7 +428,7 @@ impl World {
     /// `status`: reads the slots core names the way the runtime does (a failed refresh-slot
     /// read is the error, a failed cache read is no token), and judges them.
     fn status(&mut self, backend: Backend) -> Run {
-        let key = settings().session_key();
+        let key = settings().session_key;
         let mut run = Run::new();
         let mut read = |world: &mut Self, slot: Slot| {
             let intent = Intent::Read(slot.clone());
@@ -718,15 +697,7 @@ impl World {
     }
 
     fn http(&mut self, request: &HttpRequest, choice: u8) -> Result<HttpResponse, TransportError> {
-        let form: BTreeMap<String, String> = request
-            .body
-            .as_ref()
-            .map(|b| {
-                url::form_urlencoded::parse(b.expose_secret())
-                    .into_owned()
-                    .collect()
-            })
-            .unwrap_or_default();
+        let form = form(request);
         if request.url.contains("/.well-known/") {
             return self.discovery(request, choice);
         }
@@ -907,15 +878,6 @@ impl Kind {
     pub fn of(intent: &Intent) -> Self {
         match intent {
             Intent::Http(request) => {
-                let form: BTreeMap<String, String> = request
-                    .body
-                    .as_ref()
-                    .map(|b| {
-                        url::form_urlencoded::parse(b.expose_secret())
-                            .into_owned()
-                            .collect()
-                    })
-                    .unwrap_or_default();
                 if request.url.contains("/.well-known/") {
                     Kind::Discovery
                 } else if request.url.ends_with("/device") {
@@ -923,7 +885,7 @@ impl Kind {
                 } else if request.url.ends_with("/revoke") {
                     Kind::Revoke
                 } else {
-                    match form.get("grant_type").map(String::as_str) {
+                    match form(request).get("grant_type").map(String::as_str) {
                         Some("refresh_token") => Kind::Refresh,
                         Some("authorization_code") => Kind::CodeExchange,
                         _ => Kind::DevicePoll,
@@ -942,6 +904,16 @@ impl Kind {
             | Intent::Notify(_) => Kind::Other,
         }
     }
+}
+
+/// The fields of a request's form body.
+fn form(request: &HttpRequest) -> BTreeMap<String, String> {
+    let Some(body) = &request.body else {
+        return BTreeMap::new();
+    };
+    url::form_urlencoded::parse(body.expose_secret())
+        .into_owned()
+        .collect()
 }
 
 fn store_error() -> StoreError {

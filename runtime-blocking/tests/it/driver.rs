@@ -13,13 +13,20 @@ use llmauth_core::flow::{
 };
 use llmauth_core::intent::{Intent, IntentResult, LockOutcome};
 use llmauth_core::secret::{AccessToken, RefreshToken};
-use llmauth_core::store::{AccessRecord, Backend, LockName, RefreshRecord, SessionRecords, Slot};
+use llmauth_core::store::{
+    AccessRecord, Backend, LockName, RefreshRecord, SessionKey, SessionRecords, Slot,
+};
 
 use crate::support::{quiet_io, temp_paths};
 
 fn settings() -> FlowSettings {
     FlowSettings {
-        gateway_url: "https://llm.example.com".to_owned(),
+        session_key: SessionKey::derive(
+            "https://llm.example.com",
+            "https://auth.example.com",
+            "llmauth-test",
+            "",
+        ),
         issuer: "https://auth.example.com".to_owned(),
         client_id: "llmauth-test".to_owned(),
         audience: String::new(),
@@ -79,7 +86,7 @@ fn store_fresh_session(paths: &Paths) {
             generation: 4,
         }),
     };
-    let slot = Slot::SessionFile(settings().session_key());
+    let slot = Slot::SessionFile(settings().session_key);
     let mut io = quiet_io(paths.clone());
     match io.perform(&Intent::Write {
         slot,
@@ -139,7 +146,7 @@ fn no_session_non_interactive_needs_login_and_releases_the_lock() {
         "{err:?}"
     );
     // The flow locked (the lock file exists) and unlocked (another holder gets it).
-    let name = LockName::Session(settings().session_key());
+    let name = LockName::Session(settings().session_key);
     assert!(paths.lock_file(&name).exists());
     let mut other = quiet_io(paths);
     assert!(matches!(
@@ -153,7 +160,7 @@ fn logout_deletes_the_stored_session() {
     let (_dir, paths) = temp_paths();
     store_fresh_session(&paths);
     let file = paths
-        .slot_file(&Slot::SessionFile(settings().session_key()))
+        .slot_file(&Slot::SessionFile(settings().session_key))
         .unwrap();
     assert!(file.exists());
     let outcome = run(&paths, LogoutGoal { revoke: false }, quiet).unwrap();
@@ -173,7 +180,7 @@ fn a_session_file_with_exposed_permissions_is_not_served() {
     let (_dir, paths) = temp_paths();
     store_fresh_session(&paths);
     let file = paths
-        .slot_file(&Slot::SessionFile(settings().session_key()))
+        .slot_file(&Slot::SessionFile(settings().session_key))
         .unwrap();
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
     let result = run(&paths, TokenGoal::default(), quiet);
