@@ -604,9 +604,12 @@ impl TokenBroker {
         {
             return;
         }
-        // Refreshed, or signed in again, elsewhere: the stored token is the current one.
+        // Refreshed, or signed in again, elsewhere: the stored token is the current one,
+        // and a forced refresh still pending for the token it replaces is moot (it would
+        // count against the new token, which no gateway has rejected).
         if token::is_fresh(&stored, now, self.settings.refresh_window, Duration::ZERO) {
             self.adopt(stored);
+            self.pending_force = false;
         } else {
             self.held = None;
         }
