@@ -5,11 +5,9 @@ use std::io::{ErrorKind, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use llmauth_blocking::{BlockingIo, IoOptions, Paths, drive, entropy, now, resolve_backend};
+use llmauth_blocking::{FlowSetup, IoOptions, Paths, drive, now, resolve_backend};
 use llmauth_core::config::{Config, ConfigDocument, SecretsBackend};
-use llmauth_core::flow::{
-    FlowContext, FlowSettings, Goal, Interaction, Outcome, TerminalFacts, TokenFlow,
-};
+use llmauth_core::flow::{FlowSettings, Goal, Interaction, LoggedOut, LogoutGoal, TerminalFacts};
 use llmauth_core::store::Backend;
 use llmauth_core::time::UnixTime;
 
@@ -95,36 +93,35 @@ impl App {
         backend
     }
 
+    /// What flows for this configuration need, signing in as `interaction` allows.
+    pub(crate) fn flow_setup(&self, config: &Config, interaction: Interaction) -> FlowSetup {
+        FlowSetup {
+            settings: FlowSettings::from(config),
+            backend: self.backend(config),
+            interaction,
+            paths: self.paths.clone(),
+            io_options: IoOptions {
+                ca_file: config.ca_file.as_ref().map(PathBuf::from),
+            },
+        }
+    }
+
     /// Runs a flow for `goal` to its outcome.
-    pub(crate) fn run_flow(
+    pub(crate) fn run_flow<G: Goal>(
         &self,
         config: &Config,
-        goal: Goal,
+        goal: G,
         interaction: Interaction,
         budget: Option<Duration>,
-    ) -> Result<Outcome, Failure> {
-        let backend = self.backend(config);
-        let started = now();
-        let ctx = FlowContext {
-            backend,
-            interaction,
-            deadline: budget.map(|b| started.saturating_add(b)),
-            pid: std::process::id(),
-        };
-        let entropy = entropy().map_err(|e| Failure::new(Exit::Unexpected, e.to_string(), None))?;
-        let flow = TokenFlow::new(FlowSettings::from(config), ctx, goal, entropy, started);
-        let options = IoOptions {
-            ca_file: config.ca_file.as_ref().map(PathBuf::from),
-        };
+    ) -> Result<G::Outcome, Failure> {
+        let setup = self.flow_setup(config, interaction);
+        let (flow, mut io) = setup.start(goal, true, budget)?;
         if self.verbose > 0 {
             eprintln!(
                 "debug: session {} in the {} backend",
                 flow.session_key(),
-                backend.name()
+                setup.backend.name()
             );
-        }
-        let mut io = BlockingIo::new(self.paths.clone(), options);
-        if self.verbose > 0 {
             io = io.with_trace(|event| eprintln!("debug: {event:?}"));
         }
         Ok(drive(flow, &mut io)?)
@@ -132,10 +129,10 @@ impl App {
 
     /// Deletes the stored session under the session lock, revoking the refresh token at
     /// the IdP first when asked.
-    pub(crate) fn logout(&self, config: &Config, revoke: bool) -> Result<Outcome, Failure> {
+    pub(crate) fn logout(&self, config: &Config, revoke: bool) -> Result<LoggedOut, Failure> {
         self.run_flow(
             config,
-            Goal::Logout { revoke },
+            LogoutGoal { revoke },
             Interaction::NONE,
             Some(LOGOUT_BUDGET),
         )

@@ -6,7 +6,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use llmauth_core::config::ConfigError;
-use llmauth_core::error::FlowError;
+use llmauth_core::error::{ErrorClass, FlowError};
+use llmauth_core::setup::error::SetupError;
 
 /// Exit codes of SPEC §2.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,6 +22,18 @@ pub(crate) enum Exit {
     Transient = 4,
     /// 5: the session lock was held too long.
     LockTimeout = 5,
+}
+
+impl From<ErrorClass> for Exit {
+    fn from(class: ErrorClass) -> Self {
+        match class {
+            ErrorClass::AuthRequired => Self::AuthRequired,
+            ErrorClass::Transient => Self::Transient,
+            ErrorClass::Config => Self::Usage,
+            ErrorClass::LockTimeout => Self::LockTimeout,
+            ErrorClass::Bug => Self::Unexpected,
+        }
+    }
 }
 
 impl Exit {
@@ -66,7 +79,9 @@ impl Failure {
                 format!("invalid configuration in {path}: {error}"),
                 Some("fix it with `llmauth config set`".to_owned()),
             ),
-            _ => (format!("{path}: {error}"), None),
+            ConfigError::UnsupportedVersion { .. } | ConfigError::Unrenderable { .. } => {
+                (format!("{path}: {error}"), None)
+            }
         };
         Self::new(Exit::Usage, message, hint)
     }
@@ -90,31 +105,40 @@ impl fmt::Display for Failure {
 
 impl From<FlowError> for Failure {
     fn from(error: FlowError) -> Self {
-        let exit = match &error {
-            FlowError::NeedsLogin(_) | FlowError::LoginFailed(_) => Exit::AuthRequired,
-            FlowError::Transient(_) | FlowError::Store(_) => Exit::Transient,
-            FlowError::Config(_) | FlowError::CallbackPortInUse { .. } => Exit::Usage,
-            FlowError::LockTimeout => Exit::LockTimeout,
-            _ => Exit::Unexpected,
-        };
-        Self::new(exit, error.to_string(), error.hint())
+        Self::new(error.class().into(), error.to_string(), error.hint())
+    }
+}
+
+impl From<SetupError> for Failure {
+    fn from(error: SetupError) -> Self {
+        Self::new(error.class().into(), error.to_string(), error.hint())
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
+    use llmauth_core::setup::edit::PatchError;
+
     use super::*;
-    use llmauth_core::error::NeedsLogin;
+    use llmauth_core::error::{IdpUnavailable, Internal, Misconfiguration, NeedsLogin};
+    use llmauth_core::oauth::TokenFailure;
 
     #[test]
     fn flow_errors_map_to_documented_codes() {
         let cases = [
             (FlowError::NeedsLogin(NeedsLogin::NoSession), 3),
-            (FlowError::Transient("x".into()), 4),
-            (FlowError::Config("x".into()), 2),
+            (FlowError::IdpUnavailable(IdpUnavailable::BudgetSpent), 4),
+            (
+                FlowError::Misconfigured(Misconfiguration::RefreshRejected(TokenFailure::Status(
+                    400,
+                ))),
+                2,
+            ),
             (FlowError::CallbackPortInUse { port: 8666 }, 2),
             (FlowError::LockTimeout, 5),
-            (FlowError::Protocol("x".into()), 1),
+            (FlowError::Internal(Internal::UnexpectedResult), 1),
         ];
         for (error, code) in cases {
             assert_eq!(Failure::from(error).exit.code(), code);
@@ -127,6 +151,41 @@ mod tests {
         assert_eq!(
             failure.to_string(),
             "error: not signed in to this gateway — run `llmauth login`"
+        );
+    }
+
+    #[test]
+    fn setup_errors_map_to_documented_codes() {
+        let cases = [
+            (SetupError::UnknownTool("x".into()), 2),
+            (SetupError::ReadOnly(PathBuf::from("/f")), 2),
+            (
+                SetupError::Unparsable {
+                    path: PathBuf::from("/f"),
+                    error: PatchError::WrongFormat,
+                },
+                1,
+            ),
+            (SetupError::LockBusy("/l".into()), 5),
+            (
+                SetupError::ChangedNothing(Box::new(SetupError::LockBusy("/l".into()))),
+                5,
+            ),
+        ];
+        for (error, code) in cases {
+            assert_eq!(Failure::from(error).exit.code(), code);
+        }
+    }
+
+    #[test]
+    fn a_file_that_does_not_parse_says_what_to_do() {
+        let failure = Failure::from(SetupError::Unparsable {
+            path: PathBuf::from("/h/.claude/settings.json"),
+            error: PatchError::NotUtf8 { line: 3 },
+        });
+        assert_eq!(
+            failure.to_string(),
+            "error: /h/.claude/settings.json: line 3: the file is not valid UTF-8 — the file was left untouched; fix it and run the command again"
         );
     }
 }

@@ -3,16 +3,12 @@
 //! `llmauth-async`).
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
-// Core's outcome and error enums are `#[non_exhaustive]`, so matches on them here need a
-// wildcard arm anyway.
-#![allow(clippy::wildcard_enum_match_arm)]
 
 mod app;
 pub mod args;
 mod commands;
 mod config_file;
 mod failure;
-mod setup_failure;
 
 use std::process::ExitCode;
 

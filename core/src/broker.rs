@@ -35,8 +35,8 @@ use core::time::Duration;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
-use crate::error::FlowError;
-use crate::flow::{Goal, Outcome};
+use crate::error::{ErrorClass, FlowError};
+use crate::flow::TokenGoal;
 use crate::intent::Notice;
 use crate::secret::{AccessToken, SecretBytes};
 use crate::store::{AccessRecord, SessionRecords, Slot, StoreError};
@@ -46,8 +46,9 @@ use crate::token::{self, Credential};
 /// How often, at most, the stored session is re-read to notice a logout, a re-login or a
 /// refresh by another process (SPEC §7).
 pub const STORE_CHECK_INTERVAL: Duration = Duration::from_secs(1);
-/// How long a request waits for a token (a login in particular) before it is refused.
-pub const LOGIN_WAIT: Duration = Duration::from_secs(60);
+/// How long a proxied request waits for a token (a login in particular) before it is
+/// refused; a sign-in itself may take up to [`SIGN_IN_TIME_LIMIT`](crate::flow::SIGN_IN_TIME_LIMIT).
+pub const REQUEST_TOKEN_WAIT: Duration = Duration::from_secs(60);
 /// Longest head start of a refresh ahead of the refresh margin.
 const REFRESH_LEAD_MAX: Duration = Duration::from_secs(30);
 /// At most one forced refresh (after a gateway 401) in this long, whatever the token: a
@@ -70,8 +71,8 @@ pub struct BrokerSettings {
     /// The slot holding the access-token record (the backend's access slot), re-read to
     /// notice changes made by other processes.
     pub access_slot: Slot,
-    /// How long requests wait for a token; [`LOGIN_WAIT`] outside tests.
-    pub login_wait: Duration,
+    /// How long requests wait for a token; [`REQUEST_TOKEN_WAIT`] outside tests.
+    pub token_wait: Duration,
 }
 
 /// Identifies a request waiting for a token.
@@ -127,7 +128,7 @@ pub enum Action {
         /// Echo this back.
         id: FlowId,
         /// What the flow is for.
-        goal: Goal,
+        goal: TokenGoal,
         /// Whether the flow may start an interactive login (browser or printed URL).
         login: bool,
     },
@@ -165,11 +166,11 @@ pub struct Refusal {
 pub enum RefusalKind {
     /// A sign-in is needed (401).
     SignInRequired,
-    /// The IdP could not be reached or failed transiently (502).
+    /// The IdP, the network or the session store failed in a way that may pass (502).
     IdpUnavailable,
     /// No token came within the wait (504).
     TimedOut,
-    /// Anything else: the session store, the configuration, a protocol error (500).
+    /// The configuration or the client registration is wrong, or llmauth has a bug (500).
     Failed,
 }
 
@@ -197,26 +198,28 @@ impl Refusal {
         }
     }
 
-    fn from_flow_error(error: &FlowError, url: Option<&str>) -> Self {
-        let kind = match error {
-            FlowError::NeedsLogin(_) | FlowError::LoginFailed(_) => {
-                if url.is_some() {
-                    return Self::sign_in(url);
-                }
-                RefusalKind::SignInRequired
-            }
-            FlowError::Transient(_) => RefusalKind::IdpUnavailable,
-            FlowError::LockTimeout => RefusalKind::TimedOut,
-            FlowError::Store(_)
-            | FlowError::Config(_)
-            | FlowError::CallbackPortInUse { .. }
-            | FlowError::Protocol(_) => RefusalKind::Failed,
-        };
+    /// The refusal for a flow's error: its kind (and so its status) follows from the
+    /// error's class, exactly as the exit code does.
+    fn from_flow_error(error: &FlowError) -> Self {
         let message = match error.hint() {
             Some(hint) => format!("{error} — {hint}"),
             None => error.to_string(),
         };
-        Self { kind, message }
+        Self {
+            kind: RefusalKind::from(error.class()),
+            message,
+        }
+    }
+}
+
+impl From<ErrorClass> for RefusalKind {
+    fn from(class: ErrorClass) -> Self {
+        match class {
+            ErrorClass::AuthRequired => Self::SignInRequired,
+            ErrorClass::Transient => Self::IdpUnavailable,
+            ErrorClass::LockTimeout => Self::TimedOut,
+            ErrorClass::Config | ErrorClass::Bug => Self::Failed,
+        }
     }
 }
 
@@ -391,7 +394,7 @@ impl TokenBroker {
     pub fn handle_flow_done(
         &mut self,
         id: FlowId,
-        outcome: Result<Outcome, FlowError>,
+        outcome: Result<Credential, FlowError>,
         now: UnixTime,
     ) {
         self.now = self.now.max(now);
@@ -400,14 +403,7 @@ impl TokenBroker {
             return;
         };
         self.login_url = None;
-        let credential = match outcome {
-            Ok(Outcome::Token(credential) | Outcome::LoggedIn { credential, .. }) => Ok(credential),
-            Ok(_) => Err(FlowError::Protocol(
-                "internal error: the token flow ended without a token".to_owned(),
-            )),
-            Err(error) => Err(error),
-        };
-        match credential {
+        match outcome {
             Ok(credential) => self.on_flow_token(flow, credential, now),
             Err(error) => self.on_flow_error(flow, &error, now),
         }
@@ -507,7 +503,7 @@ impl TokenBroker {
                     kind: RefusalKind::TimedOut,
                     message: format!(
                         "no access token within {} s: the IdP or the session lock is slow",
-                        self.settings.login_wait.as_secs()
+                        self.settings.token_wait.as_secs()
                     ),
                 },
             };
@@ -689,8 +685,8 @@ impl TokenBroker {
         if matches!(flow.kind, FlowKind::RefreshAhead | FlowKind::Forced) {
             self.back_off(now);
         }
-        let refusal = Refusal::from_flow_error(error, None);
-        if matches!(error, FlowError::Transient(_)) {
+        let refusal = Refusal::from_flow_error(error);
+        if matches!(error, FlowError::IdpUnavailable(_)) {
             self.hold = Some((now.saturating_add(FAILURE_HOLD), refusal.clone()));
         }
         for waiter in flow_waiters {
@@ -759,10 +755,7 @@ impl TokenBroker {
             return;
         }
         let goal = match kind {
-            FlowKind::Prefetch | FlowKind::Demand => Goal::Token {
-                min_valid: Duration::ZERO,
-                force_refresh: false,
-            },
+            FlowKind::Prefetch | FlowKind::Demand => TokenGoal::default(),
             // Ask for more validity than the cached token has, so the flow refreshes
             // unless another process already did.
             FlowKind::RefreshAhead => {
@@ -770,12 +763,12 @@ impl TokenBroker {
                     token::refresh_margin(held.record.lifetime, self.settings.refresh_window)
                         + self.lead(&held.record)
                 });
-                Goal::Token {
+                TokenGoal {
                     min_valid,
                     force_refresh: false,
                 }
             }
-            FlowKind::Forced => Goal::Token {
+            FlowKind::Forced => TokenGoal {
                 min_valid: Duration::ZERO,
                 force_refresh: true,
             },
@@ -791,7 +784,7 @@ impl TokenBroker {
     fn add_waiter(&mut self, now: UnixTime, on: WaitOn) -> WaiterId {
         self.next_waiter += 1;
         let id = WaiterId(self.next_waiter);
-        let deadline = now.saturating_add(self.settings.login_wait);
+        let deadline = now.saturating_add(self.settings.token_wait);
         self.waiters.insert(id, Waiter { deadline, on });
         id
     }

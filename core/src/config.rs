@@ -29,7 +29,6 @@ mod layout;
 mod model;
 mod raw;
 mod render;
-mod session_key;
 mod show;
 mod validate;
 mod wire;
@@ -47,7 +46,6 @@ pub use model::{Config, SecretsBackend, defaults};
 pub use raw::{
     ConfiguredTool, RawBedrock, RawConfig, RawOidc, RawProxy, RawSecrets, RawSetup, RawTls,
 };
-pub use session_key::SessionKey;
 pub use validate::RESERVED_AUTH_PARAMS;
 
 /// The `llm.version` this llmauth writes and understands; a file with a greater version was

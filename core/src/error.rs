@@ -1,10 +1,16 @@
 //! Flow outcomes that are not a token, layered by whose fault they are, and API misuse.
+//!
+//! Every variant names what happened (a refresh that could not reach the IdP, a discovery
+//! document naming another issuer, …); [`FlowError::class`] says whose move it is, and
+//! the exit code and the proxy's status are derived from that class alone.
 
 use core::fmt;
 
 use crate::callback::CallbackError;
 use crate::discovery::DiscoveryError;
+use crate::http::TransportError;
 use crate::id_token::IdTokenError;
+use crate::intent::{BindError, IntentId};
 use crate::oauth::{OAuthError, TokenFailure};
 use crate::store::StoreError;
 
@@ -31,36 +37,54 @@ pub enum ErrorClass {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum FlowError {
-    /// A login is needed and not allowed here (exit 3).
+    /// A login is needed and not allowed here.
     #[error("{0}")]
     NeedsLogin(NeedsLogin),
-    /// The interactive login did not complete (exit 3).
+    /// The interactive login did not complete.
     #[error("{0}")]
     LoginFailed(LoginFailure),
-    /// The IdP or the network failed in a way that may pass (exit 4).
+    /// The IdP or the network failed in a way that may pass.
     #[error("{0}")]
-    Transient(String),
-    /// The session store failed (exit 4).
+    IdpUnavailable(IdpUnavailable),
+    /// The session store failed.
     #[error("the session store failed: {0}")]
     Store(StoreError),
-    /// The configuration or the IdP's client registration is wrong (exit 2).
+    /// The configuration or the IdP's client registration is wrong.
     #[error("{0}")]
-    Config(String),
-    /// The callback port is taken (exit 2).
+    Misconfigured(Misconfiguration),
+    /// The callback port is taken.
     #[error("port {port} for the sign-in redirect is already in use")]
     CallbackPortInUse {
         /// The configured port.
         port: u16,
     },
-    /// Another process held the session lock past the time budget (exit 5).
+    /// Another process held the session lock past the time budget.
     #[error("another llmauth process held the session lock for too long")]
     LockTimeout,
-    /// The IdP broke the protocol in a way that must not be ignored (exit 1).
+    /// The IdP sent an ID token that fails its checks: a protocol violation that must
+    /// not be ignored.
     #[error("{0}")]
-    Protocol(String),
+    IdToken(IdTokenError),
+    /// The operating system gave no randomness for PKCE, `state` and `nonce`.
+    #[error("{0}")]
+    Entropy(EntropyError),
+    /// A bug in llmauth.
+    #[error("internal error: {0}")]
+    Internal(Internal),
 }
 
 impl FlowError {
+    /// Whose move it is; decides the exit code and the proxy's status.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            Self::NeedsLogin(_) | Self::LoginFailed(_) => ErrorClass::AuthRequired,
+            Self::IdpUnavailable(_) | Self::Store(_) => ErrorClass::Transient,
+            Self::Misconfigured(_) | Self::CallbackPortInUse { .. } => ErrorClass::Config,
+            Self::LockTimeout => ErrorClass::LockTimeout,
+            Self::IdToken(_) | Self::Entropy(_) | Self::Internal(_) => ErrorClass::Bug,
+        }
+    }
+
     /// What the user can do about it, when there is something.
     pub fn hint(&self) -> Option<String> {
         match self {
@@ -68,33 +92,30 @@ impl FlowError {
                 Some(format!("finish the sign-in at {url}, then try again"))
             }
             Self::NeedsLogin(_) | Self::LoginFailed(_) => Some("run `llmauth login`".to_owned()),
-            Self::Transient(_) => Some("check your network and the IdP, then try again".to_owned()),
+            Self::IdpUnavailable(_) => Some("check your network and the IdP, then try again".to_owned()),
             Self::Store(_) => Some(
                 "check the keychain (or `llmauth config set --secrets-backend file`) and file permissions".to_owned(),
             ),
-            Self::Config(_) => Some("check `llmauth config show` and the client's registration at the IdP".to_owned()),
+            Self::Misconfigured(_) => Some("check `llmauth config show` and the client's registration at the IdP".to_owned()),
             Self::CallbackPortInUse { .. } => Some(
                 "stop the program using it, or `llmauth config set --callback-port <port>` (a port the IdP allows)".to_owned(),
             ),
             Self::LockTimeout => Some("try again; if it persists, look for a stuck llmauth process".to_owned()),
-            Self::Protocol(_) => None,
+            Self::IdToken(_) | Self::Entropy(_) | Self::Internal(_) => None,
         }
     }
+}
 
-    pub(crate) fn from_discovery(error: DiscoveryError) -> Self {
-        match error {
-            DiscoveryError::Status { status } if status >= 500 || status == 429 => {
-                Self::Transient(error.to_string())
-            }
-            DiscoveryError::Status { .. }
-            | DiscoveryError::IssuerMismatch { .. }
-            | DiscoveryError::Malformed(_)
-            | DiscoveryError::InsecureEndpoint { .. } => Self::Config(error.to_string()),
-        }
+impl From<Internal> for FlowError {
+    fn from(internal: Internal) -> Self {
+        Self::Internal(internal)
     }
+}
 
-    pub(crate) fn from_id_token(error: IdTokenError) -> Self {
-        Self::Protocol(error.to_string())
+impl From<Misuse> for FlowError {
+    /// A driver fed a flow what it did not ask for: a bug in the driver.
+    fn from(misuse: Misuse) -> Self {
+        Self::Internal(Internal::Misuse(misuse))
     }
 }
 
@@ -169,6 +190,123 @@ pub enum LoginFailure {
     DeviceFlowUnsupported,
 }
 
+/// The message of a call whose time budget ran out (`token --timeout`).
+const BUDGET_SPENT: &str = "the time allowed for this call ran out before the IdP answered";
+
+/// Which call to the IdP failed in a way that may pass, and how.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum IdpUnavailable {
+    /// The call's time budget ran out before the IdP was asked.
+    #[error("{BUDGET_SPENT}")]
+    BudgetSpent,
+    /// The discovery document could not be fetched.
+    #[error("{0}")]
+    Discovery(DiscoveryUnavailable),
+    /// A refresh did not renew the token and no cached token is left to serve.
+    #[error("could not refresh the access token: {0}")]
+    Refresh(RefreshFailure),
+    /// The authorization code could not be exchanged.
+    #[error("the sign-in could not be completed: {0}")]
+    CodeExchange(ExchangeFailure),
+    /// The device authorization request failed.
+    #[error("could not start the device sign-in: {0}")]
+    DeviceAuthorization(ExchangeFailure),
+}
+
+/// Why the discovery document could not be fetched just now.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DiscoveryUnavailable {
+    /// No HTTP answer.
+    #[error("could not reach the IdP for its discovery document: {0}")]
+    Unreachable(TransportError),
+    /// The IdP answered with a status that may pass (5xx, 429).
+    #[error("{0}")]
+    Answered(DiscoveryError),
+}
+
+/// Why a refresh did not renew the token this time. The text is also the reason given
+/// when a still-valid cached token is served instead.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RefreshFailure {
+    /// The time budget ran out before the refresh was sent.
+    #[error("{BUDGET_SPENT}")]
+    BudgetSpent,
+    /// The token endpoint could not be discovered.
+    #[error("{0}")]
+    Discovery(DiscoveryUnavailable),
+    /// No HTTP answer (and, if the request may have arrived, the one retry failed too).
+    #[error("{0}")]
+    Unreachable(TransportError),
+    /// The IdP answered with an error that may pass, or an unreadable token response.
+    #[error("{0}")]
+    Answered(TokenFailure),
+    /// The IdP refused the refresh token another process had just rotated, after this
+    /// flow had already used its one retry.
+    #[error("{0}")]
+    Refused(OAuthError),
+}
+
+/// Why a code exchange or a device authorization request failed in a way that may pass.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExchangeFailure {
+    /// No HTTP answer.
+    #[error("{0}")]
+    Unreachable(TransportError),
+    /// The IdP answered with an error that may pass.
+    #[error("{0}")]
+    Answered(TokenFailure),
+}
+
+/// What is wrong with the configuration or the IdP's client registration.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Misconfiguration {
+    /// The token endpoint refused the refresh for a reason waiting will not fix
+    /// (`invalid_client`, `unauthorized_client`, a 4xx without an error body, …).
+    #[error("refreshing the access token failed: {0}")]
+    RefreshRejected(TokenFailure),
+    /// The discovery document is unusable, names another issuer, or is not served.
+    #[error("{0}")]
+    Discovery(DiscoveryError),
+    /// The callback listener could not start (for another reason than a taken port).
+    #[error("{0}")]
+    CallbackBind(BindError),
+}
+
+/// A bug in llmauth: what went wrong inside.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Internal {
+    /// The driver fed the flow an input that does not fit.
+    #[error("{0}")]
+    Misuse(Misuse),
+    /// A result reached a step that did not ask for it.
+    #[error("unexpected result")]
+    UnexpectedResult,
+    /// A wake-up reached a step that did not ask for it.
+    #[error("unexpected wake-up")]
+    UnexpectedWakeUp,
+    /// A second sign-in was started in one flow.
+    #[error("login started twice")]
+    LoginStartedTwice,
+    /// The flow stopped with nothing left to do and no outcome.
+    #[error("the flow finished without an outcome")]
+    Stalled,
+}
+
+/// The operating system's random source failed; there is deliberately no fallback, since
+/// guessable PKCE or `state` values would defeat their purpose.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the operating system's random number generator failed: {detail}")]
+pub struct EntropyError {
+    /// The OS error.
+    pub detail: String,
+}
+
 /// A driver bug: an input that does not fit the flow's state. The state is unchanged.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -177,9 +315,9 @@ pub enum Misuse {
     #[error("result for intent {got:?}, but the outstanding intent is {expected:?}")]
     WrongId {
         /// The outstanding intent's id, if any.
-        expected: Option<crate::intent::IntentId>,
+        expected: Option<IntentId>,
         /// The id given.
-        got: crate::intent::IntentId,
+        got: IntentId,
     },
     /// The result is not of the kind the intent produces.
     #[error("the result does not answer the outstanding intent")]
@@ -190,4 +328,96 @@ pub enum Misuse {
     /// Input arrived after the flow finished.
     #[error("input after the flow finished")]
     AfterDone,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::TransportErrorKind;
+
+    fn transport() -> TransportError {
+        TransportError {
+            kind: TransportErrorKind::Connect,
+            request_sent: false,
+            detail: "refused".to_owned(),
+        }
+    }
+
+    /// The typed causes print exactly what the string-carrying variants printed.
+    #[test]
+    fn typed_causes_keep_their_messages() {
+        let cases = [
+            (
+                FlowError::IdpUnavailable(IdpUnavailable::BudgetSpent),
+                "the time allowed for this call ran out before the IdP answered",
+            ),
+            (
+                FlowError::IdpUnavailable(IdpUnavailable::Refresh(RefreshFailure::BudgetSpent)),
+                "could not refresh the access token: the time allowed for this call ran out before the IdP answered",
+            ),
+            (
+                FlowError::IdpUnavailable(IdpUnavailable::Refresh(RefreshFailure::Discovery(
+                    DiscoveryUnavailable::Unreachable(transport()),
+                ))),
+                "could not refresh the access token: could not reach the IdP for its discovery document: connection failed: refused",
+            ),
+            (
+                FlowError::IdpUnavailable(IdpUnavailable::CodeExchange(ExchangeFailure::Answered(
+                    TokenFailure::Status(503),
+                ))),
+                "the sign-in could not be completed: the IdP answered HTTP 503",
+            ),
+            (
+                FlowError::IdpUnavailable(IdpUnavailable::DeviceAuthorization(
+                    ExchangeFailure::Unreachable(transport()),
+                )),
+                "could not start the device sign-in: connection failed: refused",
+            ),
+            (
+                FlowError::Misconfigured(Misconfiguration::RefreshRejected(TokenFailure::Status(
+                    400,
+                ))),
+                "refreshing the access token failed: the IdP answered HTTP 400",
+            ),
+            (
+                FlowError::Internal(Internal::Misuse(Misuse::AfterDone)),
+                "internal error: input after the flow finished",
+            ),
+        ];
+        for (error, message) in cases {
+            assert_eq!(error.to_string(), message);
+        }
+    }
+
+    #[test]
+    fn every_error_has_the_class_of_the_code_it_always_had() {
+        let cases = [
+            (
+                FlowError::NeedsLogin(NeedsLogin::NoSession),
+                ErrorClass::AuthRequired,
+            ),
+            (
+                FlowError::IdpUnavailable(IdpUnavailable::BudgetSpent),
+                ErrorClass::Transient,
+            ),
+            (
+                FlowError::Misconfigured(Misconfiguration::Discovery(DiscoveryError::Status {
+                    status: 404,
+                })),
+                ErrorClass::Config,
+            ),
+            (
+                FlowError::CallbackPortInUse { port: 8666 },
+                ErrorClass::Config,
+            ),
+            (FlowError::LockTimeout, ErrorClass::LockTimeout),
+            (
+                FlowError::Internal(Internal::UnexpectedResult),
+                ErrorClass::Bug,
+            ),
+        ];
+        for (error, class) in cases {
+            assert_eq!(error.class(), class, "{error}");
+        }
+    }
 }

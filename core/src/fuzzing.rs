@@ -113,8 +113,7 @@ pub fn flow_script(data: &[u8]) {
     let script = data.get(4..).unwrap_or_default();
     let setup = WorldSetup::from_bytes(setup_bytes);
     let mut world = World::new(&setup, script);
-    let mut flow = world.start(&setup);
-    let run = world.run(&mut flow, MAX_STEPS);
+    let run = world.run_task(&setup, MAX_STEPS);
     assert!(run.misuse.is_none(), "misuse: {:?}", run.misuse);
     assert!(run.outcome.is_some(), "the flow did not finish");
     assert!(!world.lock_held(), "the lock was not released");

@@ -10,27 +10,29 @@
 //!
 //! # Driving a flow
 //! A [`flow::TokenFlow`] hands out one [`intent::Intent`] at a time and takes its result
-//! back, stamped with the driver's clock:
+//! back, stamped with the driver's clock, until it is done with what its [`flow::Goal`]
+//! asked for (a credential, a sign-in, a logout report):
 //!
 //! ```text
 //! loop {
-//!     match flow.poll_output() {
+//!     let input = match flow.poll_output() {
 //!         Output::Perform { id, intent } => {
 //!             let result = io.perform(intent);
-//!             flow.handle_input(Input::Completed { id, now: io.now(), result })?;
+//!             Input::Completed { id, now: io.now(), result }
 //!         }
 //!         Output::WaitUntil { deadline, .. } => {
 //!             io.sleep_until(deadline);
-//!             flow.handle_input(Input::Timeout { now: io.now() })?;
+//!             Input::Timeout { now: io.now() }
 //!         }
-//!         Output::Done => break flow.take_outcome(),
-//!     }
+//!         Output::Done(outcome) => return outcome,
+//!     };
+//!     flow.handle_input(input)?;
 //! }
 //! ```
 //!
 //! Rules: (1) at most one intent is outstanding, and a result with another id, of the
 //! wrong kind, or after `Done` is a [`error::Misuse`] that leaves the state unchanged;
-//! (2) `Done` is terminal; (3) deadlines are absolute [`time::UnixTime`]s and an early
+//! (2) `Done` is terminal and carries the goal's own outcome type; (3) deadlines are absolute [`time::UnixTime`]s and an early
 //! wake-up is harmless; (4) the whole chain cache → lock → refresh → login is one flow,
 //! so drivers contain no policy.
 #![forbid(unsafe_code)]

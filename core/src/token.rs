@@ -89,6 +89,28 @@ pub fn helper_interval(lifetime: Option<Duration>) -> Duration {
     })
 }
 
+/// The record of an access token received at `now`: its expiry from `expires_in`, or
+/// from the JWT's `exp` when the IdP did not say.
+pub(crate) fn access_record(
+    token: AccessToken,
+    expires_in: Option<Duration>,
+    now: UnixTime,
+    generation: u64,
+) -> AccessRecord {
+    let expires_at = match expires_in {
+        Some(lifetime) => Some(now.saturating_add(lifetime)),
+        None => jwt_expiry(&token),
+    };
+    let lifetime = expires_in.or_else(|| expires_at.map(|at| at.since(now)));
+    AccessRecord {
+        access_token: token,
+        expires_at,
+        issued_at: now,
+        lifetime,
+        generation,
+    }
+}
+
 /// The `exp` claim of a JWT access token, used when the token response has no
 /// `expires_in`. The token is not verified: this only estimates its lifetime.
 pub fn jwt_expiry(token: &AccessToken) -> Option<UnixTime> {

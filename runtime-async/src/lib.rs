@@ -30,5 +30,6 @@ mod token_supply;
 
 pub use driver::drive;
 pub use io::AsyncIo;
+pub use llmauth_blocking::FlowSetup;
 pub use proxy::{Proxy, ProxyError, ProxyOptions};
-pub use token_supply::{FlowSetup, TokenSupply};
+pub use token_supply::TokenSupply;

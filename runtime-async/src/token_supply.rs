@@ -10,38 +10,22 @@ use std::io::Write as _;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use llmauth_blocking::{BlockingIo, IoOptions, Paths, entropy, file_store};
+use llmauth_blocking::{FlowSetup, Paths, file_store};
 use llmauth_core::broker::{
     Action, BrokerSettings, Decision, FlowId, Lease, ReadId, Refusal, TokenBroker, WaiterId,
 };
 use llmauth_core::error::FlowError;
-use llmauth_core::flow::{FlowContext, FlowSettings, Goal, Interaction, TokenFlow};
+use llmauth_core::flow::TokenGoal;
 use llmauth_core::secret::{AccessToken, SecretBytes};
-use llmauth_core::store::{Backend, Slot, StoreError, StoreErrorKind};
+use llmauth_core::store::{Slot, StoreError, StoreErrorKind};
 use llmauth_core::time::UnixTime;
+use llmauth_core::token::Credential;
 use smol::Executor;
 use smol::channel::{Receiver, Sender};
 
 use crate::clock;
 use crate::driver::drive;
 use crate::io::AsyncIo;
-
-/// What token flows need: the settings, where the session lives, and what a sign-in may
-/// do when one is allowed.
-#[derive(Clone, Debug)]
-pub struct FlowSetup {
-    /// From the configuration.
-    pub settings: FlowSettings,
-    /// The resolved session backend.
-    pub backend: Backend,
-    /// What a sign-in may do (browser, printed URL, device code); flows that may not
-    /// sign in use [`Interaction::NONE`].
-    pub interaction: Interaction,
-    /// Config, state and runtime directories.
-    pub paths: Paths,
-    /// `tls.ca_file` for IdP requests.
-    pub io_options: IoOptions,
-}
 
 /// The proxy's token source. Cheap to clone.
 #[derive(Clone)]
@@ -72,13 +56,12 @@ impl TokenSupply {
     pub fn start(
         executor: &Arc<Executor<'static>>,
         setup: FlowSetup,
-        login_wait: Duration,
+        token_wait: Duration,
     ) -> Self {
-        let key = setup.settings.session_key();
         let settings = BrokerSettings {
             refresh_window: setup.settings.refresh_window,
-            access_slot: setup.backend.access_slot(&key),
-            login_wait,
+            access_slot: setup.backend.access_slot(&setup.settings.session_key),
+            token_wait,
         };
         let broker = TokenBroker::new(settings, clock::now());
         let (kick, kicked) = smol::channel::bounded(1);
@@ -226,7 +209,7 @@ impl Shared {
         }
     }
 
-    fn start_flow(self: &Arc<Self>, id: FlowId, goal: Goal, login: bool) {
+    fn start_flow(self: &Arc<Self>, id: FlowId, goal: TokenGoal, login: bool) {
         let shared = Arc::clone(self);
         self.executor
             .spawn(async move {
@@ -243,32 +226,18 @@ impl Shared {
 
     async fn run_flow(
         self: &Arc<Self>,
-        goal: Goal,
+        goal: TokenGoal,
         login: bool,
-    ) -> Result<llmauth_core::flow::Outcome, FlowError> {
-        let setup = &self.setup;
-        let now = clock::now();
-        let ctx = FlowContext {
-            backend: setup.backend,
-            interaction: if login {
-                setup.interaction
-            } else {
-                Interaction::NONE
-            },
-            deadline: None,
-            pid: std::process::id(),
-        };
-        let entropy = entropy().map_err(|e| FlowError::Protocol(e.to_string()))?;
-        let flow = TokenFlow::new(setup.settings.clone(), ctx, goal, entropy, now);
+    ) -> Result<Credential, FlowError> {
+        let (flow, io) = self.setup.start(goal, login, None)?;
         let notices = Arc::downgrade(self);
-        let blocking = BlockingIo::new(setup.paths.clone(), setup.io_options.clone())
-            .with_notice_sink(move |notice| {
-                report(&notice.to_string());
-                if let Some(shared) = notices.upgrade() {
-                    shared.lock().broker.handle_notice(notice);
-                }
-            });
-        drive(flow, &mut AsyncIo::new(blocking)).await
+        let io = io.with_notice_sink(move |notice| {
+            report(&notice.to_string());
+            if let Some(shared) = notices.upgrade() {
+                shared.lock().broker.handle_notice(notice);
+            }
+        });
+        drive(flow, &mut AsyncIo::new(io)).await
     }
 
     fn start_read(self: &Arc<Self>, id: ReadId, slot: Slot) {

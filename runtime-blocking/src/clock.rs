@@ -3,6 +3,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use llmauth_core::error::EntropyError;
 use llmauth_core::secret::Entropy;
 use llmauth_core::time::UnixTime;
 
@@ -39,14 +40,11 @@ pub fn sleep_until(deadline: UnixTime) {
 /// since guessable PKCE or `state` values would defeat their purpose.
 pub fn entropy() -> Result<Entropy, EntropyError> {
     let mut bytes = [0u8; 64];
-    getrandom::fill(&mut bytes).map_err(|e| EntropyError(e.to_string()))?;
+    getrandom::fill(&mut bytes).map_err(|e| EntropyError {
+        detail: e.to_string(),
+    })?;
     Ok(Entropy::new(bytes))
 }
-
-/// The OS random source failed.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("the operating system's random number generator failed: {0}")]
-pub struct EntropyError(String);
 
 #[cfg(test)]
 mod tests {

@@ -1,45 +1,29 @@
 //! The drive loop: hand each intent to [`BlockingIo`], feed the result back, until the
 //! flow is done (the loop of SPEC §1; the async runtime has the same one with `.await`).
 
-use llmauth_core::error::{FlowError, Misuse};
-use llmauth_core::flow::{Outcome, TokenFlow};
+use llmauth_core::flow::{FlowResult, Goal, TokenFlow};
 use llmauth_core::intent::{Input, Output};
 
 use crate::io::BlockingIo;
 
-/// Runs `flow` to completion, performing its intents with `io`.
+/// Runs `flow` to its outcome, performing its intents with `io`.
 ///
 /// # Errors
-/// The flow's own [`FlowError`]; a driver bug (a [`Misuse`]) surfaces as
-/// [`FlowError::Protocol`] starting with "internal error".
-pub fn drive(mut flow: TokenFlow, io: &mut BlockingIo) -> Result<Outcome, FlowError> {
+/// The flow's own error; a driver bug (a `Misuse`) surfaces as `FlowError::Internal`.
+pub fn drive<G: Goal>(mut flow: TokenFlow<G>, io: &mut BlockingIo) -> FlowResult<G> {
     loop {
-        match flow.poll_output() {
+        let input = match flow.poll_output() {
             Output::Perform { id, intent } => {
                 let result = io.perform(intent);
-                flow.handle_input(Input::Completed {
-                    id,
-                    now: io.now(),
-                    result,
-                })
-                .map_err(internal)?;
+                let now = io.now();
+                Input::Completed { id, now, result }
             }
             Output::WaitUntil { deadline, .. } => {
                 io.sleep_until(deadline);
-                flow.handle_input(Input::Timeout { now: io.now() })
-                    .map_err(internal)?;
+                Input::Timeout { now: io.now() }
             }
-            Output::Done => {
-                return flow.take_outcome().unwrap_or_else(|| {
-                    Err(FlowError::Protocol(
-                        "internal error: the flow finished without an outcome".to_owned(),
-                    ))
-                });
-            }
-        }
+            Output::Done(outcome) => return outcome,
+        };
+        flow.handle_input(input)?;
     }
-}
-
-fn internal(misuse: Misuse) -> FlowError {
-    FlowError::Protocol(format!("internal error: {misuse}"))
 }

@@ -162,7 +162,11 @@ impl BlockingIo {
         }
     }
 
-    fn read(
+    /// Reads a slot, as [`Intent::Read`] does.
+    ///
+    /// # Errors
+    /// The keychain or the file could not be read.
+    pub fn read(
         &mut self,
         slot: &Slot,
     ) -> Result<Option<llmauth_core::secret::SecretBytes>, StoreError> {

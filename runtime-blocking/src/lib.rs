@@ -6,9 +6,9 @@
 //! ```text
 //! let paths = Paths::from_env()?;
 //! let (backend, notice) = resolve_backend(&paths, configured);
-//! let flow = TokenFlow::new(settings, FlowContext { backend, .. }, goal, entropy()?, now());
-//! let mut io = BlockingIo::new(paths, IoOptions { ca_file });
-//! let outcome = drive(flow, &mut io)?;
+//! let setup = FlowSetup { settings, backend, interaction, paths, io_options };
+//! let (flow, mut io) = setup.start(TokenGoal::default(), true, budget)?;
+//! let credential = drive(flow, &mut io)?;          // typed by the goal
 //! ```
 //!
 //! Nothing costly happens before an intent needs it: the HTTP agent and its trust roots
@@ -26,6 +26,7 @@ mod callback_listener;
 pub mod clock;
 mod driver;
 pub mod file_store;
+mod flow_setup;
 mod http_client;
 mod io;
 mod keychain;
@@ -40,6 +41,7 @@ pub use backend::resolve_backend;
 pub use clock::{entropy, now};
 pub use driver::drive;
 pub use file_store::write_atomic;
+pub use flow_setup::FlowSetup;
 pub use io::{BlockingIo, IoOptions};
 pub use keychain::probe as probe_keychain;
 pub use lock::with_lock;

@@ -1,43 +1,35 @@
 //! `llmauth login`: an interactive sign-in that stores the session.
 
-use llmauth_core::flow::{Goal, Outcome};
+use llmauth_core::flow::{LoginGoal, SignedIn};
 
 use crate::app::{App, login_interaction};
 use crate::args::LoginArgs;
-use crate::failure::{Exit, Failure};
+use crate::failure::Failure;
 
 /// Runs `login`; reports to stderr (nothing for scripts to read).
 pub(crate) fn run(app: &App, args: &LoginArgs) -> Result<(), Failure> {
     let config = app.config()?;
-    let goal = Goal::Login {
+    let goal = LoginGoal {
         device: args.device,
     };
-    match app.run_flow(&config, goal, login_interaction(args.skip_browser), None)? {
-        Outcome::LoggedIn {
-            credential,
-            sub,
-            refresh_token,
-        } => {
-            let who = if sub.is_empty() {
-                String::new()
-            } else {
-                format!(" as {sub}")
-            };
-            let until = credential
-                .expires_at
-                .map(|t| format!("; the access token is valid until {}", t.to_rfc3339()));
-            eprintln!("Signed in{who}{}.", until.unwrap_or_default());
-            if refresh_token {
-                eprintln!(
-                    "The session renews itself; `llmauth token` prints a fresh token whenever a tool asks."
-                );
-            }
-            Ok(())
-        }
-        other => Err(Failure::new(
-            Exit::Unexpected,
-            format!("internal error: unexpected outcome {other:?}"),
-            None,
-        )),
+    let SignedIn {
+        credential,
+        sub,
+        refresh_token,
+    } = app.run_flow(&config, goal, login_interaction(args.skip_browser), None)?;
+    let who = if sub.is_empty() {
+        String::new()
+    } else {
+        format!(" as {sub}")
+    };
+    let until = credential
+        .expires_at
+        .map(|t| format!("; the access token is valid until {}", t.to_rfc3339()));
+    eprintln!("Signed in{who}{}.", until.unwrap_or_default());
+    if refresh_token {
+        eprintln!(
+            "The session renews itself; `llmauth token` prints a fresh token whenever a tool asks."
+        );
     }
+    Ok(())
 }

@@ -3,10 +3,8 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 
-use llmauth_async::{FlowSetup, Proxy, ProxyError, ProxyOptions, signals};
-use llmauth_blocking::IoOptions;
-use llmauth_core::broker::LOGIN_WAIT;
-use llmauth_core::flow::FlowSettings;
+use llmauth_async::{Proxy, ProxyError, ProxyOptions, signals};
+use llmauth_core::broker::REQUEST_TOKEN_WAIT;
 use llmauth_core::secret::LocalKey;
 
 use crate::app::{App, login_interaction};
@@ -30,7 +28,7 @@ pub(crate) fn run(app: &App, command: &ProxyCommand) -> Result<(), Failure> {
 
 fn start(app: &App, args: &ProxyStartArgs) -> Result<(), Failure> {
     let config = app.config()?;
-    let backend = app.backend(&config);
+    let flow = app.flow_setup(&config, login_interaction(args.skip_browser));
     let local_key = if config.require_local_key {
         Some(load_key(app)?)
     } else {
@@ -55,21 +53,14 @@ fn start(app: &App, args: &ProxyStartArgs) -> Result<(), Failure> {
             "warning: tls.skip_verify: the gateway's TLS certificate is NOT verified (the IdP's still is); use this for local development only"
         );
     }
-    let ca_file = config.ca_file.as_ref().map(PathBuf::from);
     let options = ProxyOptions {
         gateway_url: config.gateway_url.clone(),
         port: args.port.unwrap_or(config.proxy_port),
         local_key,
-        ca_file: ca_file.clone(),
+        ca_file: config.ca_file.as_ref().map(PathBuf::from),
         skip_verify,
-        flow: FlowSetup {
-            settings: FlowSettings::from(&config),
-            backend,
-            interaction: login_interaction(args.skip_browser),
-            paths: app.paths.clone(),
-            io_options: IoOptions { ca_file },
-        },
-        login_wait: LOGIN_WAIT,
+        flow,
+        login_wait: REQUEST_TOKEN_WAIT,
         threads: threads(),
         max_connections: MAX_CONNECTIONS,
     };
@@ -106,22 +97,11 @@ fn load_key(app: &App) -> Result<LocalKey, Failure> {
 }
 
 fn proxy_failure(error: ProxyError) -> Failure {
-    match &error {
-        ProxyError::PortInUse { .. } => Failure::new(
-            Exit::Usage,
-            error.to_string(),
-            Some(
-                "stop the program using it, or choose another port (`llmauth proxy start --port N`, or `llmauth config set --proxy-port N`)"
-                    .to_owned(),
-            ),
-        ),
-        ProxyError::Gateway(_) | ProxyError::Tls(_) => Failure::new(
-            Exit::Usage,
-            error.to_string(),
-            Some("check `llmauth config show`".to_owned()),
-        ),
-        _ => Failure::new(Exit::Unexpected, error.to_string(), None),
-    }
+    Failure::new(
+        error.class().into(),
+        error.to_string(),
+        error.hint().map(str::to_owned),
+    )
 }
 
 /// One line on stdout, flushed at once (a script waits for it).

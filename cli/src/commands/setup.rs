@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use llmauth_blocking::tools;
 use llmauth_core::config::{Config, ConfigError};
-use llmauth_core::flow::{Goal, Outcome};
+use llmauth_core::flow::TokenGoal;
 use llmauth_core::setup::error::SetupError;
 use llmauth_core::setup::notices::{self, Situation};
 use llmauth_core::setup::tool::Tool;
@@ -26,16 +26,19 @@ pub(crate) fn run(app: &App, args: &SetupArgs) -> Result<(), Failure> {
     document
         .apply_with(&changes, extra)
         .map_err(|e| Failure::config(app.config_path(), &e))?;
-    let config = document.validate().map_err(|e| match e {
-        ConfigError::Unconfigured { .. } => Failure::new(
-            Exit::Usage,
-            format!("llmauth is not configured ({e})"),
-            Some(
-                "pass --gateway-url, --issuer and --client-id, or run `llmauth config set` first"
-                    .to_owned(),
-            ),
-        ),
-        other => Failure::config(app.config_path(), &other),
+    let config = document.validate().map_err(|e| {
+        if matches!(e, ConfigError::Unconfigured { .. }) {
+            Failure::new(
+                Exit::Usage,
+                format!("llmauth is not configured ({e})"),
+                Some(
+                    "pass --gateway-url, --issuer and --client-id, or run `llmauth config set` first"
+                        .to_owned(),
+                ),
+            )
+        } else {
+            Failure::config(app.config_path(), &e)
+        }
     })?;
     let env = tools::environment().ok_or(SetupError::NoHome)?;
     let selected = select(args.client.as_deref(), &tools::installed(&env), &env)?;
@@ -98,19 +101,8 @@ pub(crate) fn run(app: &App, args: &SetupArgs) -> Result<(), Failure> {
 /// Logs in (or reuses the session) and returns the token lifetime, if known.
 fn login(app: &App, config: &Config, skip_browser: bool) -> Result<Option<Duration>, Failure> {
     eprintln!("Making sure you are signed in to the gateway…");
-    let goal = Goal::Token {
-        min_valid: Duration::ZERO,
-        force_refresh: false,
-    };
-    match app.run_flow(config, goal, login_interaction(skip_browser), None)? {
-        Outcome::Token(credential) | Outcome::LoggedIn { credential, .. } => {
-            eprintln!("Signed in.");
-            Ok(credential.lifetime)
-        }
-        other => Err(Failure::new(
-            Exit::Unexpected,
-            format!("internal error: unexpected outcome {other:?}"),
-            None,
-        )),
-    }
+    let interaction = login_interaction(skip_browser);
+    let credential = app.run_flow(config, TokenGoal::default(), interaction, None)?;
+    eprintln!("Signed in.");
+    Ok(credential.lifetime)
 }

@@ -3,7 +3,8 @@
 use std::io::Write;
 
 use llmauth_core::config::{Config, ConfigDocument, check_ca_pem};
-use llmauth_core::flow::{Goal, Interaction, Outcome, SessionStatus};
+use llmauth_core::error::FlowError;
+use llmauth_core::flow::{Interaction, SessionStatus};
 use llmauth_core::setup::drift::{Drift, ToolDrift};
 use llmauth_core::setup::managed;
 use llmauth_core::setup::notices;
@@ -24,17 +25,11 @@ pub(crate) fn run(app: &App, args: &FormatArgs) -> Result<(), Failure> {
         .validate()
         .map_err(|e| Failure::config(app.config_path(), &e))?;
     let mut warnings = warnings(&config);
-    let backend = app.backend(&config);
-    let session = match app.run_flow(&config, Goal::Inspect, Interaction::NONE, None)? {
-        Outcome::Inspected(session) => session,
-        other => {
-            return Err(Failure::new(
-                Exit::Unexpected,
-                format!("internal error: unexpected outcome {other:?}"),
-                None,
-            ));
-        }
-    };
+    let setup = app.flow_setup(&config, Interaction::NONE);
+    let backend = setup.backend;
+    let session = setup
+        .session_status()
+        .map_err(|error| Failure::from(FlowError::Store(error)))?;
     let last_error = llmauth_blocking::last_error::read(&app.paths)
         .ok()
         .flatten();

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::time::Duration;
 
-use llmauth_core::flow::{Goal, Interaction, Outcome};
+use llmauth_core::flow::{Interaction, TokenGoal};
 use llmauth_core::secret::{AccessToken, is_printable_token};
 use llmauth_core::time::UnixTime;
 use llmauth_core::token::jwt_expiry;
@@ -44,19 +44,13 @@ fn fetch(
     interaction: Interaction,
 ) -> Result<(AccessToken, Option<UnixTime>), Failure> {
     let config = app.config()?;
-    let goal = Goal::Token {
+    let goal = TokenGoal {
         min_valid: args.min_valid.unwrap_or(Duration::ZERO),
         force_refresh: args.force_refresh,
     };
     let budget = (!interaction.login).then_some(args.timeout);
-    match app.run_flow(&config, goal, interaction, budget)? {
-        Outcome::Token(credential) => Ok((credential.access_token, credential.expires_at)),
-        other => Err(Failure::new(
-            Exit::Unexpected,
-            format!("internal error: unexpected outcome {other:?}"),
-            None,
-        )),
-    }
+    let credential = app.run_flow(&config, goal, interaction, budget)?;
+    Ok((credential.access_token, credential.expires_at))
 }
 
 /// Prints the token (or its JSON line) on stdout after checking it is safe to print.

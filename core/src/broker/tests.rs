@@ -6,7 +6,8 @@ use core::time::Duration;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::*;
-use crate::error::NeedsLogin;
+use crate::error::{IdpUnavailable, NeedsLogin, RefreshFailure};
+use crate::http::{TransportError, TransportErrorKind};
 use crate::store::SessionKey;
 use crate::testing::T0;
 
@@ -16,8 +17,19 @@ fn settings() -> BrokerSettings {
     BrokerSettings {
         refresh_window: Duration::from_secs(600),
         access_slot: Slot::SessionFile(SessionKey::derive("g", "i", "c", "")),
-        login_wait: LOGIN_WAIT,
+        token_wait: REQUEST_TOKEN_WAIT,
     }
+}
+
+/// A flow's error when the IdP is down.
+fn idp_down() -> FlowError {
+    FlowError::IdpUnavailable(IdpUnavailable::Refresh(RefreshFailure::Unreachable(
+        TransportError {
+            kind: TransportErrorKind::Connect,
+            request_sent: false,
+            detail: "connection refused".to_owned(),
+        },
+    )))
 }
 
 /// Drives a broker and records what it asks for.
@@ -25,7 +37,7 @@ struct Script {
     broker: TokenBroker,
     now: UnixTime,
     /// Flows started, in order: (id, goal, login).
-    flows: Vec<(FlowId, Goal, bool)>,
+    flows: Vec<(FlowId, TokenGoal, bool)>,
     /// The flow started last and not finished.
     running: Option<FlowId>,
     /// The store read in flight.
@@ -110,7 +122,7 @@ impl Script {
         }
     }
 
-    fn finish(&mut self, outcome: Result<Outcome, FlowError>) {
+    fn finish(&mut self, outcome: Result<Credential, FlowError>) {
         let id = self.running.take().expect("a running flow");
         self.broker.handle_flow_done(id, outcome, self.now);
         self.drain();
@@ -118,11 +130,11 @@ impl Script {
 
     fn finish_with_token(&mut self, token: &str) {
         let credential = self.credential(token);
-        self.finish(Ok(Outcome::Token(credential)));
+        self.finish(Ok(credential));
     }
 
     fn finish_with(&mut self, credential: Credential) {
-        self.finish(Ok(Outcome::Token(credential)));
+        self.finish(Ok(credential));
     }
 
     fn stored(&mut self, read: Result<Option<SecretBytes>, StoreError>) {
@@ -145,7 +157,7 @@ impl Script {
         .encode()
     }
 
-    fn last_goal(&self) -> &Goal {
+    fn last_goal(&self) -> &TokenGoal {
         &self.flows.last().expect("a flow").1
     }
 
@@ -178,7 +190,7 @@ fn prefetches_without_login_then_serves_from_memory() {
         s.flows,
         [(
             FlowId(1),
-            Goal::Token {
+            TokenGoal {
                 min_valid: Duration::ZERO,
                 force_refresh: false
             },
@@ -242,7 +254,7 @@ fn a_logout_elsewhere_takes_effect_on_the_next_request() {
         url: "https://idp/authorize?x".to_owned(),
         browser_opened: false,
     });
-    s.advance(LOGIN_WAIT);
+    s.advance(REQUEST_TOKEN_WAIT);
     let Err(refusal) = s.answer(&waiting) else {
         panic!("served after logout");
     };
@@ -317,7 +329,7 @@ fn refreshes_ahead_of_the_margin_only_after_use() {
     assert_eq!(s.flows.len(), 2);
     assert_eq!(
         s.last_goal(),
-        &Goal::Token {
+        &TokenGoal {
             min_valid: Duration::from_secs(180),
             force_refresh: false
         }
@@ -396,7 +408,7 @@ fn a_gateway_401_forces_one_refresh_and_everyone_retries_with_its_result() {
     let retry = s.reject("A").expect("a retry");
     assert_eq!(
         s.last_goal(),
-        &Goal::Token {
+        &TokenGoal {
             min_valid: Duration::ZERO,
             force_refresh: true
         }
@@ -448,7 +460,7 @@ fn a_401_during_another_flow_forces_a_refresh_after_it_if_needed() {
     assert_eq!(s.flows.len(), 3, "forced refresh follows");
     assert_eq!(
         s.last_goal(),
-        &Goal::Token {
+        &TokenGoal {
             min_valid: Duration::ZERO,
             force_refresh: true
         }
@@ -461,7 +473,7 @@ fn a_401_during_another_flow_forces_a_refresh_after_it_if_needed() {
 fn an_idp_outage_without_a_token_is_held_briefly() {
     let mut s = Script::new();
     let waiting = s.request();
-    s.finish(Err(FlowError::Transient("connection refused".to_owned())));
+    s.finish(Err(idp_down()));
     let Err(refusal) = s.answer(&waiting).clone() else {
         panic!("served");
     };
@@ -533,7 +545,7 @@ fn device_codes_are_named_in_refusals() {
         complete_uri: None,
         user_code: "ABCD-EFGH".to_owned(),
     });
-    s.advance(LOGIN_WAIT);
+    s.advance(REQUEST_TOKEN_WAIT);
     let Err(refusal) = s.answer(&waiting) else {
         panic!("served");
     };
@@ -548,7 +560,7 @@ fn device_codes_are_named_in_refusals() {
 fn stale_results_are_ignored() {
     let mut s = Script::serving("A");
     s.broker
-        .handle_flow_done(FlowId(99), Err(FlowError::Transient("x".to_owned())), s.now);
+        .handle_flow_done(FlowId(99), Err(idp_down()), s.now);
     s.broker.handle_stored(ReadId(99), Ok(None), s.now);
     s.drain();
     assert_eq!(token_of(&s.request()), "A");
@@ -648,9 +660,9 @@ proptest::proptest! {
                                 let credential = s.credential(token);
                                 s.finish_with(credential);
                             }
-                            None => s.finish(Err(FlowError::Transient("down".to_owned()))),
+                            None => s.finish(Err(idp_down())),
                         },
-                        Step::FinishTransient => s.finish(Err(FlowError::Transient("down".to_owned()))),
+                        Step::FinishTransient => s.finish(Err(idp_down())),
                         _ => s.finish(Err(FlowError::NeedsLogin(NeedsLogin::NoSession))),
                     }
                     None
@@ -702,7 +714,7 @@ proptest::proptest! {
             }
             // Which token was held when each forced refresh started.
             for (_, goal, _) in &s.flows[flows_seen..] {
-                if let Goal::Token { force_refresh: true, .. } = goal {
+                if goal.force_refresh {
                     // A forced refresh starts while the rejected token is still held.
                     let rejected = s.broker.held_token().unwrap_or_default().to_owned();
                     let count = forced_for.entry(rejected).or_insert(0);
@@ -726,10 +738,10 @@ proptest::proptest! {
                 s.stored(Ok(None));
             }
             if s.running.is_some() {
-                s.finish(Err(FlowError::Transient("down".to_owned())));
+                s.finish(Err(idp_down()));
             }
         }
-        s.advance(LOGIN_WAIT);
+        s.advance(REQUEST_TOKEN_WAIT);
         for id in s.answers.keys() {
             waiting.remove(id);
         }

@@ -7,9 +7,9 @@ use std::fmt;
 ///
 /// Messages are meant for people (the CLI prints them after the file path). They name the
 /// dotted field (`llm.oidc.issuer`) or the line, and never contain anything but config
-/// values, which are not secret.
+/// values, which are not secret. Exhaustive, so the CLI's presentation of each case is
+/// checked by the compiler.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum ConfigError {
     /// The text is not YAML, or a value under `llm:` has the wrong shape (e.g. a list where a
     /// string belongs).

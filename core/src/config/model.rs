@@ -8,6 +8,7 @@ use core::time::Duration;
 
 use super::error::FieldError;
 use super::raw::ConfiguredTool;
+use crate::store::SessionKey;
 
 /// A complete, valid configuration, with every default filled in.
 ///
@@ -57,6 +58,18 @@ pub struct Config {
     pub bedrock_enable_1m: bool,
     /// `llm.configured_tools`, the index written by setup.
     pub configured_tools: Vec<ConfiguredTool>,
+}
+
+impl Config {
+    /// The key of the session this configuration uses (SPEC §4).
+    pub fn session_key(&self) -> SessionKey {
+        SessionKey::derive(
+            &self.gateway_url,
+            &self.issuer,
+            &self.client_id,
+            &self.audience,
+        )
+    }
 }
 
 /// Where the refresh token is kept (SPEC §4).

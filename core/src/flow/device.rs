@@ -1,14 +1,15 @@
 //! The device authorization grant (RFC 8628): for machines where no browser can reach
-//! the loopback listener.
+//! the loopback listener. The device code lives in [`DevicePoll`] and is dropped when
+//! polling ends.
 
 use core::time::Duration;
 
 use serde::Deserialize;
 
-use super::{DevicePoll, State, TokenFlow};
-use crate::error::{FlowError, LoginFailure};
-use crate::http::{HttpResponse, TransportError};
-use crate::intent::{Intent, Notice};
+use super::authorize::{self, SignInStep, Verified};
+use super::shell::{Progress, Shell};
+use crate::error::{ExchangeFailure, FlowError, IdpUnavailable, LoginFailure};
+use crate::intent::{Intent, IntentResult, Notice};
 use crate::oauth::{FailureClass, TokenFailure, parse_error, parse_token_response};
 use crate::secret::DeviceCode;
 use crate::time::{UnixTime, WaitReason};
@@ -35,139 +36,187 @@ struct DeviceAuthorization {
     interval: Option<u64>,
 }
 
-impl TokenFlow {
-    /// RFC 8628 §3.1.
-    pub(super) fn start_device(&mut self, now: UnixTime) {
-        let endpoint = self
-            .metadata
-            .as_ref()
-            .and_then(|m| m.device_authorization_endpoint.clone());
-        let (Some(endpoint), Some(limits)) = (endpoint, self.limits(now)) else {
-            return self.finish(Err(FlowError::LoginFailed(
-                LoginFailure::DeviceFlowUnsupported,
-            )));
-        };
-        let scope = self.settings.scopes.join(" ");
-        let request = self.idp_form(&endpoint, &[("scope", scope.as_str())], limits);
-        self.perform(Intent::Http(request), State::DeviceAuthorized);
-    }
+/// What the device flow waits for.
+pub(super) enum DeviceStep {
+    /// The device authorization request.
+    Authorized,
+    /// The polling interval (a wait, not an intent).
+    PollDue(DevicePoll),
+    /// A poll of the token endpoint.
+    Polled(DevicePoll),
+}
 
-    pub(super) fn on_device_authorized(
-        &mut self,
-        now: UnixTime,
-        http: Result<HttpResponse, TransportError>,
-    ) {
-        let response = match http {
-            Ok(response) => response,
-            Err(error) => {
-                return self.finish(Err(FlowError::Transient(format!(
-                    "could not start the device sign-in: {error}"
-                ))));
-            }
-        };
-        if !(200..300).contains(&response.status) {
-            let failure = parse_error(&response);
-            return self.finish(Err(match failure.class() {
-                FailureClass::Transient => {
-                    FlowError::Transient(format!("could not start the device sign-in: {failure}"))
-                }
-                FailureClass::DeadSession
-                | FailureClass::Config
-                | FailureClass::Pending
-                | FailureClass::SlowDown
-                | FailureClass::LoginEnded => {
-                    FlowError::LoginFailed(LoginFailure::TokenEndpoint(failure))
-                }
-            }));
+/// A device-flow sign-in being polled.
+pub(super) struct DevicePoll {
+    device_code: DeviceCode,
+    interval: Duration,
+    expires_at: UnixTime,
+}
+
+/// RFC 8628 §3.1.
+pub(super) fn start<S: From<SignInStep>>(
+    shell: &mut Shell<S>,
+    now: UnixTime,
+) -> Progress<Verified> {
+    let endpoint = shell
+        .metadata
+        .as_ref()
+        .and_then(|m| m.device_authorization_endpoint.clone());
+    let (Some(endpoint), Some(limits)) = (endpoint, shell.limits(now)) else {
+        return Err(FlowError::LoginFailed(LoginFailure::DeviceFlowUnsupported));
+    };
+    let scope = shell.settings.scopes.join(" ");
+    let request = shell.idp_form(&endpoint, &[("scope", scope.as_str())], limits);
+    shell.perform(
+        Intent::Http(request),
+        SignInStep::Device(DeviceStep::Authorized),
+    );
+    Ok(None)
+}
+
+pub(super) fn on_result<S: From<SignInStep>>(
+    shell: &mut Shell<S>,
+    step: DeviceStep,
+    now: UnixTime,
+    result: IntentResult,
+) -> Progress<Verified> {
+    match step {
+        DeviceStep::Authorized => on_authorized(shell, now, result),
+        DeviceStep::Polled(poll) => on_polled(shell, now, poll, result),
+        DeviceStep::PollDue(_) => Err(crate::error::Internal::UnexpectedResult.into()),
+    }
+}
+
+/// The polling interval passed.
+pub(super) fn on_wake<S: From<SignInStep>>(
+    shell: &mut Shell<S>,
+    step: DeviceStep,
+    now: UnixTime,
+) -> Progress<Verified> {
+    let DeviceStep::PollDue(poll) = step else {
+        return Err(crate::error::Internal::UnexpectedWakeUp.into());
+    };
+    poll_token_endpoint(shell, now, poll)
+}
+
+fn on_authorized<S: From<SignInStep>>(
+    shell: &mut Shell<S>,
+    now: UnixTime,
+    result: IntentResult,
+) -> Progress<Verified> {
+    let response = match result.into_http()? {
+        Ok(response) => response,
+        Err(error) => {
+            return Err(FlowError::IdpUnavailable(
+                IdpUnavailable::DeviceAuthorization(ExchangeFailure::Unreachable(error)),
+            ));
         }
-        let Ok(answer) =
-            serde_json::from_slice::<DeviceAuthorization>(response.body.expose_secret())
-        else {
-            let failure = TokenFailure::Malformed("not a device authorization response".to_owned());
-            return self.finish(Err(FlowError::LoginFailed(LoginFailure::TokenEndpoint(
-                failure,
-            ))));
-        };
-        let url = answer
-            .verification_uri_complete
-            .clone()
-            .unwrap_or_else(|| answer.verification_uri.clone());
-        self.write_marker(&url, Some(answer.user_code.clone()));
-        self.notify(Notice::DeviceCode {
-            verification_uri: answer.verification_uri,
-            complete_uri: answer.verification_uri_complete,
-            user_code: answer.user_code,
+    };
+    if !(200..300).contains(&response.status) {
+        let failure = parse_error(&response);
+        return Err(match failure.class() {
+            FailureClass::Transient => FlowError::IdpUnavailable(
+                IdpUnavailable::DeviceAuthorization(ExchangeFailure::Answered(failure)),
+            ),
+            FailureClass::DeadSession
+            | FailureClass::Config
+            | FailureClass::Pending
+            | FailureClass::SlowDown
+            | FailureClass::LoginEnded => {
+                FlowError::LoginFailed(LoginFailure::TokenEndpoint(failure))
+            }
         });
-        let lifetime = answer
-            .expires_in
-            .map_or(MAX_DEVICE_LIFETIME, Duration::from_secs)
-            .min(MAX_DEVICE_LIFETIME);
-        let interval = answer
-            .interval
-            .map_or(DEFAULT_INTERVAL, |s| Duration::from_secs(s.max(1)));
-        self.device = Some(DevicePoll {
-            device_code: DeviceCode::new(answer.device_code),
-            interval,
-            expires_at: now.saturating_add(lifetime),
-        });
-        self.wait_until(
-            now.saturating_add(interval),
-            WaitReason::DevicePoll,
-            State::DevicePollDue,
-        );
     }
+    let Ok(answer) = serde_json::from_slice::<DeviceAuthorization>(response.body.expose_secret())
+    else {
+        let failure = TokenFailure::Malformed("not a device authorization response".to_owned());
+        return Err(FlowError::LoginFailed(LoginFailure::TokenEndpoint(failure)));
+    };
+    let url = answer
+        .verification_uri_complete
+        .clone()
+        .unwrap_or_else(|| answer.verification_uri.clone());
+    shell.write_marker(&url, Some(answer.user_code.clone()));
+    shell.notify(Notice::DeviceCode {
+        verification_uri: answer.verification_uri,
+        complete_uri: answer.verification_uri_complete,
+        user_code: answer.user_code,
+    });
+    let lifetime = answer
+        .expires_in
+        .map_or(MAX_DEVICE_LIFETIME, Duration::from_secs)
+        .min(MAX_DEVICE_LIFETIME);
+    let interval = answer
+        .interval
+        .map_or(DEFAULT_INTERVAL, |s| Duration::from_secs(s.max(1)));
+    let poll = DevicePoll {
+        device_code: DeviceCode::new(answer.device_code),
+        interval,
+        expires_at: now.saturating_add(lifetime),
+    };
+    schedule_poll(shell, now, poll);
+    Ok(None)
+}
 
-    /// RFC 8628 §3.4.
-    pub(super) fn poll_device(&mut self, now: UnixTime) {
-        let (Some(metadata), Some(device), Some(limits)) =
-            (&self.metadata, &self.device, self.limits(now))
-        else {
-            return self.finish(Err(Self::budget_spent()));
-        };
-        if now >= device.expires_at {
-            let minutes = device.expires_at.since(now).as_secs() / 60;
-            return self.finish(Err(FlowError::LoginFailed(LoginFailure::TimedOut {
-                minutes,
-            })));
+/// RFC 8628 §3.4.
+fn poll_token_endpoint<S: From<SignInStep>>(
+    shell: &mut Shell<S>,
+    now: UnixTime,
+    poll: DevicePoll,
+) -> Progress<Verified> {
+    let (Some(metadata), Some(limits)) = (&shell.metadata, shell.limits(now)) else {
+        return Err(FlowError::IdpUnavailable(IdpUnavailable::BudgetSpent));
+    };
+    if now >= poll.expires_at {
+        let minutes = poll.expires_at.since(now).as_secs() / 60;
+        return Err(FlowError::LoginFailed(LoginFailure::TimedOut { minutes }));
+    }
+    let fields = [
+        ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+        ("device_code", poll.device_code.expose_secret()),
+    ];
+    let request = shell.idp_form(&metadata.token_endpoint, &fields, limits);
+    shell.perform(
+        Intent::Http(request),
+        SignInStep::Device(DeviceStep::Polled(poll)),
+    );
+    Ok(None)
+}
+
+fn on_polled<S: From<SignInStep>>(
+    shell: &mut Shell<S>,
+    now: UnixTime,
+    mut poll: DevicePoll,
+    result: IntentResult,
+) -> Progress<Verified> {
+    let failure = match result
+        .into_http()?
+        .map(|response| parse_token_response(&response))
+    {
+        Ok(Ok(tokens)) => return authorize::complete(shell, now, tokens, None, &mut false),
+        Ok(Err(failure)) => failure,
+        // Keep polling through network trouble until the code expires.
+        Err(_) => {
+            schedule_poll(shell, now, poll);
+            return Ok(None);
         }
-        let fields = [
-            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
-            ("device_code", device.device_code.expose_secret()),
-        ];
-        let request = self.idp_form(&metadata.token_endpoint, &fields, limits);
-        self.perform(Intent::Http(request), State::DevicePolled);
-    }
-
-    pub(super) fn on_device_polled(
-        &mut self,
-        now: UnixTime,
-        http: Result<HttpResponse, TransportError>,
-    ) {
-        let failure = match http.map(|response| parse_token_response(&response)) {
-            Ok(Ok(tokens)) => return self.complete_login(now, tokens, None),
-            Ok(Err(failure)) => failure,
-            // Keep polling through network trouble until the code expires.
-            Err(_) => return self.schedule_poll(now),
-        };
-        match failure.class() {
-            FailureClass::Pending | FailureClass::Transient => self.schedule_poll(now),
-            FailureClass::SlowDown => {
-                if let Some(device) = &mut self.device {
-                    device.interval += SLOW_DOWN_STEP;
-                }
-                self.schedule_poll(now);
-            }
-            FailureClass::LoginEnded | FailureClass::DeadSession | FailureClass::Config => {
-                self.finish(Err(FlowError::LoginFailed(LoginFailure::TokenEndpoint(
-                    failure,
-                ))));
-            }
+    };
+    match failure.class() {
+        FailureClass::Pending | FailureClass::Transient => {}
+        FailureClass::SlowDown => poll.interval += SLOW_DOWN_STEP,
+        FailureClass::LoginEnded | FailureClass::DeadSession | FailureClass::Config => {
+            return Err(FlowError::LoginFailed(LoginFailure::TokenEndpoint(failure)));
         }
     }
+    schedule_poll(shell, now, poll);
+    Ok(None)
+}
 
-    fn schedule_poll(&mut self, now: UnixTime) {
-        let Some(device) = &self.device else { return };
-        let next = now.saturating_add(device.interval);
-        self.wait_until(next, WaitReason::DevicePoll, State::DevicePollDue);
-    }
+fn schedule_poll<S: From<SignInStep>>(shell: &mut Shell<S>, now: UnixTime, poll: DevicePoll) {
+    let next = now.saturating_add(poll.interval);
+    shell.wait_until(
+        next,
+        WaitReason::DevicePoll,
+        SignInStep::Device(DeviceStep::PollDue(poll)),
+    );
 }

@@ -1,124 +1,170 @@
-//! Logout: revoke (RFC 7009) when asked and possible, then delete the session under the
-//! lock, access-token cache first so no process can hand out the old token.
+//! The logout goal: under the lock, revoke (RFC 7009) when asked and possible, then
+//! delete the session, access-token cache first so no process can hand out the old token.
 
-use super::{AfterDelete, Goal, Outcome, Purpose, State, TokenFlow};
-use crate::error::{FlowError, NeedsLogin};
-use crate::http::{HttpRequest, HttpResponse, TransportError};
-use crate::intent::{Intent, Notice};
+use super::lock::{self, LockStep};
+use super::metadata::{self, Found, MetadataStep};
+use super::persist::{self, DeleteStep};
+use super::shell::{Progress, Shell, Then};
+use super::{LoggedOut, LogoutGoal, sealed};
+use crate::error::{FlowError, Internal};
+use crate::http::HttpRequest;
+use crate::intent::{Intent, IntentResult, Notice};
 use crate::oauth::parse_error;
-use crate::secret::SecretBytes;
-use crate::store::{Backend, SessionRecords, Slot, StoreError};
+use crate::secret::Entropy;
+use crate::store::SessionRecords;
 use crate::time::UnixTime;
 
-impl TokenFlow {
-    pub(super) fn on_logout_read(
-        &mut self,
+/// What a logout flow's intent continues with.
+pub struct LogoutStep(Step);
+
+/// The steps of a logout flow: its own, and those of the phases it uses.
+enum Step {
+    Lock(LockStep),
+    SessionRead,
+    Metadata(MetadataStep<LoggingOut>),
+    Revoked(LoggingOut),
+    Delete(DeleteStep<LoggedOut>),
+}
+
+/// What a logout flow keeps throughout.
+pub struct LogoutState {
+    goal: LogoutGoal,
+}
+
+/// A logout past reading the session.
+pub(super) struct LoggingOut {
+    had_session: bool,
+}
+
+steps_from!(LogoutStep {
+    LockStep => Lock,
+    MetadataStep<LoggingOut> => Metadata,
+    DeleteStep<LoggedOut> => Delete,
+});
+
+impl sealed::Machine<LoggedOut> for LogoutGoal {
+    type Step = LogoutStep;
+    type State = LogoutState;
+
+    fn start(
+        self,
+        shell: &mut Shell<LogoutStep>,
+        _entropy: Entropy,
         now: UnixTime,
-        read: Result<Option<SecretBytes>, StoreError>,
-    ) {
-        match read {
-            Err(error) => return self.finish(Err(FlowError::Store(error))),
-            Ok(None) => {}
-            Ok(Some(bytes)) => {
-                self.had_session = true;
-                // A corrupt record is deleted all the same: logging out means wiping.
-                self.session = SessionRecords::decode(bytes.expose_secret()).unwrap_or_default();
-            }
-        }
-        let revoke = matches!(self.goal, Goal::Logout { revoke: true });
-        if revoke && self.session.refresh.is_some() {
-            self.ensure_metadata(now, Purpose::Revoke);
-        } else {
-            self.delete_session(AfterDelete::LoggedOut { revoked: None });
-        }
+    ) -> (LogoutState, Progress<LoggedOut>) {
+        lock::start(shell, now);
+        (LogoutState { goal: self }, Ok(None))
     }
 
-    pub(super) fn send_revocation(&mut self, now: UnixTime) {
-        let endpoint = self
-            .metadata
-            .as_ref()
-            .and_then(|m| m.revocation_endpoint.clone());
-        let (Some(endpoint), Some(record), Some(limits)) =
-            (endpoint, &self.session.refresh, self.limits(now))
-        else {
-            let reason = "the IdP advertises no revocation endpoint".to_owned();
-            return self.revocation_done(Some(Err(reason)));
-        };
-        let fields = [
-            ("token", record.refresh_token.expose_secret()),
-            ("token_type_hint", "refresh_token"),
-            ("client_id", self.settings.client_id.as_str()),
-        ];
-        let request = HttpRequest::post_form(&endpoint, &fields, limits);
-        self.perform(Intent::Http(request), State::Revoked);
-    }
-
-    pub(super) fn on_revoked(&mut self, http: Result<HttpResponse, TransportError>) {
-        let revoked = match http {
-            // RFC 7009 §2.2: 200 whether or not the token was still valid.
-            Ok(response) if response.status == 200 => Ok(()),
-            Ok(response) => Err(parse_error(&response).to_string()),
-            Err(error) => Err(error.to_string()),
-        };
-        self.revocation_done(Some(revoked));
-    }
-
-    pub(super) fn revocation_done(&mut self, revoked: Option<Result<(), String>>) {
-        if let Some(Err(reason)) = &revoked {
-            self.notify(Notice::RevocationFailed {
-                reason: reason.clone(),
-            });
-        }
-        self.delete_session(AfterDelete::LoggedOut { revoked });
-    }
-
-    /// Deletes the session's records: the access-token cache first, then the refresh
-    /// token.
-    pub(super) fn delete_session(&mut self, then: AfterDelete) {
-        match self.ctx.backend {
-            Backend::Keyring => {
-                let slot = Slot::AccessCache(self.key.clone());
-                self.perform(Intent::Delete(slot), State::AccessCacheDeleted(then));
-            }
-            Backend::File => {
-                let slot = Slot::SessionFile(self.key.clone());
-                self.perform(Intent::Delete(slot), State::SessionDeleted(then));
-            }
-        }
-    }
-
-    pub(super) fn on_access_cache_deleted(
-        &mut self,
-        then: AfterDelete,
-        stored: Result<(), StoreError>,
-    ) {
-        if let (Err(error), AfterDelete::LoggedOut { .. }) = (&stored, &then) {
-            return self.finish(Err(FlowError::Store(error.clone())));
-        }
-        let slot = Slot::Keychain(self.key.clone());
-        self.perform(Intent::Delete(slot), State::SessionDeleted(then));
-    }
-
-    pub(super) fn on_session_deleted(
-        &mut self,
+    fn on_result(
+        state: &mut LogoutState,
+        shell: &mut Shell<LogoutStep>,
+        LogoutStep(step): LogoutStep,
         now: UnixTime,
-        then: AfterDelete,
-        stored: Result<(), StoreError>,
-    ) {
-        self.session = SessionRecords::default();
-        match then {
-            AfterDelete::LoggedOut { revoked } => match stored {
-                Ok(()) => self.finish(Ok(Outcome::LoggedOut {
-                    had_session: self.had_session,
-                    revoked,
-                })),
-                Err(error) => self.finish(Err(FlowError::Store(error))),
-            },
-            AfterDelete::Serve(credential) => self.finish(Ok(Outcome::Token(credential))),
-            // A dead session that could not be deleted is still dead.
-            AfterDelete::SessionEnded { error, maybe_spent } => {
-                self.login_or_fail(now, NeedsLogin::SessionEnded { error, maybe_spent });
+        result: IntentResult,
+    ) -> Progress<LoggedOut> {
+        match step {
+            Step::Lock(step) => {
+                if lock::on_result(shell, step, now, result)?.is_some() {
+                    let slot = shell.ctx.backend.refresh_slot(shell.key());
+                    shell.perform(Intent::Read(slot), LogoutStep(Step::SessionRead));
+                }
+                Ok(None)
             }
+            Step::SessionRead => on_session_read(state, shell, now, result),
+            Step::Metadata(step) => metadata::on_result(shell, step, now, result)
+                .then(|found| with_metadata(shell, now, found)),
+            Step::Revoked(logging_out) => {
+                let revoked = match result.into_http()? {
+                    // RFC 7009 §2.2: 200 whether or not the token was still valid.
+                    Ok(response) if response.status == 200 => Ok(()),
+                    Ok(response) => Err(parse_error(&response).to_string()),
+                    Err(error) => Err(error.to_string()),
+                };
+                delete(shell, logging_out, Some(revoked))
+            }
+            Step::Delete(step) => persist::on_deleted(shell, step, result),
         }
     }
+
+    fn on_wake(
+        _state: &mut LogoutState,
+        _shell: &mut Shell<LogoutStep>,
+        _step: LogoutStep,
+        _now: UnixTime,
+    ) -> Progress<LoggedOut> {
+        Err(Internal::UnexpectedWakeUp.into())
+    }
+}
+
+fn on_session_read(
+    state: &LogoutState,
+    shell: &mut Shell<LogoutStep>,
+    now: UnixTime,
+    result: IntentResult,
+) -> Progress<LoggedOut> {
+    let mut logging_out = LoggingOut { had_session: false };
+    match result.into_read()? {
+        Err(error) => return Err(FlowError::Store(error)),
+        Ok(None) => {}
+        Ok(Some(bytes)) => {
+            logging_out.had_session = true;
+            // A corrupt record is deleted all the same: logging out means wiping.
+            shell.session = SessionRecords::decode(bytes.expose_secret()).unwrap_or_default();
+        }
+    }
+    if !(state.goal.revoke && shell.session.refresh.is_some()) {
+        return delete(shell, logging_out, None);
+    }
+    metadata::ensure(shell, logging_out).then(|found| with_metadata(shell, now, found))
+}
+
+fn with_metadata(
+    shell: &mut Shell<LogoutStep>,
+    now: UnixTime,
+    (logging_out, found): Found<LoggingOut>,
+) -> Progress<LoggedOut> {
+    if let Err(failure) = found {
+        return delete(shell, logging_out, Some(Err(failure.to_string())));
+    }
+    let endpoint = shell
+        .metadata
+        .as_ref()
+        .and_then(|m| m.revocation_endpoint.clone());
+    let (Some(endpoint), Some(record), Some(limits)) =
+        (endpoint, &shell.session.refresh, shell.limits(now))
+    else {
+        let reason = "the IdP advertises no revocation endpoint".to_owned();
+        return delete(shell, logging_out, Some(Err(reason)));
+    };
+    let fields = [
+        ("token", record.refresh_token.expose_secret()),
+        ("token_type_hint", "refresh_token"),
+        ("client_id", shell.settings.client_id.as_str()),
+    ];
+    let request = HttpRequest::post_form(&endpoint, &fields, limits);
+    shell.perform(
+        Intent::Http(request),
+        LogoutStep(Step::Revoked(logging_out)),
+    );
+    Ok(None)
+}
+
+/// Deletes the session after the revocation (if any), warning when it failed.
+fn delete(
+    shell: &mut Shell<LogoutStep>,
+    logging_out: LoggingOut,
+    revoked: Option<Result<(), String>>,
+) -> Progress<LoggedOut> {
+    if let Some(Err(reason)) = &revoked {
+        shell.notify(Notice::RevocationFailed {
+            reason: reason.clone(),
+        });
+    }
+    let logged_out = LoggedOut {
+        had_session: logging_out.had_session,
+        revoked,
+    };
+    persist::delete(shell, logged_out, true);
+    Ok(None)
 }

@@ -1,112 +1,153 @@
 //! Provider metadata for a flow: the 24-hour cache first, then discovery (OIDC, then the
 //! RFC 8414 location).
 
-use super::{Purpose, State, TokenFlow};
-use crate::discovery;
-use crate::error::FlowError;
-use crate::http::{HttpRequest, HttpResponse, TransportError};
-use crate::intent::Intent;
+use core::fmt;
+
+use super::shell::{Progress, Shell};
+use crate::discovery::{self, DiscoveryError};
+use crate::error::{DiscoveryUnavailable, FlowError, IdpUnavailable, Misconfiguration};
+use crate::http::HttpRequest;
+use crate::intent::{Intent, IntentResult};
 use crate::secret::SecretBytes;
-use crate::store::{Slot, StoreError, discovery_key};
+use crate::store::{Slot, discovery_key};
 use crate::time::UnixTime;
 
-impl TokenFlow {
-    /// Makes sure provider metadata is known, then continues with `purpose`.
-    pub(super) fn ensure_metadata(&mut self, now: UnixTime, purpose: Purpose) {
-        if self.metadata.is_some() {
-            return self.with_metadata(now, purpose);
-        }
-        let slot = Slot::Discovery(discovery_key(&self.settings.issuer));
-        self.perform(Intent::Read(slot), State::DiscoveryCacheRead(purpose));
-    }
+/// What the metadata phase waits for; `C` is what the goal continues with.
+pub(super) enum MetadataStep<C> {
+    /// The discovery cache.
+    CacheRead(C),
+    /// A well-known URL: the OIDC one, or the RFC 8414 one as a fallback.
+    Fetched { fallback: bool, then: C },
+}
 
-    pub(super) fn on_discovery_cache(
-        &mut self,
-        now: UnixTime,
-        purpose: Purpose,
-        read: Result<Option<SecretBytes>, StoreError>,
-    ) {
-        let cached = match read {
-            Ok(Some(bytes)) => {
-                discovery::decode_cache(bytes.expose_secret(), &self.settings.issuer, now)
-            }
-            Ok(None) | Err(_) => None,
-        };
-        match cached {
-            Some(metadata) => {
-                self.metadata = Some(metadata);
-                self.with_metadata(now, purpose);
-            }
-            None => self.fetch_discovery(now, purpose, false),
-        }
-    }
+/// How the metadata phase ended: `shell.metadata` is set, or why not.
+pub(super) type Found<C> = (C, Result<(), MetadataFailure>);
 
-    fn fetch_discovery(&mut self, now: UnixTime, purpose: Purpose, fallback: bool) {
-        let Some(limits) = self.limits(now) else {
-            return self.metadata_failed(now, purpose, Self::budget_spent());
-        };
-        let [oidc, rfc8414] = discovery::well_known_urls(&self.settings.issuer);
-        let url = if fallback { rfc8414 } else { oidc };
-        self.perform(
-            Intent::Http(HttpRequest::get(&url, limits)),
-            State::DiscoveryFetched { purpose, fallback },
-        );
-    }
+/// Why provider metadata is missing; what that means depends on what it was for.
+pub(super) enum MetadataFailure {
+    /// The time budget ran out before discovery.
+    BudgetSpent,
+    /// Discovery failed in a way that may pass.
+    Unavailable(DiscoveryUnavailable),
+    /// The discovery document is unusable or not served.
+    Unusable(DiscoveryError),
+}
 
-    pub(super) fn on_discovery_fetched(
-        &mut self,
-        now: UnixTime,
-        purpose: Purpose,
-        fallback: bool,
-        http: Result<HttpResponse, TransportError>,
-    ) {
-        let response = match http {
-            Ok(response) => response,
-            Err(error) => {
-                let error = FlowError::Transient(format!(
-                    "could not reach the IdP for its discovery document: {error}"
-                ));
-                return self.metadata_failed(now, purpose, error);
-            }
-        };
-        // RFC 8414 servers that are not OpenID Providers answer 404 at the OIDC location.
-        if !fallback && matches!(response.status, 400 | 404 | 405) {
-            return self.fetch_discovery(now, purpose, true);
-        }
-        match discovery::parse(&response, &self.settings.issuer) {
-            Ok(metadata) => {
-                let slot = Slot::Discovery(discovery_key(&self.settings.issuer));
-                let bytes = SecretBytes::new(discovery::encode_cache(&metadata, now));
-                self.fire(Intent::Write { slot, bytes });
-                self.metadata = Some(metadata);
-                self.with_metadata(now, purpose);
-            }
-            Err(error) => {
-                self.metadata_failed(now, purpose, FlowError::from_discovery(error));
-            }
-        }
+/// Makes sure provider metadata is known, then continues with `then`.
+pub(super) fn ensure<C, S: From<MetadataStep<C>>>(
+    shell: &mut Shell<S>,
+    then: C,
+) -> Progress<Found<C>> {
+    if shell.metadata.is_some() {
+        return Ok(Some((then, Ok(()))));
     }
+    let slot = Slot::Discovery(discovery_key(&shell.settings.issuer));
+    shell.perform(Intent::Read(slot), MetadataStep::CacheRead(then));
+    Ok(None)
+}
 
-    fn with_metadata(&mut self, now: UnixTime, purpose: Purpose) {
-        match purpose {
-            Purpose::Refresh => self.send_refresh(now),
-            Purpose::Login => self.continue_login(now),
-            Purpose::Revoke => self.send_revocation(now),
-        }
-    }
-
-    fn metadata_failed(&mut self, now: UnixTime, purpose: Purpose, error: FlowError) {
-        match purpose {
-            // A refresh that cannot find the token endpoint is a failed refresh.
-            Purpose::Refresh => {
-                if let FlowError::Transient(reason) = error {
-                    self.serve_cached_or_fail(now, reason);
-                } else {
-                    self.finish(Err(error));
+pub(super) fn on_result<C, S: From<MetadataStep<C>>>(
+    shell: &mut Shell<S>,
+    step: MetadataStep<C>,
+    now: UnixTime,
+    result: IntentResult,
+) -> Progress<Found<C>> {
+    match step {
+        MetadataStep::CacheRead(then) => {
+            let cached = match result.into_read()? {
+                Ok(Some(bytes)) => {
+                    discovery::decode_cache(bytes.expose_secret(), &shell.settings.issuer, now)
                 }
+                Ok(None) | Err(_) => None,
+            };
+            match cached {
+                Some(metadata) => {
+                    shell.metadata = Some(metadata);
+                    Ok(Some((then, Ok(()))))
+                }
+                None => Ok(fetch(shell, now, then, false)),
             }
-            Purpose::Login => self.finish(Err(error)),
-            Purpose::Revoke => self.revocation_done(Some(Err(error.to_string()))),
+        }
+        MetadataStep::Fetched { fallback, then } => {
+            let response = match result.into_http()? {
+                Ok(response) => response,
+                Err(error) => {
+                    let failure = DiscoveryUnavailable::Unreachable(error);
+                    return Ok(Some((then, Err(MetadataFailure::Unavailable(failure)))));
+                }
+            };
+            // RFC 8414 servers that are not OpenID Providers answer 404 at the OIDC location.
+            if !fallback && matches!(response.status, 400 | 404 | 405) {
+                return Ok(fetch(shell, now, then, true));
+            }
+            match discovery::parse(&response, &shell.settings.issuer) {
+                Ok(metadata) => {
+                    let slot = Slot::Discovery(discovery_key(&shell.settings.issuer));
+                    let bytes = SecretBytes::new(discovery::encode_cache(&metadata, now));
+                    shell.fire(Intent::Write { slot, bytes });
+                    shell.metadata = Some(metadata);
+                    Ok(Some((then, Ok(()))))
+                }
+                Err(error) => Ok(Some((then, Err(MetadataFailure::from(error))))),
+            }
+        }
+    }
+}
+
+/// Fetches the discovery document; ends at once when the budget is spent.
+fn fetch<C, S: From<MetadataStep<C>>>(
+    shell: &mut Shell<S>,
+    now: UnixTime,
+    then: C,
+    fallback: bool,
+) -> Option<Found<C>> {
+    let Some(limits) = shell.limits(now) else {
+        return Some((then, Err(MetadataFailure::BudgetSpent)));
+    };
+    let [oidc, rfc8414] = discovery::well_known_urls(&shell.settings.issuer);
+    let url = if fallback { rfc8414 } else { oidc };
+    shell.perform(
+        Intent::Http(HttpRequest::get(&url, limits)),
+        MetadataStep::Fetched { fallback, then },
+    );
+    None
+}
+
+impl From<DiscoveryError> for MetadataFailure {
+    fn from(error: DiscoveryError) -> Self {
+        match error {
+            DiscoveryError::Status { status } if status >= 500 || status == 429 => {
+                Self::Unavailable(DiscoveryUnavailable::Answered(error))
+            }
+            DiscoveryError::Status { .. }
+            | DiscoveryError::IssuerMismatch { .. }
+            | DiscoveryError::Malformed(_)
+            | DiscoveryError::InsecureEndpoint { .. } => Self::Unusable(error),
+        }
+    }
+}
+
+impl From<MetadataFailure> for FlowError {
+    fn from(failure: MetadataFailure) -> Self {
+        match failure {
+            MetadataFailure::BudgetSpent => Self::IdpUnavailable(IdpUnavailable::BudgetSpent),
+            MetadataFailure::Unavailable(failure) => {
+                Self::IdpUnavailable(IdpUnavailable::Discovery(failure))
+            }
+            MetadataFailure::Unusable(error) => {
+                Self::Misconfigured(Misconfiguration::Discovery(error))
+            }
+        }
+    }
+}
+
+impl fmt::Display for MetadataFailure {
+    /// What a revocation that could not find its endpoint reports.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::BudgetSpent => write!(f, "{}", IdpUnavailable::BudgetSpent),
+            Self::Unavailable(failure) => write!(f, "{failure}"),
+            Self::Unusable(error) => write!(f, "{error}"),
         }
     }
 }

@@ -7,27 +7,36 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::error::{LoginFailure, NeedsLogin};
-use crate::intent::LockOutcome;
+use crate::intent::{Input, Intent, IntentId, IntentResult, Output};
+use crate::intent::{LockOutcome, Notice};
+use crate::secret::{Entropy, RefreshToken};
+use crate::store::{AccessRecord, Backend, SessionRecords, Slot};
 use crate::store::{LoginMarker, RefreshRecord};
 use crate::testing::{
-    CANARY, INTERACTIVE, InitialSession, Kind, RefreshEvent, Run, T0, World, WorldSetup, settings,
+    CANARY, Finished, INTERACTIVE, InitialSession, Kind, RefreshEvent, Run, T0, Task, World,
+    WorldSetup, settings,
 };
+use crate::time::WaitReason;
 
-const TOKEN: Goal = Goal::Token {
+const TOKEN_GOAL: TokenGoal = TokenGoal {
     min_valid: Duration::ZERO,
     force_refresh: false,
 };
+const TOKEN: Task = Task::Token(TOKEN_GOAL);
+const LOGIN: Task = Task::Login(LoginGoal { device: false });
+const DEVICE_LOGIN: Task = Task::Login(LoginGoal { device: true });
+const LOGOUT_REVOKING: Task = Task::Logout(LogoutGoal { revoke: true });
 
 fn setup(
     backend: Backend,
     session: InitialSession,
-    goal: Goal,
+    task: Task,
     interaction: Interaction,
 ) -> WorldSetup {
     WorldSetup {
         backend,
         session,
-        goal,
+        task,
         interaction,
     }
 }
@@ -37,8 +46,7 @@ fn run(setup: &WorldSetup, plans: &[(Kind, &[u8])]) -> (World, Run) {
     for (kind, choices) in plans {
         world.plan(*kind, choices);
     }
-    let mut flow = world.start(setup);
-    let run = world.run(&mut flow, 400);
+    let run = world.run_task(setup, 400);
     assert!(
         run.misuse.is_none(),
         "misuse: {:?}\n{}",
@@ -58,21 +66,24 @@ fn run(setup: &WorldSetup, plans: &[(Kind, &[u8])]) -> (World, Run) {
     (world, run)
 }
 
-fn intents(run: &Run) -> Vec<&str> {
-    run.transcript
-        .iter()
-        .filter(|l| !l.starts_with("-> ") && !l.starts_with("wait"))
-        .map(String::as_str)
-        .collect()
+/// The slot an intent reads, writes, deletes or moves aside.
+fn slot_of(intent: &Intent) -> Option<&Slot> {
+    match intent {
+        Intent::Read(slot)
+        | Intent::Write { slot, .. }
+        | Intent::Delete(slot)
+        | Intent::MoveAside(slot) => Some(slot),
+        _ => None,
+    }
 }
 
-fn count(run: &Run, needle: &str) -> usize {
-    intents(run).iter().filter(|l| l.contains(needle)).count()
+fn is_http(intent: &Intent) -> bool {
+    matches!(intent, Intent::Http(_))
 }
 
 fn token(run: &Run) -> String {
     match &run.outcome {
-        Some(Ok(Outcome::Token(credential) | Outcome::LoggedIn { credential, .. })) => {
+        Some(Ok(Finished::Token(credential) | Finished::SignedIn(SignedIn { credential, .. }))) => {
             credential.access_token.expose_secret().to_owned()
         }
         other => panic!("no token: {other:?}\n{}", run.transcript.join("\n")),
@@ -96,23 +107,17 @@ fn fresh_cached_token_is_one_read_and_nothing_else() {
             &[],
         );
         assert_eq!(token(&run), format!("{CANARY}-at-0"));
-        let intents = intents(&run);
-        assert_eq!(intents.len(), 1, "{intents:?}");
-        let expected = if backend == Backend::File {
-            "Read(SessionFile"
-        } else {
-            "Read(AccessCache"
-        };
-        assert!(intents[0].starts_with(expected), "{intents:?}");
+        let expected = backend.access_slot(&settings().session_key);
+        assert_eq!(run.intents, [Intent::Read(expected)]);
     }
 }
 
 #[test]
 fn min_valid_raises_the_margin() {
-    let goal = Goal::Token {
+    let goal = Task::Token(TokenGoal {
         min_valid: Duration::from_secs(295),
         force_refresh: false,
-    };
+    });
     let (_, run) = run(
         &setup(
             Backend::File,
@@ -122,15 +127,15 @@ fn min_valid_raises_the_margin() {
         ),
         &[],
     );
-    assert_eq!(count(&run, "grant_type=refresh_token"), 1);
+    assert_eq!(run.count_kind(Kind::Refresh), 1);
 }
 
 #[test]
 fn force_refresh_refreshes_a_fresh_token() {
-    let goal = Goal::Token {
+    let goal = Task::Token(TokenGoal {
         min_valid: Duration::ZERO,
         force_refresh: true,
-    };
+    });
     let (world, run) = run(
         &setup(
             Backend::Keyring,
@@ -140,7 +145,7 @@ fn force_refresh_refreshes_a_fresh_token() {
         ),
         &[],
     );
-    assert_eq!(count(&run, "grant_type=refresh_token"), 1);
+    assert_eq!(run.count_kind(Kind::Refresh), 1);
     assert_ne!(token(&run), format!("{CANARY}-at-0"));
     assert_eq!(
         world.stored_refresh_token(),
@@ -161,22 +166,38 @@ fn stale_token_refreshes_once_and_persists_the_rotated_refresh_token_first() {
         ),
         &[],
     );
-    let intents = intents(&run);
-    let position = |needle: &str| {
-        intents
-            .iter()
-            .position(|l| l.contains(needle))
-            .unwrap_or_else(|| panic!("{needle}: {intents:?}"))
-    };
-    assert!(position("Lock {") < position("Read(Keychain"));
-    assert!(position("Read(Keychain") < position("grant_type=refresh_token"));
-    assert!(position("grant_type=refresh_token") < position("Write { slot: Keychain"));
-    assert!(position("Write { slot: Keychain") < position("Write { slot: AccessCache"));
-    assert!(position("Write { slot: AccessCache") < position("Unlock"));
+    let order = [
+        run.position(|i| matches!(i, Intent::Lock { .. })),
+        run.position(|i| matches!(i, Intent::Read(Slot::Keychain(_)))),
+        run.position(|i| Kind::of(i) == Kind::Refresh),
+        run.position(|i| {
+            matches!(
+                i,
+                Intent::Write {
+                    slot: Slot::Keychain(_),
+                    ..
+                }
+            )
+        }),
+        run.position(|i| {
+            matches!(
+                i,
+                Intent::Write {
+                    slot: Slot::AccessCache(_),
+                    ..
+                }
+            )
+        }),
+        run.position(|i| matches!(i, Intent::Unlock(_))),
+    ];
     assert!(
-        intents
-            .iter()
-            .any(|l| l.contains("resource=https://gateway.test")),
+        order[0].is_some() && order.is_sorted_by(|a, b| a < b),
+        "{order:?}: {:?}",
+        run.intents
+    );
+    assert!(
+        run.requests()
+            .any(|r| r.form_field("resource").as_deref() == Some("https://gateway.test")),
         "resource on refresh"
     );
     assert_eq!(token(&run), format!("{CANARY}-at-1"));
@@ -201,10 +222,16 @@ fn refresh_without_rotation_keeps_the_refresh_token_and_skips_the_keychain_write
         &[(Kind::Refresh, &[1])],
     );
     assert_eq!(
-        count(&run, "Write { slot: Keychain"),
+        run.count(|i| matches!(
+            i,
+            Intent::Write {
+                slot: Slot::Keychain(_),
+                ..
+            }
+        )),
         0,
         "{:?}",
-        intents(&run)
+        run.intents
     );
     assert_eq!(
         world.stored_refresh_token().as_deref(),
@@ -222,11 +249,11 @@ fn a_token_refreshed_by_another_process_is_used_without_a_request() {
         Interaction::NONE,
     );
     let mut world = World::new(&s, &[]);
-    let mut flow = world.start(&s);
+    let mut flow = world.start(&s, TOKEN_GOAL);
     // The fast-path read happens; then another process refreshes before we get the lock.
     let partial = world.run(&mut flow, 1);
     assert!(partial.outcome.is_none());
-    let key = settings().session_key();
+    let key = settings().session_key;
     let records = SessionRecords {
         refresh: None,
         access: Some(AccessRecord {
@@ -238,9 +265,9 @@ fn a_token_refreshed_by_another_process_is_used_without_a_request() {
         }),
     };
     world.put(&Slot::SessionFile(key), records.encode().expose_secret());
-    let rest = world.run(&mut flow, 100);
+    let rest = world.run(&mut flow, 100).map(Finished::Token);
     assert_eq!(token(&rest), "other-process-token");
-    assert_eq!(count(&rest, "Http("), 0);
+    assert_eq!(rest.count(is_http), 0);
     assert!(!world.lock_held());
 }
 
@@ -268,14 +295,14 @@ fn invalid_grant_ends_the_session_without_a_login_when_non_interactive() {
         "{:?}",
         run.outcome
     );
-    assert_eq!(count(&run, "OpenBrowser"), 0);
+    assert_eq!(run.count(|i| matches!(i, Intent::OpenBrowser { .. })), 0);
     assert_eq!(
         world.stored_refresh_token(),
         None,
         "the dead session is deleted"
     );
     assert!(
-        count(&run, "Read(SessionFile") >= 3,
+        run.count(|i| matches!(i, Intent::Read(Slot::SessionFile(_)))) >= 3,
         "the record is re-read after invalid_grant"
     );
 }
@@ -286,7 +313,7 @@ fn invalid_grant_starts_a_login_when_interactive() {
         &setup(Backend::File, InitialSession::Expired, TOKEN, INTERACTIVE),
         &[(Kind::Refresh, &[2])],
     );
-    assert_eq!(count(&run, "OpenBrowser"), 1);
+    assert_eq!(run.count(|i| matches!(i, Intent::OpenBrowser { .. })), 1);
     assert!(token(&run).starts_with(CANARY));
     assert_eq!(
         world.stored_refresh_token(),
@@ -305,14 +332,14 @@ fn invalid_grant_after_rotation_elsewhere_retries_with_the_newer_token() {
     // The refresh (6th intent) answers invalid_grant; meanwhile another process rotated.
     let mut world = World::new(&s, &[]);
     world.plan(Kind::Refresh, &[2]);
-    let mut flow = world.start(&s);
+    let mut flow = world.start(&s, TOKEN_GOAL);
     // Up to and including the refresh request.
     let partial = world.run(&mut flow, 7);
     assert!(partial.outcome.is_none());
     // Another process rotated the token (the IdP knows the newer one).
     world.issued_refresh_tokens.push("newer-rt".to_owned());
     world.grant_revoked = false;
-    let key = settings().session_key();
+    let key = settings().session_key;
     let records = SessionRecords {
         refresh: Some(RefreshRecord {
             refresh_token: RefreshToken::new("newer-rt"),
@@ -326,7 +353,7 @@ fn invalid_grant_after_rotation_elsewhere_retries_with_the_newer_token() {
         access: None,
     };
     world.put(&Slot::SessionFile(key), records.encode().expose_secret());
-    let rest = world.run(&mut flow, 100);
+    let rest = world.run(&mut flow, 100).map(Finished::Token);
     assert!(token(&rest).starts_with(CANARY));
     assert_eq!(
         world.presented_refresh_tokens.last().map(String::as_str),
@@ -345,11 +372,10 @@ fn an_ended_session_keeps_serving_its_still_valid_token() {
         let (world, run) = run(&s, &[(Kind::Refresh, &[2])]);
         assert_eq!(token(&run), format!("{CANARY}-at-0"));
         assert!(
-            run.transcript
-                .iter()
-                .any(|l| l.starts_with("warning: the sign-in session has ended")),
+            run.notices()
+                .any(|n| matches!(n, Notice::SessionEndedServingCachedToken { .. })),
             "{:?}",
-            run.transcript
+            run.intents
         );
         assert_eq!(
             world.stored_refresh_token(),
@@ -373,11 +399,11 @@ fn a_refresh_naming_another_user_keeps_the_rotated_refresh_token_but_never_its_a
     );
     let mut world = World::new(&s, &[]);
     world.subject = "someone-else".to_owned();
-    let mut flow = world.start(&s);
-    let run = world.run(&mut flow, 100);
+    let mut flow = world.start(&s, TOKEN_GOAL);
+    let run = world.run(&mut flow, 100).map(Finished::Token);
     let error = error(&run);
     assert!(
-        matches!(error, FlowError::Protocol(_)) && error.to_string().contains("sub"),
+        matches!(error, FlowError::IdToken(_)) && error.to_string().contains("sub"),
         "{error:?}"
     );
     assert_eq!(
@@ -388,12 +414,11 @@ fn a_refresh_naming_another_user_keeps_the_rotated_refresh_token_but_never_its_a
     let s = setup(
         Backend::File,
         InitialSession::Stale,
-        Goal::Inspect,
+        Task::Status,
         Interaction::NONE,
     );
-    let mut flow = world.start(&s);
-    let inspect = world.run(&mut flow, 100);
-    let Some(Ok(Outcome::Inspected(status))) = inspect.outcome else {
+    let inspect = world.run_task(&s, 100);
+    let Some(Ok(Finished::Status(status))) = inspect.outcome else {
         panic!()
     };
     assert_eq!(
@@ -411,9 +436,9 @@ fn keyring_waiters_take_a_refreshed_token_from_the_cache_without_the_keychain() 
         Interaction::NONE,
     );
     let mut world = World::new(&s, &[]);
-    let mut flow = world.start(&s);
+    let mut flow = world.start(&s, TOKEN_GOAL);
     let _ = world.run(&mut flow, 1);
-    let key = settings().session_key();
+    let key = settings().session_key;
     let records = SessionRecords {
         refresh: None,
         access: Some(AccessRecord {
@@ -425,9 +450,14 @@ fn keyring_waiters_take_a_refreshed_token_from_the_cache_without_the_keychain() 
         }),
     };
     world.put(&Slot::AccessCache(key), records.encode().expose_secret());
-    let rest = world.run(&mut flow, 100);
+    let rest = world.run(&mut flow, 100).map(Finished::Token);
     assert_eq!(token(&rest), "refreshed-elsewhere");
-    assert_eq!(count(&rest, "Keychain"), 0, "{:?}", intents(&rest));
+    assert_eq!(
+        rest.count(|i| matches!(slot_of(i), Some(Slot::Keychain(_)))),
+        0,
+        "{:?}",
+        rest.intents
+    );
 }
 
 #[test]
@@ -444,11 +474,10 @@ fn transient_failure_serves_a_still_valid_token_with_a_warning() {
     );
     assert_eq!(token(&run), format!("{CANARY}-at-0"));
     assert!(
-        run.transcript
-            .iter()
-            .any(|l| l.starts_with("warning: could not refresh")),
+        run.notices()
+            .any(|n| matches!(n, Notice::ServingCachedToken { .. })),
         "{:?}",
-        run.transcript
+        run.intents
     );
 }
 
@@ -460,12 +489,12 @@ fn transient_failure_after_expiry_is_transient_and_never_opens_a_browser() {
             &[(Kind::Refresh, &[3])],
         );
         assert!(
-            matches!(error(&run), FlowError::Transient(_)),
+            matches!(error(&run), FlowError::IdpUnavailable(_)),
             "{:?}",
             run.outcome
         );
         assert_eq!(world.browsers_opened, 0);
-        assert_eq!(count(&run, "BindCallback"), 0);
+        assert_eq!(run.count(|i| matches!(i, Intent::BindCallback { .. })), 0);
         assert_eq!(
             world.stored_refresh_token().as_deref(),
             Some(format!("{CANARY}-rt-0").as_str())
@@ -500,20 +529,22 @@ fn a_lost_answer_marks_maybe_spent_and_retries_once() {
         ),
         &[(Kind::Refresh, &[7])],
     );
-    assert_eq!(count(&run, "grant_type=refresh_token"), 2);
+    assert_eq!(run.count_kind(Kind::Refresh), 2);
     assert!(token(&run).starts_with(CANARY));
     assert_eq!(
         world.stored_refresh_token(),
         world.issued_refresh_tokens.last().cloned()
     );
-    let marked = run
-        .transcript
-        .iter()
-        .position(|l| l.starts_with("Write { slot: SessionFile"));
-    let second = run
-        .transcript
-        .iter()
-        .rposition(|l| l.contains("grant_type=refresh_token"));
+    let marked = run.position(|i| {
+        matches!(
+            i,
+            Intent::Write {
+                slot: Slot::SessionFile(_),
+                ..
+            }
+        )
+    });
+    let second = run.last_position(|i| Kind::of(i) == Kind::Refresh);
     assert!(marked < second, "maybe_spent is persisted before the retry");
 }
 
@@ -555,7 +586,7 @@ fn an_unreadable_success_is_treated_as_a_lost_answer() {
         ),
         &[(Kind::Refresh, &[4])],
     );
-    assert_eq!(count(&run, "grant_type=refresh_token"), 2);
+    assert_eq!(run.count_kind(Kind::Refresh), 2);
     // The access token was still valid: served with a warning, although the session ended.
     assert!(
         matches!(run.outcome, Some(Err(FlowError::NeedsLogin(_))))
@@ -572,7 +603,7 @@ fn refresh_config_errors_are_config_errors() {
         Interaction::NONE,
     );
     let mut world = World::new(&s, &[]);
-    let mut flow = world.start(&s);
+    let mut flow = world.start(&s, TOKEN_GOAL);
     // Cache, lock, session, discovery cache, discovery GET, discovery cache write.
     let _ = world.run(&mut flow, 6);
     let Output::Perform { id, intent } = flow.poll_output() else {
@@ -589,8 +620,8 @@ fn refresh_config_errors_are_config_errors() {
         result,
     })
     .unwrap();
-    let rest = world.run(&mut flow, 10);
-    assert!(matches!(error(&rest), FlowError::Config(_)));
+    let rest = world.run(&mut flow, 10).map(Finished::Token);
+    assert!(matches!(error(&rest), FlowError::Misconfigured(_)));
 }
 
 #[test]
@@ -602,12 +633,12 @@ fn the_time_budget_bounds_a_refresh() {
         Interaction::NONE,
     );
     let mut world = World::new(&s, &[]);
-    let mut flow = world.start(&s);
+    let mut flow = world.start(&s, TOKEN_GOAL);
     let _ = world.run(&mut flow, 3);
     world.now = world.now.saturating_add(Duration::from_secs(60));
-    let rest = world.run(&mut flow, 20);
-    assert!(matches!(error(&rest), FlowError::Transient(_)));
-    assert_eq!(count(&rest, "Http("), 0);
+    let rest = world.run(&mut flow, 20).map(Finished::Token);
+    assert!(matches!(error(&rest), FlowError::IdpUnavailable(_)));
+    assert_eq!(rest.count(is_http), 0);
 }
 
 // ---- no session, corrupt session, locks ---------------------------------------------------
@@ -624,7 +655,7 @@ fn no_session_non_interactive_needs_login_without_network() {
         &[],
     );
     assert_eq!(error(&run), FlowError::NeedsLogin(NeedsLogin::NoSession));
-    assert_eq!(count(&run, "Http("), 0);
+    assert_eq!(run.count(is_http), 0);
     assert!(
         error(&run)
             .hint()
@@ -661,10 +692,8 @@ fn corrupt_session_non_interactive_is_left_untouched() {
         error(&run),
         FlowError::NeedsLogin(NeedsLogin::CorruptSession { .. })
     ));
-    for verb in ["Write", "Delete", "MoveAside"] {
-        assert_eq!(count(&run, verb), 0, "{verb}");
-    }
-    assert!(world.contains(&Slot::SessionFile(settings().session_key())));
+    assert_eq!(run.count_kind(Kind::Store), 0, "{:?}", run.intents);
+    assert!(world.contains(&Slot::SessionFile(settings().session_key)));
 }
 
 #[test]
@@ -678,14 +707,14 @@ fn corrupt_session_interactive_is_moved_aside_before_a_login() {
         ),
         &[],
     );
-    let intents = intents(&run);
-    let moved = intents
-        .iter()
-        .position(|l| l.starts_with("MoveAside(Keychain"));
-    let bound = intents.iter().position(|l| l.starts_with("BindCallback"));
-    assert!(moved.is_some() && moved < bound, "{intents:?}");
+    let moved = run.position(|i| matches!(i, Intent::MoveAside(Slot::Keychain(_))));
+    let bound = run.position(|i| matches!(i, Intent::BindCallback { .. }));
+    assert!(moved.is_some() && moved < bound, "{:?}", run.intents);
     assert!(token(&run).starts_with(CANARY));
-    assert!(run.transcript.iter().any(|l| l.contains("moved aside")));
+    assert!(
+        run.notices()
+            .any(|n| matches!(n, Notice::SessionMovedAside { .. }))
+    );
     assert_eq!(
         world.stored_refresh_token(),
         world.issued_refresh_tokens.last().cloned()
@@ -708,11 +737,11 @@ fn a_login_elsewhere_ends_a_non_interactive_waiter_at_once() {
         user_code: None,
     };
     world.put(
-        &Slot::LoginMarker(settings().session_key()),
+        &Slot::LoginMarker(settings().session_key),
         &serde_json::to_vec(&marker).unwrap(),
     );
-    let mut flow = world.start(&s);
-    let run = world.run(&mut flow, 50);
+    let mut flow = world.start(&s, TOKEN_GOAL);
+    let run = world.run(&mut flow, 50).map(Finished::Token);
     let error = error(&run);
     assert!(
         matches!(
@@ -740,15 +769,14 @@ fn an_interactive_waiter_shows_the_other_login_once_and_waits() {
         user_code: Some("WXYZ".into()),
     };
     world.put(
-        &Slot::LoginMarker(settings().session_key()),
+        &Slot::LoginMarker(settings().session_key),
         &serde_json::to_vec(&marker).unwrap(),
     );
-    let mut flow = world.start(&s);
-    let run = world.run(&mut flow, 100);
+    let mut flow = world.start(&s, TOKEN_GOAL);
+    let run = world.run(&mut flow, 100).map(Finished::Token);
     assert_eq!(
-        run.transcript
-            .iter()
-            .filter(|l| l.starts_with("Another llmauth process is signing in"))
+        run.notices()
+            .filter(|n| matches!(n, Notice::LoginInProgressElsewhere { .. }))
             .count(),
         1
     );
@@ -780,7 +808,7 @@ fn a_lock_held_past_the_budget_is_a_lock_timeout() {
         Interaction::NONE,
     );
     let mut world = World::new(&s, &[]);
-    let mut flow = world.start(&s);
+    let mut flow = world.start(&s, TOKEN_GOAL);
     let _ = world.run(&mut flow, 1);
     for _ in 0..100 {
         let (id, lock) = match flow.poll_output() {
@@ -803,27 +831,28 @@ fn a_lock_held_past_the_budget_is_a_lock_timeout() {
             result,
         })
         .unwrap();
-        if let Output::Done = flow.poll_output() {
-            break;
+        if let Output::Done(outcome) = flow.poll_output() {
+            assert_eq!(outcome, Err(FlowError::LockTimeout));
+            return;
         }
     }
-    assert_eq!(flow.take_outcome(), Some(Err(FlowError::LockTimeout)));
+    panic!("no lock timeout");
 }
 
 // ---- login ------------------------------------------------------------------------------
 
 #[test]
 fn login_runs_pkce_with_state_nonce_resource_and_cleans_up() {
-    let login = Goal::Login { device: false };
+    let login = LOGIN;
     let (world, run) = run(
         &setup(Backend::Keyring, InitialSession::Fresh, login, INTERACTIVE),
         &[],
     );
-    let Some(Ok(Outcome::LoggedIn {
+    let Some(Ok(Finished::SignedIn(SignedIn {
         sub,
         refresh_token: true,
         ..
-    })) = &run.outcome
+    }))) = &run.outcome
     else {
         panic!("{:?}", run.outcome)
     };
@@ -835,11 +864,7 @@ fn login_runs_pkce_with_state_nonce_resource_and_cleans_up() {
             .iter()
             .all(|(_, verifier_ok)| *verifier_ok)
     );
-    let url = run
-        .transcript
-        .iter()
-        .find(|l| l.starts_with("OpenBrowser"))
-        .unwrap();
+    let url = run.browser_urls().next().unwrap();
     for part in [
         "code_challenge_method=S256",
         "state=",
@@ -850,29 +875,24 @@ fn login_runs_pkce_with_state_nonce_resource_and_cleans_up() {
         assert!(url.contains(part), "{part}: {url}");
     }
     assert!(!url.contains("prompt="), "no prompt by default");
-    let intents = intents(&run);
-    let last = &intents[intents.len() - 3..];
     assert!(
-        last[0].starts_with("Delete(LoginMarker")
-            && last[1] == "CloseCallback"
-            && last[2].starts_with("Unlock"),
-        "{last:?}"
+        matches!(
+            &run.intents[run.intents.len() - 3..],
+            [
+                Intent::Delete(Slot::LoginMarker(_)),
+                Intent::CloseCallback,
+                Intent::Unlock(_)
+            ]
+        ),
+        "{:?}",
+        run.intents
     );
-    assert!(
-        run.transcript
-            .iter()
-            .any(|l| l.starts_with("RespondCallback { status: 200"))
-    );
+    assert!(run.answer_statuses().any(|status| status == 200));
 }
 
 #[test]
 fn prompt_and_auth_params_reach_the_authorization_url() {
-    let s = setup(
-        Backend::File,
-        InitialSession::None,
-        Goal::Login { device: false },
-        INTERACTIVE,
-    );
+    let s = setup(Backend::File, InitialSession::None, LOGIN, INTERACTIVE);
     let mut world = World::new(&s, &[]);
     let mut settings = settings();
     settings.prompt = "consent".into();
@@ -883,16 +903,12 @@ fn prompt_and_auth_params_reach_the_authorization_url() {
     let mut flow = TokenFlow::new(
         settings,
         ctx,
-        s.goal.clone(),
+        LoginGoal { device: false },
         Entropy::new([1; 64]),
         world.now,
     );
-    let run = world.run(&mut flow, 100);
-    let url = run
-        .transcript
-        .iter()
-        .find(|l| l.starts_with("OpenBrowser"))
-        .unwrap();
+    let run = world.run(&mut flow, 100).map(Finished::SignedIn);
+    let url = run.browser_urls().next().unwrap();
     assert!(
         url.contains("prompt=consent") && url.contains("access_type=offline"),
         "{url}"
@@ -902,27 +918,19 @@ fn prompt_and_auth_params_reach_the_authorization_url() {
 #[test]
 fn a_wrong_state_is_ignored_and_never_exchanged() {
     // Await answers: wrong state (1), favicon (2), then the real redirect (0).
-    let login = Goal::Login { device: false };
+    let login = LOGIN;
     let s = setup(Backend::File, InitialSession::None, login, INTERACTIVE);
     let (world, run) = run(&s, &[(Kind::Callback, &[1, 2, 0])]);
     assert!(
-        matches!(run.outcome, Some(Ok(Outcome::LoggedIn { .. }))),
+        matches!(run.outcome, Some(Ok(Finished::SignedIn(_)))),
         "{}",
         run.transcript.join("\n")
     );
-    assert_eq!(count(&run, "AwaitCallback"), 3, "{:?}", intents(&run));
+    assert_eq!(run.count_kind(Kind::Callback), 3, "{:?}", run.intents);
     assert_eq!(world.code_exchanges.len(), 1);
     assert!(!world.code_exchanges[0].0.contains("forged"));
-    assert!(
-        run.transcript
-            .iter()
-            .any(|l| l.starts_with("RespondCallback { status: 400"))
-    );
-    assert!(
-        run.transcript
-            .iter()
-            .any(|l| l.starts_with("RespondCallback { status: 404"))
-    );
+    assert!(run.answer_statuses().any(|status| status == 400));
+    assert!(run.answer_statuses().any(|status| status == 404));
 }
 
 #[test]
@@ -969,16 +977,11 @@ fn skip_browser_prints_the_url_and_accepts_a_pasted_redirect() {
     let s = setup(Backend::File, InitialSession::None, TOKEN, interaction);
     let (world, run) = run(&s, &[(Kind::Callback, &[5])]);
     assert_eq!(world.browsers_opened, 0);
-    assert!(
-        run.transcript
-            .iter()
-            .any(|l| l.starts_with("Open this URL to sign in: https://idp.test/auth?"))
-    );
-    assert!(
-        run.transcript
-            .iter()
-            .any(|l| l.starts_with("Waiting for the sign-in"))
-    );
+    assert!(run.notices().any(|n| matches!(
+        n,
+        Notice::SignInUrl { url, browser_opened: false } if url.starts_with("https://idp.test/auth?")
+    )));
+    assert!(run.notices().any(|n| matches!(n, Notice::PasteBackHint)));
     assert!(token(&run).starts_with(CANARY));
 }
 
@@ -987,17 +990,19 @@ fn no_browser_falls_back_to_the_device_flow() {
     let s = setup(Backend::File, InitialSession::None, TOKEN, INTERACTIVE);
     // Browser fails (2) at the 9th intent.
     let (world, run) = run(&s, &[(Kind::Browser, &[2])]);
-    assert_eq!(count(&run, "CloseCallback"), 1);
-    assert!(run.transcript.iter().any(|l| {
-        l.starts_with("To sign in, visit https://idp.test/device and enter the code: ABCD-EFGH")
-    }));
+    assert_eq!(run.count(|i| matches!(i, Intent::CloseCallback)), 1);
+    assert!(run.notices().any(|n| matches!(
+        n,
+        Notice::DeviceCode { verification_uri, user_code, .. }
+            if verification_uri == "https://idp.test/device" && user_code == "ABCD-EFGH"
+    )));
     assert!(token(&run).starts_with(CANARY));
     assert!(world.code_exchanges.is_empty());
 }
 
 #[test]
 fn missing_refresh_token_is_explained() {
-    let login = Goal::Login { device: false };
+    let login = LOGIN;
     // Exchange answers without a refresh token (choice 1) at the 13th intent.
     let (world, run) = run(
         &setup(Backend::File, InitialSession::None, login, INTERACTIVE),
@@ -1006,54 +1011,40 @@ fn missing_refresh_token_is_explained() {
     assert!(
         matches!(
             run.outcome,
-            Some(Ok(Outcome::LoggedIn {
+            Some(Ok(Finished::SignedIn(SignedIn {
                 refresh_token: false,
                 ..
-            }))
+            })))
         ),
         "{}",
         run.transcript.join("\n")
     );
-    assert!(
-        run.transcript
-            .iter()
-            .any(|l| l.contains("--prompt consent"))
-    );
+    assert!(run.notices().any(|n| matches!(n, Notice::NoRefreshToken)));
     assert_eq!(world.stored_refresh_token(), None);
     assert!(world.has_stored_access_token());
 }
 
 #[test]
 fn issuer_mismatch_in_discovery_is_a_config_error() {
-    let s = setup(
-        Backend::File,
-        InitialSession::None,
-        Goal::Login { device: false },
-        INTERACTIVE,
-    );
+    let s = setup(Backend::File, InitialSession::None, LOGIN, INTERACTIVE);
     let (_, run) = run(&s, &[(Kind::Discovery, &[5])]);
     let error = error(&run);
     assert!(
-        matches!(error, FlowError::Config(_)) && error.to_string().contains("https://other.test"),
+        matches!(error, FlowError::Misconfigured(_))
+            && error.to_string().contains("https://other.test"),
         "{error:?}"
     );
 }
 
 #[test]
 fn discovery_falls_back_to_rfc8414() {
-    let s = setup(
-        Backend::File,
-        InitialSession::None,
-        Goal::Login { device: false },
-        INTERACTIVE,
-    );
+    let s = setup(Backend::File, InitialSession::None, LOGIN, INTERACTIVE);
     let (_, run) = run(&s, &[(Kind::Discovery, &[1])]);
     assert!(
-        run.transcript
-            .iter()
-            .any(|l| l.contains("/.well-known/oauth-authorization-server/realms/r"))
+        run.requests()
+            .any(|r| r.url == "https://idp.test/.well-known/oauth-authorization-server/realms/r")
     );
-    assert!(matches!(run.outcome, Some(Ok(Outcome::LoggedIn { .. }))));
+    assert!(matches!(run.outcome, Some(Ok(Finished::SignedIn(_)))));
 }
 
 // ---- device flow ------------------------------------------------------------------------
@@ -1063,24 +1054,20 @@ fn device_flow_polls_pending_and_slows_down() {
     let s = setup(
         Backend::File,
         InitialSession::None,
-        Goal::Login { device: true },
+        DEVICE_LOGIN,
         INTERACTIVE,
     );
     // lock, read, discovery read, GET, device auth, marker write, notice, polls: pending (1), slow_down (2), ok.
     let (_, run) = run(&s, &[(Kind::DevicePoll, &[1, 2, 0])]);
     assert!(
-        matches!(run.outcome, Some(Ok(Outcome::LoggedIn { .. }))),
+        matches!(run.outcome, Some(Ok(Finished::SignedIn(_)))),
         "{}",
         run.transcript.join("\n")
     );
-    let waits: Vec<&String> = run
-        .transcript
-        .iter()
-        .filter(|l| l.starts_with("wait until"))
-        .collect();
-    assert_eq!(waits.len(), 3, "{waits:?}");
+    assert_eq!(run.waits, [WaitReason::DevicePoll; 3]);
     assert!(
-        !run.transcript.iter().any(|l| l.contains("nonce")),
+        run.browser_urls().next().is_none()
+            && run.requests().all(|r| r.form_field("nonce").is_none()),
         "device flow sends no nonce"
     );
 }
@@ -1090,7 +1077,7 @@ fn device_flow_denied_ends_the_login() {
     let s = setup(
         Backend::File,
         InitialSession::None,
-        Goal::Login { device: true },
+        DEVICE_LOGIN,
         INTERACTIVE,
     );
     let (_, run) = run(&s, &[(Kind::DevicePoll, &[3])]);
@@ -1108,27 +1095,22 @@ fn logout_revokes_then_deletes_the_access_cache_first() {
         &setup(
             Backend::Keyring,
             InitialSession::Fresh,
-            Goal::Logout { revoke: true },
+            LOGOUT_REVOKING,
             Interaction::NONE,
         ),
         &[],
     );
     assert_eq!(
         run.outcome,
-        Some(Ok(Outcome::LoggedOut {
+        Some(Ok(Finished::LoggedOut(LoggedOut {
             had_session: true,
             revoked: Some(Ok(()))
-        }))
+        })))
     );
     assert!(world.grant_revoked);
-    let intents = intents(&run);
-    let cache = intents
-        .iter()
-        .position(|l| l.starts_with("Delete(AccessCache"));
-    let keychain = intents
-        .iter()
-        .position(|l| l.starts_with("Delete(Keychain"));
-    assert!(cache.is_some() && cache < keychain, "{intents:?}");
+    let cache = run.position(|i| matches!(i, Intent::Delete(Slot::AccessCache(_))));
+    let keychain = run.position(|i| matches!(i, Intent::Delete(Slot::Keychain(_))));
+    assert!(cache.is_some() && cache < keychain, "{:?}", run.intents);
     assert!(!world.has_stored_access_token() && world.stored_refresh_token().is_none());
 }
 
@@ -1138,25 +1120,24 @@ fn logout_deletes_even_when_revocation_fails() {
     let s = setup(
         Backend::File,
         InitialSession::Fresh,
-        Goal::Logout { revoke: true },
+        LOGOUT_REVOKING,
         Interaction::NONE,
     );
     let (world, run) = run(&s, &[(Kind::Revoke, &[1])]);
     assert!(
         matches!(
             run.outcome,
-            Some(Ok(Outcome::LoggedOut {
+            Some(Ok(Finished::LoggedOut(LoggedOut {
                 revoked: Some(Err(_)),
                 ..
-            }))
+            })))
         ),
         "{:?}",
         run.outcome
     );
     assert!(
-        run.transcript
-            .iter()
-            .any(|l| l.starts_with("warning: could not revoke"))
+        run.notices()
+            .any(|n| matches!(n, Notice::RevocationFailed { .. }))
     );
     assert!(world.stored_refresh_token().is_none());
 }
@@ -1167,12 +1148,12 @@ fn inspect_reads_without_lock_or_network() {
         &setup(
             Backend::Keyring,
             InitialSession::MaybeSpent,
-            Goal::Inspect,
+            Task::Status,
             Interaction::NONE,
         ),
         &[],
     );
-    let Some(Ok(Outcome::Inspected(status))) = &run.outcome else {
+    let Some(Ok(Finished::Status(status))) = &run.outcome else {
         panic!()
     };
     assert!(status.refresh_token && status.maybe_spent && status.access_valid);
@@ -1185,8 +1166,8 @@ fn inspect_reads_without_lock_or_network() {
     assert!(!corrupt_without_access.is_usable());
     assert!(!SessionStatus::default().is_usable());
     assert_eq!(status.sub.as_deref(), Some("user-1"));
-    assert_eq!(count(&run, "Lock"), 0);
-    assert_eq!(count(&run, "Http"), 0);
+    assert_eq!(run.count_kind(Kind::Lock), 0);
+    assert_eq!(run.count(is_http), 0);
 }
 
 // ---- misuse ---------------------------------------------------------------------------------
@@ -1200,7 +1181,7 @@ fn misuse_is_reported_and_changes_nothing() {
         Interaction::NONE,
     );
     let mut world = World::new(&s, &[]);
-    let mut flow = world.start(&s);
+    let mut flow = world.start(&s, TOKEN_GOAL);
     let before = format!("{:?}", flow.poll_output());
     let Output::Perform { id, .. } = flow.poll_output() else {
         panic!()
@@ -1240,9 +1221,35 @@ fn misuse_is_reported_and_changes_nothing() {
 fn arbitrary_run(setup_bytes: [u8; 4], script: &[u8]) -> (WorldSetup, World, Run) {
     let setup = WorldSetup::from_bytes(setup_bytes);
     let mut world = World::new(&setup, script);
-    let mut flow = world.start(&setup);
-    let run = world.run(&mut flow, 20_000);
+    let run = world.run_task(&setup, 20_000);
     (setup, world, run)
+}
+
+/// Feeds `flow` a wrong intent id after `at` steps: a misuse that changes nothing, and
+/// the flow still finishes cleanly.
+fn wrong_id_changes_nothing<G: Goal>(
+    world: &mut World,
+    setup: &WorldSetup,
+    goal: G,
+    at: usize,
+) -> Result<(), TestCaseError> {
+    let mut flow = world.start(setup, goal);
+    let _ = world.run(&mut flow, at);
+    let before = format!("{:?}", flow.poll_output());
+    if let Output::Perform { id, .. } = flow.poll_output() {
+        let wrong = IntentId(id.0.wrapping_add(17));
+        let result = flow.handle_input(Input::Completed {
+            id: wrong,
+            now: world.now,
+            result: IntentResult::Done,
+        });
+        let wrong_id = matches!(result, Err(Misuse::WrongId { .. }));
+        prop_assert!(wrong_id);
+        prop_assert_eq!(format!("{:?}", flow.poll_output()), before);
+    }
+    let rest = world.run(&mut flow, 500);
+    prop_assert!(rest.misuse.is_none());
+    Ok(())
 }
 
 proptest! {
@@ -1281,7 +1288,7 @@ proptest! {
                 }
             }
         }
-        if let (Some(Ok(Outcome::Token(_) | Outcome::LoggedIn { .. })), Some(latest)) = (&run.outcome, latest) {
+        if let (Some(Ok(Finished::Token(_) | Finished::SignedIn(_))), Some(latest)) = (&run.outcome, latest) {
             let stored = world.stored_refresh_token();
             prop_assert_eq!(stored.as_ref(), Some(latest));
         }
@@ -1311,17 +1318,12 @@ proptest! {
     fn wrong_ids_change_nothing(setup in any::<[u8; 4]>(), script in proptest::collection::vec(any::<u8>(), 0..48), at in 0usize..30) {
         let setup = WorldSetup::from_bytes(setup);
         let mut world = World::new(&setup, &script);
-        let mut flow = world.start(&setup);
-        let _ = world.run(&mut flow, at);
-        let before = format!("{:?}", flow.poll_output());
-        if let Output::Perform { id, .. } = flow.poll_output() {
-            let wrong = IntentId(id.0.wrapping_add(17));
-            let result = flow.handle_input(Input::Completed { id: wrong, now: world.now, result: IntentResult::Done });
-            let wrong_id = matches!(result, Err(Misuse::WrongId { .. }));
-            prop_assert!(wrong_id);
-            prop_assert_eq!(format!("{:?}", flow.poll_output()), before);
+        match setup.task {
+            Task::Token(goal) => wrong_id_changes_nothing(&mut world, &setup, goal, at)?,
+            Task::Login(goal) => wrong_id_changes_nothing(&mut world, &setup, goal, at)?,
+            Task::Logout(goal) => wrong_id_changes_nothing(&mut world, &setup, goal, at)?,
+            // `status` runs no flow.
+            Task::Status => {}
         }
-        let rest = world.run(&mut flow, 500);
-        prop_assert!(rest.misuse.is_none());
     }
 }

@@ -1,5 +1,6 @@
 //! [`World`]: the simulated surroundings of a flow.
 
+use core::fmt;
 use core::time::Duration;
 use std::collections::{BTreeMap, VecDeque};
 
@@ -9,14 +10,20 @@ use sha2::{Digest, Sha256};
 
 use super::{CANARY, ISSUER, T0, settings};
 use crate::error::{FlowError, Misuse};
-use crate::flow::{Goal, Interaction, Outcome, TokenFlow};
+use crate::flow::{
+    Goal, Interaction, LoggedOut, LoginGoal, LogoutGoal, SessionStatus, SignedIn, TokenFlow,
+    TokenGoal,
+};
 use crate::http::{HttpRequest, HttpResponse, TransportError, TransportErrorKind};
-use crate::intent::{BindError, CallbackEvent, Input, Intent, IntentResult, LockOutcome, Output};
+use crate::intent::{
+    BindError, CallbackEvent, Input, Intent, IntentResult, LockOutcome, Notice, Output,
+};
 use crate::secret::{AccessToken, Entropy, RefreshToken, SecretBytes, SecretUrl};
 use crate::store::{
     AccessRecord, Backend, RefreshRecord, SessionRecords, Slot, StoreError, StoreErrorKind,
 };
-use crate::time::UnixTime;
+use crate::time::{UnixTime, WaitReason};
+use crate::token::Credential;
 
 /// The starting point of a simulation.
 #[derive(Clone, Debug)]
@@ -25,10 +32,36 @@ pub struct WorldSetup {
     pub backend: Backend,
     /// What is stored at the start.
     pub session: InitialSession,
-    /// What the flow is asked for.
-    pub goal: Goal,
+    /// What is asked for.
+    pub task: Task,
     /// What the person can do.
     pub interaction: Interaction,
+}
+
+/// What a simulation runs: a flow for one of the goals, or `status`'s reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Task {
+    /// A token flow.
+    Token(TokenGoal),
+    /// A login flow.
+    Login(LoginGoal),
+    /// A logout flow.
+    Logout(LogoutGoal),
+    /// `status`: the records read and judged, without a flow.
+    Status,
+}
+
+/// What any task ends in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Finished {
+    /// A token flow's token.
+    Token(Credential),
+    /// A login flow's sign-in.
+    SignedIn(SignedIn),
+    /// A logout flow's report.
+    LoggedOut(LoggedOut),
+    /// What `status` shows.
+    Status(SessionStatus),
 }
 
 /// What is stored when the simulation starts.
@@ -67,20 +100,17 @@ impl WorldSetup {
             InitialSession::MaybeSpent,
             InitialSession::AccessOnly,
         ][usize::from(bytes[1]) % 7];
-        let goal = match bytes[2] % 6 {
-            0 | 1 => Goal::Token {
-                min_valid: Duration::ZERO,
-                force_refresh: false,
-            },
-            2 => Goal::Token {
+        let task = match bytes[2] % 6 {
+            0 | 1 => Task::Token(TokenGoal::default()),
+            2 => Task::Token(TokenGoal {
                 min_valid: Duration::ZERO,
                 force_refresh: true,
-            },
-            3 => Goal::Login {
+            }),
+            3 => Task::Login(LoginGoal {
                 device: bytes[2] % 12 == 3,
-            },
-            4 => Goal::Logout { revoke: true },
-            _ => Goal::Inspect,
+            }),
+            4 => Task::Logout(LogoutGoal { revoke: true }),
+            _ => Task::Status,
         };
         let interaction = match bytes[3] % 3 {
             0 => Interaction::NONE,
@@ -95,7 +125,7 @@ impl WorldSetup {
         Self {
             backend,
             session,
-            goal,
+            task,
             interaction,
         }
     }
@@ -141,20 +171,92 @@ pub enum RefreshEvent {
     Presented(String),
 }
 
-/// The result of running a flow in a [`World`].
+/// Methods that pick one kind of intent (and what it carries) out of a run, in order.
+macro_rules! intents_of {
+    ($($(#[$doc:meta])* $name:ident -> $item:ty: $pattern:pat => $picked:expr;)*) => {$(
+        $(#[$doc])*
+        pub fn $name(&self) -> impl Iterator<Item = $item> {
+            self.intents.iter().filter_map(|intent| {
+                if let $pattern = intent { Some($picked) } else { None }
+            })
+        }
+    )*};
+}
+
+/// The result of running a flow (or `status`) in a [`World`].
 #[derive(Debug)]
-pub struct Run {
+pub struct Run<O = Finished> {
     /// The outcome, if the flow finished within the step limit.
-    pub outcome: Option<Result<Outcome, FlowError>>,
-    /// Every intent (as `Debug`), notice (as `Display`) and wait, in order.
+    pub outcome: Option<Result<O, FlowError>>,
+    /// Every intent the flow issued, in order (what tests look at).
+    pub intents: Vec<Intent>,
+    /// Every wait the flow asked for, in order.
+    pub waits: Vec<WaitReason>,
+    /// Every intent (as `Debug`), notice (as `Display`), result and wait, in order: what
+    /// a log could show.
     pub transcript: Vec<String>,
     /// A misuse error, which would be a bug in the flow.
     pub misuse: Option<Misuse>,
 }
 
-impl Run {
+impl<O> Run<O> {
+    fn new() -> Self {
+        Self {
+            outcome: None,
+            intents: Vec::new(),
+            waits: Vec::new(),
+            transcript: Vec::new(),
+            misuse: None,
+        }
+    }
+
+    /// The same run with its outcome mapped.
+    pub fn map<P>(self, f: impl FnOnce(O) -> P) -> Run<P> {
+        Run {
+            outcome: self.outcome.map(|outcome| outcome.map(f)),
+            intents: self.intents,
+            waits: self.waits,
+            transcript: self.transcript,
+            misuse: self.misuse,
+        }
+    }
+
+    /// How many intents match.
+    pub fn count(&self, matches: impl Fn(&Intent) -> bool) -> usize {
+        self.intents.iter().filter(|intent| matches(intent)).count()
+    }
+
+    /// How many intents are of this kind.
+    pub fn count_kind(&self, kind: Kind) -> usize {
+        self.count(|intent| Kind::of(intent) == kind)
+    }
+
+    /// Where the first matching intent is.
+    pub fn position(&self, matches: impl Fn(&Intent) -> bool) -> Option<usize> {
+        self.intents.iter().position(matches)
+    }
+
+    /// Where the last matching intent is.
+    pub fn last_position(&self, matches: impl Fn(&Intent) -> bool) -> Option<usize> {
+        self.intents.iter().rposition(matches)
+    }
+
+    intents_of! {
+        /// The notices shown, in order.
+        notices -> &Notice: Intent::Notify(notice) => notice;
+        /// The requests sent to the IdP, in order.
+        requests -> &HttpRequest: Intent::Http(request) => request;
+        /// The URLs a browser was opened at, in order.
+        browser_urls -> &str: Intent::OpenBrowser { url } => url.as_str();
+        /// The statuses of the answers given to the browser, in order.
+        answer_statuses -> u16: Intent::RespondCallback { status, .. } => *status;
+    }
+
     /// Everything a user or a log could ever see of this run.
-    pub fn visible_text(&self) -> String {
+    pub fn visible_text(&self) -> String
+    where
+        O: fmt::Debug,
+    {
         let mut text = self.transcript.join("\n");
         if let Some(outcome) = &self.outcome {
             text.push_str(&format!("\n{outcome:?}"));
@@ -180,7 +282,9 @@ pub struct World {
     /// The simulated clock.
     pub now: UnixTime,
     script: VecDeque<u8>,
-    slots: BTreeMap<String, Vec<u8>>,
+    slots: BTreeMap<Slot, Vec<u8>>,
+    /// What `MoveAside` set aside, in order.
+    moved_aside: Vec<(Slot, Vec<u8>)>,
     counter: u32,
     /// Refresh tokens the IdP issued, oldest first; the last one is current.
     pub issued_refresh_tokens: Vec<String>,
@@ -210,6 +314,7 @@ impl World {
             now: T0,
             script: script.iter().copied().collect(),
             slots: BTreeMap::new(),
+            moved_aside: Vec::new(),
             counter: 0,
             issued_refresh_tokens: Vec::new(),
             grant_revoked: false,
@@ -228,13 +333,13 @@ impl World {
     }
 
     fn store_initial(&mut self, setup: &WorldSetup) {
-        let key = settings().session_key();
+        let key = settings().session_key;
         let age = match setup.session {
             InitialSession::None => return,
             InitialSession::Corrupt => {
                 let slot = setup.backend.refresh_slot(&key);
                 self.slots
-                    .insert(slot_name(&slot), b"{\"version\":1,\"refresh\":".to_vec());
+                    .insert(slot, b"{\"version\":1,\"refresh\":".to_vec());
                 return;
             }
             InitialSession::Fresh => 10,
@@ -267,7 +372,7 @@ impl World {
                     access: Some(access),
                 };
                 self.slots.insert(
-                    slot_name(&Slot::SessionFile(key)),
+                    Slot::SessionFile(key),
                     records.encode().expose_secret().to_vec(),
                 );
             }
@@ -278,7 +383,7 @@ impl World {
                         access: None,
                     };
                     self.slots.insert(
-                        slot_name(&Slot::Keychain(key.clone())),
+                        Slot::Keychain(key.clone()),
                         records.encode().expose_secret().to_vec(),
                     );
                 }
@@ -287,31 +392,79 @@ impl World {
                     access: Some(access),
                 };
                 self.slots.insert(
-                    slot_name(&Slot::AccessCache(key)),
+                    Slot::AccessCache(key),
                     records.encode().expose_secret().to_vec(),
                 );
             }
         }
     }
 
-    /// Starts the flow of `setup` at the world's time.
-    pub fn start(&self, setup: &WorldSetup) -> TokenFlow {
+    /// Starts a flow for `goal` with the backend and interaction of `setup`, at the
+    /// world's time.
+    pub fn start<G: Goal>(&self, setup: &WorldSetup, goal: G) -> TokenFlow<G> {
         let ctx = super::context(setup.backend, setup.interaction, self.now);
-        TokenFlow::new(
-            settings(),
-            ctx,
-            setup.goal.clone(),
-            Entropy::new([42; 64]),
+        TokenFlow::new(settings(), ctx, goal, Entropy::new([42; 64]), self.now)
+    }
+
+    /// Runs the task of `setup` to the end (or `max_steps`), answering from the script.
+    pub fn run_task(&mut self, setup: &WorldSetup, max_steps: usize) -> Run {
+        match setup.task {
+            Task::Token(goal) => {
+                let mut flow = self.start(setup, goal);
+                self.run(&mut flow, max_steps).map(Finished::Token)
+            }
+            Task::Login(goal) => {
+                let mut flow = self.start(setup, goal);
+                self.run(&mut flow, max_steps).map(Finished::SignedIn)
+            }
+            Task::Logout(goal) => {
+                let mut flow = self.start(setup, goal);
+                self.run(&mut flow, max_steps).map(Finished::LoggedOut)
+            }
+            Task::Status => self.status(setup.backend),
+        }
+    }
+
+    /// `status`: reads the slots core names the way the runtime does (a failed refresh-slot
+    /// read is the error, a failed cache read is no token), and judges them.
+    fn status(&mut self, backend: Backend) -> Run {
+        let key = settings().session_key;
+        let mut run = Run::new();
+        let mut read = |world: &mut Self, slot: Slot| {
+            let intent = Intent::Read(slot.clone());
+            let choice = world.choice(&intent);
+            let read = world.read(&slot, choice);
+            run.transcript.push(format!("{intent:?}"));
+            run.transcript.push(format!("-> {read:?}"));
+            run.intents.push(intent);
+            read
+        };
+        let (refresh_slot, cache_slot) = SessionStatus::slots(backend, &key);
+        let refresh = match read(self, refresh_slot) {
+            Ok(refresh) => refresh,
+            Err(error) => {
+                run.outcome = Some(Err(FlowError::Store(error)));
+                return run;
+            }
+        };
+        let cache = cache_slot.and_then(|slot| read(self, slot).ok().flatten());
+        let status = SessionStatus::of(
+            refresh.as_ref().map(SecretBytes::expose_secret),
+            cache.as_ref().map(SecretBytes::expose_secret),
             self.now,
-        )
+        );
+        run.outcome = Some(Ok(Finished::Status(status)));
+        run
     }
 
     /// Drives `flow` to the end (or `max_steps`), answering from the script.
-    pub fn run(&mut self, flow: &mut TokenFlow, max_steps: usize) -> Run {
-        let mut transcript = Vec::new();
+    pub fn run<G: Goal>(&mut self, flow: &mut TokenFlow<G>, max_steps: usize) -> Run<G::Outcome> {
+        let mut run = Run::new();
+        let transcript = &mut run.transcript;
         for _ in 0..max_steps {
             let input = match flow.poll_output() {
                 Output::Perform { id, intent } => {
+                    run.intents.push(intent.clone());
                     transcript.push(format!("{intent:?}"));
                     if let Intent::Notify(notice) = intent {
                         transcript.push(notice.to_string());
@@ -326,48 +479,39 @@ impl World {
                     }
                 }
                 Output::WaitUntil { deadline, reason } => {
+                    run.waits.push(reason);
                     transcript.push(format!("wait until {deadline:?} ({reason:?})"));
                     self.now = self.now.max(deadline);
                     Input::Timeout { now: self.now }
                 }
-                Output::Done => {
-                    return Run {
-                        outcome: flow.take_outcome(),
-                        transcript,
-                        misuse: None,
-                    };
+                Output::Done(outcome) => {
+                    run.outcome = Some(outcome);
+                    return run;
                 }
             };
             if let Err(misuse) = flow.handle_input(input) {
-                return Run {
-                    outcome: None,
-                    transcript,
-                    misuse: Some(misuse),
-                };
+                run.misuse = Some(misuse);
+                return run;
             }
         }
-        Run {
-            outcome: None,
-            transcript,
-            misuse: None,
-        }
+        run
     }
 
     /// Replaces a slot's content, as another process would.
     pub fn put(&mut self, slot: &Slot, bytes: &[u8]) {
-        self.slots.insert(slot_name(slot), bytes.to_vec());
+        self.slots.insert(slot.clone(), bytes.to_vec());
     }
 
     /// Whether a slot exists.
     pub fn contains(&self, slot: &Slot) -> bool {
-        self.slots.contains_key(&slot_name(slot))
+        self.slots.contains_key(slot)
     }
 
     /// The refresh token currently stored, if any (looking in every slot).
     pub fn stored_refresh_token(&self) -> Option<String> {
         self.slots
             .iter()
-            .filter(|(name, _)| !name.starts_with("AccessCache"))
+            .filter(|(slot, _)| !matches!(slot, Slot::AccessCache(_)))
             .find_map(|(_, bytes)| {
                 SessionRecords::decode(bytes)
                     .ok()?
@@ -396,7 +540,7 @@ impl World {
     }
 
     fn choice(&mut self, intent: &Intent) -> u8 {
-        let kind = kind_of(intent);
+        let kind = Kind::of(intent);
         if let Some(choice) = self.plans.get_mut(&kind).and_then(VecDeque::pop_front) {
             return choice;
         }
@@ -413,14 +557,7 @@ impl World {
         let choice = self.choice(intent);
         match intent {
             Intent::Http(request) => IntentResult::Http(self.http(request, choice)),
-            Intent::Read(slot) => IntentResult::Read(if choice % 8 == 7 {
-                Err(store_error())
-            } else {
-                Ok(self
-                    .slots
-                    .get(&slot_name(slot))
-                    .map(|b| SecretBytes::new(b.clone())))
-            }),
+            Intent::Read(slot) => IntentResult::Read(self.read(slot, choice)),
             Intent::Write { slot, bytes } => IntentResult::Stored(if choice % 8 == 7 {
                 Err(store_error())
             } else {
@@ -428,21 +565,20 @@ impl World {
                     self.remember_authorization(bytes);
                 }
                 self.slots
-                    .insert(slot_name(slot), bytes.expose_secret().to_vec());
+                    .insert(slot.clone(), bytes.expose_secret().to_vec());
                 Ok(())
             }),
             Intent::Delete(slot) => IntentResult::Stored(if choice % 8 == 7 {
                 Err(store_error())
             } else {
-                self.slots.remove(&slot_name(slot));
+                self.slots.remove(slot);
                 Ok(())
             }),
             Intent::MoveAside(slot) => IntentResult::Stored(if choice % 8 == 7 {
                 Err(store_error())
             } else {
-                if let Some(bytes) = self.slots.remove(&slot_name(slot)) {
-                    self.slots
-                        .insert(format!("{}.corrupt", slot_name(slot)), bytes);
+                if let Some(bytes) = self.slots.remove(slot) {
+                    self.moved_aside.push((slot.clone(), bytes));
                 }
                 Ok(())
             }),
@@ -497,6 +633,13 @@ impl World {
                 IntentResult::Done
             }
         }
+    }
+
+    fn read(&self, slot: &Slot, choice: u8) -> Result<Option<SecretBytes>, StoreError> {
+        if choice % 8 == 7 {
+            return Err(store_error());
+        }
+        Ok(self.slots.get(slot).map(|b| SecretBytes::new(b.clone())))
     }
 
     fn remember_authorization(&mut self, marker: &SecretBytes) {
@@ -554,15 +697,7 @@ impl World {
     }
 
     fn http(&mut self, request: &HttpRequest, choice: u8) -> Result<HttpResponse, TransportError> {
-        let form: BTreeMap<String, String> = request
-            .body
-            .as_ref()
-            .map(|b| {
-                url::form_urlencoded::parse(b.expose_secret())
-                    .into_owned()
-                    .collect()
-            })
-            .unwrap_or_default();
+        let form = form(request);
         if request.url.contains("/.well-known/") {
             return self.discovery(request, choice);
         }
@@ -738,47 +873,47 @@ impl World {
     }
 }
 
-fn kind_of(intent: &Intent) -> Kind {
-    match intent {
-        Intent::Http(request) => {
-            let form: BTreeMap<String, String> = request
-                .body
-                .as_ref()
-                .map(|b| {
-                    url::form_urlencoded::parse(b.expose_secret())
-                        .into_owned()
-                        .collect()
-                })
-                .unwrap_or_default();
-            if request.url.contains("/.well-known/") {
-                Kind::Discovery
-            } else if request.url.ends_with("/device") {
-                Kind::DeviceAuthorization
-            } else if request.url.ends_with("/revoke") {
-                Kind::Revoke
-            } else {
-                match form.get("grant_type").map(String::as_str) {
-                    Some("refresh_token") => Kind::Refresh,
-                    Some("authorization_code") => Kind::CodeExchange,
-                    _ => Kind::DevicePoll,
+impl Kind {
+    /// The kind of `intent`.
+    pub fn of(intent: &Intent) -> Self {
+        match intent {
+            Intent::Http(request) => {
+                if request.url.contains("/.well-known/") {
+                    Kind::Discovery
+                } else if request.url.ends_with("/device") {
+                    Kind::DeviceAuthorization
+                } else if request.url.ends_with("/revoke") {
+                    Kind::Revoke
+                } else {
+                    match form(request).get("grant_type").map(String::as_str) {
+                        Some("refresh_token") => Kind::Refresh,
+                        Some("authorization_code") => Kind::CodeExchange,
+                        _ => Kind::DevicePoll,
+                    }
                 }
             }
+            Intent::Read(_) => Kind::Read,
+            Intent::Write { .. } | Intent::Delete(_) | Intent::MoveAside(_) => Kind::Store,
+            Intent::Lock { .. } => Kind::Lock,
+            Intent::OpenBrowser { .. } => Kind::Browser,
+            Intent::BindCallback { .. } => Kind::Bind,
+            Intent::AwaitCallback { .. } => Kind::Callback,
+            Intent::Unlock(_)
+            | Intent::RespondCallback { .. }
+            | Intent::CloseCallback
+            | Intent::Notify(_) => Kind::Other,
         }
-        Intent::Read(_) => Kind::Read,
-        Intent::Write { .. } | Intent::Delete(_) | Intent::MoveAside(_) => Kind::Store,
-        Intent::Lock { .. } => Kind::Lock,
-        Intent::OpenBrowser { .. } => Kind::Browser,
-        Intent::BindCallback { .. } => Kind::Bind,
-        Intent::AwaitCallback { .. } => Kind::Callback,
-        Intent::Unlock(_)
-        | Intent::RespondCallback { .. }
-        | Intent::CloseCallback
-        | Intent::Notify(_) => Kind::Other,
     }
 }
 
-fn slot_name(slot: &Slot) -> String {
-    format!("{slot:?}")
+/// The fields of a request's form body.
+fn form(request: &HttpRequest) -> BTreeMap<String, String> {
+    let Some(body) = &request.body else {
+        return BTreeMap::new();
+    };
+    url::form_urlencoded::parse(body.expose_secret())
+        .into_owned()
+        .collect()
 }
 
 fn store_error() -> StoreError {

@@ -1,22 +1,32 @@
-//! Real `TokenFlow`s driven end to end through `drive` and `BlockingIo` on a temporary
-//! state directory (file backend, no network).
+//! Real `TokenFlow`s assembled by `FlowSetup` and driven end to end through `drive` and
+//! `BlockingIo` on a temporary state directory (file backend, no network); `status`'s
+//! reads through `FlowSetup::session_status`.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use llmauth_blocking::{BlockingIo, IoOptions, Paths, drive, entropy, now};
+use llmauth_blocking::{BlockingIo, FlowSetup, IoOptions, Paths, drive, now};
 use llmauth_core::error::{FlowError, NeedsLogin};
-use llmauth_core::flow::{FlowContext, FlowSettings, Goal, Interaction, Outcome, TokenFlow};
+use llmauth_core::flow::{
+    FlowResult, FlowSettings, Goal, Interaction, LoggedOut, LogoutGoal, TokenGoal,
+};
 use llmauth_core::intent::{Intent, IntentResult, LockOutcome};
 use llmauth_core::secret::{AccessToken, RefreshToken};
-use llmauth_core::store::{AccessRecord, Backend, LockName, RefreshRecord, SessionRecords, Slot};
+use llmauth_core::store::{
+    AccessRecord, Backend, LockName, RefreshRecord, SessionKey, SessionRecords, Slot,
+};
 
 use crate::support::{quiet_io, temp_paths};
 
 fn settings() -> FlowSettings {
     FlowSettings {
-        gateway_url: "https://llm.example.com".to_owned(),
+        session_key: SessionKey::derive(
+            "https://llm.example.com",
+            "https://auth.example.com",
+            "llmauth-test",
+            "",
+        ),
         issuer: "https://auth.example.com".to_owned(),
         client_id: "llmauth-test".to_owned(),
         audience: String::new(),
@@ -28,21 +38,31 @@ fn settings() -> FlowSettings {
     }
 }
 
-fn flow(goal: Goal) -> TokenFlow {
-    let ctx = FlowContext {
+fn setup(paths: &Paths) -> FlowSetup {
+    FlowSetup {
+        settings: settings(),
         backend: Backend::File,
         interaction: Interaction::NONE,
-        deadline: Some(now().saturating_add(Duration::from_secs(8))),
-        pid: std::process::id(),
-    };
-    TokenFlow::new(settings(), ctx, goal, entropy().unwrap(), now())
+        paths: paths.clone(),
+        io_options: IoOptions::default(),
+    }
 }
 
-fn token_goal() -> Goal {
-    Goal::Token {
-        min_valid: Duration::ZERO,
-        force_refresh: false,
-    }
+/// Runs a non-interactive flow for `goal` with an 8-second budget; `io` picks where its
+/// notices go.
+fn run<G: Goal>(
+    paths: &Paths,
+    goal: G,
+    io: impl FnOnce(BlockingIo) -> BlockingIo,
+) -> FlowResult<G> {
+    let (flow, blocking) = setup(paths)
+        .start(goal, true, Some(Duration::from_secs(8)))
+        .unwrap();
+    drive(flow, &mut io(blocking))
+}
+
+fn quiet(io: BlockingIo) -> BlockingIo {
+    io.with_notice_sink(|_| {})
 }
 
 /// Stores a session whose access token is valid for another hour.
@@ -66,7 +86,7 @@ fn store_fresh_session(paths: &Paths) {
             generation: 4,
         }),
     };
-    let slot = Slot::SessionFile(settings().session_key());
+    let slot = Slot::SessionFile(settings().session_key);
     let mut io = quiet_io(paths.clone());
     match io.perform(&Intent::Write {
         slot,
@@ -80,11 +100,7 @@ fn store_fresh_session(paths: &Paths) {
 #[test]
 fn inspect_on_an_empty_state_dir_finds_nothing_and_creates_nothing() {
     let (dir, paths) = temp_paths();
-    let mut io = quiet_io(paths);
-    let outcome = drive(flow(Goal::Inspect), &mut io).unwrap();
-    let Outcome::Inspected(status) = outcome else {
-        panic!("unexpected {outcome:?}");
-    };
+    let status = setup(&paths).session_status().unwrap();
     assert!(!status.refresh_token);
     assert_eq!(status.access_expires_at, None);
     assert_eq!(status.corrupt, None);
@@ -95,10 +111,7 @@ fn inspect_on_an_empty_state_dir_finds_nothing_and_creates_nothing() {
 fn inspect_reports_a_stored_session() {
     let (_dir, paths) = temp_paths();
     store_fresh_session(&paths);
-    let mut io = quiet_io(paths);
-    let Outcome::Inspected(status) = drive(flow(Goal::Inspect), &mut io).unwrap() else {
-        panic!("not inspected");
-    };
+    let status = setup(&paths).session_status().unwrap();
     assert!(status.refresh_token);
     assert!(status.access_valid);
     assert_eq!(status.sub.as_deref(), Some("user-1"));
@@ -110,12 +123,10 @@ fn a_fresh_cached_token_is_served_without_lock_or_network() {
     store_fresh_session(&paths);
     let notices = Arc::new(Mutex::new(Vec::new()));
     let sink = notices.clone();
-    let mut io = BlockingIo::new(paths.clone(), IoOptions::default())
-        .with_notice_sink(move |n| sink.lock().unwrap().push(n.to_string()));
-    let outcome = drive(flow(token_goal()), &mut io).unwrap();
-    let Outcome::Token(credential) = outcome else {
-        panic!("unexpected {outcome:?}");
-    };
+    let credential = run(&paths, TokenGoal::default(), |io| {
+        io.with_notice_sink(move |n| sink.lock().unwrap().push(n.to_string()))
+    })
+    .unwrap();
     assert_eq!(
         credential.access_token.expose_secret(),
         "CANARY-access.token"
@@ -129,14 +140,13 @@ fn a_fresh_cached_token_is_served_without_lock_or_network() {
 #[test]
 fn no_session_non_interactive_needs_login_and_releases_the_lock() {
     let (_dir, paths) = temp_paths();
-    let mut io = quiet_io(paths.clone());
-    let err = drive(flow(token_goal()), &mut io).unwrap_err();
+    let err = run(&paths, TokenGoal::default(), quiet).unwrap_err();
     assert!(
         matches!(err, FlowError::NeedsLogin(NeedsLogin::NoSession)),
         "{err:?}"
     );
     // The flow locked (the lock file exists) and unlocked (another holder gets it).
-    let name = LockName::Session(settings().session_key());
+    let name = LockName::Session(settings().session_key);
     assert!(paths.lock_file(&name).exists());
     let mut other = quiet_io(paths);
     assert!(matches!(
@@ -150,20 +160,16 @@ fn logout_deletes_the_stored_session() {
     let (_dir, paths) = temp_paths();
     store_fresh_session(&paths);
     let file = paths
-        .slot_file(&Slot::SessionFile(settings().session_key()))
+        .slot_file(&Slot::SessionFile(settings().session_key))
         .unwrap();
     assert!(file.exists());
-    let mut io = quiet_io(paths);
-    let outcome = drive(flow(Goal::Logout { revoke: false }), &mut io).unwrap();
-    assert!(
-        matches!(
-            outcome,
-            Outcome::LoggedOut {
-                had_session: true,
-                revoked: None
-            }
-        ),
-        "{outcome:?}"
+    let outcome = run(&paths, LogoutGoal { revoke: false }, quiet).unwrap();
+    assert_eq!(
+        outcome,
+        LoggedOut {
+            had_session: true,
+            revoked: None
+        }
     );
     assert!(!file.exists());
 }
@@ -174,11 +180,10 @@ fn a_session_file_with_exposed_permissions_is_not_served() {
     let (_dir, paths) = temp_paths();
     store_fresh_session(&paths);
     let file = paths
-        .slot_file(&Slot::SessionFile(settings().session_key()))
+        .slot_file(&Slot::SessionFile(settings().session_key))
         .unwrap();
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let mut io = quiet_io(paths);
-    let result = drive(flow(token_goal()), &mut io);
-    assert!(!matches!(result, Ok(Outcome::Token(_))), "{result:?}");
+    let result = run(&paths, TokenGoal::default(), quiet);
+    assert!(result.is_err(), "{result:?}");
     assert!(!format!("{result:?}").contains("CANARY"));
 }

@@ -30,12 +30,14 @@ use std::time::Duration;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::server::graceful::GracefulShutdown;
+use llmauth_core::error::ErrorClass;
 use llmauth_core::secret::LocalKey;
 use smol::lock::Semaphore;
 use smol::{Async, Executor};
 use smol_hyper::rt::SmolTimer;
 
-use crate::token_supply::{FlowSetup, TokenSupply};
+use crate::FlowSetup;
+use crate::token_supply::TokenSupply;
 use handler::{Gateway, Handler};
 use socket::{HyperIo, Socket};
 
@@ -99,6 +101,29 @@ pub enum ProxyError {
     /// The stop signal could not be installed.
     #[error("cannot handle signals: {0}")]
     Signals(io::Error),
+}
+
+impl ProxyError {
+    /// Whose move it is (the exit code of `proxy start` follows it).
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            Self::PortInUse { .. } | Self::Bind { .. } | Self::Gateway(_) | Self::Tls(_) => {
+                ErrorClass::Config
+            }
+            Self::Signals(_) => ErrorClass::Bug,
+        }
+    }
+
+    /// What the user can do about it, when there is something.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            Self::PortInUse { .. } => Some(
+                "stop the program using it, or choose another port (`llmauth proxy start --port N`, or `llmauth config set --proxy-port N`)",
+            ),
+            Self::Gateway(_) | Self::Tls(_) => Some("check `llmauth config show`"),
+            Self::Bind { .. } | Self::Signals(_) => None,
+        }
+    }
 }
 
 /// A proxy bound to its loopback ports, ready to run.

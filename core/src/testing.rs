@@ -11,13 +11,13 @@ pub mod edits;
 pub mod setup;
 mod world;
 
-pub use world::{InitialSession, Kind, RefreshEvent, Run, World, WorldSetup};
+pub use world::{Finished, InitialSession, Kind, RefreshEvent, Run, Task, World, WorldSetup};
 
 use core::time::Duration;
 use std::collections::BTreeMap;
 
 use crate::flow::{FlowContext, FlowSettings, Interaction};
-use crate::store::Backend;
+use crate::store::{Backend, SessionKey};
 use crate::time::UnixTime;
 
 /// Marker contained in every simulated secret.
@@ -32,7 +32,12 @@ pub const T0: UnixTime = UnixTime::from_secs(1_795_873_800);
 /// Settings of a typical configuration.
 pub fn settings() -> FlowSettings {
     FlowSettings {
-        gateway_url: "https://gateway.test".to_owned(),
+        session_key: SessionKey::derive(
+            "https://gateway.test",
+            ISSUER,
+            "llmauth-test",
+            "https://gateway.test",
+        ),
         issuer: ISSUER.to_owned(),
         client_id: "llmauth-test".to_owned(),
         audience: "https://gateway.test".to_owned(),

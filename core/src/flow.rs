@@ -1,0 +1,404 @@
+//! [`TokenFlow`]: the resumable state machine behind `token`, `login`, `logout` and the
+//! proxy's token supply, typed by its [`Goal`]: a [`TokenGoal`] ends in a [`Credential`],
+//! a [`LoginGoal`] in [`SignedIn`], a [`LogoutGoal`] in [`LoggedOut`]. (`status` needs no
+//! flow: [`SessionStatus::of`] reads the records.)
+//!
+//! ```text
+//!  Token goal:
+//!   read cached access token ──fresh──▶ Done(token)            (no lock, no network)
+//!        │ miss / stale / --force-refresh
+//!        ▼
+//!   try session lock ──busy──▶ read login marker ──login elsewhere──▶ exit 3 / show its URL
+//!        │                          └──▶ wait for the lock (slices) ──budget spent──▶ LockTimeout
+//!        ▼ acquired
+//!   re-read session ──another process refreshed──▶ Done(token)
+//!        │ refresh token                    │ none / corrupt
+//!        ▼                                  ▼
+//!   [discovery cache] ─▶ refresh ─▶ persist rotated refresh token ─▶ Done(token)
+//!        │ invalid_grant → re-read → same token → session dead ─▶ login or NeedsLogin
+//!        │ transient → still-valid cached token with a warning, or IdpUnavailable
+//!        │ answer lost → mark maybe_spent → retry once
+//!        ▼
+//!   login: discovery ─▶ bind callback ─▶ marker ─▶ browser/URL ─▶ await redirect
+//!          ─▶ check state, iss ─▶ code exchange ─▶ ID token checks ─▶ persist ─▶ Done
+//!          (device flow: device authorization ─▶ show code ─▶ poll at interval)
+//!
+//!  Login goal:  lock ─▶ re-read session ─▶ login (as above) ─▶ Done(signed in)
+//!  Logout goal: lock ─▶ read session ─▶ [discovery ─▶ revoke] ─▶ delete ─▶ Done(logged out)
+//! ```
+//!
+//! Each goal's machine (`token.rs` with `refresh.rs`, `login.rs`, `logout.rs`) composes
+//! shared phases — the lock, the session read, metadata, sign-in (`authorize.rs`,
+//! `device.rs`), persisting and deleting — over one shell (`shell.rs`) that holds the
+//! intent queue, the ids and the resources to release. A phase's data (the PKCE verifier, the device code, the refresh
+//! token sent) travels with the step that waits for its result, so it is dropped when the
+//! phase ends. Every exit path that took the lock releases it, deletes the login marker it
+//! wrote and closes the listener it opened, before reporting `Done`.
+
+/// Lets the phases a goal uses queue their intents: `From` each phase's step type into
+/// the goal's step type (a newtype over its private `Step` enum).
+macro_rules! steps_from {
+    ($goal:ident { $($phase:ty => $variant:ident),* $(,)? }) => {$(
+        impl From<$phase> for $goal {
+            fn from(step: $phase) -> Self {
+                Self(Step::$variant(step))
+            }
+        }
+    )*};
+}
+
+mod authorize;
+mod device;
+mod lock;
+mod login;
+mod logout;
+mod metadata;
+mod persist;
+mod refresh;
+mod session;
+mod shell;
+mod status;
+mod token;
+
+use core::fmt;
+use core::time::Duration;
+use std::collections::BTreeMap;
+
+use crate::error::{FlowError, Internal, Misuse};
+use crate::intent::{Input, IntentResult, Output};
+use crate::secret::Entropy;
+use crate::store::{Backend, SessionKey};
+use crate::time::UnixTime;
+use crate::token::Credential;
+
+pub use status::SessionStatus;
+
+use shell::{Progress, Shell};
+
+/// How long a person has to complete a sign-in in the browser or on another device
+/// (SPEC §6); the proxy's [`REQUEST_TOKEN_WAIT`](crate::broker::REQUEST_TOKEN_WAIT) is
+/// how long one request waits for a token.
+pub const SIGN_IN_TIME_LIMIT: Duration = Duration::from_secs(300);
+
+/// The settings a flow needs, taken from the validated configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlowSettings {
+    /// The session the flow works on: derived from the gateway, the issuer, the client
+    /// and the audience ([`Config::session_key`](crate::config::Config::session_key)), so
+    /// a token for one gateway is never sent to another.
+    pub session_key: SessionKey,
+    /// The issuer, exactly as configured.
+    pub issuer: String,
+    /// The public client id.
+    pub client_id: String,
+    /// RFC 8707 resource; empty when unset.
+    pub audience: String,
+    /// Scopes to request (always includes `openid` and `offline_access`).
+    pub scopes: Vec<String>,
+    /// `prompt` to send; empty for none.
+    pub prompt: String,
+    /// Extra authorization parameters.
+    pub auth_params: BTreeMap<String, String>,
+    /// Redirect listener port (0: any free port).
+    pub callback_port: u16,
+    /// Upper bound of the refresh margin.
+    pub refresh_window: Duration,
+}
+
+impl From<&crate::config::Config> for FlowSettings {
+    fn from(config: &crate::config::Config) -> Self {
+        Self {
+            session_key: config.session_key(),
+            issuer: config.issuer.clone(),
+            client_id: config.client_id.clone(),
+            audience: config.audience.clone(),
+            scopes: config.scopes.clone(),
+            prompt: config.prompt.clone(),
+            auth_params: config.auth_params.clone(),
+            callback_port: config.callback_port,
+            refresh_window: config.refresh_window,
+        }
+    }
+}
+
+/// Facts about the environment the driver determined; none of them is policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlowContext {
+    /// Where the session lives.
+    pub backend: Backend,
+    /// What the person at the terminal can do.
+    pub interaction: Interaction,
+    /// When a non-interactive call must have finished (its `--timeout`).
+    pub deadline: Option<UnixTime>,
+    /// This process's id, written into the login marker.
+    pub pid: u32,
+}
+
+/// What the person at the terminal can do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Interaction {
+    /// An interactive login may start.
+    pub login: bool,
+    /// A browser may be opened (`--skip-browser` clears it).
+    pub open_browser: bool,
+    /// Standard input is a terminal: a pasted redirect URL is accepted.
+    pub paste_back: bool,
+    /// Standard error is a terminal: a device code can be read by someone.
+    pub show_device_code: bool,
+}
+
+impl Interaction {
+    /// A caller that may never start a login (tools' helper calls, CI).
+    pub const NONE: Self = Self {
+        login: false,
+        open_browser: false,
+        paste_back: false,
+        show_device_code: false,
+    };
+
+    /// Decides whether a `token` call may log in (SPEC §2): not with `--non-interactive`,
+    /// `LLMAUTH_NON_INTERACTIVE=1`, stdin and stderr both not terminals, or
+    /// `CLAUDE_HELPER_CONTEXT` set to anything but `interactive`.
+    pub fn decide(facts: &TerminalFacts<'_>) -> Self {
+        let helper_context_blocks = facts
+            .claude_helper_context
+            .is_some_and(|c| c != "interactive");
+        let non_interactive = facts.non_interactive_flag
+            || facts
+                .non_interactive_env
+                .is_some_and(|v| !v.is_empty() && v != "0")
+            || (!facts.stdin_terminal && !facts.stderr_terminal)
+            || helper_context_blocks;
+        if non_interactive {
+            return Self::NONE;
+        }
+        Self {
+            login: true,
+            open_browser: !facts.skip_browser,
+            paste_back: facts.stdin_terminal,
+            show_device_code: facts.stderr_terminal,
+        }
+    }
+}
+
+/// What the driver knows about the process's terminal and flags.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TerminalFacts<'a> {
+    /// `--non-interactive` was given.
+    pub non_interactive_flag: bool,
+    /// `LLMAUTH_NON_INTERACTIVE`.
+    pub non_interactive_env: Option<&'a str>,
+    /// `CLAUDE_HELPER_CONTEXT`.
+    pub claude_helper_context: Option<&'a str>,
+    /// Standard input is a terminal.
+    pub stdin_terminal: bool,
+    /// Standard error is a terminal.
+    pub stderr_terminal: bool,
+    /// `--skip-browser` was given.
+    pub skip_browser: bool,
+}
+
+/// What a flow is for, and so what it ends in ([`Goal::Outcome`]). Implemented by
+/// [`TokenGoal`], [`LoginGoal`] and [`LogoutGoal`] only.
+pub trait Goal: sealed::Machine<<Self as Goal>::Outcome> {
+    /// What the flow hands over when it succeeds.
+    type Outcome: Clone + fmt::Debug;
+}
+
+/// What a flow for `G` ends in.
+pub type FlowResult<G> = Result<<G as Goal>::Outcome, FlowError>;
+
+/// A token with enough validity left (`llmauth token`, the proxy, `setup`); signs in
+/// first when the session has ended and the [`Interaction`] allows it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TokenGoal {
+    /// Raise the refresh margin to at least this for this call (`--min-valid`).
+    pub min_valid: Duration,
+    /// Refresh even if the cached token is fresh (`--force-refresh`, gateway 401).
+    pub force_refresh: bool,
+}
+
+impl Goal for TokenGoal {
+    type Outcome = Credential;
+}
+
+/// A new interactive sign-in, whatever is stored (`llmauth login`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoginGoal {
+    /// Use the device authorization grant.
+    pub device: bool,
+}
+
+impl Goal for LoginGoal {
+    type Outcome = SignedIn;
+}
+
+/// Delete the session, optionally revoking the refresh token first (`llmauth logout`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LogoutGoal {
+    /// Revoke at the IdP first.
+    pub revoke: bool,
+}
+
+impl Goal for LogoutGoal {
+    type Outcome = LoggedOut;
+}
+
+/// A completed sign-in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedIn {
+    /// The new token.
+    pub credential: Credential,
+    /// The user (`sub`), empty when the IdP sent no ID token.
+    pub sub: String,
+    /// Whether a refresh token came with it.
+    pub refresh_token: bool,
+}
+
+/// A deleted session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoggedOut {
+    /// Something was stored.
+    pub had_session: bool,
+    /// Revocation at the IdP: `None` when not asked or nothing to revoke.
+    pub revoked: Option<Result<(), String>>,
+}
+
+/// The state machine for one goal. See the module docs for the graph and the driving
+/// rules in [`crate`].
+pub struct TokenFlow<G: Goal> {
+    shell: Shell<G::Step>,
+    state: G::State,
+    outcome: Option<FlowResult<G>>,
+}
+
+impl<G: Goal> TokenFlow<G> {
+    /// Starts a flow. Everything non-deterministic comes in as an argument: the entropy
+    /// for PKCE, `state` and `nonce` (used only if a sign-in starts), and the current time.
+    pub fn new(
+        settings: FlowSettings,
+        ctx: FlowContext,
+        goal: G,
+        entropy: Entropy,
+        now: UnixTime,
+    ) -> Self {
+        let mut shell = Shell::new(settings, ctx, now);
+        let (state, progress) = goal.start(&mut shell, entropy, now);
+        let mut flow = Self {
+            shell,
+            state,
+            outcome: None,
+        };
+        flow.settle(progress);
+        flow
+    }
+
+    /// What the driver must do next. Returns the same answer until `handle_input`.
+    pub fn poll_output(&self) -> Output<'_, G::Outcome> {
+        if let Some(output) = self.shell.poll() {
+            return output;
+        }
+        // Every step either queues an intent, waits or finishes, so an idle flow has an
+        // outcome; if a bug broke that, the flow says so instead of hanging.
+        let outcome = self.outcome.clone();
+        Output::Done(outcome.unwrap_or(Err(FlowError::Internal(Internal::Stalled))))
+    }
+
+    /// Feeds back the result of the outstanding intent, or a timeout.
+    ///
+    /// # Errors
+    /// [`Misuse`] when the input does not fit (wrong id, wrong kind of result, a timeout
+    /// while an intent is outstanding, input after `Done`); the state is unchanged.
+    pub fn handle_input(&mut self, input: Input) -> Result<(), Misuse> {
+        let progress = match input {
+            Input::Completed { id, now, result } => {
+                let Some(step) = self.shell.complete(id, now, &result)? else {
+                    self.shell.advance();
+                    return Ok(());
+                };
+                G::on_result(&mut self.state, &mut self.shell, step, now, result)
+            }
+            Input::Timeout { now } => {
+                let Some(step) = self.shell.wake(now)? else {
+                    return Ok(());
+                };
+                G::on_wake(&mut self.state, &mut self.shell, step, now)
+            }
+        };
+        self.settle(progress);
+        Ok(())
+    }
+
+    /// The session key this flow works on.
+    pub fn session_key(&self) -> &SessionKey {
+        self.shell.key()
+    }
+
+    /// Ends the flow when the step did, releasing what it holds first, then moves the
+    /// next intent into place.
+    fn settle(&mut self, progress: Progress<G::Outcome>) {
+        let ended = match progress {
+            Ok(None) => None,
+            Ok(Some(outcome)) => Some(Ok(outcome)),
+            Err(error) => Some(Err(error)),
+        };
+        if let Some(outcome) = ended
+            && self.outcome.is_none()
+        {
+            self.shell.release();
+            self.outcome = Some(outcome);
+        }
+        self.shell.advance();
+    }
+}
+
+impl<G: Goal> fmt::Debug for TokenFlow<G> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenFlow")
+            .field("session", self.shell.key())
+            .field("finished", &self.outcome.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The machinery behind [`Goal`], sealed so that only this module's goals exist.
+mod sealed {
+    use super::{Entropy, IntentResult, Progress, Shell, UnixTime};
+
+    /// A goal's state machine over the shared [`Shell`].
+    pub trait Machine<O>: Sized {
+        /// What an intent's result continues with: the goal's own step enum, built from
+        /// the steps of the phases it uses.
+        type Step;
+        /// What the goal keeps for the whole flow (beyond the shell).
+        type State;
+
+        /// Issues the first intent (or ends at once).
+        fn start(
+            self,
+            shell: &mut Shell<Self::Step>,
+            entropy: Entropy,
+            now: UnixTime,
+        ) -> (Self::State, Progress<O>);
+
+        /// Handles the result of the intent issued with `step`.
+        fn on_result(
+            state: &mut Self::State,
+            shell: &mut Shell<Self::Step>,
+            step: Self::Step,
+            now: UnixTime,
+            result: IntentResult,
+        ) -> Progress<O>;
+
+        /// Continues after a `WaitUntil` issued with `step`.
+        fn on_wake(
+            state: &mut Self::State,
+            shell: &mut Shell<Self::Step>,
+            step: Self::Step,
+            now: UnixTime,
+        ) -> Progress<O>;
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,102 @@
+//! Taking the session lock: try once; when busy, look for another process's login
+//! marker (a non-interactive caller stops there, an interactive one is told once) and
+//! wait in short slices until the budget is spent.
+
+use core::time::Duration;
+
+use super::shell::{Progress, Shell};
+use crate::error::{FlowError, NeedsLogin};
+use crate::intent::{Intent, IntentResult, LockOutcome, Notice};
+use crate::store::{LoginMarker, Slot};
+use crate::time::UnixTime;
+
+/// Slice of a lock wait between checks of the login marker.
+const LOCK_SLICE: Duration = Duration::from_millis(250);
+/// How long an interactive caller waits for another process's login to finish.
+const INTERACTIVE_LOCK_WAIT: Duration = Duration::from_secs(360);
+
+/// A wait for the lock in progress.
+pub(super) struct LockWait {
+    /// When to give up.
+    deadline: UnixTime,
+    /// The other process's login was announced already.
+    told_login_elsewhere: bool,
+}
+
+/// What the lock phase waits for.
+pub(super) enum LockStep {
+    /// A lock attempt, the first or after a slice of waiting.
+    Locking(LockWait),
+    /// The login marker of whoever holds the lock.
+    MarkerRead(LockWait),
+}
+
+/// Tries the lock once.
+pub(super) fn start<S: From<LockStep>>(shell: &mut Shell<S>, now: UnixTime) {
+    let deadline = match shell.ctx.deadline {
+        Some(deadline) if !shell.interactive() => deadline,
+        _ => now.saturating_add(INTERACTIVE_LOCK_WAIT),
+    };
+    let wait = LockWait {
+        deadline,
+        told_login_elsewhere: false,
+    };
+    let name = shell.lock_name();
+    shell.perform(Intent::Lock { name, until: None }, LockStep::Locking(wait));
+}
+
+/// Handles a lock attempt or a marker read; ends when the lock is held.
+pub(super) fn on_result<S: From<LockStep>>(
+    shell: &mut Shell<S>,
+    step: LockStep,
+    now: UnixTime,
+    result: IntentResult,
+) -> Progress<()> {
+    match step {
+        LockStep::Locking(wait) => match result.into_lock()? {
+            Ok(LockOutcome::Acquired) => {
+                shell.lock_acquired();
+                Ok(Some(()))
+            }
+            Ok(LockOutcome::Busy) if now >= wait.deadline => Err(FlowError::LockTimeout),
+            // Someone else holds the lock: a login in progress is announced by its marker.
+            Ok(LockOutcome::Busy) => {
+                let slot = Slot::LoginMarker(shell.key().clone());
+                shell.perform(Intent::Read(slot), LockStep::MarkerRead(wait));
+                Ok(None)
+            }
+            Err(error) => Err(FlowError::Store(error)),
+        },
+        LockStep::MarkerRead(mut wait) => {
+            let marker = match result.into_read()? {
+                Ok(Some(bytes)) => {
+                    serde_json::from_slice::<LoginMarker>(bytes.expose_secret()).ok()
+                }
+                Ok(None) | Err(_) => None,
+            };
+            if let Some(marker) = marker {
+                if !shell.interactive() {
+                    let url = marker.url;
+                    return Err(FlowError::NeedsLogin(NeedsLogin::LoginInProgress { url }));
+                }
+                if !wait.told_login_elsewhere {
+                    wait.told_login_elsewhere = true;
+                    shell.notify(Notice::LoginInProgressElsewhere {
+                        url: marker.url,
+                        user_code: marker.user_code,
+                    });
+                }
+            }
+            let until = now.saturating_add(LOCK_SLICE).min(wait.deadline);
+            let name = shell.lock_name();
+            shell.perform(
+                Intent::Lock {
+                    name,
+                    until: Some(until),
+                },
+                LockStep::Locking(wait),
+            );
+            Ok(None)
+        }
+    }
+}
