@@ -53,6 +53,7 @@ mod lock;
 mod login;
 mod logout;
 mod metadata;
+mod payload;
 mod persist;
 mod refresh;
 mod session;
@@ -294,7 +295,7 @@ impl<G: Goal> TokenFlow<G> {
     }
 
     /// What the driver must do next. Returns the same answer until `handle_input`.
-    pub fn poll_output(&self) -> Output<'_, G::Outcome> {
+    pub fn poll_output(&self) -> Output<'_, FlowResult<G>> {
         if let Some(output) = self.shell.poll() {
             return output;
         }

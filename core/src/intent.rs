@@ -4,7 +4,6 @@
 use core::fmt;
 use core::time::Duration;
 
-use crate::error::{FlowError, Internal};
 use crate::http::{HttpRequest, HttpResponse, TransportError};
 use crate::secret::{SecretBytes, SecretUrl};
 use crate::store::{LockName, Slot, StoreError};
@@ -127,63 +126,6 @@ impl IntentResult {
                 )
         )
     }
-}
-
-/// The payload of each kind of result, for the step that expects it; another kind is a
-/// bug in the flow (`handle_input` already refused results of the wrong kind).
-impl IntentResult {
-    pub(crate) fn into_http(self) -> Result<Result<HttpResponse, TransportError>, FlowError> {
-        let Self::Http(http) = self else {
-            return Err(unexpected());
-        };
-        Ok(http)
-    }
-
-    pub(crate) fn into_read(self) -> Result<Result<Option<SecretBytes>, StoreError>, FlowError> {
-        let Self::Read(read) = self else {
-            return Err(unexpected());
-        };
-        Ok(read)
-    }
-
-    pub(crate) fn into_stored(self) -> Result<Result<(), StoreError>, FlowError> {
-        let Self::Stored(stored) = self else {
-            return Err(unexpected());
-        };
-        Ok(stored)
-    }
-
-    pub(crate) fn into_lock(self) -> Result<Result<LockOutcome, StoreError>, FlowError> {
-        let Self::Lock(lock) = self else {
-            return Err(unexpected());
-        };
-        Ok(lock)
-    }
-
-    pub(crate) fn into_browser(self) -> Result<Result<(), String>, FlowError> {
-        let Self::Browser(opened) = self else {
-            return Err(unexpected());
-        };
-        Ok(opened)
-    }
-
-    pub(crate) fn into_bound(self) -> Result<Result<u16, BindError>, FlowError> {
-        let Self::Bound(bound) = self else {
-            return Err(unexpected());
-        };
-        Ok(bound)
-    }
-
-    pub(crate) fn into_callback(self) -> Result<CallbackEvent, FlowError> {
-        let Self::Callback(event) = self else {
-            return Err(unexpected());
-        };
-        Ok(event)
-    }
-}
-
-fn unexpected() -> FlowError {
-    FlowError::Internal(Internal::UnexpectedResult)
 }
 
 /// Whether a lock was taken.
@@ -358,7 +300,8 @@ pub enum Input {
     },
 }
 
-/// What the driver must do next; `O` is what the flow's goal produces.
+/// What the driver must do next; `O` is how the flow ended (its goal's outcome or the
+/// error that stopped it).
 #[derive(Debug)]
 pub enum Output<'a, O> {
     /// Perform this intent and report its result with this id.
@@ -376,5 +319,5 @@ pub enum Output<'a, O> {
         reason: WaitReason,
     },
     /// The flow has finished with this outcome (and released what it held).
-    Done(Result<O, FlowError>),
+    Done(O),
 }
