@@ -14,6 +14,7 @@ use llmauth_core::setup::transaction::select;
 
 use crate::app::{App, login_interaction};
 use crate::args::SetupArgs;
+use crate::commands::proxy;
 use crate::config_file;
 use crate::failure::{Exit, Failure};
 
@@ -81,6 +82,7 @@ pub(crate) fn run(app: &App, args: &SetupArgs) -> Result<(), Failure> {
         out.push('\n');
     }
     let _ = std::io::stdout().lock().write_all(out.as_bytes());
+    proxy::service::after_setup(app, &config, &configured, args.no_service);
     for warning in notices::warnings(&situation) {
         eprintln!("warning: {warning}");
     }

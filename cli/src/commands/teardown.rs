@@ -7,6 +7,7 @@ use llmauth_blocking::tools;
 
 use crate::app::App;
 use crate::args::TeardownArgs;
+use crate::commands::proxy;
 use crate::config_file;
 use crate::failure::Failure;
 
@@ -26,6 +27,7 @@ pub(crate) fn run(app: &App, args: &TeardownArgs) -> Result<(), Failure> {
     for note in &report.notes {
         eprintln!("{note}");
     }
+    proxy::service::after_teardown(app, false);
     if args.purge_tokens {
         let config = app.config()?;
         app.logout(&config, false)?;

@@ -87,13 +87,12 @@ impl Health {
             started_at: Some(facts.started_at.to_rfc3339()),
             uptime_secs: Some(facts.now.since(facts.started_at).as_secs()),
             requests_served: Some(facts.requests_served),
-            last_upstream_error: facts
-                .last_upstream_error
-                .as_ref()
-                .map(|(at, message)| UpstreamError {
+            last_upstream_error: facts.last_upstream_error.as_ref().map(|(at, message)| {
+                UpstreamError {
                     at: at.to_rfc3339(),
                     message: message.clone(),
-                }),
+                }
+            }),
             managed_by: facts.managed_by.map(|m| m.name().to_owned()),
         }
     }

@@ -10,7 +10,10 @@ use crate::broker::health::Health;
 /// The command that asks whether `manager` answers for this user.
 pub fn probe(manager: Manager, uid: u32) -> Command {
     let (program, args): (&'static str, Vec<String>) = match manager {
-        Manager::Systemd => ("systemctl", vec!["--user".into(), "is-system-running".into()]),
+        Manager::Systemd => (
+            "systemctl",
+            vec!["--user".into(), "is-system-running".into()],
+        ),
         Manager::Launchd => ("launchctl", vec!["print".into(), format!("gui/{uid}")]),
         Manager::TaskScheduler => ("schtasks", vec!["/Query".into()]),
     };
@@ -171,7 +174,12 @@ mod tests {
             uid: Some(1000),
             our_uid: 1000,
             program: Some("/usr/local/bin/llmauth".into()),
-            args: vec!["--config".into(), "/c.yaml".into(), "proxy".into(), "start".into()],
+            args: vec![
+                "--config".into(),
+                "/c.yaml".into(),
+                "proxy".into(),
+                "start".into(),
+            ],
         };
         assert_eq!(is_our_proxy(9, &proxy), Ok(()));
         let other_user = ProcessFacts {
@@ -190,10 +198,7 @@ mod tests {
             ..proxy.clone()
         };
         assert_eq!(is_our_proxy(9, &token), Err(NotOurProxy::NotProxy(9)));
-        let gone = ProcessFacts {
-            uid: None,
-            ..proxy
-        };
+        let gone = ProcessFacts { uid: None, ..proxy };
         assert_eq!(is_our_proxy(9, &gone), Err(NotOurProxy::Gone(9)));
     }
 }

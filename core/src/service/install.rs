@@ -139,7 +139,10 @@ pub fn activate(manager: Manager, files: &[PathBuf], uid: u32) -> Vec<Command> {
             Command::new("launchctl", &["bootstrap", &gui_domain(uid), &first]),
         ],
         Manager::TaskScheduler => vec![
-            Command::new("schtasks", &["/Create", "/TN", TASK_NAME, "/XML", &first, "/F"]),
+            Command::new(
+                "schtasks",
+                &["/Create", "/TN", TASK_NAME, "/XML", &first, "/F"],
+            ),
             Command::new("schtasks", &["/Run", "/TN", TASK_NAME]),
         ],
     }
@@ -341,7 +344,11 @@ mod tests {
             ]
         );
         assert_eq!(
-            shown(activate(Manager::TaskScheduler, &[PathBuf::from("C:\\s\\p.xml")], 0)),
+            shown(activate(
+                Manager::TaskScheduler,
+                &[PathBuf::from("C:\\s\\p.xml")],
+                0
+            )),
             [
                 "schtasks /Create /TN \"llmauth proxy\" /XML C:\\s\\p.xml /F",
                 "schtasks /Run /TN \"llmauth proxy\""
@@ -365,9 +372,16 @@ mod tests {
             PathBuf::from("/h/.config/systemd"),
             PathBuf::from("/h/.config/systemd/user"),
         ];
-        let wants = [PathBuf::from("/h/.config/systemd/user/sockets.target.wants")];
+        let wants = [PathBuf::from(
+            "/h/.config/systemd/user/sockets.target.wants",
+        )];
         let steps = install.plan_file(&specs[0], file, &wants).unwrap();
-        let [Step::StoreReceipt(receipt), Step::Write { bytes, new_mode, .. }] = steps.as_slice()
+        let [
+            Step::StoreReceipt(receipt),
+            Step::Write {
+                bytes, new_mode, ..
+            },
+        ] = steps.as_slice()
         else {
             panic!("{steps:?}");
         };

@@ -173,10 +173,7 @@ fn systemd_word(word: &str) -> String {
     if plain {
         return escaped;
     }
-    format!(
-        "\"{}\"",
-        escaped.replace('\\', "\\\\").replace('"', "\\\"")
-    )
+    format!("\"{}\"", escaped.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 /// One argument of a Windows command line (the `CommandLineToArgvW` rules): quoted when
@@ -223,7 +220,10 @@ mod tests {
     #[test]
     fn systemd_words_are_escaped_for_exec_start() {
         assert_eq!(systemd_word("/usr/bin/llmauth"), "/usr/bin/llmauth");
-        assert_eq!(systemd_word("/opt/my tools/llmauth"), "\"/opt/my tools/llmauth\"");
+        assert_eq!(
+            systemd_word("/opt/my tools/llmauth"),
+            "\"/opt/my tools/llmauth\""
+        );
         assert_eq!(systemd_word("/c/100%"), "/c/100%%");
         assert_eq!(systemd_word("/c/$HOME"), "/c/$$HOME");
         assert_eq!(systemd_word("a\"b\\c"), "\"a\\\"b\\\\c\"");

@@ -5,12 +5,12 @@
 
 mod detect;
 pub mod drift;
-mod files;
+pub(crate) mod files;
 mod probe;
-mod receipts;
+pub(crate) mod receipts;
 pub mod settings;
 pub mod setup;
-mod steps;
+pub(crate) mod steps;
 pub mod teardown;
 
 use llmauth_core::setup::error::SetupError;
