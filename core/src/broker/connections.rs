@@ -68,11 +68,13 @@ pub enum Connection {
     Waiting(Duration),
 }
 
-/// Which of `open` to close (their indexes): once the cap is near, those that waited
-/// [`HEADER_DEADLINE`] for a head; above the cap, also the longest-waiting ones until
-/// the cap is met. Busy connections never.
-pub fn to_close(open: &[Connection], cap: usize) -> Vec<usize> {
-    if !near_cap(open.len(), cap) {
+/// Which of `open` to close (their indexes), with `incoming` a new connection about to
+/// join them: once the cap is near, those that waited [`HEADER_DEADLINE`] for a head;
+/// above the cap, also the longest-waiting ones until the cap is met. Busy connections
+/// never, nor the newcomer (it is about to send its head).
+pub fn to_close(open: &[Connection], cap: usize, incoming: bool) -> Vec<usize> {
+    let total = open.len() + usize::from(incoming);
+    if !near_cap(total, cap) {
         return Vec::new();
     }
     let mut waiting: Vec<(usize, Duration)> = open
@@ -84,8 +86,8 @@ pub fn to_close(open: &[Connection], cap: usize) -> Vec<usize> {
         })
         .collect();
     // Longest-waiting first.
-    waiting.sort_by(|a, b| b.1.cmp(&a.1));
-    let over = open.len().saturating_sub(cap);
+    waiting.sort_by_key(|(_, waited)| core::cmp::Reverse(*waited));
+    let over = total.saturating_sub(cap);
     let mut close: Vec<usize> = waiting
         .iter()
         .enumerate()
@@ -136,7 +138,8 @@ mod tests {
 
     #[test]
     fn nothing_is_closed_while_the_cap_is_far() {
-        assert!(to_close(&[secs(100), secs(100)], 8).is_empty());
+        assert!(to_close(&[secs(100), secs(100)], 8, false).is_empty());
+        assert!(to_close(&[secs(100); 4], 8, true).is_empty());
         assert!(!near_cap(5, 8));
         assert!(near_cap(6, 8));
     }
@@ -145,16 +148,20 @@ mod tests {
     fn near_the_cap_slow_heads_go_first() {
         // 6 of 8: near. Only those past the deadline go.
         let open = [secs(5), Busy, secs(1), secs(3), Busy, secs(0)];
-        assert_eq!(to_close(&open, 8), vec![0, 3]);
+        assert_eq!(to_close(&open, 8, false), vec![0, 3]);
+        // 5 of 8 plus a newcomer: near too.
+        assert_eq!(to_close(&open[..5], 8, true), vec![0, 3]);
     }
 
     #[test]
     fn above_the_cap_the_longest_waiting_makes_room() {
-        // 5 open, cap 4: one must go, and none is past the deadline.
-        let open = [secs(1), Busy, secs(2), Busy, secs(0)];
-        assert_eq!(to_close(&open, 4), vec![2]);
+        // 4 open at a cap of 4, one coming: one must go, and none is past the deadline.
+        let open = [secs(1), Busy, secs(2), Busy];
+        assert_eq!(to_close(&open, 4, true), vec![2]);
+        // The same 4 with nobody coming stay.
+        assert!(to_close(&open, 4, false).is_empty());
         // Busy connections are never closed, even above the cap.
-        assert!(to_close(&[Busy, Busy, Busy], 2).is_empty());
+        assert!(to_close(&[Busy, Busy, Busy], 2, true).is_empty());
         assert!(!may_accept(2, 2, false));
         assert!(may_accept(2, 2, true));
         assert!(may_accept(1, 2, false));

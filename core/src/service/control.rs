@@ -4,7 +4,7 @@
 //! have bound).
 
 use super::install::Command;
-use super::{Manager, SERVICE_UNIT, SOCKET_UNIT};
+use super::{Manager, SERVICE_UNIT, SOCKET_UNIT, TASK_NAME};
 use crate::broker::health::Health;
 
 /// The command that asks whether `manager` answers for this user.
@@ -43,7 +43,8 @@ pub enum StopPlan {
     /// Nothing answers: nothing to stop.
     NotRunning,
     /// A manager started it: stop it through the manager, or the manager would start it
-    /// again (systemd at the next connection to its socket).
+    /// again (systemd at the next connection to its socket, Task Scheduler after what
+    /// looks like a failure).
     Manager(Vec<Command>),
     /// A proxy started by hand (or by a manager that leaves a clean exit alone): SIGTERM
     /// to this pid, once [`is_our_proxy`] accepted it.
@@ -66,6 +67,12 @@ pub fn stop_plan(health: Option<&Health>) -> StopPlan {
                 SOCKET_UNIT.into(),
                 SERVICE_UNIT.into(),
             ],
+            must_succeed: true,
+        }]),
+        // Ending the task is no failure, so Task Scheduler does not restart it.
+        (Some(Manager::TaskScheduler), _) => StopPlan::Manager(vec![Command {
+            program: "schtasks",
+            args: vec!["/End".into(), "/TN".into(), TASK_NAME.into()],
             must_succeed: true,
         }]),
         (_, Some(pid)) => StopPlan::Signal(pid),
@@ -163,6 +170,11 @@ mod tests {
             commands[0].display(),
             "systemctl --user stop llmauth-proxy.socket llmauth-proxy.service"
         );
+        health.managed_by = Some("task-scheduler".into());
+        let StopPlan::Manager(commands) = stop_plan(Some(&health)) else {
+            panic!()
+        };
+        assert_eq!(commands[0].display(), "schtasks /End /TN \"llmauth proxy\"");
         health.managed_by = None;
         health.pid = None;
         assert_eq!(stop_plan(Some(&health)), StopPlan::NoPid);

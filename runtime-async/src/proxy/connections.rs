@@ -35,6 +35,13 @@ struct Entry {
     close: Sender<()>,
 }
 
+impl Open {
+    /// The connections not already told to close.
+    fn live(&self) -> impl Iterator<Item = &Entry> + Clone {
+        self.entries.values().filter(|e| !e.close.is_closed())
+    }
+}
+
 /// Whether a connection is busy, and since when it waits for a head.
 pub(crate) struct Activity {
     epoch: Instant,
@@ -60,18 +67,21 @@ impl Connections {
         connections
     }
 
-    /// Whether a new connection may be accepted now.
+    /// Whether a new connection may be served now: below the cap, or at it with a
+    /// connection waiting for a head that can make room.
     pub(crate) fn may_accept(&self) -> bool {
         let open = self.lock();
-        let any_waiting = open
-            .entries
-            .values()
+        let live = open.live();
+        let any_waiting = live
+            .clone()
             .any(|e| e.activity.in_flight.load(Ordering::SeqCst) == 0);
-        may_accept(open.entries.len(), self.cap, any_waiting)
+        may_accept(live.count(), self.cap, any_waiting)
     }
 
-    /// Registers a new connection (closing others as core says), returning its handle.
+    /// Registers a new connection, closing others first as core says, and returns its
+    /// handle.
     pub(crate) fn register(self: &Arc<Self>) -> Registration {
+        self.enforce(true);
         let activity = Arc::new(Activity {
             epoch: self.epoch,
             in_flight: AtomicUsize::new(0),
@@ -89,12 +99,11 @@ impl Connections {
                     close,
                 },
             );
-            (id, near_cap(open.entries.len(), self.cap))
+            (id, near_cap(open.live().count(), self.cap))
         };
         if near {
             // A full channel already holds a wake-up.
             let _ = self.pressure.try_send(());
-            self.enforce();
         }
         Registration {
             id,
@@ -104,16 +113,17 @@ impl Connections {
         }
     }
 
-    /// Closes the connections core picks.
-    fn enforce(&self) {
+    /// Closes the connections core picks (`incoming`: one is about to join them).
+    fn enforce(&self, incoming: bool) {
         let now = millis_since(self.epoch);
         let open = self.lock();
         let (ids, facts): (Vec<u64>, Vec<Connection>) = open
             .entries
             .iter()
+            .filter(|(_, entry)| !entry.close.is_closed())
             .map(|(id, entry)| (*id, entry.activity.state(now)))
             .unzip();
-        for index in to_close(&facts, self.cap) {
+        for index in to_close(&facts, self.cap, incoming) {
             if let Some(entry) = ids.get(index).and_then(|id| open.entries.get(id)) {
                 // Closing the channel wakes the connection's task, which drops it.
                 entry.close.close();
@@ -123,7 +133,7 @@ impl Connections {
 
     /// Whether the cap is near.
     fn near(&self) -> bool {
-        near_cap(self.lock().entries.len(), self.cap)
+        near_cap(self.lock().live().count(), self.cap)
     }
 
     fn lock(&self) -> MutexGuard<'_, Open> {
@@ -147,7 +157,7 @@ async fn check(connections: std::sync::Weak<Connections>, wake: Receiver<()>) {
         }
         smol::Timer::after(CHECK_EVERY).await;
         match connections.upgrade() {
-            Some(connections) => connections.enforce(),
+            Some(connections) => connections.enforce(false),
             None => return,
         }
     }

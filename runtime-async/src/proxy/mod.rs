@@ -281,12 +281,14 @@ async fn serve(
     let mut stop = pin!(stop);
     loop {
         let accepted = async {
-            // Every connection busy at the cap: wait for one to finish its request.
-            while !connections.may_accept() {
+            let accept = listeners.iter().map(|l| Box::pin(l.accept()));
+            let result = first_of(accept).await;
+            // Every connection busy at the cap: the new one waits, unserved (as the ones
+            // behind it in the backlog), until a request is done.
+            while result.is_ok() && !connections.may_accept() {
                 smol::Timer::after(ROOM_POLL).await;
             }
-            let accept = listeners.iter().map(|l| Box::pin(l.accept()));
-            Some(first_of(accept).await)
+            Some(result)
         };
         let stopped = async {
             stop.as_mut().await;

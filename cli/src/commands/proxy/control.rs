@@ -171,9 +171,12 @@ pub(crate) fn stop(app: &App) -> Result<(), Failure> {
                     None,
                 ));
             }
-            format!(
-                "Stopped the llmauth proxy and its socket; `systemctl --user start {SOCKET_UNIT}` (or the next login) starts it again."
-            )
+            match health.manager() {
+                Some(Manager::Systemd) => format!(
+                    "Stopped the llmauth proxy and its socket; `systemctl --user start {SOCKET_UNIT}` (or the next login) starts it again."
+                ),
+                _ => "Stopped the llmauth proxy; the next logon starts it again.".to_owned(),
+            }
         }
         StopPlan::Signal(pid) => {
             is_our_proxy(pid, &service::process(pid)).map_err(|reason| {
