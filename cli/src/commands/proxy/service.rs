@@ -144,7 +144,8 @@ fn describe_install(installed: &Installed, port: u16) -> Report {
 }
 
 fn finish_uninstall(done: &Uninstalled) -> Result<(), Failure> {
-    let mut out = done.report.text();
+    // Files changed since install, left in place; then the one line for the rest.
+    let mut out: String = done.report.kept.iter().map(|l| format!("{l}\n")).collect();
     if done.report.failures.is_empty() && done.report.kept.is_empty() {
         out.push_str("Removed the llmauth proxy service.\n");
     }
