@@ -70,6 +70,8 @@ pub struct Installed {
     pub manager_answered: bool,
     /// The commands run and how each ended (`Err`: its output, or why it did not run).
     pub commands: Vec<(String, Result<(), String>)>,
+    /// What the definition could not carry (a line to print).
+    pub not_carried: Option<String>,
 }
 
 /// Writes the service's files (receipt first, as setup does), then registers and starts
@@ -116,6 +118,7 @@ pub fn install(
         files,
         manager_answered,
         commands,
+        not_carried: install::not_carried(manager, spec),
     })
 }
 

@@ -122,11 +122,19 @@ fn proxy_failure(error: ProxyError) -> Failure {
             Exit::Usage,
             error.to_string(),
             Some(
-                "stop the program using it, or choose another port (`llmauth proxy start --port N`, or `llmauth config set --proxy-port N`)"
+                "stop the program using it (`llmauth proxy stop` stops an llmauth proxy, however it was started), or choose another port (`llmauth proxy start --port N`, or `llmauth config set --proxy-port N`)"
                     .to_owned(),
             ),
         ),
-        ProxyError::Gateway(_) | ProxyError::Tls(_) | ProxyError::Inherited(_) => Failure::new(
+        ProxyError::Inherited(_) => Failure::new(
+            Exit::Usage,
+            error.to_string(),
+            Some(
+                "the service's socket must listen on 127.0.0.1 and [::1] only: run `llmauth proxy install` again to rewrite it"
+                    .to_owned(),
+            ),
+        ),
+        ProxyError::Gateway(_) | ProxyError::Tls(_) => Failure::new(
             Exit::Usage,
             error.to_string(),
             Some("check `llmauth config show`".to_owned()),

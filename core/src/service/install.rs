@@ -196,6 +196,15 @@ pub fn manual_start(manager: Manager, files: &[PathBuf], uid: u32) -> String {
     )
 }
 
+/// What the definition cannot carry, as a line for after install: a logon task has no
+/// environment of its own, so `LLMAUTH_STATE_DIR` (and with it the local key) would not
+/// reach the proxy.
+pub fn not_carried(manager: Manager, spec: &ServiceSpec) -> Option<String> {
+    (manager == Manager::TaskScheduler && spec.state_dir.is_some()).then(|| {
+        "LLMAUTH_STATE_DIR is not passed to the logon task: set it in your user environment too, or the proxy uses the default state directory (and another local key)".to_owned()
+    })
+}
+
 fn gui_domain(uid: u32) -> String {
     format!("gui/{uid}")
 }
@@ -360,6 +369,11 @@ mod tests {
         );
         // The optional bootout is not part of what a person needs to type.
         assert!(!manual_start(Manager::Launchd, &files, 501).contains("bootout"));
+        let mut spec = spec();
+        assert_eq!(not_carried(Manager::TaskScheduler, &spec), None);
+        spec.state_dir = Some("C:\\s".into());
+        assert!(not_carried(Manager::TaskScheduler, &spec).is_some());
+        assert_eq!(not_carried(Manager::Systemd, &spec), None);
     }
 
     #[test]

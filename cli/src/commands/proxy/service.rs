@@ -122,6 +122,9 @@ fn describe_install(installed: &Installed, port: u16) -> Report {
         installed.manager.name(),
         files.join(", ")
     );
+    if let Some(line) = &installed.not_carried {
+        text.push_str(&format!("note: {line}\n"));
+    }
     if !installed.manager_answered {
         text.push_str(&manual_start(
             installed.manager,
