@@ -45,7 +45,8 @@ use handler::{Gateway, Handler, Stats};
 use socket::{HyperIo, Socket};
 
 /// How long a client may take to send a request head; also how long an idle keep-alive
-/// connection stays open.
+/// connection stays open. Once connections crowd the cap, core's much shorter
+/// `HEADER_DEADLINE` applies instead (`Connections`).
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often a full proxy (every connection busy) looks for room again.
 const ROOM_POLL: Duration = Duration::from_millis(20);
