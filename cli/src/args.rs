@@ -101,6 +101,20 @@ pub enum ProxyCommand {
     Start(ProxyStartArgs),
     /// Print the local key proxy-mode tools must send as their API key.
     Key,
+    /// Run the proxy as a per-user service: a systemd user unit (socket-activated), a
+    /// launchd agent, or a Windows logon task.
+    ///
+    /// Where no service manager runs for the user (containers, some SSH hosts), the files
+    /// are written and one line says how to start them.
+    Install,
+    /// Stop the service and remove exactly what `proxy install` wrote.
+    Uninstall,
+    /// Whether a proxy answers on the configured port: its pid, uptime, token expiry,
+    /// requests served and last upstream error. Exit 0 when one answers, 4 when none does.
+    Status(FormatArgs),
+    /// Stop the running proxy, whether a service or a terminal started it (gracefully, as
+    /// on SIGTERM).
+    Stop,
 }
 
 /// `llmauth proxy start`.
@@ -116,6 +130,10 @@ pub struct ProxyStartArgs {
     /// whatever tls.skip_verify says; never the IdP.
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub tls_skip_verify: Option<bool>,
+    /// The service manager that runs this proxy (written into the service's definition by
+    /// `proxy install`).
+    #[arg(long, value_name = "MANAGER", hide = true, value_parser = ["systemd", "launchd", "task-scheduler"])]
+    pub managed_by: Option<String>,
 }
 
 /// `llmauth config …`.
@@ -208,6 +226,10 @@ pub struct SetupArgs {
     /// Print the sign-in URL instead of opening a browser.
     #[arg(long)]
     pub skip_browser: bool,
+    /// Do not install the proxy as a service for proxy-mode tools (run `llmauth proxy
+    /// start` yourself).
+    #[arg(long)]
+    pub no_service: bool,
     /// Settings for this run, saved when setup succeeds (as with `config set`).
     #[command(flatten)]
     pub config: SetArgs,

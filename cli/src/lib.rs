@@ -9,6 +9,8 @@ pub mod args;
 mod commands;
 mod config_file;
 mod failure;
+mod output;
+mod service;
 
 use std::process::ExitCode;
 

@@ -26,6 +26,8 @@
 //! both queues. Nothing here reads a clock, a file or a socket.
 
 pub mod admission;
+pub mod connections;
+pub mod health;
 pub mod local_key;
 mod path;
 pub mod rules;

@@ -55,6 +55,7 @@ pub mod oauth;
 pub mod pem;
 pub mod pkce;
 pub mod secret;
+pub mod service;
 pub mod setup;
 pub mod store;
 #[cfg(any(test, feature = "test-support"))]

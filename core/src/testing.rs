@@ -8,6 +8,7 @@
 //! no secret ever reaches a `Debug`, an error message or a notice.
 
 pub mod edits;
+pub mod service;
 pub mod setup;
 mod world;
 

@@ -21,9 +21,11 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::wildcard_enum_match_arm))]
 #![warn(missing_docs)]
 
+pub mod activation;
 pub mod clock;
 mod driver;
 mod io;
+mod limits;
 pub mod proxy;
 pub mod signals;
 mod token_supply;

@@ -1,5 +1,7 @@
-//! The localhost proxy (SPEC §7): loopback listeners, one hyper HTTP/1.1 connection task
-//! per client, a bound on concurrent connections, and a graceful stop.
+//! The localhost proxy (SPEC §7): loopback listeners (bound here, or inherited from a
+//! service manager), one hyper HTTP/1.1 connection task per client, a cap on connections
+//! under the descriptor limit (idle ones closed first when it is near, as core's
+//! `broker::connections` says), and a graceful stop.
 //!
 //! ```text
 //! client ──▶ 127.0.0.1 / [::1]:<port> ──▶ core's admit (method, Host, Origin, health,
@@ -9,6 +11,7 @@
 //! ```
 
 mod body;
+mod connections;
 mod deadline;
 mod executor;
 mod handler;
@@ -32,18 +35,23 @@ use hyper::service::service_fn;
 use hyper_util::server::graceful::GracefulShutdown;
 use llmauth_core::error::ErrorClass;
 use llmauth_core::secret::LocalKey;
-use smol::lock::Semaphore;
+use llmauth_core::service::Manager;
+use llmauth_core::service::activation::{InheritedError, inherited_port};
 use smol::{Async, Executor};
 use smol_hyper::rt::SmolTimer;
 
 use crate::FlowSetup;
 use crate::token_supply::TokenSupply;
-use handler::{Gateway, Handler};
+use connections::{Connections, Tracked};
+use handler::{Gateway, Handler, Stats};
 use socket::{HyperIo, Socket};
 
 /// How long a client may take to send a request head; also how long an idle keep-alive
-/// connection stays open.
+/// connection stays open. Once connections crowd the cap, core's much shorter
+/// `HEADER_DEADLINE` applies instead (`Connections`).
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often a full proxy (every connection busy) looks for room again.
+const ROOM_POLL: Duration = Duration::from_millis(20);
 /// How long a stop waits for streams in flight (SPEC §7).
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 /// Connecting to the gateway (TCP, proxy tunnel and TLS) gives up after this (SPEC §7).
@@ -68,8 +76,12 @@ pub struct ProxyOptions {
     pub login_wait: Duration,
     /// Executor threads (at least 1).
     pub threads: usize,
-    /// Most client connections served at once; more wait in the listen backlog.
+    /// Most client connections held at once; the descriptor limit may lower it
+    /// (`llmauth_core::broker::connections`).
     pub max_connections: usize,
+    /// The service manager that started the proxy, if one did (the health answer says
+    /// so, and `proxy stop` stops it through the manager).
+    pub managed_by: Option<Manager>,
 }
 
 /// Why the proxy could not start or stopped with an error.
@@ -101,15 +113,20 @@ pub enum ProxyError {
     /// The stop signal could not be installed.
     #[error("cannot handle signals: {0}")]
     Signals(io::Error),
+    /// The listening sockets a service manager passed cannot be served.
+    #[error(transparent)]
+    Inherited(#[from] InheritedError),
 }
 
 impl ProxyError {
     /// Whose move it is (the exit code of `proxy start` follows it).
     pub fn class(&self) -> ErrorClass {
         match self {
-            Self::PortInUse { .. } | Self::Bind { .. } | Self::Gateway(_) | Self::Tls(_) => {
-                ErrorClass::Config
-            }
+            Self::PortInUse { .. }
+            | Self::Bind { .. }
+            | Self::Gateway(_)
+            | Self::Tls(_)
+            | Self::Inherited(_) => ErrorClass::Config,
             Self::Signals(_) => ErrorClass::Bug,
         }
     }
@@ -118,7 +135,10 @@ impl ProxyError {
     pub fn hint(&self) -> Option<&'static str> {
         match self {
             Self::PortInUse { .. } => Some(
-                "stop the program using it, or choose another port (`llmauth proxy start --port N`, or `llmauth config set --proxy-port N`)",
+                "stop the program using it (`llmauth proxy stop` stops an llmauth proxy, however it was started), or choose another port (`llmauth proxy start --port N`, or `llmauth config set --proxy-port N`)",
+            ),
+            Self::Inherited(_) => Some(
+                "the service's socket must listen on 127.0.0.1 and [::1] only: run `llmauth proxy install` again to rewrite it",
             ),
             Self::Gateway(_) | Self::Tls(_) => Some("check `llmauth config show`"),
             Self::Bind { .. } | Self::Signals(_) => None,
@@ -163,6 +183,40 @@ impl Proxy {
         }))
     }
 
+    /// Serves `listeners` (inherited from a service manager) instead of binding: they
+    /// must all be loopback, on one port. `options.port` is not used.
+    ///
+    /// # Errors
+    /// [`ProxyError::Inherited`] for sockets that cannot be served, or
+    /// [`ProxyError::Bind`] when one cannot be made non-blocking.
+    pub fn with_listeners(
+        options: ProxyOptions,
+        listeners: Vec<TcpListener>,
+    ) -> Result<Self, ProxyError> {
+        let addresses: Vec<SocketAddr> = listeners
+            .iter()
+            .map(TcpListener::local_addr)
+            .collect::<Result<_, _>>()
+            .map_err(|source| ProxyError::Bind {
+                address: "an inherited socket".to_owned(),
+                source,
+            })?;
+        let port = inherited_port(&addresses)?;
+        for (listener, address) in listeners.iter().zip(&addresses) {
+            listener
+                .set_nonblocking(true)
+                .map_err(|source| ProxyError::Bind {
+                    address: address.to_string(),
+                    source,
+                })?;
+        }
+        Ok(Self {
+            options,
+            listeners,
+            port,
+        })
+    }
+
     /// The port bound (the one asked for, or the OS's choice for 0).
     pub fn port(&self) -> u16 {
         self.port
@@ -205,7 +259,10 @@ impl Proxy {
             client,
             supply,
             deadline::Deadlines::start(&executor),
+            Stats::new(options.managed_by),
         ));
+        let cap = options.max_connections.min(crate::limits::raise_and_cap());
+        let connections = Connections::start(&executor, cap.max(1));
         let listeners = listeners
             .into_iter()
             .map(Async::new)
@@ -228,13 +285,7 @@ impl Proxy {
                 })
             })
             .collect();
-        let serving = serve(
-            Arc::clone(&executor),
-            listeners,
-            handler,
-            options.max_connections.max(1),
-            stop,
-        );
+        let serving = serve(Arc::clone(&executor), listeners, handler, connections, stop);
         executor::run(&executor, serving);
         drop(finished);
         for worker in workers {
@@ -249,11 +300,10 @@ async fn serve(
     executor: Arc<Executor<'static>>,
     listeners: Vec<Async<TcpListener>>,
     handler: Arc<Handler>,
-    max_connections: usize,
+    connections: Arc<Connections>,
     stop: impl Future<Output = ()>,
 ) {
     let graceful = GracefulShutdown::new();
-    let slots = Arc::new(Semaphore::new(max_connections));
     let connected = Arc::new(AtomicUsize::new(0));
     let (first_client, woken) = smol::channel::bounded(1);
     executor
@@ -262,16 +312,20 @@ async fn serve(
     let mut stop = pin!(stop);
     loop {
         let accepted = async {
-            let slot = slots.acquire_arc().await;
             let accept = listeners.iter().map(|l| Box::pin(l.accept()));
             let result = first_of(accept).await;
-            Some((slot, result))
+            // Every connection busy at the cap: the new one waits, unserved (as the ones
+            // behind it in the backlog), until a request is done.
+            while result.is_ok() && !connections.may_accept() {
+                smol::Timer::after(ROOM_POLL).await;
+            }
+            Some(result)
         };
         let stopped = async {
             stop.as_mut().await;
             None
         };
-        let Some((slot, result)) = futures_lite::future::or(stopped, accepted).await else {
+        let Some(result) = futures_lite::future::or(stopped, accepted).await else {
             break;
         };
         let Ok((stream, _peer)) = result else {
@@ -281,13 +335,24 @@ async fn serve(
         };
         let stream = Socket::new(stream);
         let _ = stream.set_nodelay();
+        let registration = connections.register();
+        let activity = registration.activity();
         let handler = Arc::clone(&handler);
         let connection = http1::Builder::new()
             .timer(SmolTimer::new())
             .header_read_timeout(HEADER_READ_TIMEOUT)
             .serve_connection(
                 HyperIo::new(stream),
-                service_fn(move |request| Arc::clone(&handler).handle(request)),
+                service_fn(move |request| {
+                    let busy = activity.begin();
+                    let handler = Arc::clone(&handler);
+                    async move {
+                        let response = handler.handle(request).await?;
+                        Ok::<_, std::convert::Infallible>(
+                            response.map(|body| Tracked::new(body, busy)),
+                        )
+                    }
+                }),
             );
         let watched = graceful.watch(connection);
         if connected.fetch_add(1, Ordering::SeqCst) == 0 {
@@ -297,9 +362,13 @@ async fn serve(
         let connected = Arc::clone(&connected);
         executor
             .spawn(async move {
-                let _slot = slot;
-                // A client that vanished or sent garbage ends only its own connection.
-                let _ = watched.await;
+                // A client that vanished or sent garbage ends only its own connection; one
+                // that crowds the cap while waiting for a head is dropped (closed).
+                let served = async {
+                    let _ = watched.await;
+                };
+                futures_lite::future::or(served, registration.closed()).await;
+                drop(registration);
                 connected.fetch_sub(1, Ordering::SeqCst);
             })
             .detach();

@@ -3,6 +3,9 @@
 
 use std::time::Duration;
 
+use llmauth_core::broker::health::Answer;
+use llmauth_core::broker::rules::HEALTH_PATH;
+
 /// Largest body read.
 const MAX_BODY: u64 = 64 * 1024;
 
@@ -30,6 +33,17 @@ pub fn get(port: u16, path: &str, timeout: Duration) -> Result<(u16, String), St
         .read_to_string()
         .map_err(|e| e.to_string())?;
     Ok((status, body))
+}
+
+/// What answers on the proxy's `port`: an llmauth proxy (with its health answer),
+/// something else, or nothing within `wait`.
+pub fn probe_proxy(port: u16, wait: Duration) -> Answer {
+    let response = get(port, HEALTH_PATH, wait).ok();
+    Answer::judge(
+        response
+            .as_ref()
+            .map(|(status, body)| (*status, body.as_str())),
+    )
 }
 
 #[cfg(test)]

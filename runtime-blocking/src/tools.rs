@@ -5,13 +5,13 @@
 
 mod detect;
 pub mod drift;
-mod files;
+pub(crate) mod files;
 pub mod managed;
 mod probe;
-mod receipts;
+pub(crate) mod receipts;
 pub mod settings;
 pub mod setup;
-mod steps;
+pub(crate) mod steps;
 pub mod teardown;
 
 use llmauth_core::setup::error::SetupError;

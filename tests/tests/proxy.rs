@@ -2,6 +2,12 @@
 //! child process (and, where a test needs a short login wait, the library in-process).
 #![allow(clippy::unwrap_used)]
 
+#[cfg(unix)]
+#[path = "proxy/activation.rs"]
+mod activation;
+#[cfg(unix)]
+#[path = "proxy/control.rs"]
+mod control;
 #[path = "proxy/e2e.rs"]
 mod e2e;
 #[path = "proxy/edges.rs"]
@@ -10,6 +16,9 @@ mod edges;
 mod forwarding;
 #[path = "proxy/http.rs"]
 mod http;
+#[cfg(unix)]
+#[path = "proxy/idle.rs"]
+mod idle;
 #[path = "proxy/rig.rs"]
 mod rig;
 #[path = "proxy/streaming.rs"]

@@ -9,6 +9,7 @@ use crate::app::App;
 use crate::args::{ConfigCommand, Format, SetArgs};
 use crate::config_file;
 use crate::failure::{Exit, Failure};
+use crate::service;
 
 /// Runs a `config` subcommand.
 pub(crate) fn run(app: &App, command: &ConfigCommand) -> Result<(), Failure> {
@@ -60,7 +61,10 @@ fn show(app: &App, format: Format) -> Result<(), Failure> {
 fn reset(app: &App, yes: bool) -> Result<(), Failure> {
     let path = app.config_path();
     let pending = tools::teardown::pending(&app.paths);
-    if !path.exists() && pending.is_empty() {
+    let service = llmauth_blocking::service::installed(&app.paths)
+        .ok()
+        .flatten();
+    if !path.exists() && pending.is_empty() && service.is_none() {
         eprintln!("Nothing to reset: {} does not exist.", path.display());
         return Ok(());
     }
@@ -68,6 +72,13 @@ fn reset(app: &App, yes: bool) -> Result<(), Failure> {
         let mut what = String::new();
         for (tool, files) in &pending {
             what.push_str(&format!("  revert {tool}: {}\n", files.join(", ")));
+        }
+        if let Some(service) = &service {
+            let files: Vec<&str> = service.files.iter().map(|f| f.path.as_str()).collect();
+            what.push_str(&format!(
+                "  remove the proxy service: {}\n",
+                files.join(", ")
+            ));
         }
         if path.exists() {
             what.push_str(&format!(
@@ -106,6 +117,8 @@ fn reset(app: &App, yes: bool) -> Result<(), Failure> {
             return Err(SetupError::ToolsKept(Box::new(first)).into());
         }
     }
+    // The service runs `llmauth proxy start` with this config: it goes with it.
+    service::after_teardown(app, true);
     if !path.exists() {
         return Ok(());
     }

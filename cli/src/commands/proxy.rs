@@ -1,21 +1,24 @@
-//! `llmauth proxy start` and `llmauth proxy key`.
+//! `llmauth proxy start|key`, and the service commands (`install`, `uninstall`) and the
+//! running proxy's (`status`, `stop`) in their own modules.
 
-use std::io::Write as _;
+pub(crate) mod control;
+
 use std::path::PathBuf;
 
+use llmauth_async::activation::inherited_listeners;
 use llmauth_async::{Proxy, ProxyError, ProxyOptions, signals};
 use llmauth_core::broker::REQUEST_TOKEN_WAIT;
+use llmauth_core::broker::connections::MAX_CONNECTIONS;
 use llmauth_core::secret::LocalKey;
+use llmauth_core::service::Manager;
 
 use crate::app::{App, login_interaction};
 use crate::args::{ProxyCommand, ProxyStartArgs};
 use crate::failure::{Exit, Failure};
+use crate::output::print_line;
+use crate::service;
 
-/// Most client connections served at once (tools keep a few each; benchmarks hold a
-/// thousand streams).
-const MAX_CONNECTIONS: usize = 4096;
-
-/// Runs `proxy start` or `proxy key`.
+/// Runs a `proxy` subcommand.
 pub(crate) fn run(app: &App, command: &ProxyCommand) -> Result<(), Failure> {
     match command {
         ProxyCommand::Start(args) => start(app, args),
@@ -23,10 +26,23 @@ pub(crate) fn run(app: &App, command: &ProxyCommand) -> Result<(), Failure> {
             let key = load_key(app)?;
             print_line(key.expose_secret())
         }
+        ProxyCommand::Install => service::install(app),
+        ProxyCommand::Uninstall => service::uninstall(app),
+        ProxyCommand::Status(args) => control::status(app, args.format),
+        ProxyCommand::Stop => control::stop(app),
     }
 }
 
 fn start(app: &App, args: &ProxyStartArgs) -> Result<(), Failure> {
+    // First, while this process has one thread: taking the sockets clears LISTEN_PID and
+    // LISTEN_FDS from the environment.
+    let inherited = inherited_listeners().map_err(|e| {
+        Failure::new(
+            Exit::Usage,
+            format!("cannot use the sockets the service manager passed: {e}"),
+            None,
+        )
+    })?;
     let config = app.config()?;
     let flow = app.flow_setup(&config, login_interaction(args.skip_browser));
     let local_key = if config.require_local_key {
@@ -63,8 +79,14 @@ fn start(app: &App, args: &ProxyStartArgs) -> Result<(), Failure> {
         login_wait: REQUEST_TOKEN_WAIT,
         threads: threads(),
         max_connections: MAX_CONNECTIONS,
+        managed_by: args.managed_by.as_deref().and_then(Manager::parse),
     };
-    let proxy = Proxy::bind(options).map_err(proxy_failure)?;
+    let proxy = if inherited.is_empty() {
+        Proxy::bind(options)
+    } else {
+        Proxy::with_listeners(options, inherited)
+    }
+    .map_err(proxy_failure)?;
     let stop = signals::first_signal().map_err(|e| proxy_failure(ProxyError::Signals(e)))?;
     print_line(&format!(
         "llmauth proxy listening on http://127.0.0.1:{}",
@@ -102,18 +124,4 @@ fn proxy_failure(error: ProxyError) -> Failure {
         error.to_string(),
         error.hint().map(str::to_owned),
     )
-}
-
-/// One line on stdout, flushed at once (a script waits for it).
-fn print_line(line: &str) -> Result<(), Failure> {
-    let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "{line}")
-        .and_then(|()| stdout.flush())
-        .map_err(|e| {
-            Failure::new(
-                Exit::Unexpected,
-                format!("cannot write to stdout: {e}"),
-                None,
-            )
-        })
 }

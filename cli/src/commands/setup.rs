@@ -17,6 +17,7 @@ use crate::app::{App, login_interaction};
 use crate::args::SetupArgs;
 use crate::config_file;
 use crate::failure::{Exit, Failure};
+use crate::service;
 
 /// Runs `setup`.
 pub(crate) fn run(app: &App, args: &SetupArgs) -> Result<(), Failure> {
@@ -85,6 +86,7 @@ pub(crate) fn run(app: &App, args: &SetupArgs) -> Result<(), Failure> {
         out.push('\n');
     }
     let _ = std::io::stdout().lock().write_all(out.as_bytes());
+    service::after_setup(app, &config, &configured, args.no_service);
     let wired = &situation.tools;
     let managed_profiles = tools::managed::profiles(&env, wired);
     let warnings = notices::warnings(&situation)

@@ -1,7 +1,9 @@
 //! `llmauth status`: configuration, session and the last helper failure — never secrets.
 
 use std::io::Write;
+use std::time::Duration;
 
+use llmauth_core::broker::health::Answer;
 use llmauth_core::config::{Config, ConfigDocument, check_ca_pem};
 use llmauth_core::error::FlowError;
 use llmauth_core::flow::{Interaction, SessionStatus};
@@ -16,6 +18,9 @@ use serde_json::{Value, json};
 use crate::app::App;
 use crate::args::{Format, FormatArgs};
 use crate::failure::{Exit, Failure};
+
+/// How long `status` waits for the proxy's health answer.
+const PROXY_PROBE: Duration = Duration::from_millis(500);
 
 /// Runs `status`. Exit 0 when a valid access token or a refresh token exists, 3 when
 /// there is no usable session, 2 on config errors, 4 when the keychain cannot be read.
@@ -105,9 +110,6 @@ struct Report<'a> {
     now: UnixTime,
 }
 
-/// How long `status` waits for a proxy on the configured port.
-const PROXY_PROBE: std::time::Duration = std::time::Duration::from_millis(500);
-
 /// Whether an llmauth proxy answers on the configured port (its health endpoint, which
 /// never shows a token).
 enum ProxyState {
@@ -126,22 +128,13 @@ enum ProxyState {
 
 impl ProxyState {
     fn probe(port: u16) -> Self {
-        match llmauth_blocking::local_http::get(port, "/.llmauth/health", PROXY_PROBE) {
-            Err(_) => Self::NotRunning { port },
-            Ok((200, body)) => match serde_json::from_str::<Value>(&body) {
-                Ok(health) if health["status"] == "ok" => Self::Running {
-                    port,
-                    token_expires_at: health["token_expires_at"].as_str().map(str::to_owned),
-                },
-                _ => Self::Other {
-                    port,
-                    what: "something that is not an llmauth proxy".to_owned(),
-                },
-            },
-            Ok((status, _)) => Self::Other {
+        match llmauth_blocking::local_http::probe_proxy(port, PROXY_PROBE) {
+            Answer::Nothing => Self::NotRunning { port },
+            Answer::Proxy(health) => Self::Running {
                 port,
-                what: format!("something answering HTTP {status}"),
+                token_expires_at: health.token_expires_at,
             },
+            Answer::Other(what) => Self::Other { port, what },
         }
     }
 

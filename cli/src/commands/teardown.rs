@@ -9,6 +9,7 @@ use crate::app::App;
 use crate::args::TeardownArgs;
 use crate::config_file;
 use crate::failure::Failure;
+use crate::service;
 
 /// Runs `teardown`.
 pub(crate) fn run(app: &App, args: &TeardownArgs) -> Result<(), Failure> {
@@ -26,6 +27,7 @@ pub(crate) fn run(app: &App, args: &TeardownArgs) -> Result<(), Failure> {
     for note in &report.notes {
         eprintln!("{note}");
     }
+    service::after_teardown(app, false);
     if args.purge_tokens {
         let config = app.config()?;
         app.logout(&config, false)?;

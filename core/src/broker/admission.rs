@@ -81,7 +81,7 @@ pub struct BodyFacts {
 /// What to do with a request.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Admission {
-    /// Answer `/.llmauth/health` ([`health_body`](super::rules::health_body)).
+    /// Answer `/.llmauth/health` ([`Health`](super::health::Health)).
     Health,
     /// Forward to the gateway.
     Forward(Forward),

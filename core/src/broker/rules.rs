@@ -8,8 +8,6 @@ use url::Url;
 
 use crate::net::is_loopback_url;
 
-use crate::time::UnixTime;
-
 /// The health endpoint (no local key needed; never shows the token).
 pub const HEALTH_PATH: &str = "/.llmauth/health";
 
@@ -125,15 +123,6 @@ pub fn error_body(dialect: Dialect, status: u16, message: &str) -> String {
     value.to_string()
 }
 
-/// The body of `GET /.llmauth/health`: the token's expiry, never the token.
-pub fn health_body(token_expires_at: Option<UnixTime>) -> String {
-    json!({
-        "status": "ok",
-        "token_expires_at": token_expires_at.map(UnixTime::to_rfc3339),
-    })
-    .to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,18 +212,5 @@ mod tests {
             serde_json::from_str(&error_body(Dialect::OpenAi, 502, "down")).unwrap();
         assert_eq!(openai["error"]["type"], "api_error");
         assert_eq!(openai["error"]["message"], "down");
-    }
-
-    #[test]
-    fn health_shows_expiry_only() {
-        let body = health_body(Some(UnixTime::from_secs(1_795_873_800)));
-        assert_eq!(
-            body,
-            r#"{"status":"ok","token_expires_at":"2026-11-28T13:50:00Z"}"#
-        );
-        assert_eq!(
-            health_body(None),
-            r#"{"status":"ok","token_expires_at":null}"#
-        );
     }
 }

@@ -5,6 +5,7 @@
 
 use std::convert::Infallible;
 use std::error::Error as _;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -17,13 +18,17 @@ use hyper::body::Incoming;
 use llmauth_core::broker::admission::{
     self, Admission, BodyFacts, BodyPlan, Denial, Forward, RequestFacts, may_retry,
 };
+use llmauth_core::broker::health::{Health, HealthFacts};
 use llmauth_core::broker::rules::{self, Dialect};
 use llmauth_core::broker::{Lease, Refusal};
 use llmauth_core::secret::LocalKey;
+use llmauth_core::service::Manager;
+use llmauth_core::time::UnixTime;
 
 use super::body::ProxyBody;
 use super::deadline::Deadlines;
 use super::upstream::{ConnectError, GatewayClient};
+use crate::clock;
 use crate::token_supply::TokenSupply;
 
 /// The gateway may stay silent this long between bytes (or before answering).
@@ -46,6 +51,46 @@ pub(crate) struct Handler {
     /// Response headers never passed back: the hop-by-hop ones.
     response_strip: Vec<HeaderName>,
     deadlines: Deadlines,
+    stats: Stats,
+}
+
+/// What the health answer tells about the proxy besides its token.
+pub(crate) struct Stats {
+    started_at: UnixTime,
+    managed_by: Option<Manager>,
+    requests_served: AtomicU64,
+    last_upstream_error: Mutex<Option<(UnixTime, String)>>,
+}
+
+impl Stats {
+    /// Counting from now.
+    pub(crate) fn new(managed_by: Option<Manager>) -> Self {
+        Self {
+            started_at: clock::now(),
+            managed_by,
+            requests_served: AtomicU64::new(0),
+            last_upstream_error: Mutex::new(None),
+        }
+    }
+
+    fn served(&self) {
+        self.requests_served.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn upstream_failed(&self, message: &str) {
+        let mut last = self
+            .last_upstream_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *last = Some((clock::now(), message.to_owned()));
+    }
+
+    fn last_upstream_error(&self) -> Option<(UnixTime, String)> {
+        self.last_upstream_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
 }
 
 /// The gateway URL, split once.
@@ -116,6 +161,7 @@ impl Handler {
         client: GatewayClient,
         supply: TokenSupply,
         deadlines: Deadlines,
+        stats: Stats,
     ) -> Self {
         let names = |names: &[&'static str]| -> Vec<HeaderName> {
             names
@@ -136,6 +182,7 @@ impl Handler {
             request_strip,
             response_strip: names(&rules::HOP_BY_HOP),
             deadlines,
+            stats,
         }
     }
 
@@ -150,15 +197,19 @@ impl Handler {
         );
         Ok(match self.serve(request).await {
             Ok(response) => response,
-            Err(error) => error.response(dialect),
+            Err(error) => {
+                if let Some(message) = error.upstream_message() {
+                    self.stats.upstream_failed(message);
+                }
+                error.response(dialect)
+            }
         })
     }
 
     async fn serve(&self, request: Request<Incoming>) -> Result<Response<ProxyBody>, Failure> {
         let forward = match admission::admit(&self.facts(&request)) {
             Admission::Health => {
-                let body = rules::health_body(self.supply.token_expires_at());
-                return Ok(json_response(StatusCode::OK, body));
+                return Ok(json_response(StatusCode::OK, self.health().render()));
             }
             Admission::Deny(denial) => return Err(Failure::Denied(denial)),
             Admission::Forward(forward) => forward,
@@ -166,6 +217,7 @@ impl Handler {
         let mut outgoing = self.prepare(request, forward).await?;
         let lease = self.supply.lease().await.map_err(Failure::Refused)?;
         let response = self.send(&mut outgoing, &lease).await?;
+        self.stats.served();
         if !may_retry(response.status().as_u16(), outgoing.plan) {
             return Ok(self.pass_back(response));
         }
@@ -178,6 +230,21 @@ impl Handler {
                 Ok(self.pass_back(retried))
             }
         }
+    }
+
+    /// The health answer: the token's expiry, the process, what it served — never a
+    /// token.
+    fn health(&self) -> Health {
+        Health::of(&HealthFacts {
+            token_expires_at: self.supply.token_expires_at(),
+            pid: std::process::id(),
+            port: self.port,
+            started_at: self.stats.started_at,
+            now: clock::now(),
+            requests_served: self.stats.requests_served.load(Ordering::Relaxed),
+            last_upstream_error: self.stats.last_upstream_error(),
+            managed_by: self.stats.managed_by,
+        })
     }
 
     /// What core needs to admit `request`, borrowed from it.
@@ -370,6 +437,16 @@ impl Failure {
             .source()
             .map_or_else(|| error.to_string(), ToString::to_string);
         Self::BadGateway(format!("the gateway connection failed: {detail}"))
+    }
+
+    /// The message of a failure of the gateway or the IdP (what `proxy status` shows as
+    /// the last upstream error); `None` for the client's own faults.
+    fn upstream_message(&self) -> Option<&str> {
+        match self {
+            Self::BadGateway(message) | Self::GatewayTimeout(message) => Some(message),
+            Self::Refused(refusal) if refusal.status() >= 500 => Some(&refusal.message),
+            Self::Denied(_) | Self::BadRequest(_) | Self::Refused(_) | Self::Internal(_) => None,
+        }
     }
 
     fn response(self, dialect: Dialect) -> Response<ProxyBody> {

@@ -32,7 +32,7 @@ const MAX_TOOL_FILE: u64 = 4 * 1024 * 1024;
 ///
 /// # Errors
 /// The OS error of reading a link, or `InvalidInput` for a loop.
-pub(super) fn resolve_link(path: &Path) -> io::Result<PathBuf> {
+pub(crate) fn resolve_link(path: &Path) -> io::Result<PathBuf> {
     let mut current = path.to_path_buf();
     for _ in 0..MAX_LINKS {
         match std::fs::symlink_metadata(&current) {
@@ -59,7 +59,7 @@ pub(super) fn resolve_link(path: &Path) -> io::Result<PathBuf> {
 /// # Errors
 /// [`SetupError::Unreadable`] with the OS error (a missing file is not an error), or for
 /// a huge file.
-pub(super) fn read_tool_file(path: &Path) -> Result<FoundFile, SetupError> {
+pub(crate) fn read_tool_file(path: &Path) -> Result<FoundFile, SetupError> {
     let unreadable = |detail: String| SetupError::Unreadable {
         path: path.to_path_buf(),
         detail,
@@ -150,7 +150,7 @@ pub(super) fn remove_empty_dirs(dirs: &[PathBuf]) {
 ///
 /// # Errors
 /// [`SetupError::LockBusy`] when another process kept the lock too long.
-pub(super) fn lock_tool_file<T>(
+pub(crate) fn lock_tool_file<T>(
     paths: &Paths,
     path: &Path,
     f: impl FnOnce() -> T,

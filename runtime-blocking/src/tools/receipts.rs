@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use llmauth_core::service;
 use llmauth_core::setup::error::SetupError;
 use llmauth_core::setup::receipt::Receipt;
 
@@ -29,7 +30,7 @@ fn file(paths: &Paths, tool: &str) -> PathBuf {
 /// # Errors
 /// [`SetupError::ReceiptUnreadable`] or [`SetupError::ReceiptInvalid`] when it exists but
 /// cannot be used.
-pub(super) fn load(paths: &Paths, tool: &str) -> Result<Option<Receipt>, SetupError> {
+pub(crate) fn load(paths: &Paths, tool: &str) -> Result<Option<Receipt>, SetupError> {
     let path = file(paths, tool);
     let bytes = file_store::read(&path, true).map_err(|e| SetupError::ReceiptUnreadable {
         path: path.clone(),
@@ -48,7 +49,7 @@ pub(super) fn load(paths: &Paths, tool: &str) -> Result<Option<Receipt>, SetupEr
 /// # Errors
 /// [`SetupError::LockBusy`] when another process kept the lock too long, or
 /// [`SetupError::ReceiptUnwritable`].
-pub(super) fn store(paths: &Paths, receipt: &Receipt) -> Result<(), SetupError> {
+pub(crate) fn store(paths: &Paths, receipt: &Receipt) -> Result<(), SetupError> {
     let path = file(paths, &receipt.tool);
     let write = || {
         if receipt.files.is_empty() {
@@ -68,8 +69,8 @@ pub(super) fn store(paths: &Paths, receipt: &Receipt) -> Result<(), SetupError> 
     })
 }
 
-/// The tools that have a receipt, sorted.
-pub(super) fn list(paths: &Paths) -> Vec<String> {
+/// The tools that have a receipt, sorted (the proxy service's receipt is not a tool's).
+pub(crate) fn list(paths: &Paths) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(dir(paths)) else {
         return Vec::new();
     };
@@ -78,7 +79,7 @@ pub(super) fn list(paths: &Paths) -> Vec<String> {
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
             name.strip_suffix(".json")
-                .filter(|t| !t.starts_with('.'))
+                .filter(|t| !t.starts_with('.') && *t != service::RECEIPT_NAME)
                 .map(str::to_owned)
         })
         .collect();

@@ -57,8 +57,7 @@ pub fn gather(
     } else {
         (String::new(), None)
     };
-    let (program, on_path) =
-        running_binary().map_err(|e| SetupError::RunningBinary(e.to_string()))?;
+    let helper = helper(paths)?;
     let local_key = needs
         .local_key
         .then(|| proxy_key::load_or_create(paths))
@@ -72,11 +71,7 @@ pub fn gather(
     let settings = Settings {
         gateway_url: config.gateway_url.clone(),
         anthropic_prefix,
-        helper: Helper {
-            program: program.to_string_lossy().into_owned(),
-            on_path,
-            config: non_default_config(&paths.config_file),
-        },
+        helper,
         interval: helper_interval(lifetime),
         ca_file: config
             .ca_file
@@ -125,6 +120,21 @@ fn desktop_document_id(paths: &Paths, env: &Environment) -> Result<String, Setup
 ///
 /// # Errors
 /// The OS random source failed.
+/// How tools (and the proxy's service) run this llmauth: its absolute path, whether
+/// `llmauth` on PATH is this binary, and `--config` when the config is not the default.
+///
+/// # Errors
+/// [`SetupError::RunningBinary`] when the running binary cannot be located.
+pub fn helper(paths: &Paths) -> Result<Helper, SetupError> {
+    let (program, on_path) =
+        running_binary().map_err(|e| SetupError::RunningBinary(e.to_string()))?;
+    Ok(Helper {
+        program: program.to_string_lossy().into_owned(),
+        on_path,
+        config: non_default_config(&paths.config_file),
+    })
+}
+
 fn random_id_bytes() -> std::io::Result<[u8; 16]> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;

@@ -11,7 +11,7 @@ use crate::paths::Paths;
 ///
 /// # Errors
 /// Why the file or receipt could not be written; nothing was changed then.
-pub(super) fn perform(paths: &Paths, step: &Step) -> Result<(), SetupError> {
+pub(crate) fn perform(paths: &Paths, step: &Step) -> Result<(), SetupError> {
     match step {
         Step::StoreReceipt(receipt) => receipts::store(paths, receipt),
         Step::Write {
@@ -31,6 +31,6 @@ pub(super) fn perform(paths: &Paths, step: &Step) -> Result<(), SetupError> {
 ///
 /// # Errors
 /// That step's error.
-pub(super) fn perform_all(paths: &Paths, steps: &[Step]) -> Result<(), SetupError> {
+pub(crate) fn perform_all(paths: &Paths, steps: &[Step]) -> Result<(), SetupError> {
     steps.iter().try_for_each(|step| perform(paths, step))
 }

@@ -53,7 +53,9 @@ pub fn pending(paths: &Paths) -> Vec<(String, Vec<String>)> {
         .collect()
 }
 
-fn revert_tool(paths: &Paths, receipt: Receipt, report: &mut TeardownReport) {
+/// Reverts the files of `receipt` (newest first, each under its lock), then stores what
+/// is left of it.
+pub(crate) fn revert_tool(paths: &Paths, receipt: Receipt, report: &mut TeardownReport) {
     let mut teardown = ToolTeardown::new(receipt);
     for file in teardown.files() {
         let path = PathBuf::from(&file.path);

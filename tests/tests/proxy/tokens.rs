@@ -241,6 +241,7 @@ impl InProcess {
             login_wait,
             threads: 1,
             max_connections,
+            managed_by: None,
         };
         let proxy = Proxy::bind(options).expect("bind");
         let port = proxy.port();
@@ -362,31 +363,47 @@ fn concurrent_connections_are_bounded() {
     let rig = Rig::new();
     let key = rig.key();
     let proxy = InProcess::start_with(&rig, Duration::from_secs(5), 1);
-    let request = format!(
-        "GET /echo HTTP/1.1\r\nhost: 127.0.0.1:{}\r\nx-api-key: {key}\r\n\r\n",
-        proxy.port
-    );
+    let request = |target: &str| {
+        format!(
+            "GET {target} HTTP/1.1\r\nhost: 127.0.0.1:{}\r\nx-api-key: {key}\r\n\r\n",
+            proxy.port
+        )
+    };
     let read_status = |stream: &mut std::net::TcpStream| {
         let mut buf = [0u8; 12];
         stream
             .read_exact(&mut buf)
             .map(|()| String::from_utf8_lossy(&buf).into_owned())
     };
-    // The first client holds the only slot with a keep-alive connection.
+    // The first client holds the only slot with a request in flight (a stream of three
+    // events 300 ms apart).
     let mut first = std::net::TcpStream::connect(("127.0.0.1", proxy.port)).unwrap();
-    first.write_all(request.as_bytes()).unwrap();
+    first
+        .write_all(request("/sse?events=3&interval_ms=300").as_bytes())
+        .unwrap();
     assert_eq!(read_status(&mut first).unwrap(), "HTTP/1.1 200");
-    // The second waits in the listen backlog, unanswered.
+    // The second waits, unanswered, while that request is busy.
     let mut second = std::net::TcpStream::connect(("127.0.0.1", proxy.port)).unwrap();
-    second.write_all(request.as_bytes()).unwrap();
+    second.write_all(request("/echo").as_bytes()).unwrap();
     second
-        .set_read_timeout(Some(Duration::from_millis(700)))
+        .set_read_timeout(Some(Duration::from_millis(300)))
         .unwrap();
     assert!(read_status(&mut second).is_err(), "served beyond the bound");
-    // Once the first goes away, the second is served.
-    drop(first);
+    // Once the stream has ended, the first connection only waits for a next request: the
+    // second takes its place (it is closed) and is served.
     second
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
     assert_eq!(read_status(&mut second).unwrap(), "HTTP/1.1 200");
+    first
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut rest = Vec::new();
+    first
+        .read_to_end(&mut rest)
+        .expect("the first connection is closed");
+    assert!(
+        String::from_utf8_lossy(&rest).contains("\r\n0\r\n\r\n"),
+        "the stream was delivered to its end before its connection went"
+    );
 }

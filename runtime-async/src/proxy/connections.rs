@@ -1,0 +1,286 @@
+//! The client connections held, each busy or waiting for a request head, and the closing
+//! core's [`to_close`] asks for when they crowd the cap.
+
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use http_body::{Body, Frame, SizeHint};
+use llmauth_core::broker::connections::{Connection, may_accept, near_cap, to_close};
+use smol::channel::{Receiver, Sender};
+
+/// How often connections are checked while the cap is near.
+const CHECK_EVERY: Duration = Duration::from_secs(1);
+
+/// Every open client connection.
+pub(crate) struct Connections {
+    cap: usize,
+    epoch: Instant,
+    open: Mutex<Open>,
+    /// Wakes the checker when the cap becomes near.
+    pressure: Sender<()>,
+}
+
+#[derive(Default)]
+struct Open {
+    next_id: u64,
+    entries: HashMap<u64, Entry>,
+}
+
+struct Entry {
+    activity: Arc<Activity>,
+    close: Sender<()>,
+}
+
+impl Open {
+    /// The connections not already told to close.
+    fn live(&self) -> impl Iterator<Item = &Entry> + Clone {
+        self.entries.values().filter(|e| !e.close.is_closed())
+    }
+}
+
+/// Whether a connection is busy, and since when it waits for a head.
+pub(crate) struct Activity {
+    epoch: Instant,
+    in_flight: AtomicUsize,
+    /// Milliseconds after `epoch` when it last became idle.
+    idle_since: AtomicU64,
+}
+
+impl Connections {
+    /// Holds at most `cap` connections (more only while one is being closed); starts the
+    /// checker on `executor`.
+    pub(crate) fn start(executor: &smol::Executor<'static>, cap: usize) -> Arc<Self> {
+        let (pressure, wake) = smol::channel::bounded(1);
+        let connections = Arc::new(Self {
+            cap,
+            epoch: Instant::now(),
+            open: Mutex::new(Open::default()),
+            pressure,
+        });
+        executor
+            .spawn(check(Arc::downgrade(&connections), wake))
+            .detach();
+        connections
+    }
+
+    /// Whether a new connection may be served now: below the cap, or at it with a
+    /// connection waiting for a head that can make room.
+    pub(crate) fn may_accept(&self) -> bool {
+        let open = self.lock();
+        let live = open.live();
+        let any_waiting = live
+            .clone()
+            .any(|e| e.activity.in_flight.load(Ordering::SeqCst) == 0);
+        may_accept(live.count(), self.cap, any_waiting)
+    }
+
+    /// Registers a new connection, closing others first as core says, and returns its
+    /// handle.
+    pub(crate) fn register(self: &Arc<Self>) -> Registration {
+        self.enforce(true);
+        let activity = Arc::new(Activity {
+            epoch: self.epoch,
+            in_flight: AtomicUsize::new(0),
+            idle_since: AtomicU64::new(millis_since(self.epoch)),
+        });
+        let (close, closed) = smol::channel::bounded(1);
+        let (id, near) = {
+            let mut open = self.lock();
+            let id = open.next_id;
+            open.next_id += 1;
+            open.entries.insert(
+                id,
+                Entry {
+                    activity: Arc::clone(&activity),
+                    close,
+                },
+            );
+            (id, near_cap(open.live().count(), self.cap))
+        };
+        if near {
+            // A full channel already holds a wake-up.
+            let _ = self.pressure.try_send(());
+        }
+        Registration {
+            id,
+            activity,
+            closed,
+            connections: Arc::clone(self),
+        }
+    }
+
+    /// Closes the connections core picks (`incoming`: one is about to join them).
+    fn enforce(&self, incoming: bool) {
+        let now = millis_since(self.epoch);
+        let open = self.lock();
+        let (ids, facts): (Vec<u64>, Vec<Connection>) = open
+            .entries
+            .iter()
+            .filter(|(_, entry)| !entry.close.is_closed())
+            .map(|(id, entry)| (*id, entry.activity.state(now)))
+            .unzip();
+        for index in to_close(&facts, self.cap, incoming) {
+            if let Some(entry) = ids.get(index).and_then(|id| open.entries.get(id)) {
+                // Closing the channel wakes the connection's task, which drops it.
+                entry.close.close();
+            }
+        }
+    }
+
+    /// Whether the cap is near.
+    fn near(&self) -> bool {
+        near_cap(self.lock().live().count(), self.cap)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Open> {
+        self.open.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// While the cap is near, closes connections that waited too long for a head, once a
+/// second; sleeps otherwise.
+async fn check(connections: std::sync::Weak<Connections>, wake: Receiver<()>) {
+    loop {
+        let near = match connections.upgrade() {
+            Some(connections) => connections.near(),
+            None => return,
+        };
+        if !near {
+            if wake.recv().await.is_err() {
+                return;
+            }
+            continue;
+        }
+        smol::Timer::after(CHECK_EVERY).await;
+        match connections.upgrade() {
+            Some(connections) => connections.enforce(false),
+            None => return,
+        }
+    }
+}
+
+impl Activity {
+    fn state(&self, now: u64) -> Connection {
+        if self.in_flight.load(Ordering::SeqCst) > 0 {
+            return Connection::Busy;
+        }
+        let since = self.idle_since.load(Ordering::SeqCst);
+        Connection::Waiting(Duration::from_millis(now.saturating_sub(since)))
+    }
+
+    /// A request head arrived: busy until the returned guard (kept by the response body)
+    /// is dropped.
+    pub(crate) fn begin(self: &Arc<Self>) -> Busy {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        Busy(Arc::clone(self))
+    }
+}
+
+/// A request in progress on a connection.
+pub(crate) struct Busy(Arc<Activity>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        let activity = &self.0;
+        activity
+            .idle_since
+            .store(millis_since(activity.epoch), Ordering::SeqCst);
+        activity.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// One connection's place among the open ones; dropping it frees the place.
+pub(crate) struct Registration {
+    id: u64,
+    activity: Arc<Activity>,
+    closed: Receiver<()>,
+    connections: Arc<Connections>,
+}
+
+impl Registration {
+    /// The connection's activity, for its requests.
+    pub(crate) fn activity(&self) -> Arc<Activity> {
+        Arc::clone(&self.activity)
+    }
+
+    /// Resolves when core wants the connection closed.
+    pub(crate) async fn closed(&self) {
+        let _ = self.closed.recv().await;
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.connections.lock().entries.remove(&self.id);
+    }
+}
+
+/// A response body that keeps its connection busy until it is finished (or dropped).
+pub(crate) struct Tracked<B> {
+    body: B,
+    _busy: Busy,
+}
+
+impl<B> Tracked<B> {
+    pub(crate) fn new(body: B, busy: Busy) -> Self {
+        Self { body, _busy: busy }
+    }
+}
+
+impl<B: Body + Unpin> Body for Tracked<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
+        Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+fn millis_since(epoch: Instant) -> u64 {
+    u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_the_cap_a_new_connection_closes_the_longest_waiting_one() {
+        let executor = smol::Executor::new();
+        let connections = Connections::start(&executor, 2);
+        let first = connections.register();
+        std::thread::sleep(Duration::from_millis(5));
+        let busy = connections.register();
+        let request = busy.activity().begin();
+        assert!(connections.may_accept(), "one is waiting: it can make room");
+        let third = connections.register();
+        assert!(first.closed.is_closed(), "the oldest waiting one goes");
+        assert!(!busy.closed.is_closed() && !third.closed.is_closed());
+        drop(first);
+        drop(third);
+        let fourth = connections.register();
+        let _also = fourth.activity().begin();
+        assert!(!connections.may_accept(), "every connection is busy");
+        drop(request);
+        assert!(
+            connections.may_accept(),
+            "a finished request leaves its connection waiting"
+        );
+        assert!(!busy.closed.is_closed());
+    }
+}
