@@ -274,9 +274,10 @@ pub struct TokenArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = TokenFormat::Raw)]
     pub format: TokenFormat,
-    /// Give up after this long when non-interactive.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "8s")]
-    pub timeout: std::time::Duration,
+    /// Give up after this long when no one is at the terminal (default 8s; 2m when a
+    /// sign-in through the browser may happen).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<std::time::Duration>,
 }
 
 /// `--format` of `token`.
@@ -345,7 +346,7 @@ mod tests {
             Some(std::path::Path::new("/c.yaml"))
         );
         assert_eq!(parsed.globals.verbose, 1);
-        assert_eq!(parsed.args.timeout, std::time::Duration::from_secs(8));
+        assert_eq!(parsed.args.timeout, None);
         // Help, version and typos are left to the full parser.
         for args in [&["--help"][..], &["--version"], &["--bogus"], &["extra"]] {
             assert!(TokenOnly::try_parse_from(args).is_err(), "{args:?}");

@@ -9,6 +9,7 @@ mod files;
 pub mod managed;
 mod probe;
 mod receipts;
+pub mod retune;
 pub mod settings;
 pub mod setup;
 mod steps;

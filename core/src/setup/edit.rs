@@ -237,6 +237,61 @@ pub fn drift(format: Format, current: &str, entries: &[Entry]) -> Result<Vec<Not
     }
 }
 
+/// What a value or element entry says setup wrote, as JSON; `None` for other kinds, or
+/// text that no longer reads back.
+fn meaning(format: Format, entry: &Entry) -> Option<Json> {
+    match format {
+        Format::Json => json::semantic(&entry.written),
+        Format::Toml => toml::written_meaning(entry),
+        Format::Dotenv => dotenv::value_of(&entry.written).map(Json::String),
+        Format::Whole => None,
+    }
+}
+
+/// The edits that write again what `entries` record: a later setup of the same file with
+/// the same settings. Containers and the root come with the keys below them. `None` when
+/// an entry cannot be read back.
+pub(crate) fn replay(format: Format, entries: &[Entry]) -> Option<Vec<Edit>> {
+    entries
+        .iter()
+        .filter_map(|entry| {
+            let key = entry.key.clone();
+            match entry.kind {
+                EntryKind::Value => {
+                    Some(meaning(format, entry).map(|value| Edit::Set { key, value }))
+                }
+                EntryKind::Element => Some(
+                    json::semantic(&entry.written).map(|element| Edit::Append { key, element }),
+                ),
+                EntryKind::Whole => Some(Some(Edit::Whole {
+                    content: entry.written.clone(),
+                })),
+                EntryKind::Container | EntryKind::Root => None,
+            }
+        })
+        .collect()
+}
+
+/// The value at `key` in `text`: a key of a JSON or TOML file, a variable of a `.env`
+/// file, a top-level key of a whole file holding a JSON document (Claude Desktop's).
+pub(crate) fn value_at(format: Format, text: &str, key: &[String]) -> Option<Json> {
+    let (_, text) = strip_bom(text);
+    match format {
+        Format::Json => json::value_at(text, key),
+        Format::Toml => toml::value_at(text, key),
+        Format::Dotenv => match key {
+            [name] => dotenv::variable(text, name).map(Json::String),
+            _ => None,
+        },
+        Format::Whole => {
+            let document: Json = serde_json::from_str(text).ok()?;
+            key.iter()
+                .try_fold(&document, |value, name| value.get(name))
+                .cloned()
+        }
+    }
+}
+
 /// Checks that `current` parses in `format`.
 ///
 /// # Errors

@@ -236,7 +236,7 @@ fn every_tool_set_up_then_torn_down_leaves_home_as_it_was() {
     let document: serde_json::Value =
         serde_json::from_str(&read(&library.join(format!("{id}.json")))).unwrap();
     assert_eq!(document["inferenceCredentialKind"], "helper-script");
-    assert_eq!(document["inferenceCredentialHelperTimeoutSec"], 30);
+    assert_eq!(document["inferenceCredentialHelperTimeoutSec"], 150);
     assert_eq!(
         document["inferenceModels"],
         serde_json::json!(["eu.anthropic.claude-opus-4-8", "x-sonnet"])
