@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use llmauth_tests::gateway::{GatewayRequest, TestGateway};
-use llmauth_tests::idp::{IdpOptions, TestIdp};
+use llmauth_tests::idp::{GrantType, IdpOptions, TestIdp};
 use llmauth_tests::sandbox::{Finished, Sandbox, wait};
 
 /// How long a real client may take to answer one prompt.
@@ -93,6 +93,28 @@ impl World {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         command
+    }
+
+    /// The client runs in a desktop session (`DISPLAY`) whose browser is the scripted
+    /// one: a helper call it makes with no session signs in there.
+    fn on_a_desktop(&self, command: &mut Command) {
+        command
+            .env("DISPLAY", ":99")
+            .env("BROWSER", env!("CARGO_BIN_EXE_fake-browser"))
+            .env("FAKE_BROWSER_LOG", self.sandbox.browser_log())
+            .env("LLMAUTH_TEST_CA", &self.ca_file);
+    }
+
+    /// After a lazy setup and one prompt: the scripted browser was the only sign-in, once.
+    fn signed_in_once_through_the_browser(&self) {
+        assert_eq!(
+            self.idp.token_requests(GrantType::AuthorizationCode),
+            1,
+            "one sign-in"
+        );
+        let visits = self.sandbox.browser_visits();
+        assert_eq!(visits.len(), 1, "{visits:?}");
+        assert_eq!(visits[0]["reached_callback"], true, "{visits:?}");
     }
 
     fn run_client(&self, command: &mut Command) -> Finished {
@@ -305,4 +327,76 @@ fn codex_answers_through_the_gateway_with_a_token_from_llmauth() {
 
     ok(&world.sandbox.run(&["teardown"]));
     assert!(!world.sandbox.home().join(".codex/config.toml").exists());
+}
+
+#[test]
+fn claude_code_signs_in_through_the_browser_after_a_lazy_setup() {
+    let claude = client("claude");
+    let answer = "Hi after a browser sign-in";
+    let world = world(answer);
+    ok(&world
+        .sandbox
+        .run(&["setup", "--lazy", "--client", "claude-code"]));
+    assert_eq!(world.idp.token_requests(GrantType::AuthorizationCode), 0);
+
+    let mut command = world.client_command(&claude, &["-p", "say hi"]);
+    command.env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1");
+    world.on_a_desktop(&mut command);
+    let finished = world.run_client(&mut command);
+    ok(&finished);
+    assert!(
+        finished.stdout.contains(answer),
+        "Claude Code did not print the gateway's answer.\nstdout: {}\nstderr: {}",
+        finished.stdout,
+        finished.stderr
+    );
+    world.signed_in_once_through_the_browser();
+    let served = world.verified("/v1/messages");
+    assert!(!served.is_empty(), "{:?}", world.gateway.requests());
+    let token = world.current_token();
+    assert!(
+        served
+            .iter()
+            .all(|r| r.bearer_token() == Some(token.as_str()))
+    );
+    ok(&world.sandbox.run(&["teardown", "claude-code"]));
+}
+
+#[test]
+fn codex_signs_in_through_the_browser_after_a_lazy_setup() {
+    let codex = client("codex");
+    let answer = "Hi from Responses after a browser sign-in";
+    let world = world(answer);
+    ok(&world.sandbox.run(&["setup", "--lazy", "--client", "codex"]));
+
+    let mut command = world.client_command(
+        &codex,
+        &[
+            "exec",
+            "--skip-git-repo-check",
+            "--color",
+            "never",
+            "say hi",
+        ],
+    );
+    command.env("CODEX_CA_CERTIFICATE", &world.ca_file);
+    world.on_a_desktop(&mut command);
+    let finished = world.run_client(&mut command);
+    ok(&finished);
+    assert!(
+        finished.stdout.contains(answer),
+        "Codex did not print the gateway's answer.\nstdout: {}\nstderr: {}",
+        finished.stdout,
+        finished.stderr
+    );
+    world.signed_in_once_through_the_browser();
+    let served = world.verified("/v1/responses");
+    assert!(!served.is_empty(), "{:?}", world.gateway.requests());
+    let token = world.current_token();
+    assert!(
+        served
+            .iter()
+            .all(|r| r.bearer_token() == Some(token.as_str()))
+    );
+    ok(&world.sandbox.run(&["teardown", "codex"]));
 }
