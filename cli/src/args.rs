@@ -208,6 +208,11 @@ pub struct SetupArgs {
     /// Print the sign-in URL instead of opening a browser.
     #[arg(long)]
     pub skip_browser: bool,
+    /// Gemini CLI: also set its two variables in your shell's start-up file (bash, zsh,
+    /// fish), so it works in folders you did not trust; kept by later setups, removed by
+    /// teardown.
+    #[arg(long)]
+    pub shell_env: bool,
     /// Settings for this run, saved when setup succeeds (as with `config set`).
     #[command(flatten)]
     pub config: SetArgs,

@@ -101,6 +101,21 @@ pub fn stale_ttl(tool: &ToolDrift, margin: Duration) -> Option<String> {
 /// wiring only in folders it trusts.
 pub const GEMINI_FOLDER_TRUST: &str = "Gemini CLI reads ~/.gemini/.env only in folders it trusts: trust the folder when it asks (headless runs like `gemini -p` in any other folder need --skip-trust); `llmauth setup --client gemini-cli --shell-env` also sets the two variables in your shell, for folders you declined to trust";
 
+/// What setup warns about `--shell-env`: it has no effect without Gemini CLI, or when no
+/// shell start-up file was found (`no_shell`).
+pub fn shell_env_warning(asked: bool, wired: &[Tool], no_shell: bool) -> Option<String> {
+    if !asked {
+        return None;
+    }
+    if !wired.contains(&Tool::GeminiCli) {
+        return Some(
+            "--shell-env is about Gemini CLI, which this run did not configure: it had no effect"
+                .to_owned(),
+        );
+    }
+    no_shell.then(|| "--shell-env: no bash, zsh or fish start-up file was found (and $SHELL names none of them): set GEMINI_API_KEY and GOOGLE_GEMINI_BASE_URL as ~/.gemini/.env does, in your shell's start-up".to_owned())
+}
+
 /// Facts the closing advice depends on.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Situation {

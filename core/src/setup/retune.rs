@@ -38,7 +38,7 @@ pub fn recorded_interval(receipt: &Receipt) -> Option<Duration> {
         .find_map(|edit| match edit {
             Edit::Set { key: at, value } if at == key => ttl.read(&value),
             Edit::Whole { content } => ttl.read(&edit::value_at(Format::Whole, &content, &key)?),
-            Edit::Set { .. } | Edit::Append { .. } => None,
+            Edit::Set { .. } | Edit::Append { .. } | Edit::Block { .. } => None,
         })
 }
 
@@ -101,7 +101,7 @@ fn retune_edit(edit: &mut Edit, ttl: HelperTtl, key: &[String], interval: Durati
                 *content = document_text(&document);
             }
         }
-        Edit::Set { .. } | Edit::Append { .. } => {}
+        Edit::Set { .. } | Edit::Append { .. } | Edit::Block { .. } => {}
     }
 }
 

@@ -10,6 +10,7 @@ use super::edit::Edit;
 use super::helper::Helper;
 use super::models;
 use super::receipt::{Format, Receipt};
+use super::shell_env::{self, Shell};
 use super::tool::{
     Environment, Mode, Platform, Tool, claude_desktop_library, editor_settings, location,
 };
@@ -54,6 +55,11 @@ pub struct Settings {
     pub bedrock_compat: bool,
     /// `llm.bedrock.enable_1m`: the 1M-context variants of the opus and sonnet ids.
     pub bedrock_enable_1m: bool,
+    /// The shells whose start-up files also give Gemini CLI its variables
+    /// (`--shell-env`); empty for none.
+    pub shell_env: Vec<Shell>,
+    /// The variables' file those start-up files source.
+    pub shell_env_file: PathBuf,
 }
 
 impl fmt::Debug for Settings {
@@ -69,6 +75,7 @@ impl fmt::Debug for Settings {
             .field("models", &self.models)
             .field("bedrock_compat", &self.bedrock_compat)
             .field("bedrock_enable_1m", &self.bedrock_enable_1m)
+            .field("shell_env", &self.shell_env)
             .finish_non_exhaustive()
     }
 }
@@ -326,8 +333,10 @@ pub fn files(
                 new_file_mode: 0o644,
             }]
         }
-        Tool::GeminiCli => vec![
-            FileSpec {
+        Tool::GeminiCli => {
+            let key = key()?;
+            let origin = settings.proxy_origin();
+            let mut specs = vec![FileSpec {
                 path: dir.join("settings.json"),
                 format: Format::Json,
                 edits: vec![set(
@@ -335,17 +344,25 @@ pub fn files(
                     json!("gemini-api-key"),
                 )],
                 new_file_mode: 0o644,
-            },
-            FileSpec {
+            }];
+            specs.extend(shell_env::files(
+                &settings.shell_env,
+                env,
+                &settings.shell_env_file,
+                &key,
+                &origin,
+            ));
+            specs.push(FileSpec {
                 path: dir.join(".env"),
                 format: Format::Dotenv,
                 edits: vec![
-                    set(&["GEMINI_API_KEY"], json!(key()?)),
-                    set(&["GOOGLE_GEMINI_BASE_URL"], json!(settings.proxy_origin())),
+                    set(&["GEMINI_API_KEY"], json!(key)),
+                    set(&["GOOGLE_GEMINI_BASE_URL"], json!(origin)),
                 ],
                 new_file_mode: 0o600,
-            },
-        ],
+            });
+            specs
+        }
         Tool::Vscode | Tool::VscodeInsiders => vec![FileSpec {
             path: editor_settings(tool, env),
             format: Format::Json,
@@ -561,7 +578,10 @@ mod tests {
             .iter()
             .filter_map(|e| match e {
                 Edit::Set { key, .. } if key[0] == "env" => Some(key[1].clone()),
-                Edit::Set { .. } | Edit::Append { .. } | Edit::Whole { .. } => None,
+                Edit::Set { .. }
+                | Edit::Append { .. }
+                | Edit::Whole { .. }
+                | Edit::Block { .. } => None,
             })
             .collect()
     }

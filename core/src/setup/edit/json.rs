@@ -611,7 +611,9 @@ pub(super) fn apply(
         out = match edit {
             super::Edit::Set { key, value } => set(out, key, value, &mut entries)?,
             super::Edit::Append { key, element } => append(out, key, element, &mut entries)?,
-            super::Edit::Whole { .. } => return Err(PatchError::WrongFormat),
+            super::Edit::Whole { .. } | super::Edit::Block { .. } => {
+                return Err(PatchError::WrongFormat);
+            }
         };
     }
     Ok((out, entries))
@@ -754,7 +756,7 @@ pub(super) fn drift(text: &str, entries: &[Entry]) -> Result<Vec<Note>, PatchErr
                 }
                 _ => Some(NoteKind::Removed),
             },
-            EntryKind::Container | EntryKind::Root | EntryKind::Whole => None,
+            EntryKind::Container | EntryKind::Root | EntryKind::Whole | EntryKind::Block => None,
         };
         notes.extend(problem.and_then(|kind| note(entry, kind)));
     }

@@ -293,7 +293,11 @@ pub(super) fn revert(text: &str, entries: &[Entry]) -> Result<Reverted, PatchErr
                     table.remove(leaf);
                 }
             }
-            EntryKind::Value | EntryKind::Element | EntryKind::Root | EntryKind::Whole => {
+            EntryKind::Value
+            | EntryKind::Element
+            | EntryKind::Root
+            | EntryKind::Whole
+            | EntryKind::Block => {
                 let current = match table.get_mut(leaf) {
                     Some(Item::Value(current)) => current,
                     _ => {
