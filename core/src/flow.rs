@@ -226,12 +226,13 @@ impl Interaction {
         self.login && !self.browser_only
     }
 
-    /// The time budget of a call: `timeout` (`token --timeout`) when given; otherwise
-    /// none for a person at a terminal, [`BROWSER_SIGN_IN_WAIT`] for a browser-only
-    /// sign-in and [`HELPER_BUDGET`] for a call that may not sign in.
+    /// The time budget of a call: none for a person at a terminal (who decides how long
+    /// to wait); otherwise `timeout` (`token --timeout`) when given, else
+    /// [`BROWSER_SIGN_IN_WAIT`] for a browser-only sign-in and [`HELPER_BUDGET`] for a
+    /// call that may not sign in.
     pub fn budget(&self, timeout: Option<Duration>) -> Option<Duration> {
         if self.attended() {
-            return timeout;
+            return None;
         }
         let default = if self.browser_only {
             BROWSER_SIGN_IN_WAIT

@@ -115,6 +115,7 @@ fn login(app: &App, config: &Config, skip_browser: bool) -> Result<Option<Durati
     eprintln!("Making sure you are signed in to the gateway…");
     let interaction = login_interaction(skip_browser);
     let credential = app.run_flow(config, TokenGoal::default(), interaction, None)?;
+    app.after_new_token(&config.session_key(), &credential);
     eprintln!("Signed in.");
     Ok(credential.lifetime)
 }

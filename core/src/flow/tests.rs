@@ -1444,6 +1444,7 @@ fn budgets_fit_who_waits() {
         Some(BROWSER_SIGN_IN_WAIT)
     );
     assert_eq!(INTERACTIVE.budget(None), None);
+    assert_eq!(INTERACTIVE.budget(Some(Duration::from_secs(1))), None);
     let three = Some(Duration::from_secs(3));
     assert_eq!(Interaction::BROWSER_ONLY.budget(three), three);
     assert!(
