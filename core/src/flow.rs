@@ -9,6 +9,7 @@
 //!        │ miss / stale / --force-refresh
 //!        ▼
 //!   try session lock ──busy──▶ read login marker ──login elsewhere──▶ exit 3 / show its URL
+//!        │                          │                                 (browser-only: wait for it)
 //!        │                          └──▶ wait for the lock (slices) ──budget spent──▶ LockTimeout
 //!        ▼ acquired
 //!   re-read session ──another process refreshed──▶ Done(token)
@@ -19,8 +20,10 @@
 //!        │ transient → still-valid cached token with a warning, or IdpUnavailable
 //!        │ answer lost → mark maybe_spent → retry once
 //!        ▼
-//!   login: discovery ─▶ bind callback ─▶ marker ─▶ browser/URL ─▶ await redirect
-//!          ─▶ check state, iss ─▶ code exchange ─▶ ID token checks ─▶ persist ─▶ Done
+//!   login: [browser-only: read cooldown ──active──▶ exit 3]
+//!          discovery ─▶ bind callback ─▶ marker ─▶ browser/URL ─▶ await redirect
+//!          ─▶ check state, iss ─▶ code exchange ─▶ ID token checks ─▶ end cooldown
+//!          ─▶ persist ─▶ Done        (browser-only, no redirect in time: start cooldown)
 //!          (device flow: device authorization ─▶ show code ─▶ poll at interval)
 //!
 //!  Login goal:  lock ─▶ re-read session ─▶ login (as above) ─▶ Done(signed in)
@@ -29,7 +32,7 @@
 //!
 //! Each goal's machine (`token.rs` with `refresh.rs`, `login.rs`, `logout.rs`) composes
 //! shared phases — the lock, the session read, metadata, sign-in (`authorize.rs`,
-//! `device.rs`), persisting and deleting — over one shell (`shell.rs`) that holds the
+//! `device.rs`, `cooldown.rs`), persisting and deleting — over one shell (`shell.rs`) that holds the
 //! intent queue, the ids and the resources to release. A phase's data (the PKCE verifier, the device code, the refresh
 //! token sent) travels with the step that waits for its result, so it is dropped when the
 //! phase ends. Every exit path that took the lock releases it, deletes the login marker it
