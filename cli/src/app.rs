@@ -7,9 +7,13 @@ use std::time::Duration;
 
 use llmauth_blocking::{FlowSetup, IoOptions, Paths, drive, now, resolve_backend};
 use llmauth_core::config::{Config, ConfigDocument, SecretsBackend};
-use llmauth_core::flow::{FlowSettings, Goal, Interaction, LoggedOut, LogoutGoal, TerminalFacts};
-use llmauth_core::store::Backend;
+use llmauth_core::flow::{
+    DesktopFacts, FlowSettings, Goal, Interaction, LoggedOut, LogoutGoal, TerminalFacts,
+};
+use llmauth_core::setup::tool::Platform;
+use llmauth_core::store::{Backend, SessionKey};
 use llmauth_core::time::UnixTime;
+use llmauth_core::token::Credential;
 
 use crate::failure::{Exit, Failure};
 
@@ -142,12 +146,51 @@ impl App {
     pub(crate) fn now(&self) -> UnixTime {
         now()
     }
+
+    /// After a call got `credential` for `key`'s session: when it came from the IdP (a
+    /// refresh or a sign-in, never the cached fast path), the session's last failure is
+    /// no longer news, and the tools' helper TTLs follow the token's lifetime. Both are
+    /// best effort: the token was obtained either way.
+    pub(crate) fn after_new_token(&self, key: &SessionKey, credential: &Credential) {
+        if !credential.newly_issued {
+            return;
+        }
+        let _ = llmauth_blocking::last_error::clear(&self.paths, key);
+        let retuned =
+            llmauth_blocking::tools::retune::follow_lifetime(&self.paths, credential.lifetime);
+        if self.verbose > 0 {
+            for tool in retuned {
+                match tool.outcome {
+                    Ok(interval) => eprintln!(
+                        "debug: {}: helper TTL now {}s, to fit the token's lifetime",
+                        tool.tool,
+                        interval.as_secs()
+                    ),
+                    Err(error) => {
+                        eprintln!("debug: {}: helper TTL not updated: {error}", tool.tool)
+                    }
+                }
+            }
+        }
+    }
 }
 
-/// What this process's terminal allows, for a command that may log in.
+/// What this process's terminal and desktop allow, for a command that may log in (the
+/// facts only: core decides).
 pub(crate) fn interaction(non_interactive_flag: bool, skip_browser: bool) -> Interaction {
-    let non_interactive_env = std::env::var("LLMAUTH_NON_INTERACTIVE").ok();
-    let claude_helper_context = std::env::var("CLAUDE_HELPER_CONTEXT").ok();
+    let env = |name: &str| std::env::var(name).ok();
+    let non_interactive_env = env("LLMAUTH_NON_INTERACTIVE");
+    let claude_helper_context = env("CLAUDE_HELPER_CONTEXT");
+    let display = env("DISPLAY");
+    let wayland_display = env("WAYLAND_DISPLAY");
+    let windows_session = env("SESSIONNAME");
+    let platform = if cfg!(target_os = "macos") {
+        Platform::Mac
+    } else if cfg!(windows) {
+        Platform::Windows
+    } else {
+        Platform::Linux
+    };
     Interaction::decide(&TerminalFacts {
         non_interactive_flag,
         non_interactive_env: non_interactive_env.as_deref(),
@@ -155,6 +198,15 @@ pub(crate) fn interaction(non_interactive_flag: bool, skip_browser: bool) -> Int
         stdin_terminal: std::io::stdin().is_terminal(),
         stderr_terminal: std::io::stderr().is_terminal(),
         skip_browser,
+        desktop: DesktopFacts {
+            platform: Some(platform),
+            display: display.as_deref(),
+            wayland_display: wayland_display.as_deref(),
+            ssh: ["SSH_CONNECTION", "SSH_TTY"]
+                .iter()
+                .any(|name| std::env::var_os(name).is_some()),
+            windows_session: windows_session.as_deref(),
+        },
     })
 }
 
@@ -166,5 +218,6 @@ pub(crate) fn login_interaction(skip_browser: bool) -> Interaction {
         open_browser: !skip_browser,
         paste_back: std::io::stdin().is_terminal(),
         show_device_code: std::io::stderr().is_terminal(),
+        browser_only: false,
     }
 }

@@ -230,6 +230,11 @@ pub struct SetupArgs {
     /// start` yourself).
     #[arg(long)]
     pub no_service: bool,
+    /// Gemini CLI: also set its two variables in your shell's start-up file (bash, zsh,
+    /// fish), so it works in folders you did not trust; kept by later setups, removed by
+    /// teardown.
+    #[arg(long)]
+    pub shell_env: bool,
     /// Settings for this run, saved when setup succeeds (as with `config set`).
     #[command(flatten)]
     pub config: SetArgs,
@@ -296,9 +301,10 @@ pub struct TokenArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = TokenFormat::Raw)]
     pub format: TokenFormat,
-    /// Give up after this long when non-interactive.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "8s")]
-    pub timeout: std::time::Duration,
+    /// Give up after this long when no one is at the terminal (default 8s; 2m when a
+    /// sign-in through the browser may happen).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<std::time::Duration>,
 }
 
 /// `--format` of `token`.
@@ -367,7 +373,7 @@ mod tests {
             Some(std::path::Path::new("/c.yaml"))
         );
         assert_eq!(parsed.globals.verbose, 1);
-        assert_eq!(parsed.args.timeout, std::time::Duration::from_secs(8));
+        assert_eq!(parsed.args.timeout, None);
         // Help, version and typos are left to the full parser.
         for args in [&["--help"][..], &["--version"], &["--bogus"], &["extra"]] {
             assert!(TokenOnly::try_parse_from(args).is_err(), "{args:?}");

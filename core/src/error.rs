@@ -13,6 +13,7 @@ use crate::id_token::IdTokenError;
 use crate::intent::{BindError, IntentId};
 use crate::oauth::{OAuthError, TokenFailure};
 use crate::store::StoreError;
+use crate::time::UnixTime;
 
 /// Whose move it is after a failure. Every error llmauth reports has one class, and both
 /// the exit code (SPEC §2) and the proxy's HTTP status (SPEC §7) are derived from it, so
@@ -142,6 +143,12 @@ pub enum NeedsLogin {
         /// What is wrong with it.
         reason: String,
     },
+    /// A sign-in in the browser was abandoned (a helper's wait ran out), so helpers do
+    /// not open the browser again until the cooldown ends (SPEC §2).
+    SignInCoolingDown {
+        /// When helpers may open the browser again.
+        until: UnixTime,
+    },
 }
 
 impl fmt::Display for NeedsLogin {
@@ -165,6 +172,11 @@ impl fmt::Display for NeedsLogin {
             Self::CorruptSession { reason } => {
                 write!(f, "the stored session is unreadable: {reason}")
             }
+            Self::SignInCoolingDown { until } => write!(
+                f,
+                "a sign-in in the browser was not completed, so tools will not open the browser again before {}",
+                until.to_rfc3339()
+            ),
         }
     }
 }
@@ -188,6 +200,12 @@ pub enum LoginFailure {
     /// The IdP has no device authorization endpoint.
     #[error("the IdP does not offer the device flow (no device_authorization_endpoint)")]
     DeviceFlowUnsupported,
+    /// A sign-in with no terminal could not open a browser, and nobody would read a URL.
+    #[error("no browser could be opened to sign in ({reason})")]
+    NoBrowser {
+        /// What the opener said.
+        reason: String,
+    },
 }
 
 /// The message of a call whose time budget ran out (`token --timeout`).

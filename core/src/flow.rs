@@ -9,6 +9,7 @@
 //!        │ miss / stale / --force-refresh
 //!        ▼
 //!   try session lock ──busy──▶ read login marker ──login elsewhere──▶ exit 3 / show its URL
+//!        │                          │                                 (browser-only: wait for it)
 //!        │                          └──▶ wait for the lock (slices) ──budget spent──▶ LockTimeout
 //!        ▼ acquired
 //!   re-read session ──another process refreshed──▶ Done(token)
@@ -19,8 +20,10 @@
 //!        │ transient → still-valid cached token with a warning, or IdpUnavailable
 //!        │ answer lost → mark maybe_spent → retry once
 //!        ▼
-//!   login: discovery ─▶ bind callback ─▶ marker ─▶ browser/URL ─▶ await redirect
-//!          ─▶ check state, iss ─▶ code exchange ─▶ ID token checks ─▶ persist ─▶ Done
+//!   login: [browser-only: read cooldown ──active──▶ exit 3]
+//!          discovery ─▶ bind callback ─▶ marker ─▶ browser/URL ─▶ await redirect
+//!          ─▶ check state, iss ─▶ code exchange ─▶ ID token checks ─▶ end cooldown
+//!          ─▶ persist ─▶ Done        (browser-only, no redirect in time: start cooldown)
 //!          (device flow: device authorization ─▶ show code ─▶ poll at interval)
 //!
 //!  Login goal:  lock ─▶ re-read session ─▶ login (as above) ─▶ Done(signed in)
@@ -29,7 +32,7 @@
 //!
 //! Each goal's machine (`token.rs` with `refresh.rs`, `login.rs`, `logout.rs`) composes
 //! shared phases — the lock, the session read, metadata, sign-in (`authorize.rs`,
-//! `device.rs`), persisting and deleting — over one shell (`shell.rs`) that holds the
+//! `device.rs`, `cooldown.rs`), persisting and deleting — over one shell (`shell.rs`) that holds the
 //! intent queue, the ids and the resources to release. A phase's data (the PKCE verifier, the device code, the refresh
 //! token sent) travels with the step that waits for its result, so it is dropped when the
 //! phase ends. Every exit path that took the lock releases it, deletes the login marker it
@@ -48,6 +51,7 @@ macro_rules! steps_from {
 }
 
 mod authorize;
+mod cooldown;
 mod device;
 mod lock;
 mod login;
@@ -68,6 +72,7 @@ use std::collections::BTreeMap;
 use crate::error::{FlowError, Internal, Misuse};
 use crate::intent::{Input, IntentResult, Output};
 use crate::secret::Entropy;
+use crate::setup::tool::Platform;
 use crate::store::{Backend, SessionKey};
 use crate::time::UnixTime;
 use crate::token::Credential;
@@ -146,7 +151,24 @@ pub struct Interaction {
     pub paste_back: bool,
     /// Standard error is a terminal: a device code can be read by someone.
     pub show_device_code: bool,
+    /// Nobody reads this process's terminal, but a browser can be shown to the person at
+    /// the desktop (a tool's helper call, SPEC §2): the sign-in happens in the browser
+    /// alone, within the call's budget; a sign-in in progress elsewhere is waited for
+    /// instead of given up on; and one nobody completed starts the sign-in cooldown,
+    /// which holds such calls back.
+    pub browser_only: bool,
 }
+
+/// How long a helper call with no terminal waits for the person to sign in in the
+/// browser (its whole budget, SPEC §2). It fits the helpers' own limits as setup writes
+/// them: Claude Code waits 10 minutes for `apiKeyHelper`; Codex's `auth.timeout_ms` and
+/// Claude Desktop's `inferenceCredentialHelperTimeoutSec` are set to
+/// [`HELPER_TIMEOUT`](crate::setup::wiring::HELPER_TIMEOUT).
+pub const BROWSER_SIGN_IN_WAIT: Duration = Duration::from_secs(120);
+
+/// How long a call that may not sign in takes at most (`token --timeout`'s default):
+/// Codex's app-server gives a helper 10 s.
+pub const HELPER_BUDGET: Duration = Duration::from_secs(8);
 
 impl Interaction {
     /// A caller that may never start a login (tools' helper calls, CI).
@@ -155,30 +177,73 @@ impl Interaction {
         open_browser: false,
         paste_back: false,
         show_device_code: false,
+        browser_only: false,
     };
 
-    /// Decides whether a `token` call may log in (SPEC §2): not with `--non-interactive`,
-    /// `LLMAUTH_NON_INTERACTIVE=1`, stdin and stderr both not terminals, or
-    /// `CLAUDE_HELPER_CONTEXT` set to anything but `interactive`.
+    /// A sign-in in the browser alone: no terminal to paste into or read a code from.
+    pub const BROWSER_ONLY: Self = Self {
+        login: true,
+        open_browser: true,
+        paste_back: false,
+        show_device_code: false,
+        browser_only: true,
+    };
+
+    /// Decides what a `token` call may do (SPEC §2). Never a login with
+    /// `--non-interactive`, `LLMAUTH_NON_INTERACTIVE=1`, or `CLAUDE_HELPER_CONTEXT` set to
+    /// anything but `interactive`. With a terminal on stdin or stderr, a terminal login
+    /// (browser, paste-back, device code). Without one, a browser-only login when a
+    /// graphical session can show the browser (and `--skip-browser` was not given);
+    /// otherwise none (headless).
     pub fn decide(facts: &TerminalFacts<'_>) -> Self {
         let helper_context_blocks = facts
             .claude_helper_context
             .is_some_and(|c| c != "interactive");
-        let non_interactive = facts.non_interactive_flag
+        let told_not_to = facts.non_interactive_flag
             || facts
                 .non_interactive_env
                 .is_some_and(|v| !v.is_empty() && v != "0")
-            || (!facts.stdin_terminal && !facts.stderr_terminal)
             || helper_context_blocks;
-        if non_interactive {
+        if told_not_to {
             return Self::NONE;
         }
-        Self {
-            login: true,
-            open_browser: !facts.skip_browser,
-            paste_back: facts.stdin_terminal,
-            show_device_code: facts.stderr_terminal,
+        if facts.stdin_terminal || facts.stderr_terminal {
+            return Self {
+                login: true,
+                open_browser: !facts.skip_browser,
+                paste_back: facts.stdin_terminal,
+                show_device_code: facts.stderr_terminal,
+                browser_only: false,
+            };
         }
+        if !facts.skip_browser && facts.desktop.graphical() {
+            return Self::BROWSER_ONLY;
+        }
+        Self::NONE
+    }
+
+    /// Whether a person at this process's terminal follows the call: failures are told
+    /// there, and the call waits as long as the person does. Otherwise a tool waits for
+    /// it, which hides its stderr (so failures are recorded for `status`) and needs it
+    /// to finish within a budget.
+    pub fn attended(&self) -> bool {
+        self.login && !self.browser_only
+    }
+
+    /// The time budget of a call: none for a person at a terminal (who decides how long
+    /// to wait); otherwise `timeout` (`token --timeout`) when given, else
+    /// [`BROWSER_SIGN_IN_WAIT`] for a browser-only sign-in and [`HELPER_BUDGET`] for a
+    /// call that may not sign in.
+    pub fn budget(&self, timeout: Option<Duration>) -> Option<Duration> {
+        if self.attended() {
+            return None;
+        }
+        let default = if self.browser_only {
+            BROWSER_SIGN_IN_WAIT
+        } else {
+            HELPER_BUDGET
+        };
+        Some(timeout.unwrap_or(default))
     }
 }
 
@@ -197,6 +262,38 @@ pub struct TerminalFacts<'a> {
     pub stderr_terminal: bool,
     /// `--skip-browser` was given.
     pub skip_browser: bool,
+    /// What the environment says about a graphical session.
+    pub desktop: DesktopFacts<'a>,
+}
+
+/// What the environment says about a graphical session a browser could open in.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DesktopFacts<'a> {
+    /// The operating system family; `None` for one llmauth does not know.
+    pub platform: Option<Platform>,
+    /// `DISPLAY` (X11).
+    pub display: Option<&'a str>,
+    /// `WAYLAND_DISPLAY`.
+    pub wayland_display: Option<&'a str>,
+    /// `SSH_CONNECTION` or `SSH_TTY` is set: the process runs in a remote login.
+    pub ssh: bool,
+    /// `SESSIONNAME` (Windows: `Console` or `RDP-Tcp#…` in a user's desktop session,
+    /// unset for services).
+    pub windows_session: Option<&'a str>,
+}
+
+impl DesktopFacts<'_> {
+    /// Whether a browser opened now would be seen by the person: an X11 or Wayland
+    /// display on Linux (and other Unix-likes), the user's desktop session on macOS and
+    /// Windows unless the process came in over SSH.
+    pub fn graphical(&self) -> bool {
+        let set = |value: Option<&str>| value.is_some_and(|v| !v.is_empty());
+        match self.platform {
+            Some(Platform::Linux) | None => set(self.display) || set(self.wayland_display),
+            Some(Platform::Mac) => !self.ssh,
+            Some(Platform::Windows) => !self.ssh && set(self.windows_session),
+        }
+    }
 }
 
 /// What a flow is for, and so what it ends in ([`Goal::Outcome`]). Implemented by

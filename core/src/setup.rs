@@ -12,6 +12,8 @@
 //! * [`teardown`]: which tools teardown looks at, its steps per file, and its report.
 //! * [`drift`]: whether the files still hold what setup wrote (`status`).
 //! * [`receipt`]: the authoritative record of what setup did.
+//! * [`retune`]: the helper TTL in tools' files following the token's lifetime.
+//! * [`shell_env`]: Gemini CLI's variables in shell start-up files (`--shell-env`).
 //! * [`prefix`]: the Anthropic path prefix, configured or probed.
 //! * [`models`]: Claude Code's model tiers for gateways that front Amazon Bedrock.
 //! * [`managed`]: administrators' managed profiles that win over what setup writes.
@@ -32,6 +34,8 @@ pub mod notices;
 pub mod plan;
 pub mod prefix;
 pub mod receipt;
+pub mod retune;
+pub mod shell_env;
 pub mod skip_verify;
 pub mod teardown;
 pub mod tool;

@@ -7,9 +7,11 @@
 //! * [`backend`]: where its records live, keyring or file ([`Backend`]);
 //! * [`slot`]: the places a driver touches, and its errors ([`Slot`], [`StoreError`]);
 //! * [`records`]: what a slot holds ([`SessionRecords`]);
-//! * [`marker`] and [`lock`]: how processes coordinate ([`LoginMarker`], [`LockName`]).
+//! * [`marker`], [`cooldown`] and [`lock`]: how processes coordinate ([`LoginMarker`],
+//!   [`SignInCooldown`], [`LockName`]).
 
 pub mod backend;
+pub mod cooldown;
 pub mod key;
 pub mod lock;
 pub mod marker;
@@ -17,6 +19,7 @@ pub mod records;
 pub mod slot;
 
 pub use backend::{Backend, BackendChoice, after_probe, choose_backend};
+pub use cooldown::{SIGN_IN_COOLDOWN, SignInCooldown};
 pub use key::{SessionKey, discovery_key};
 pub use lock::LockName;
 pub use marker::LoginMarker;

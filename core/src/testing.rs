@@ -50,10 +50,12 @@ pub fn settings() -> FlowSettings {
     }
 }
 
-/// A context for `backend` with the given interaction and, when not interactive, an
-/// 8-second budget from `now`.
+/// A context for `backend` with the given interaction and its default budget from `now`
+/// (none for a person at a terminal).
 pub fn context(backend: Backend, interaction: Interaction, now: UnixTime) -> FlowContext {
-    let deadline = (!interaction.login).then(|| now.saturating_add(Duration::from_secs(8)));
+    let deadline = interaction
+        .budget(None)
+        .map(|budget| now.saturating_add(budget));
     FlowContext {
         backend,
         interaction,
@@ -68,4 +70,5 @@ pub const INTERACTIVE: Interaction = Interaction {
     open_browser: true,
     paste_back: true,
     show_device_code: true,
+    browser_only: false,
 };

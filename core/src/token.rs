@@ -27,15 +27,31 @@ pub struct Credential {
     pub lifetime: Option<Duration>,
     /// The session generation it came from.
     pub generation: u64,
+    /// This flow got the token from the IdP (a refresh or a sign-in) rather than from
+    /// the store: only then may its lifetime differ from what tools were told, and only
+    /// then is there a success worth recording — the fast path does neither.
+    pub newly_issued: bool,
+}
+
+impl Credential {
+    /// The token the IdP just issued, recorded in `record`.
+    pub(crate) fn issued(record: &AccessRecord) -> Self {
+        Self {
+            newly_issued: true,
+            ..Self::from(record)
+        }
+    }
 }
 
 impl From<&AccessRecord> for Credential {
+    /// A token read from the store.
     fn from(record: &AccessRecord) -> Self {
         Self {
             access_token: record.access_token.clone(),
             expires_at: record.expires_at,
             lifetime: record.lifetime,
             generation: record.generation,
+            newly_issued: false,
         }
     }
 }

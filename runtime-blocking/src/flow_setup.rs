@@ -7,7 +7,7 @@ use std::time::Duration;
 use llmauth_core::error::FlowError;
 use llmauth_core::flow::{FlowContext, FlowSettings, Goal, Interaction, SessionStatus, TokenFlow};
 use llmauth_core::secret::SecretBytes;
-use llmauth_core::store::{Backend, StoreError};
+use llmauth_core::store::{Backend, Slot, StoreError};
 
 use crate::io::{BlockingIo, IoOptions};
 use crate::paths::Paths;
@@ -72,8 +72,11 @@ impl FlowSetup {
         let mut io = BlockingIo::new(self.paths.clone(), self.io_options.clone());
         let refresh = io.read(&refresh_slot)?;
         let cache = cache_slot.and_then(|slot| io.read(&slot).ok().flatten());
+        let cooldown = io.read(&Slot::SignInCooldown(key.clone())).ok().flatten();
         let refresh = refresh.as_ref().map(SecretBytes::expose_secret);
         let access = cache.as_ref().map(SecretBytes::expose_secret);
-        Ok(SessionStatus::of(refresh, access, clock::now()))
+        let now = clock::now();
+        Ok(SessionStatus::of(refresh, access, now)
+            .with_cooldown(cooldown.as_ref().map(SecretBytes::expose_secret), now))
     }
 }

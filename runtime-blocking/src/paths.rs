@@ -14,8 +14,8 @@ use llmauth_core::store::{LockName, SessionKey, Slot};
 pub struct Paths {
     /// `config.yaml`.
     pub config_file: PathBuf,
-    /// Locks, discovery cache, file session store, login marker, `backend`,
-    /// `last-error.json` (and, for other crates, receipts and `proxy.key`).
+    /// Locks, discovery cache, file session store, login marker, sign-in cooldown,
+    /// `backend`, `last-error/` (and, for other crates, receipts and `proxy.key`).
     pub state_dir: PathBuf,
     /// The keyring backend's access-token cache (the state dir where no per-login
     /// runtime directory exists).
@@ -75,6 +75,7 @@ impl Paths {
             Slot::AccessCache(key) => Some(self.runtime_dir.join(format!("{key}.at"))),
             Slot::Discovery(hash) => Some(self.discovery_dir().join(format!("{hash}.json"))),
             Slot::LoginMarker(key) => Some(self.locks_dir().join(format!("{key}.login"))),
+            Slot::SignInCooldown(key) => Some(self.locks_dir().join(format!("{key}.cooldown"))),
             Slot::Keychain(_) => None,
         }
     }
@@ -97,9 +98,12 @@ impl Paths {
         self.state_dir.join("backend")
     }
 
-    /// `$STATE/last-error.json`: the last failure of a non-interactive `token` call.
-    pub fn last_error_file(&self) -> PathBuf {
-        self.state_dir.join("last-error.json")
+    /// `$STATE/last-error/<key>.json`: the last failure of a helper's `token` call for
+    /// this session.
+    pub fn last_error_file(&self, key: &SessionKey) -> PathBuf {
+        self.state_dir
+            .join("last-error")
+            .join(format!("{key}.json"))
     }
 
     /// `$STATE/proxy.key`.
@@ -333,6 +337,10 @@ mod tests {
             paths.slot_file(&Slot::LoginMarker(key.clone())),
             Some(PathBuf::from(format!("/state/locks/{k}.login")))
         );
+        assert_eq!(
+            paths.slot_file(&Slot::SignInCooldown(key.clone())),
+            Some(PathBuf::from(format!("/state/locks/{k}.cooldown")))
+        );
         assert_eq!(paths.slot_file(&Slot::Keychain(key.clone())), None);
         assert_eq!(
             paths.lock_file(&LockName::Session(key.clone())),
@@ -344,8 +352,8 @@ mod tests {
         );
         assert_eq!(paths.backend_file(), PathBuf::from("/state/backend"));
         assert_eq!(
-            paths.last_error_file(),
-            PathBuf::from("/state/last-error.json")
+            paths.last_error_file(&key),
+            PathBuf::from(format!("/state/last-error/{k}.json"))
         );
         assert_eq!(
             paths.keychain_corrupt_file(&key, 17),

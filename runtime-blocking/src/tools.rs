@@ -9,6 +9,7 @@ pub(crate) mod files;
 pub mod managed;
 mod probe;
 pub(crate) mod receipts;
+pub mod retune;
 pub mod settings;
 pub mod setup;
 pub(crate) mod steps;

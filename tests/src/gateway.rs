@@ -3,9 +3,9 @@
 //! It checks the bearer JWT the way a real gateway does (signature against the IdP's
 //! JWKS, `exp`, `iss`, `aud`), records every request — with the model it asked for — so
 //! tests can assert what reached it (and what did not: a tool's own `x-api-key` must never
-//! arrive), and speaks just enough
-//! of the Anthropic Messages and OpenAI Chat Completions APIs — streaming included — for
-//! real tools and the proxy to be exercised. A few utility endpoints serve the proxy's
+//! arrive), and speaks just enough of the Anthropic Messages, OpenAI Chat Completions and
+//! Responses, and Gemini APIs — streaming included — for real tools and the proxy to be
+//! exercised. A few utility endpoints serve the proxy's
 //! streaming, upload and latency tests.
 //!
 //! Routes match on the path's end, so a gateway URL with a prefix (`/anthropic`) works:
@@ -16,6 +16,10 @@
 //! | `GET …/v1/models` | model list (Anthropic shape with `anthropic-version`, else OpenAI) |
 //! | `POST …/v1/chat/completions` | OpenAI chat completion; SSE when `"stream": true` |
 //! | `POST …/v1/responses` | OpenAI Responses API answer; SSE when `"stream": true` (Codex) |
+//! | `POST …/models/<m>:generateContent` | Gemini API answer (Gemini CLI) |
+//! | `POST …/models/<m>:streamGenerateContent` | the same streamed: SSE with `?alt=sse`, else a JSON array |
+//! | `POST …/models/<m>:countTokens` | `{"totalTokens"}` |
+//! | `GET …/v1beta/models` | model list (Gemini API shape) |
 //! | `GET …/sse?events=N&interval_ms=M` | N `tick` events, each with its send time in µs |
 //! | `POST …/upload` | `{"bytes", "sha256", "chunked"}` of the body received |
 //! | `GET …/download?bytes=N` | N bytes of [`download_pattern`], chunked |
@@ -123,7 +127,8 @@ pub struct GatewayRequest {
     pub rejection: Option<String>,
     /// The verified token's claims, when one was verified.
     pub claims: Option<Value>,
-    /// The `model` a JSON request body asked for (Anthropic, OpenAI and Responses APIs).
+    /// The `model` the request asked for (in the JSON body of the Anthropic, OpenAI and
+    /// Responses APIs; in the path of the Gemini API).
     pub model: Option<String>,
     /// When the request was complete (body read), before any processing or fault.
     pub received_at: SystemTime,
@@ -353,7 +358,8 @@ impl Inner {
             status: response.status(),
             rejection,
             claims,
-            model: requested_model(&request.body),
+            model: requested_model(&request.body)
+                .or_else(|| llm::gemini_model(&request.path).map(str::to_owned)),
             received_at,
         };
         let mut control = lock(&self.control);
@@ -401,6 +407,14 @@ impl Inner {
             "POST" if path.ends_with("/v1/responses") => {
                 llm::openai_responses(request, &self.options, &answer_text)
             }
+            "POST" if path.ends_with(":generateContent") => {
+                llm::gemini_generate(request, &self.options, &answer_text, false)
+            }
+            "POST" if path.ends_with(":streamGenerateContent") => {
+                llm::gemini_generate(request, &self.options, &answer_text, true)
+            }
+            "POST" if path.ends_with(":countTokens") => llm::gemini_count_tokens(request),
+            "GET" if path.ends_with("/v1beta/models") => llm::gemini_models(&self.options),
             "GET" if path.ends_with("/sse") => tools::sse_ticks(request),
             "POST" if path.ends_with("/upload") => tools::upload(request),
             "GET" if path.ends_with("/download") => tools::download(request),

@@ -10,8 +10,10 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tempfile::TempDir;
 
-/// Environment variables that would leak the developer's setup into a test run.
-const SCRUBBED: [&str; 9] = [
+/// Environment variables that would leak the developer's setup into a test run — among
+/// them the signs of a graphical session, so a run is headless unless a test sets
+/// `DISPLAY` itself.
+const SCRUBBED: [&str; 14] = [
     "LLMAUTH_CONFIG",
     "LLMAUTH_STATE_DIR",
     "LLMAUTH_ACCESS_TOKEN",
@@ -21,6 +23,11 @@ const SCRUBBED: [&str; 9] = [
     "HTTPS_PROXY",
     "HTTP_PROXY",
     "ALL_PROXY",
+    "DISPLAY",
+    "WAYLAND_DISPLAY",
+    "SSH_CONNECTION",
+    "SSH_TTY",
+    "SESSIONNAME",
 ];
 
 /// How long any single `llmauth` run may take before the test gives up on it.

@@ -7,13 +7,16 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod cli {
+    mod browser_only;
     pub(crate) mod common;
     pub(crate) mod concurrency;
     mod corruption;
     mod failures;
     mod keyring;
+    mod last_error;
     mod leaks;
     mod login;
     mod proxies;
     mod session;
+    mod tool_ttl;
 }

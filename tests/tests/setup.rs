@@ -1,6 +1,6 @@
 //! `llmauth setup` / `teardown`: per-tool fixtures, properties of the editors, the real
-//! CLI in a private home, and real clients (Claude Code, Codex) against the test IdP and
-//! gateway.
+//! CLI in a private home, and real clients (Claude Code, Codex, Gemini CLI) against the
+//! test IdP and gateway.
 //!
 //! One test binary with modules, to keep link times down.
 

@@ -17,6 +17,7 @@ pub(crate) fn run(app: &App, args: &LoginArgs) -> Result<(), Failure> {
         sub,
         refresh_token,
     } = app.run_flow(&config, goal, login_interaction(args.skip_browser), None)?;
+    app.after_new_token(&config.session_key(), &credential);
     let who = if sub.is_empty() {
         String::new()
     } else {

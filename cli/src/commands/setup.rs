@@ -55,15 +55,22 @@ pub(crate) fn run(app: &App, args: &SetupArgs) -> Result<(), Failure> {
     } else {
         login(app, &config, args.skip_browser)?
     };
-    let gathered = tools::settings::gather(&app.paths, &config, &env, &selected, lifetime)?;
+    let gathered = tools::settings::gather(
+        &app.paths,
+        &config,
+        &env,
+        &selected,
+        lifetime,
+        args.shell_env,
+    )?;
     if let Some(prefix) = &gathered.probed_prefix {
         eprintln!("The gateway serves the Anthropic API under {prefix}.");
     }
-    let settings = gathered.settings;
+    let settings = &gathered.settings;
     let configured = tools::setup::set_up(
         &app.paths,
         &selected,
-        &settings,
+        settings,
         &env,
         |configured| config_file::record_tools(app, &changes, configured),
         |progress| eprintln!("{progress}"),
@@ -93,6 +100,11 @@ pub(crate) fn run(app: &App, args: &SetupArgs) -> Result<(), Failure> {
         .into_iter()
         .chain(models::warnings(&changes, &config, wired))
         .chain(skip_verify::notes(config.skip_verify, wired))
+        .chain(notices::shell_env_warning(
+            args.shell_env,
+            wired,
+            gathered.no_shell_for_env,
+        ))
         .chain(managed_profiles.iter().map(managed::warning));
     for warning in warnings {
         eprintln!("warning: {warning}");
@@ -105,6 +117,7 @@ fn login(app: &App, config: &Config, skip_browser: bool) -> Result<Option<Durati
     eprintln!("Making sure you are signed in to the gateway…");
     let interaction = login_interaction(skip_browser);
     let credential = app.run_flow(config, TokenGoal::default(), interaction, None)?;
+    app.after_new_token(&config.session_key(), &credential);
     eprintln!("Signed in.");
     Ok(credential.lifetime)
 }

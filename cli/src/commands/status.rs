@@ -35,11 +35,33 @@ pub(crate) fn run(app: &App, args: &FormatArgs) -> Result<(), Failure> {
     let session = setup
         .session_status()
         .map_err(|error| Failure::from(FlowError::Store(error)))?;
-    let last_error = llmauth_blocking::last_error::read(&app.paths)
+    // Shown only while nothing has succeeded since (the next refresh or sign-in deletes
+    // it; a token issued elsewhere since makes it old news too).
+    let last_error = llmauth_blocking::last_error::read(&app.paths, &config.session_key())
         .ok()
-        .flatten();
+        .flatten()
+        .filter(|failure| session.failure_is_current(failure.at()));
     let tools = llmauth_blocking::tools::drift::inspect(&app.paths);
     warnings.extend(managed_warnings(&tools));
+    if let Some(until) = session.sign_in_cooldown {
+        warnings.push(format!(
+            "a sign-in in the browser was not completed: tools will not open the browser again before {} — run `llmauth login`",
+            until.to_rfc3339()
+        ));
+    }
+    if let Some(margin) = session.refresh_margin(config.refresh_window) {
+        warnings.extend(
+            tools
+                .iter()
+                .filter_map(|tool| notices::stale_ttl(tool, margin)),
+        );
+    }
+    let notes: Vec<String> = tools
+        .iter()
+        .any(|tool| tool.tool == Tool::GeminiCli.name())
+        .then(|| format!("gemini-cli: {}", notices::GEMINI_FOLDER_TRUST))
+        .into_iter()
+        .collect();
     let proxy = ProxyState::probe(config.proxy_port);
     let report = Report {
         app,
@@ -47,6 +69,7 @@ pub(crate) fn run(app: &App, args: &FormatArgs) -> Result<(), Failure> {
         backend,
         session: &session,
         warnings,
+        notes,
         tools: &tools,
         proxy: &proxy,
         now: app.now(),
@@ -105,6 +128,8 @@ struct Report<'a> {
     backend: Backend,
     session: &'a SessionStatus,
     warnings: Vec<String>,
+    /// Plain facts worth knowing about configured tools (not problems).
+    notes: Vec<String>,
     tools: &'a [ToolDrift],
     proxy: &'a ProxyState,
     now: UnixTime,
@@ -240,6 +265,9 @@ impl Report<'_> {
                 &notices::tool_state(tool),
             );
         }
+        for note in &self.notes {
+            out.push_str(&format!("note: {note}\n"));
+        }
         for warning in self.all_warnings() {
             out.push_str(&format!("warning: {warning}\n"));
         }
@@ -280,6 +308,8 @@ impl Report<'_> {
             "last_error": last_error.map(|e| json!({"time": e.time, "exit_code": e.exit_code, "message": e.message})),
             "tools": self.tools.iter().map(tool_json).collect::<Vec<_>>(),
             "proxy": self.proxy.json(),
+            "sign_in_cooldown_until": s.sign_in_cooldown.map(UnixTime::to_rfc3339),
+            "notes": self.notes,
             "warnings": self.all_warnings(),
         })
     }

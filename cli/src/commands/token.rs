@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::time::Duration;
 
-use llmauth_core::flow::{Interaction, TokenGoal};
+use llmauth_core::flow::TokenGoal;
 use llmauth_core::secret::{AccessToken, is_printable_token};
 use llmauth_core::time::UnixTime;
 use llmauth_core::token::jwt_expiry;
@@ -12,8 +12,8 @@ use crate::app::{App, interaction};
 use crate::args::{TokenArgs, TokenFormat};
 use crate::failure::{Exit, Failure};
 
-/// Runs `token`. A failure of a non-interactive call is also written to
-/// `$STATE/last-error.json`, because tools hide a helper's stderr.
+/// Runs `token`. A failure of a call no one follows at a terminal (a tool's) is also
+/// written to `$STATE/last-error/<session>.json`, because tools hide a helper's stderr.
 pub(crate) fn run(app: &App, args: &TokenArgs) -> Result<(), Failure> {
     // CI and benchmarks: a token from the environment, used as is and never refreshed.
     if let Ok(token) = std::env::var("LLMAUTH_ACCESS_TOKEN") {
@@ -22,35 +22,34 @@ pub(crate) fn run(app: &App, args: &TokenArgs) -> Result<(), Failure> {
         return print(&token, expires_at, args.format);
     }
     let interaction = interaction(args.non_interactive, args.skip_browser);
-    let result = fetch(app, args, interaction);
-    if let Err(failure) = &result
-        && !interaction.login
-    {
-        // Best effort: the failure itself is what matters.
-        let _ = llmauth_blocking::last_error::record(
-            &app.paths,
-            app.now(),
-            i32::from(failure.exit.code()),
-            &failure.to_string(),
-        );
-    }
-    let (token, expires_at) = result?;
-    print(&token, expires_at, args.format)
-}
-
-fn fetch(
-    app: &App,
-    args: &TokenArgs,
-    interaction: Interaction,
-) -> Result<(AccessToken, Option<UnixTime>), Failure> {
+    // Without a configuration there is no session to record a failure for; `status`
+    // reports the configuration problem itself.
     let config = app.config()?;
+    let key = config.session_key();
     let goal = TokenGoal {
         min_valid: args.min_valid.unwrap_or(Duration::ZERO),
         force_refresh: args.force_refresh,
     };
-    let budget = (!interaction.login).then_some(args.timeout);
-    let credential = app.run_flow(&config, goal, interaction, budget)?;
-    Ok((credential.access_token, credential.expires_at))
+    let budget = interaction.budget(args.timeout);
+    let credential = match app.run_flow(&config, goal, interaction, budget) {
+        Ok(credential) => credential,
+        Err(failure) => {
+            if !interaction.attended() {
+                // Best effort: the failure itself is what matters.
+                let _ = llmauth_blocking::last_error::record(
+                    &app.paths,
+                    &key,
+                    app.now(),
+                    i32::from(failure.exit.code()),
+                    &failure.to_string(),
+                );
+            }
+            return Err(failure);
+        }
+    };
+    print(&credential.access_token, credential.expires_at, args.format)?;
+    app.after_new_token(&key, &credential);
+    Ok(())
 }
 
 /// Prints the token (or its JSON line) on stdout after checking it is safe to print.

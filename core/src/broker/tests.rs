@@ -119,6 +119,7 @@ impl Script {
             expires_at: Some(self.now.saturating_add(LIFETIME)),
             lifetime: Some(LIFETIME),
             generation: self.generation,
+            newly_issued: true,
         }
     }
 
@@ -344,6 +345,7 @@ fn refreshes_ahead_of_the_margin_only_after_use() {
             expires_at: Some(T0.saturating_add(LIFETIME)),
             lifetime: Some(LIFETIME),
             generation: 1,
+            newly_issued: true,
         },
         T0,
     ))));
@@ -360,6 +362,7 @@ fn an_idp_outage_backs_off_and_keeps_serving() {
         expires_at: Some(T0.saturating_add(LIFETIME)),
         lifetime: Some(LIFETIME),
         generation: 1,
+        newly_issued: true,
     };
     s.advance(Duration::from_secs(120));
     assert_eq!(s.flows.len(), 2);
@@ -435,6 +438,7 @@ fn a_token_is_never_force_refreshed_twice() {
         expires_at: Some(T0.saturating_add(LIFETIME)),
         lifetime: Some(LIFETIME),
         generation: 1,
+        newly_issued: true,
     };
     let retry = s.reject("A").expect("a retry");
     s.finish_with(a);
@@ -454,6 +458,7 @@ fn a_401_during_another_flow_forces_a_refresh_after_it_if_needed() {
         expires_at: Some(T0.saturating_add(LIFETIME)),
         lifetime: Some(LIFETIME),
         generation: 1,
+        newly_issued: true,
     };
     let retry = s.reject("A").expect("a retry");
     s.finish_with(a);

@@ -6,8 +6,11 @@
 //! `state` live in [`Authorizing`] and are dropped once the code is exchanged; only the
 //! `nonce` is kept until the ID token is checked.
 
+use core::time::Duration;
+
 use super::SIGN_IN_TIME_LIMIT;
 use super::SignedIn;
+use super::cooldown;
 use super::device::{self, DeviceStep};
 use super::shell::{Progress, Shell};
 use crate::callback::{self, CallbackExpectations, Verdict};
@@ -20,6 +23,10 @@ use crate::secret::{AuthorizationCode, Entropy};
 use crate::store::{RefreshRecord, SessionRecords};
 use crate::time::UnixTime;
 use crate::token::{self, Credential};
+
+/// Of a call's remaining budget, the share kept for the code exchange after a late
+/// redirect (at most this much, a quarter otherwise).
+const EXCHANGE_RESERVE: Duration = Duration::from_secs(10);
 
 /// What the sign-in waits for.
 pub(super) enum SignInStep {
@@ -132,7 +139,7 @@ fn on_bound<S: From<SignInStep>>(
         secrets,
         redirect_uri,
         url: url.clone(),
-        deadline: now.saturating_add(SIGN_IN_TIME_LIMIT),
+        deadline: redirect_deadline(shell, now),
         request_open: false,
     };
     if shell.ctx.interaction.open_browser {
@@ -148,6 +155,19 @@ fn on_bound<S: From<SignInStep>>(
         await_redirect(shell, attempt, true);
     }
     Ok(None)
+}
+
+/// How long to wait for the redirect: [`SIGN_IN_TIME_LIMIT`], or within a call's budget
+/// (a browser-only sign-in) with time left over for the code exchange.
+fn redirect_deadline<S>(shell: &Shell<S>, now: UnixTime) -> UnixTime {
+    let limit = now.saturating_add(SIGN_IN_TIME_LIMIT);
+    match shell.ctx.deadline {
+        Some(budget) => {
+            let reserve = (budget.since(now) / 4).min(EXCHANGE_RESERVE);
+            limit.min(budget.saturating_sub(reserve))
+        }
+        None => limit,
+    }
 }
 
 /// The authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3, OIDC Core §3.1.2.1,
@@ -212,6 +232,10 @@ fn on_browser<S: From<SignInStep>>(
             shell.close_listener();
             return device::start(shell, now);
         }
+        // Nobody reads this terminal: a URL printed there helps no one.
+        Err(reason) if shell.ctx.interaction.browser_only => {
+            return Err(FlowError::LoginFailed(LoginFailure::NoBrowser { reason }));
+        }
         Err(_) => shell.notify(Notice::SignInUrl {
             url,
             browser_opened: false,
@@ -243,6 +267,11 @@ fn on_redirect<S: From<SignInStep>>(
     result: IntentResult,
 ) -> Progress<Verified> {
     let (target, from_request) = match result.into_callback()? {
+        // A browser-only sign-in nobody completed: helpers leave the browser alone for
+        // a while.
+        CallbackEvent::TimedOut if shell.ctx.interaction.browser_only => {
+            return Err(cooldown::start(shell, now));
+        }
         CallbackEvent::TimedOut => {
             let minutes = SIGN_IN_TIME_LIMIT.as_secs() / 60;
             return Err(FlowError::LoginFailed(LoginFailure::TimedOut { minutes }));
@@ -387,6 +416,7 @@ pub(super) fn complete<S>(
         None => String::new(),
     };
     respond(shell, request_open, 200, callback::success_page());
+    cooldown::end(shell);
     let generation = shell.next_generation();
     let refresh_token = tokens.refresh_token.is_some();
     if !refresh_token {
@@ -405,7 +435,7 @@ pub(super) fn complete<S>(
         maybe_spent: false,
     });
     let access = token::access_record(tokens.access_token, tokens.expires_in, now, generation);
-    let credential = Credential::from(&access);
+    let credential = Credential::issued(&access);
     Ok(Some(Verified {
         records: SessionRecords {
             refresh,

@@ -1,6 +1,7 @@
 //! Taking the session lock: try once; when busy, look for another process's login
-//! marker (a non-interactive caller stops there, an interactive one is told once) and
-//! wait in short slices until the budget is spent.
+//! marker (a non-interactive caller stops there, an interactive one is told once, a
+//! browser-only one waits for that sign-in) and wait in short slices until the budget is
+//! spent.
 
 use core::time::Duration;
 
@@ -19,8 +20,8 @@ const INTERACTIVE_LOCK_WAIT: Duration = Duration::from_secs(360);
 pub(super) struct LockWait {
     /// When to give up.
     deadline: UnixTime,
-    /// The other process's login was announced already.
-    told_login_elsewhere: bool,
+    /// The URL of the other process's login, once its marker was seen (and announced).
+    login_elsewhere: Option<String>,
 }
 
 /// What the lock phase waits for.
@@ -33,13 +34,14 @@ pub(super) enum LockStep {
 
 /// Tries the lock once.
 pub(super) fn start<S: From<LockStep>>(shell: &mut Shell<S>, now: UnixTime) {
-    let deadline = match shell.ctx.deadline {
-        Some(deadline) if !shell.interactive() => deadline,
-        _ => now.saturating_add(INTERACTIVE_LOCK_WAIT),
-    };
+    // Only calls a tool waits for have a budget; a person at a terminal waits longer.
+    let deadline = shell
+        .ctx
+        .deadline
+        .unwrap_or_else(|| now.saturating_add(INTERACTIVE_LOCK_WAIT));
     let wait = LockWait {
         deadline,
-        told_login_elsewhere: false,
+        login_elsewhere: None,
     };
     let name = shell.lock_name();
     shell.perform(Intent::Lock { name, until: None }, LockStep::Locking(wait));
@@ -58,7 +60,11 @@ pub(super) fn on_result<S: From<LockStep>>(
                 shell.lock_acquired();
                 Ok(Some(()))
             }
-            Ok(LockOutcome::Busy) if now >= wait.deadline => Err(FlowError::LockTimeout),
+            // A sign-in elsewhere that outlasted the budget is a sign-in still needed.
+            Ok(LockOutcome::Busy) if now >= wait.deadline => Err(match wait.login_elsewhere {
+                Some(url) => FlowError::NeedsLogin(NeedsLogin::LoginInProgress { url }),
+                None => FlowError::LockTimeout,
+            }),
             // Someone else holds the lock: a login in progress is announced by its marker.
             Ok(LockOutcome::Busy) => {
                 let slot = Slot::LoginMarker(shell.key().clone());
@@ -79,8 +85,8 @@ pub(super) fn on_result<S: From<LockStep>>(
                     let url = marker.url;
                     return Err(FlowError::NeedsLogin(NeedsLogin::LoginInProgress { url }));
                 }
-                if !wait.told_login_elsewhere {
-                    wait.told_login_elsewhere = true;
+                if wait.login_elsewhere.is_none() {
+                    wait.login_elsewhere = Some(marker.url.clone());
                     shell.notify(Notice::LoginInProgressElsewhere {
                         url: marker.url,
                         user_code: marker.user_code,

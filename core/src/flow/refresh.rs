@@ -32,7 +32,7 @@ impl Token<'_> {
     ) -> Progress<Credential> {
         let shell = &mut *self.shell;
         let (Some(metadata), Some(record)) = (&shell.metadata, &shell.session.refresh) else {
-            return self.login_or_fail(now, NeedsLogin::NoSession);
+            return self.login_or_fail(NeedsLogin::NoSession);
         };
         let Some(limits) = shell.limits(now) else {
             return self.serve_cached_or_fail(now, RefreshFailure::BudgetSpent);
@@ -132,7 +132,7 @@ impl Token<'_> {
     ) -> Progress<Credential> {
         let settings = &self.shell.settings;
         let Some(old) = self.shell.session.refresh.clone() else {
-            return self.login_or_fail(now, NeedsLogin::NoSession);
+            return self.login_or_fail(NeedsLogin::NoSession);
         };
         // OIDC Core §12.2: a refreshed ID token names the same user.
         let id_check = tokens.id_token.as_ref().map(|id_token| {
@@ -159,7 +159,7 @@ impl Token<'_> {
         };
         let refresh_changed = rotated || old.maybe_spent || refresh.scopes != old.scopes;
         let access = token::access_record(tokens.access_token, tokens.expires_in, now, generation);
-        let credential = Credential::from(&access);
+        let credential = Credential::issued(&access);
         match id_check {
             // A rotated refresh token is persisted whatever the ID token says (it is the
             // only one that still works), but an access token whose ID token names someone

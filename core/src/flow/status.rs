@@ -1,7 +1,9 @@
 //! `status`: what the stored session says, computed from the records read — no lock, no
 //! network, no flow.
 
-use crate::store::{Backend, SessionKey, SessionRecords, Slot};
+use core::time::Duration;
+
+use crate::store::{Backend, SessionKey, SessionRecords, SignInCooldown, Slot};
 use crate::time::UnixTime;
 use crate::token;
 
@@ -18,8 +20,14 @@ pub struct SessionStatus {
     pub access_expires_at: Option<Option<UnixTime>>,
     /// The access token is still valid now.
     pub access_valid: bool,
+    /// When the cached access token was issued: the session's last success.
+    pub access_issued_at: Option<UnixTime>,
+    /// The lifetime the IdP granted the cached access token, when known.
+    pub access_lifetime: Option<Duration>,
     /// Why the stored session is unreadable, if it is.
     pub corrupt: Option<String>,
+    /// Until when helpers do not open the browser, after a sign-in nobody completed.
+    pub sign_in_cooldown: Option<UnixTime>,
 }
 
 impl SessionStatus {
@@ -51,8 +59,39 @@ impl SessionStatus {
             sub: refresh.map(|r| r.sub).filter(|s| !s.is_empty()),
             access_expires_at: access.as_ref().map(|a| a.expires_at),
             access_valid: access.as_ref().is_some_and(|a| token::is_valid(a, now)),
+            access_issued_at: access.as_ref().map(|a| a.issued_at),
+            access_lifetime: access.as_ref().and_then(|a| a.lifetime),
             corrupt,
+            sign_in_cooldown: None,
         }
+    }
+
+    /// The same, with the sign-in cooldown as its slot holds it (`None`: absent), when it
+    /// still holds helpers back at `now`.
+    #[must_use]
+    pub fn with_cooldown(self, stored: Option<&[u8]>, now: UnixTime) -> Self {
+        let cooldown = stored
+            .and_then(SignInCooldown::decode)
+            .filter(|cooldown| cooldown.active(now));
+        Self {
+            sign_in_cooldown: cooldown.map(|cooldown| cooldown.until()),
+            ..self
+        }
+    }
+
+    /// Whether a helper failure at `failed_at` is still news: no token was issued since
+    /// (a later refresh or sign-in fixed it).
+    pub fn failure_is_current(&self, failed_at: UnixTime) -> bool {
+        self.access_issued_at
+            .is_none_or(|succeeded| failed_at > succeeded)
+    }
+
+    /// The refresh margin of the cached token (SPEC §5), when one is cached: a tool that
+    /// caches a printed token longer than this may use it past the point `token` would
+    /// have refreshed it.
+    pub fn refresh_margin(&self, refresh_window: Duration) -> Option<Duration> {
+        self.access_issued_at
+            .map(|_| token::refresh_margin(self.access_lifetime, refresh_window))
     }
 
     /// Whether `token` can answer without a login: a valid access token, or a readable
@@ -110,5 +149,30 @@ mod tests {
         let expired = SessionStatus::of(Some(b"not json"), Some(&cache(3)), T0);
         assert!(!expired.is_usable());
         assert_eq!(SessionStatus::of(None, None, T0), SessionStatus::default());
+    }
+
+    #[test]
+    fn a_failure_shows_until_a_token_is_issued_after_it() {
+        let status = SessionStatus::of(None, Some(&cache(300)), T0);
+        assert_eq!(status.access_issued_at, Some(T0));
+        assert!(!status.failure_is_current(T0.saturating_sub(Duration::from_secs(1))));
+        assert!(status.failure_is_current(T0.saturating_add(Duration::from_secs(1))));
+        assert!(SessionStatus::default().failure_is_current(T0));
+    }
+
+    #[test]
+    fn the_margin_and_the_cooldown_of_what_is_stored() {
+        let window = Duration::from_secs(600);
+        let status = SessionStatus::of(None, Some(&cache(300)), T0);
+        assert_eq!(
+            status.refresh_margin(window),
+            Some(Duration::from_secs(150))
+        );
+        assert_eq!(SessionStatus::default().refresh_margin(window), None);
+        let cooldown = SignInCooldown::starting(T0);
+        let held = status.clone().with_cooldown(Some(&cooldown.encode()), T0);
+        assert_eq!(held.sign_in_cooldown, Some(cooldown.until()));
+        let over = status.with_cooldown(Some(&cooldown.encode()), cooldown.until());
+        assert_eq!(over.sign_in_cooldown, None);
     }
 }

@@ -10,6 +10,7 @@ use crate::error::{LoginFailure, NeedsLogin};
 use crate::intent::{Input, Intent, IntentId, IntentResult, Output};
 use crate::intent::{LockOutcome, Notice};
 use crate::secret::{Entropy, RefreshToken};
+use crate::setup::tool::Platform;
 use crate::store::{AccessRecord, Backend, SessionRecords, Slot};
 use crate::store::{LoginMarker, RefreshRecord};
 use crate::testing::{
@@ -973,6 +974,7 @@ fn skip_browser_prints_the_url_and_accepts_a_pasted_redirect() {
         open_browser: false,
         paste_back: true,
         show_device_code: true,
+        browser_only: false,
     };
     let s = setup(Backend::File, InitialSession::None, TOKEN, interaction);
     let (world, run) = run(&s, &[(Kind::Callback, &[5])]);
@@ -1326,4 +1328,295 @@ proptest! {
             Task::Status => {}
         }
     }
+}
+
+// ---- browser-only sign-in (a tool's helper call with no terminal, SPEC §2) ----------
+
+fn desktop(platform: Platform) -> DesktopFacts<'static> {
+    DesktopFacts {
+        platform: Some(platform),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn no_terminal_signs_in_through_the_browser_only_where_a_desktop_can_show_it() {
+    let helper = |desktop| TerminalFacts {
+        desktop,
+        ..TerminalFacts::default()
+    };
+    let x11 = DesktopFacts {
+        display: Some(":0"),
+        ..desktop(Platform::Linux)
+    };
+    let wayland = DesktopFacts {
+        wayland_display: Some("wayland-0"),
+        ..desktop(Platform::Linux)
+    };
+    for graphical in [x11, wayland, desktop(Platform::Mac)] {
+        assert_eq!(
+            Interaction::decide(&helper(graphical)),
+            Interaction::BROWSER_ONLY
+        );
+    }
+    let windows = DesktopFacts {
+        windows_session: Some("Console"),
+        ..desktop(Platform::Windows)
+    };
+    assert_eq!(
+        Interaction::decide(&helper(windows)),
+        Interaction::BROWSER_ONLY
+    );
+    // Headless: no display, an SSH login, a Windows service, an empty DISPLAY.
+    let headless = [
+        desktop(Platform::Linux),
+        DesktopFacts {
+            display: Some(""),
+            ..desktop(Platform::Linux)
+        },
+        DesktopFacts {
+            ssh: true,
+            ..desktop(Platform::Mac)
+        },
+        DesktopFacts {
+            ssh: true,
+            ..windows
+        },
+        desktop(Platform::Windows),
+    ];
+    for facts in headless {
+        assert_eq!(
+            Interaction::decide(&helper(facts)),
+            Interaction::NONE,
+            "{facts:?}"
+        );
+    }
+    // Told not to: never anything, whatever the desktop.
+    let told = [
+        TerminalFacts {
+            non_interactive_flag: true,
+            ..helper(x11)
+        },
+        TerminalFacts {
+            non_interactive_env: Some("1"),
+            ..helper(x11)
+        },
+        TerminalFacts {
+            claude_helper_context: Some("background"),
+            ..helper(x11)
+        },
+        TerminalFacts {
+            claude_helper_context: Some("mid-session-refresh"),
+            ..helper(x11)
+        },
+        TerminalFacts {
+            skip_browser: true,
+            ..helper(x11)
+        },
+    ];
+    for facts in told {
+        assert_eq!(Interaction::decide(&facts), Interaction::NONE, "{facts:?}");
+    }
+    // Claude Desktop's interactive context with no terminal: the browser.
+    let interactive_context = TerminalFacts {
+        claude_helper_context: Some("interactive"),
+        ..helper(x11)
+    };
+    assert_eq!(
+        Interaction::decide(&interactive_context),
+        Interaction::BROWSER_ONLY
+    );
+    // A terminal: the terminal login, as before.
+    let terminal = TerminalFacts {
+        stderr_terminal: true,
+        ..helper(x11)
+    };
+    let decided = Interaction::decide(&terminal);
+    assert!(decided.attended() && !decided.browser_only && decided.show_device_code);
+}
+
+#[test]
+fn budgets_fit_who_waits() {
+    let eight = Some(Duration::from_secs(8));
+    assert_eq!(Interaction::NONE.budget(None), eight);
+    assert_eq!(
+        Interaction::BROWSER_ONLY.budget(None),
+        Some(BROWSER_SIGN_IN_WAIT)
+    );
+    assert_eq!(INTERACTIVE.budget(None), None);
+    assert_eq!(INTERACTIVE.budget(Some(Duration::from_secs(1))), None);
+    let three = Some(Duration::from_secs(3));
+    assert_eq!(Interaction::BROWSER_ONLY.budget(three), three);
+    assert!(
+        BROWSER_SIGN_IN_WAIT < crate::setup::wiring::HELPER_TIMEOUT,
+        "a helper's wait fits the timeout setup writes"
+    );
+}
+
+fn browser_only(session: InitialSession) -> WorldSetup {
+    setup(Backend::File, session, TOKEN, Interaction::BROWSER_ONLY)
+}
+
+fn cooldown_slot() -> Slot {
+    Slot::SignInCooldown(settings().session_key)
+}
+
+#[test]
+fn a_browser_only_call_signs_in_and_ends_any_cooldown() {
+    let s = browser_only(InitialSession::None);
+    let mut world = World::new(&s, &[]);
+    let expired = crate::store::SignInCooldown {
+        since: 0,
+        until: T0.as_millis(),
+    };
+    world.put(&cooldown_slot(), &expired.encode());
+    let mut flow = world.start(&s, TOKEN_GOAL);
+    let run = world.run(&mut flow, 100).map(Finished::Token);
+    assert!(token(&run).starts_with(CANARY));
+    assert_eq!(world.browsers_opened, 1);
+    assert!(
+        !world.contains(&cooldown_slot()),
+        "{}",
+        run.transcript.join("\n")
+    );
+    // Nobody reads stderr, so nobody is offered paste-back or a device code.
+    assert!(run.intents.iter().all(|i| !matches!(
+        i,
+        Intent::AwaitCallback {
+            accept_paste: true,
+            ..
+        }
+    )));
+    // The redirect is awaited within the call's budget, leaving time for the exchange.
+    let deadline = run
+        .intents
+        .iter()
+        .find_map(|i| match i {
+            Intent::AwaitCallback { deadline, .. } => Some(*deadline),
+            _ => None,
+        })
+        .unwrap();
+    let budget_end = T0.saturating_add(BROWSER_SIGN_IN_WAIT);
+    assert!(deadline < budget_end.saturating_sub(Duration::from_secs(9)));
+}
+
+#[test]
+fn an_abandoned_browser_sign_in_starts_the_cooldown() {
+    let s = browser_only(InitialSession::None);
+    let (world, run) = run(&s, &[(Kind::Callback, &[4])]);
+    let FlowError::NeedsLogin(NeedsLogin::SignInCoolingDown { until }) = error(&run) else {
+        panic!("{:?}", run.outcome);
+    };
+    let stored = crate::store::SignInCooldown::decode(world.get(&cooldown_slot()).unwrap())
+        .expect("a cooldown is recorded");
+    assert_eq!(stored.until(), until);
+    assert!(until > world.now.saturating_add(Duration::from_secs(9 * 60)));
+    assert!(error(&run).to_string().contains(&until.to_rfc3339()));
+    assert_eq!(error(&run).hint().as_deref(), Some("run `llmauth login`"));
+    // The cooldown is written before the lock is released, so the next holder sees it.
+    let written = run.position(|i| {
+        matches!(
+            i,
+            Intent::Write {
+                slot: Slot::SignInCooldown(_),
+                ..
+            }
+        )
+    });
+    let unlocked = run.position(|i| matches!(i, Intent::Unlock(_)));
+    assert!(written < unlocked, "{}", run.transcript.join("\n"));
+}
+
+#[test]
+fn during_the_cooldown_a_browser_only_call_ends_at_once_without_a_browser() {
+    let s = browser_only(InitialSession::None);
+    let mut world = World::new(&s, &[]);
+    let cooldown = crate::store::SignInCooldown::starting(T0);
+    world.put(&cooldown_slot(), &cooldown.encode());
+    let mut flow = world.start(&s, TOKEN_GOAL);
+    let run = world.run(&mut flow, 100).map(Finished::Token);
+    assert_eq!(
+        error(&run),
+        FlowError::NeedsLogin(NeedsLogin::SignInCoolingDown {
+            until: cooldown.until()
+        })
+    );
+    assert_eq!(world.browsers_opened, 0);
+    assert_eq!(run.count(is_http), 0);
+    assert!(!world.lock_held());
+    // A person at a terminal is not held back, and ends the cooldown by signing in.
+    let terminal = setup(Backend::File, InitialSession::None, TOKEN, INTERACTIVE);
+    let mut flow = world.start(&terminal, TOKEN_GOAL);
+    let run = world.run(&mut flow, 100).map(Finished::Token);
+    assert!(token(&run).starts_with(CANARY));
+    assert!(!world.contains(&cooldown_slot()));
+}
+
+#[test]
+fn a_call_that_may_not_sign_in_never_reads_the_cooldown() {
+    let s = setup(
+        Backend::File,
+        InitialSession::None,
+        TOKEN,
+        Interaction::NONE,
+    );
+    let (_, run) = run(&s, &[]);
+    assert_eq!(error(&run), FlowError::NeedsLogin(NeedsLogin::NoSession));
+    assert_eq!(run.count(|i| slot_of(i) == Some(&cooldown_slot())), 0);
+}
+
+#[test]
+fn a_browser_only_call_waits_for_a_sign_in_elsewhere_instead_of_giving_up() {
+    let s = browser_only(InitialSession::Expired);
+    let marker = LoginMarker {
+        pid: 1,
+        url: "https://idp.test/auth?x".into(),
+        user_code: None,
+    };
+    // Busy twice (a sign-in elsewhere, announced by its marker), then acquired: the
+    // session is re-read and refreshed, and no browser is opened here.
+    let mut world = World::new(&s, &[]);
+    world.plan(Kind::Lock, &[3, 3, 0]);
+    world.put(
+        &Slot::LoginMarker(settings().session_key),
+        &serde_json::to_vec(&marker).unwrap(),
+    );
+    let mut flow = world.start(&s, TOKEN_GOAL);
+    let run = world.run(&mut flow, 100).map(Finished::Token);
+    assert!(token(&run).starts_with(CANARY));
+    assert_eq!(world.browsers_opened, 0);
+    // Busy until the budget is spent: the sign-in elsewhere is still needed (exit 3).
+    let mut world = World::new(&s, &[]);
+    world.plan(Kind::Lock, &[3; 1000]);
+    world.put(
+        &Slot::LoginMarker(settings().session_key),
+        &serde_json::to_vec(&marker).unwrap(),
+    );
+    let mut flow = world.start(&s, TOKEN_GOAL);
+    let run = world.run(&mut flow, 2000).map(Finished::Token);
+    assert!(
+        matches!(
+            error(&run),
+            FlowError::NeedsLogin(NeedsLogin::LoginInProgress { .. })
+        ),
+        "{:?}",
+        run.outcome
+    );
+    assert!(world.now <= T0.saturating_add(BROWSER_SIGN_IN_WAIT + Duration::from_secs(1)));
+}
+
+#[test]
+fn a_browser_only_call_without_a_browser_fails_instead_of_printing_a_url() {
+    let s = browser_only(InitialSession::None);
+    let (_, run) = run(&s, &[(Kind::Browser, &[2])]);
+    assert!(
+        matches!(
+            error(&run),
+            FlowError::LoginFailed(LoginFailure::NoBrowser { .. })
+        ),
+        "{:?}",
+        run.outcome
+    );
+    assert_eq!(error(&run).class(), crate::error::ErrorClass::AuthRequired);
+    assert_eq!(run.count_kind(Kind::Callback), 0);
 }

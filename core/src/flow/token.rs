@@ -3,6 +3,7 @@
 //! still-valid token, or a sign-in when one is allowed.
 
 use super::authorize::{self, SignInStep, Verified};
+use super::cooldown::{self, CooldownRead};
 use super::lock::{self, LockStep};
 use super::metadata::{self, Found, MetadataFailure, MetadataStep};
 use super::persist::{self, DeleteStep, PersistStep};
@@ -33,6 +34,7 @@ pub(super) enum Step {
     },
     Persist(PersistStep<AfterPersist>),
     Delete(DeleteStep<AfterDelete>),
+    Cooldown(CooldownRead),
     SignIn(SignInStep),
 }
 
@@ -88,6 +90,7 @@ steps_from!(TokenStep {
     MetadataStep<Purpose> => Metadata,
     PersistStep<AfterPersist> => Persist,
     DeleteStep<AfterDelete> => Delete,
+    CooldownRead => Cooldown,
     SignInStep => SignIn,
 });
 
@@ -146,9 +149,12 @@ impl sealed::Machine<Credential> for TokenGoal {
                 Some(AfterDelete::Serve(credential)) => Ok(Some(credential)),
                 // A dead session that could not be deleted is still dead.
                 Some(AfterDelete::SessionEnded { error, maybe_spent }) => {
-                    token.login_or_fail(now, NeedsLogin::SessionEnded { error, maybe_spent })
+                    token.login_or_fail(NeedsLogin::SessionEnded { error, maybe_spent })
                 }
             },
+            Step::Cooldown(CooldownRead) => {
+                cooldown::on_read(now, result).then(|()| token.sign_in_now())
+            }
             Step::SignIn(step) => authorize::on_result(token.shell, step, now, result)
                 .then(|verified| token.persist_sign_in(verified)),
         }
@@ -212,7 +218,7 @@ impl Token<'_> {
                 error,
                 refreshing,
             }) => self.after_invalid_grant_reread(now, &sent, error, refreshing),
-            SessionRead::MovedAside => self.start_sign_in(now),
+            SessionRead::MovedAside => self.start_sign_in(),
         }
     }
 
@@ -252,7 +258,7 @@ impl Token<'_> {
         {
             return Ok(Some(Credential::from(access)));
         }
-        self.login_or_fail(now, NeedsLogin::NoSession)
+        self.login_or_fail(NeedsLogin::NoSession)
     }
 
     fn with_metadata(&mut self, now: UnixTime, found: Found<Purpose>) -> Progress<Credential> {
@@ -277,19 +283,21 @@ impl Token<'_> {
     }
 
     /// Starts an interactive sign-in when allowed; otherwise ends with `reason`.
-    pub(super) fn login_or_fail(
-        &mut self,
-        now: UnixTime,
-        reason: NeedsLogin,
-    ) -> Progress<Credential> {
+    pub(super) fn login_or_fail(&mut self, reason: NeedsLogin) -> Progress<Credential> {
         if self.shell.interactive() {
-            self.start_sign_in(now)
+            self.start_sign_in()
         } else {
             Err(FlowError::NeedsLogin(reason))
         }
     }
 
-    fn start_sign_in(&mut self, now: UnixTime) -> Progress<Credential> {
+    /// Signs in, unless a browser-only sign-in is held back by the cooldown.
+    fn start_sign_in(&mut self) -> Progress<Credential> {
+        cooldown::check(self.shell).then(|()| self.sign_in_now())
+    }
+
+    fn sign_in_now(&mut self) -> Progress<Credential> {
+        let now = self.shell.now;
         metadata::ensure(self.shell, Purpose::SignIn).then(|found| self.with_metadata(now, found))
     }
 

@@ -1,6 +1,8 @@
 //! Drift, for `status`: whether the files of each configured tool still hold what setup
 //! wrote, and whether the llmauth its helper command names still exists.
 
+use core::time::Duration;
+
 use super::edit::{self, Note, PatchError};
 use super::error::SetupError;
 use super::receipt::{FileReceipt, Receipt};
@@ -68,6 +70,9 @@ pub struct ToolDrift {
     /// The absolute llmauth path its helper command names, when that file is gone (an
     /// upgrade moved the binary).
     pub stale_helper: Option<String>,
+    /// How long the tool's file says it may cache a printed token (token-helper tools),
+    /// as the file holds it now — setup's value or someone's own.
+    pub helper_ttl: Option<Duration>,
 }
 
 impl ToolDrift {
@@ -79,7 +84,14 @@ impl ToolDrift {
             tool: receipt.tool,
             mode: receipt.mode,
             files,
+            helper_ttl: None,
         }
+    }
+
+    /// The same, with the helper TTL its file holds now.
+    #[must_use]
+    pub fn with_helper_ttl(self, helper_ttl: Option<Duration>) -> Self {
+        Self { helper_ttl, ..self }
     }
 
     /// A tool whose receipt went away while status looked (nothing to judge).
@@ -89,6 +101,7 @@ impl ToolDrift {
             mode: String::new(),
             files: Vec::new(),
             stale_helper: None,
+            helper_ttl: None,
         }
     }
 

@@ -1,6 +1,7 @@
 //! Pure file edits: old text + wanted changes → new text + receipt entries, and receipt
 //! entries + current text → restored text + a report. One module per file format.
 
+mod block;
 mod dotenv;
 pub(crate) mod json;
 mod toml;
@@ -32,6 +33,12 @@ pub enum Edit {
         /// The content.
         content: String,
     },
+    /// A block of whole lines at the end of the file is ours and holds exactly this
+    /// (shell start-up files).
+    Block {
+        /// The lines, each ending in a newline.
+        content: String,
+    },
 }
 
 impl std::fmt::Debug for Edit {
@@ -43,6 +50,7 @@ impl std::fmt::Debug for Edit {
                 write!(f, "Append({})", super::receipt::display_key(key))
             }
             Self::Whole { .. } => f.write_str("Whole"),
+            Self::Block { .. } => f.write_str("Block"),
         }
     }
 }
@@ -181,6 +189,7 @@ pub fn apply(
         Format::Toml => toml::apply(text, edits, prior)?,
         Format::Dotenv => dotenv::apply(text, edits, prior)?,
         Format::Whole => whole::apply(current, edits, prior)?,
+        Format::Block => block::apply(text, edits, prior)?,
     };
     Ok((format!("{bom}{out}"), entries))
 }
@@ -198,12 +207,17 @@ pub(crate) fn wanted(entry: &Entry, edits: &[Edit]) -> bool {
             *key == entry.key && json::semantic(&entry.written).as_ref() == Some(element)
         }
         (EntryKind::Root, Edit::Set { .. } | Edit::Append { .. })
-        | (EntryKind::Whole, Edit::Whole { .. }) => true,
+        | (EntryKind::Whole, Edit::Whole { .. })
+        | (EntryKind::Block, Edit::Block { .. }) => true,
         (
-            EntryKind::Value | EntryKind::Element | EntryKind::Root | EntryKind::Whole,
-            Edit::Set { .. } | Edit::Append { .. } | Edit::Whole { .. },
+            EntryKind::Value
+            | EntryKind::Element
+            | EntryKind::Root
+            | EntryKind::Whole
+            | EntryKind::Block,
+            Edit::Set { .. } | Edit::Append { .. } | Edit::Whole { .. } | Edit::Block { .. },
         )
-        | (EntryKind::Container, Edit::Whole { .. }) => false,
+        | (EntryKind::Container, Edit::Whole { .. } | Edit::Block { .. }) => false,
     })
 }
 
@@ -218,6 +232,7 @@ pub fn revert(format: Format, current: &str, entries: &[Entry]) -> Result<Revert
         Format::Toml => toml::revert(text, entries)?,
         Format::Dotenv => dotenv::revert(text, entries),
         Format::Whole => return Ok(whole::revert(current, entries)),
+        Format::Block => block::revert(text, entries),
     };
     reverted.text = reverted.text.map(|t| format!("{bom}{t}"));
     Ok(reverted)
@@ -234,6 +249,66 @@ pub fn drift(format: Format, current: &str, entries: &[Entry]) -> Result<Vec<Not
         Format::Toml => toml::drift(text, entries),
         Format::Dotenv => Ok(dotenv::drift(text, entries)),
         Format::Whole => Ok(whole::drift(current, entries)),
+        Format::Block => Ok(block::drift(text, entries)),
+    }
+}
+
+/// What a value or element entry says setup wrote, as JSON; `None` for other kinds, or
+/// text that no longer reads back.
+fn meaning(format: Format, entry: &Entry) -> Option<Json> {
+    match format {
+        Format::Json => json::semantic(&entry.written),
+        Format::Toml => toml::written_meaning(entry),
+        Format::Dotenv => dotenv::value_of(&entry.written).map(Json::String),
+        Format::Whole | Format::Block => None,
+    }
+}
+
+/// The edits that write again what `entries` record: a later setup of the same file with
+/// the same settings. Containers and the root come with the keys below them. `None` when
+/// an entry cannot be read back.
+pub(crate) fn replay(format: Format, entries: &[Entry]) -> Option<Vec<Edit>> {
+    entries
+        .iter()
+        .filter_map(|entry| {
+            let key = entry.key.clone();
+            match entry.kind {
+                EntryKind::Value => {
+                    Some(meaning(format, entry).map(|value| Edit::Set { key, value }))
+                }
+                EntryKind::Element => Some(
+                    json::semantic(&entry.written).map(|element| Edit::Append { key, element }),
+                ),
+                EntryKind::Whole => Some(Some(Edit::Whole {
+                    content: entry.written.clone(),
+                })),
+                EntryKind::Block => Some(Some(Edit::Block {
+                    content: entry.written.clone(),
+                })),
+                EntryKind::Container | EntryKind::Root => None,
+            }
+        })
+        .collect()
+}
+
+/// The value at `key` in `text`: a key of a JSON or TOML file, a variable of a `.env`
+/// file, a top-level key of a whole file holding a JSON document (Claude Desktop's).
+pub(crate) fn value_at(format: Format, text: &str, key: &[String]) -> Option<Json> {
+    let (_, text) = strip_bom(text);
+    match format {
+        Format::Json => json::value_at(text, key),
+        Format::Toml => toml::value_at(text, key),
+        Format::Dotenv => match key {
+            [name] => dotenv::variable(text, name).map(Json::String),
+            _ => None,
+        },
+        Format::Block => None,
+        Format::Whole => {
+            let document: Json = serde_json::from_str(text).ok()?;
+            key.iter()
+                .try_fold(&document, |value, name| value.get(name))
+                .cloned()
+        }
     }
 }
 
@@ -246,6 +321,6 @@ pub fn check(format: Format, current: &str) -> Result<(), PatchError> {
     match format {
         Format::Json => json::check(text),
         Format::Toml => toml::check(text),
-        Format::Dotenv | Format::Whole => Ok(()),
+        Format::Dotenv | Format::Whole | Format::Block => Ok(()),
     }
 }

@@ -64,6 +64,10 @@ pub enum SetupError {
         /// The OS error.
         detail: String,
     },
+    /// A tool file no longer holds what setup wrote, so an automatic rewrite (the helper
+    /// TTL following the token) leaves it to whoever changed it.
+    #[error("{} changed since setup; llmauth leaves it as it is", .0.display())]
+    ChangedSinceSetup(PathBuf),
     /// A tool file is read-only: someone made it so on purpose, and it is left alone.
     #[error("{} is read-only; llmauth leaves it alone (make it writable to let llmauth change it)", .0.display())]
     ReadOnly(PathBuf),
@@ -131,6 +135,7 @@ impl SetupError {
             | Self::NotInstalled { .. }
             | Self::NotConfigured(_)
             | Self::ReadOnly(_)
+            | Self::ChangedSinceSetup(_)
             | Self::Unwritable { .. }
             | Self::ReceiptUnreadable { .. }
             | Self::ReceiptInvalid { .. } => ErrorClass::Config,
@@ -174,6 +179,7 @@ impl SetupError {
             | Self::NeedsLocalKey(_)
             | Self::Unreadable { .. }
             | Self::ReadOnly(_)
+            | Self::ChangedSinceSetup(_)
             | Self::Unwritable { .. }
             | Self::ReceiptUnreadable { .. }
             | Self::ReceiptInvalid { .. }

@@ -1,5 +1,7 @@
 //! The words setup, teardown and status use, in one place.
 
+use core::time::Duration;
+
 use sha2::{Digest, Sha256};
 
 use super::drift::{Drift, ToolDrift};
@@ -82,6 +84,38 @@ pub fn drift_warnings(tool: &ToolDrift) -> Vec<String> {
     warnings
 }
 
+/// What `status` warns about a tool whose file lets it cache a printed token (`ttl`)
+/// longer than the current token's refresh margin: it may use a token `token` would
+/// already have replaced. `None` when the TTL fits.
+pub fn stale_ttl(tool: &ToolDrift, margin: Duration) -> Option<String> {
+    let ttl = tool.helper_ttl.filter(|ttl| *ttl > margin)?;
+    Some(format!(
+        "{}: its file lets it cache a token for {}s, longer than the {}s before the current token is refreshed, so it may send a token the gateway rejects (run `llmauth setup` again to write a TTL that fits)",
+        tool.tool,
+        ttl.as_secs(),
+        margin.as_secs()
+    ))
+}
+
+/// The one line about Gemini CLI's folder trust (setup and `status`): it reads the
+/// wiring only in folders it trusts.
+pub const GEMINI_FOLDER_TRUST: &str = "Gemini CLI reads ~/.gemini/.env only in folders it trusts: trust the folder when it asks (headless runs like `gemini -p` in any other folder need --skip-trust); `llmauth setup --client gemini-cli --shell-env` also sets the two variables in your shell, for folders you declined to trust";
+
+/// What setup warns about `--shell-env`: it has no effect without Gemini CLI, or when no
+/// shell start-up file was found (`no_shell`).
+pub fn shell_env_warning(asked: bool, wired: &[Tool], no_shell: bool) -> Option<String> {
+    if !asked {
+        return None;
+    }
+    if !wired.contains(&Tool::GeminiCli) {
+        return Some(
+            "--shell-env is about Gemini CLI, which this run did not configure: it had no effect"
+                .to_owned(),
+        );
+    }
+    no_shell.then(|| "--shell-env: no bash, zsh or fish start-up file was found (and $SHELL names none of them): set GEMINI_API_KEY and GOOGLE_GEMINI_BASE_URL as ~/.gemini/.env does, in your shell's start-up".to_owned())
+}
+
 /// Facts the closing advice depends on.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Situation {
@@ -126,6 +160,9 @@ pub fn next_steps(situation: &Situation) -> Vec<String> {
     }
     if situation.tools.contains(&Tool::ClaudeCode) {
         steps.push("Claude Code picks up the change in new sessions.".to_owned());
+    }
+    if situation.tools.contains(&Tool::GeminiCli) {
+        steps.push(format!("{GEMINI_FOLDER_TRUST}."));
     }
     if situation.lazy {
         steps.push(
@@ -243,6 +280,11 @@ mod tests {
             "{steps}"
         );
         assert!(steps.contains("--lazy"), "{steps}");
+        assert!(
+            steps.contains("Gemini CLI reads ~/.gemini/.env only in folders it trusts")
+                && steps.contains("--skip-trust"),
+            "{steps}"
+        );
         let warnings = warnings(&situation).join("\n");
         assert!(warnings.contains("ANTHROPIC_API_KEY"), "{warnings}");
         assert!(warnings.contains("Cursor sends"), "{warnings}");

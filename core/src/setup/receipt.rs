@@ -65,6 +65,8 @@ pub enum Format {
     Dotenv,
     /// A file llmauth owns as a whole (a shim, Claude Desktop's config document).
     Whole,
+    /// A file where llmauth owns one marked block of lines (a shell start-up file).
+    Block,
 }
 
 /// One change to one key.
@@ -109,6 +111,8 @@ pub enum EntryKind {
     Root,
     /// The whole file's content.
     Whole,
+    /// A marked block of lines appended to the file.
+    Block,
 }
 
 fn is_false(value: &bool) -> bool {

@@ -173,6 +173,11 @@ pub struct Environment {
     /// The login name (`$USER`, `%USERNAME%`): macOS keeps per-user managed profiles under
     /// it.
     pub user: Option<String>,
+    /// `$SHELL`: the login shell, whose start-up file `setup --shell-env` writes to even
+    /// when it does not exist yet.
+    pub login_shell: Option<String>,
+    /// `$ZDOTDIR`: where zsh reads `.zshrc` from.
+    pub zdotdir: Option<PathBuf>,
 }
 
 impl Environment {

@@ -19,6 +19,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use super::drift::{Drift, drift_file};
 use super::edit;
 use super::error::SetupError;
 use super::helper::Helper;
@@ -151,6 +152,9 @@ pub struct ToolSetup {
     pending: Option<Restore>,
     /// The files written, oldest first.
     written: Vec<Restore>,
+    /// Refuse a file that no longer holds what setup wrote, instead of writing over it
+    /// (a rewrite nobody asked for, [`Self::resume`]).
+    keep_changed_files: bool,
 }
 
 impl ToolSetup {
@@ -170,6 +174,25 @@ impl ToolSetup {
             main_file: main_file(files),
             pending: None,
             written: Vec::new(),
+            keep_changed_files: false,
+        }
+    }
+
+    /// Rewrites a configured tool's files with `files` (from
+    /// [`super::retune::plan`]), starting from its `receipt`: like a setup run, except
+    /// that a file that no longer holds what setup wrote is refused with
+    /// [`SetupError::ChangedSinceSetup`] — a change nobody asked for never overwrites
+    /// someone's edit.
+    pub fn resume(tool: Tool, files: &[FileSpec], receipt: Receipt) -> Self {
+        Self {
+            tool,
+            prior: Some(receipt.clone()),
+            receipt,
+            shown: files.iter().map(|f| f.path.display().to_string()).collect(),
+            main_file: main_file(files),
+            pending: None,
+            written: Vec::new(),
+            keep_changed_files: true,
         }
     }
 
@@ -189,6 +212,13 @@ impl ToolSetup {
             return Err(SetupError::ReadOnly(found.path));
         }
         let target = found.path.to_string_lossy().into_owned();
+        if self.keep_changed_files {
+            let recorded = self.receipt.file(&target);
+            let drift = recorded.map(|file| drift_file(file, text));
+            if !matches!(drift, Some(Ok(Drift::None))) {
+                return Err(SetupError::ChangedSinceSetup(found.path));
+            }
+        }
         let dirs = found
             .missing_dirs
             .iter()

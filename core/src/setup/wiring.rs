@@ -10,6 +10,7 @@ use super::edit::Edit;
 use super::helper::Helper;
 use super::models;
 use super::receipt::{Format, Receipt};
+use super::shell_env::{self, Shell};
 use super::tool::{
     Environment, Mode, Platform, Tool, claude_desktop_library, editor_settings, location,
 };
@@ -17,8 +18,12 @@ use crate::secret::LocalKey;
 
 /// The name of our entry in Claude Desktop's configuration library.
 pub const DESKTOP_ENTRY_NAME: &str = "llmauth gateway";
-/// How long Claude Desktop waits for the credential helper.
-const DESKTOP_HELPER_TIMEOUT_SECS: u64 = 30;
+/// How long setup lets Codex (`auth.timeout_ms`, default 5 s) and Claude Desktop
+/// (`inferenceCredentialHelperTimeoutSec`, default 60 s, at most 600 s) wait for
+/// `llmauth token`: room for a browser-only sign-in
+/// ([`BROWSER_SIGN_IN_WAIT`](crate::flow::BROWSER_SIGN_IN_WAIT)) plus starting the
+/// process. Claude Code's own limit for `apiKeyHelper` is 10 minutes, and not settable.
+pub const HELPER_TIMEOUT: Duration = Duration::from_secs(150);
 /// The Codex model provider id.
 pub const CODEX_PROVIDER: &str = "llmauth";
 
@@ -50,6 +55,11 @@ pub struct Settings {
     pub bedrock_compat: bool,
     /// `llm.bedrock.enable_1m`: the 1M-context variants of the opus and sonnet ids.
     pub bedrock_enable_1m: bool,
+    /// The shells whose start-up files also give Gemini CLI its variables
+    /// (`--shell-env`); empty for none.
+    pub shell_env: Vec<Shell>,
+    /// The variables' file those start-up files source.
+    pub shell_env_file: PathBuf,
 }
 
 impl fmt::Debug for Settings {
@@ -65,6 +75,7 @@ impl fmt::Debug for Settings {
             .field("models", &self.models)
             .field("bedrock_compat", &self.bedrock_compat)
             .field("bedrock_enable_1m", &self.bedrock_enable_1m)
+            .field("shell_env", &self.shell_env)
             .finish_non_exhaustive()
     }
 }
@@ -106,6 +117,11 @@ fn set(key: &[&str], value: Json) -> Edit {
     }
 }
 
+/// Whole milliseconds, as tools' settings spell durations.
+fn duration_ms(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// The gateway URL with a path appended, without doubling slashes.
 fn join(base: &str, path: &str) -> String {
     let base = base.trim_end_matches('/');
@@ -136,10 +152,107 @@ impl Settings {
     pub fn proxy_origin(&self) -> String {
         format!("http://localhost:{}", self.proxy_port)
     }
+}
 
-    fn interval_ms(&self) -> u64 {
-        u64::try_from(self.interval.as_millis()).unwrap_or(u64::MAX)
+/// Where a token-helper tool keeps the interval it caches a printed token for (SPEC §5),
+/// and how it spells it: one description, used to write it, to make it follow the
+/// token's lifetime, and to read what a file holds now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HelperTtl {
+    /// The format of the file it is in.
+    pub format: Format,
+    /// Its key (in Claude Desktop's document, a top-level key of the whole file).
+    pub key: &'static [&'static str],
+    /// Milliseconds, else seconds.
+    pub millis: bool,
+    /// Written as a string (Claude Code's `env` values are strings).
+    pub quoted: bool,
+}
+
+impl HelperTtl {
+    /// Claude Code: `env.CLAUDE_CODE_API_KEY_HELPER_TTL_MS`.
+    pub const CLAUDE_CODE: Self = Self {
+        format: Format::Json,
+        key: &["env", "CLAUDE_CODE_API_KEY_HELPER_TTL_MS"],
+        millis: true,
+        quoted: true,
+    };
+    /// Codex: `model_providers.llmauth.auth.refresh_interval_ms`.
+    pub const CODEX: Self = Self {
+        format: Format::Toml,
+        key: &[
+            "model_providers",
+            CODEX_PROVIDER,
+            "auth",
+            "refresh_interval_ms",
+        ],
+        millis: true,
+        quoted: false,
+    };
+    /// Claude Desktop: `inferenceCredentialHelperTtlSec` in our configuration document.
+    pub const CLAUDE_DESKTOP: Self = Self {
+        format: Format::Whole,
+        key: &["inferenceCredentialHelperTtlSec"],
+        millis: false,
+        quoted: false,
+    };
+
+    /// The setting of `tool`; `None` for proxy-mode tools, which cache no token.
+    pub fn of(tool: Tool) -> Option<Self> {
+        match tool {
+            Tool::ClaudeCode => Some(Self::CLAUDE_CODE),
+            Tool::Codex => Some(Self::CODEX),
+            Tool::ClaudeDesktop => Some(Self::CLAUDE_DESKTOP),
+            Tool::GeminiCli | Tool::Vscode | Tool::VscodeInsiders | Tool::Cursor | Tool::Xcode => {
+                None
+            }
+        }
     }
+
+    /// The key as a path.
+    pub fn path(&self) -> Vec<String> {
+        self.key.iter().map(|k| (*k).to_owned()).collect()
+    }
+
+    /// `interval` as the tool spells it.
+    pub fn value(&self, interval: Duration) -> Json {
+        let number = if self.millis {
+            duration_ms(interval)
+        } else {
+            interval.as_secs()
+        };
+        if self.quoted {
+            json!(number.to_string())
+        } else {
+            json!(number)
+        }
+    }
+
+    /// The edit that writes `interval`.
+    fn edit(&self, interval: Duration) -> Edit {
+        set(self.key, self.value(interval))
+    }
+
+    /// The interval a value spells, if it is one (a number, or a string of digits).
+    pub fn read(&self, value: &Json) -> Option<Duration> {
+        let number = match value {
+            Json::Number(n) => n.as_u64()?,
+            Json::String(s) => s.trim().parse().ok()?,
+            Json::Null | Json::Bool(_) | Json::Array(_) | Json::Object(_) => return None,
+        };
+        Some(if self.millis {
+            Duration::from_millis(number)
+        } else {
+            Duration::from_secs(number)
+        })
+    }
+}
+
+/// Claude Desktop's configuration document as setup writes it.
+pub(crate) fn document_text(document: &Json) -> String {
+    let mut content = serde_json::to_string_pretty(document).unwrap_or_default();
+    content.push('\n');
+    content
 }
 
 /// The files and keys for `tool`.
@@ -170,10 +283,7 @@ pub fn files(
                     &["env", "ANTHROPIC_BASE_URL"],
                     json!(settings.anthropic_base_url()),
                 ),
-                set(
-                    &["env", "CLAUDE_CODE_API_KEY_HELPER_TTL_MS"],
-                    json!(settings.interval_ms().to_string()),
-                ),
+                HelperTtl::CLAUDE_CODE.edit(settings.interval),
             ];
             if let Some(ca) = &settings.ca_file {
                 edits.push(set(&["env", "NODE_EXTRA_CA_CERTS"], json!(ca)));
@@ -198,7 +308,9 @@ pub fn files(
                 key.extend_from_slice(k);
                 key
             };
-            let args = settings.helper.token_args(&["--non-interactive"]);
+            // No `--non-interactive`: without a terminal, `token` signs in through the
+            // browser when a desktop can show one, and never prompts otherwise.
+            let args = settings.helper.token_args(&[]);
             vec![FileSpec {
                 path: dir.join("config.toml"),
                 format: Format::Toml,
@@ -212,16 +324,19 @@ pub fn files(
                         json!(settings.helper.program),
                     ),
                     set(&provider(&["auth", "args"]), json!(args)),
+                    HelperTtl::CODEX.edit(settings.interval),
                     set(
-                        &provider(&["auth", "refresh_interval_ms"]),
-                        json!(settings.interval_ms()),
+                        &provider(&["auth", "timeout_ms"]),
+                        json!(duration_ms(HELPER_TIMEOUT)),
                     ),
                 ],
                 new_file_mode: 0o644,
             }]
         }
-        Tool::GeminiCli => vec![
-            FileSpec {
+        Tool::GeminiCli => {
+            let key = key()?;
+            let origin = settings.proxy_origin();
+            let mut specs = vec![FileSpec {
                 path: dir.join("settings.json"),
                 format: Format::Json,
                 edits: vec![set(
@@ -229,17 +344,25 @@ pub fn files(
                     json!("gemini-api-key"),
                 )],
                 new_file_mode: 0o644,
-            },
-            FileSpec {
+            }];
+            specs.extend(shell_env::files(
+                &settings.shell_env,
+                env,
+                &settings.shell_env_file,
+                &key,
+                &origin,
+            ));
+            specs.push(FileSpec {
                 path: dir.join(".env"),
                 format: Format::Dotenv,
                 edits: vec![
-                    set(&["GEMINI_API_KEY"], json!(key()?)),
-                    set(&["GOOGLE_GEMINI_BASE_URL"], json!(settings.proxy_origin())),
+                    set(&["GEMINI_API_KEY"], json!(key)),
+                    set(&["GOOGLE_GEMINI_BASE_URL"], json!(origin)),
                 ],
                 new_file_mode: 0o600,
-            },
-        ],
+            });
+            specs
+        }
         Tool::Vscode | Tool::VscodeInsiders => vec![FileSpec {
             path: editor_settings(tool, env),
             format: Format::Json,
@@ -285,14 +408,13 @@ pub fn files(
                 "inferenceGatewayAuthScheme": "bearer",
                 "inferenceCredentialKind": "helper-script",
                 "inferenceCredentialHelper": settings.shim_path.to_string_lossy(),
-                "inferenceCredentialHelperTtlSec": settings.interval.as_secs(),
-                "inferenceCredentialHelperTimeoutSec": DESKTOP_HELPER_TIMEOUT_SECS,
+                "inferenceCredentialHelperTtlSec": HelperTtl::CLAUDE_DESKTOP.value(settings.interval),
+                "inferenceCredentialHelperTimeoutSec": HELPER_TIMEOUT.as_secs(),
             });
             if !settings.models.is_empty() {
                 document["inferenceModels"] = json!(settings.models);
             }
-            let mut content = serde_json::to_string_pretty(&document).unwrap_or_default();
-            content.push('\n');
+            let content = document_text(&document);
             vec![
                 FileSpec {
                     path: settings.shim_path.clone(),
@@ -456,7 +578,10 @@ mod tests {
             .iter()
             .filter_map(|e| match e {
                 Edit::Set { key, .. } if key[0] == "env" => Some(key[1].clone()),
-                Edit::Set { .. } | Edit::Append { .. } | Edit::Whole { .. } => None,
+                Edit::Set { .. }
+                | Edit::Append { .. }
+                | Edit::Whole { .. }
+                | Edit::Block { .. } => None,
             })
             .collect()
     }

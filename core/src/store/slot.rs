@@ -17,6 +17,9 @@ pub enum Slot {
     Discovery(String),
     /// `$STATE/locks/<key>.login`, the marker of a login in progress (not secret).
     LoginMarker(SessionKey),
+    /// `$STATE/locks/<key>.cooldown`, the cooldown after an abandoned browser-only
+    /// sign-in (not secret).
+    SignInCooldown(SessionKey),
 }
 
 impl Slot {

@@ -21,6 +21,8 @@ pub fn environment(platform: Platform) -> Environment {
         claude_config_dir: None,
         codex_home: None,
         user: Some("u".to_owned()),
+        login_shell: Some("/bin/bash".to_owned()),
+        zdotdir: None,
     }
 }
 
@@ -44,6 +46,8 @@ pub fn settings() -> Settings {
         models: Vec::new(),
         bedrock_compat: false,
         bedrock_enable_1m: false,
+        shell_env: Vec::new(),
+        shell_env_file: PathBuf::from("/s/gemini-cli.env"),
     }
 }
 

@@ -112,14 +112,16 @@ impl WorldSetup {
             4 => Task::Logout(LogoutGoal { revoke: true }),
             _ => Task::Status,
         };
-        let interaction = match bytes[3] % 3 {
+        let interaction = match bytes[3] % 4 {
             0 => Interaction::NONE,
             1 => super::INTERACTIVE,
+            2 => Interaction::BROWSER_ONLY,
             _ => Interaction {
                 login: true,
                 open_browser: false,
                 paste_back: false,
                 show_device_code: true,
+                browser_only: false,
             },
         };
         Self {
@@ -500,6 +502,11 @@ impl World {
     /// Replaces a slot's content, as another process would.
     pub fn put(&mut self, slot: &Slot, bytes: &[u8]) {
         self.slots.insert(slot.clone(), bytes.to_vec());
+    }
+
+    /// A slot's content.
+    pub fn get(&self, slot: &Slot) -> Option<&[u8]> {
+        self.slots.get(slot).map(Vec::as_slice)
     }
 
     /// Whether a slot exists.

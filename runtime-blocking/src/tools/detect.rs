@@ -51,6 +51,10 @@ fn environment_from(
         })
         .and_then(|v| v.into_string().ok())
         .filter(|v| !v.is_empty()),
+        login_shell: var("SHELL")
+            .and_then(|v| v.into_string().ok())
+            .filter(|v| !v.is_empty()),
+        zdotdir: path("ZDOTDIR"),
     })
 }
 

@@ -10,6 +10,7 @@ use llmauth_core::config::Config;
 use llmauth_core::setup::error::SetupError;
 use llmauth_core::setup::helper::Helper;
 use llmauth_core::setup::prefix::{self, PrefixChoice};
+use llmauth_core::setup::shell_env::{self, Shell};
 use llmauth_core::setup::tool::{Environment, Tool, claude_desktop_library};
 use llmauth_core::setup::wiring::{self, Needs, Settings, shim_file_name};
 use llmauth_core::token::helper_interval;
@@ -29,10 +30,13 @@ pub struct Gathered {
     /// The prefix the gateway was found to serve the Anthropic API under (`auto`), when
     /// it has one.
     pub probed_prefix: Option<String>,
+    /// `--shell-env` was asked for, but no shell start-up file could be found.
+    pub no_shell_for_env: bool,
 }
 
 /// The settings for wiring `tools` with `config`, `lifetime` being the token lifetime the
-/// IdP granted (when a login told).
+/// IdP granted (when a login told), `shell_env` whether Gemini CLI's variables go into
+/// shell start-up files too (`--shell-env`; kept once a run wrote them).
 ///
 /// # Errors
 /// The running binary cannot be located, the local key cannot be created, or the Claude
@@ -43,6 +47,7 @@ pub fn gather(
     env: &Environment,
     tools: &[Tool],
     lifetime: Option<Duration>,
+    shell_env: bool,
 ) -> Result<Gathered, SetupError> {
     let needs = Needs::of(tools);
     let (anthropic_prefix, probed_prefix) = if needs.anthropic_prefix {
@@ -68,6 +73,24 @@ pub fn gather(
     } else {
         String::new()
     };
+    let shell_env_file = paths.state_dir.join(shell_env::ENV_FILE_NAME);
+    let (shells, no_shell_for_env) = if tools.contains(&Tool::GeminiCli) {
+        let prior = receipts::load(paths, Tool::GeminiCli.name())?;
+        let wanted = shell_env || shell_env::in_receipt(prior.as_ref(), env, &shell_env_file);
+        let in_use: Vec<Shell> = Shell::ALL
+            .into_iter()
+            .filter(|shell| shell.sign(env).exists())
+            .collect();
+        let shells = if wanted {
+            shell_env::targets(env, &in_use)
+        } else {
+            Vec::new()
+        };
+        let none = shell_env && shells.is_empty();
+        (shells, none)
+    } else {
+        (Vec::new(), false)
+    };
     let settings = Settings {
         gateway_url: config.gateway_url.clone(),
         anthropic_prefix,
@@ -84,10 +107,13 @@ pub fn gather(
         models: config.models.clone(),
         bedrock_compat: config.bedrock_compat,
         bedrock_enable_1m: config.bedrock_enable_1m,
+        shell_env: shells,
+        shell_env_file,
     };
     Ok(Gathered {
         settings,
         probed_prefix,
+        no_shell_for_env,
     })
 }
 

@@ -6,7 +6,7 @@
 use llmauth_core::setup::error::SetupError;
 use llmauth_core::setup::tool::{Environment, Tool};
 use llmauth_core::setup::transaction::{Configured, Progress, Rollback, SetupRun, ToolSetup};
-use llmauth_core::setup::wiring::{Settings, files};
+use llmauth_core::setup::wiring::{FileSpec, Settings, files};
 
 use super::files::{lock_tool_file, read_tool_file, resolve_link};
 use super::receipts;
@@ -61,7 +61,19 @@ fn set_up_tool(
     let specs = files(tool, settings, env)?;
     let prior = receipts::load(paths, tool.name())?;
     let mut setup = ToolSetup::begin(tool, &specs, prior, &settings.helper);
-    for spec in &specs {
+    write_files(paths, &mut setup, &specs, progress)?;
+    Ok(setup)
+}
+
+/// Writes `specs` one file after the other, each under its lock, as `setup` plans them;
+/// when a file fails, what was written is rolled back and the error returned.
+pub(super) fn write_files(
+    paths: &Paths,
+    setup: &mut ToolSetup,
+    specs: &[FileSpec],
+    progress: &mut impl FnMut(Progress<'_>),
+) -> Result<(), SetupError> {
+    for spec in specs {
         // Locked by where the content really is, as teardown (which knows only that) does.
         let target = resolve_link(&spec.path).unwrap_or_else(|_| spec.path.clone());
         let applied = lock_tool_file(paths, &target, || {
@@ -76,7 +88,7 @@ fn set_up_tool(
             return Err(error);
         }
     }
-    Ok(setup)
+    Ok(())
 }
 
 /// Undoes one tool's part of a run, as far as it can: every step is tried.

@@ -297,3 +297,134 @@ pub(crate) fn models(request: &Request, options: &GatewayOptions) -> Response {
     };
     Response::json(200, &body)
 }
+
+/// The model a Gemini API path names (`…/models/<model>:<method>`).
+pub(crate) fn gemini_model(path: &str) -> Option<&str> {
+    let (_, rest) = path.rsplit_once("/models/")?;
+    rest.split(':').next().filter(|m| !m.is_empty())
+}
+
+/// One `GenerateContentResponse`: `text` from the model, with `finishReason` and the
+/// usage on the last one.
+fn gemini_response(model: &str, id: &str, text: &str, last: bool, output_tokens: usize) -> Value {
+    let mut candidate = json!({
+        "content": {"role": "model", "parts": [{"text": text}]},
+        "index": 0,
+    });
+    if last {
+        candidate["finishReason"] = json!("STOP");
+    }
+    json!({
+        "candidates": [candidate],
+        "usageMetadata": {
+            "promptTokenCount": 1,
+            "candidatesTokenCount": output_tokens,
+            "totalTokenCount": 1 + output_tokens,
+        },
+        "modelVersion": model,
+        "responseId": id,
+    })
+}
+
+/// A value of the JSON schema Gemini's structured output asks for (`responseSchema`,
+/// OpenAPI-style types in any case, or `responseJsonSchema`): required properties filled
+/// with the answer text, an enum's first value, zero or false — so a tool that asks for
+/// JSON (Gemini CLI's model router) gets JSON and does not retry.
+fn schema_instance(schema: &Value, text: &str) -> Value {
+    if let Some(first) = schema.get("enum").and_then(|e| e.get(0)) {
+        return first.clone();
+    }
+    let kind = schema
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("string")
+        .to_ascii_lowercase();
+    match kind.as_str() {
+        "object" => {
+            let properties = schema.get("properties").and_then(Value::as_object);
+            let object = properties
+                .into_iter()
+                .flatten()
+                .map(|(name, property)| (name.clone(), schema_instance(property, text)))
+                .collect();
+            Value::Object(object)
+        }
+        "array" => json!([]),
+        "integer" | "number" => json!(1),
+        "boolean" => json!(false),
+        _ => json!(text),
+    }
+}
+
+/// The text to answer a Gemini request with: the answer, or JSON when structured output
+/// was asked for.
+fn gemini_text(body: &Value, text: &str) -> String {
+    let config = body.get("generationConfig").unwrap_or(&Value::Null);
+    if config.get("responseMimeType").and_then(Value::as_str) != Some("application/json") {
+        return text.to_owned();
+    }
+    let schema = config
+        .get("responseJsonSchema")
+        .or_else(|| config.get("responseSchema"))
+        .unwrap_or(&Value::Null);
+    schema_instance(schema, text).to_string()
+}
+
+/// `POST …/models/<model>:generateContent` and `:streamGenerateContent` (the Gemini API
+/// that Gemini CLI speaks): the answer as one response, or streamed word by word — as
+/// SSE `data:` events with `?alt=sse` (what Gemini CLI asks for), else as a JSON array.
+pub(crate) fn gemini_generate(
+    request: &Request,
+    options: &GatewayOptions,
+    text: &str,
+    stream: bool,
+) -> Response {
+    let body = match json_body(request, false) {
+        Ok(body) => body,
+        Err(rejection) => return rejection,
+    };
+    let text = &gemini_text(&body, text);
+    let model = gemini_model(&request.path).unwrap_or(&options.model);
+    let id = format!("gemini-test{}", random_id());
+    let output_tokens = word_count(text);
+    if !stream {
+        return Response::json(200, &gemini_response(model, &id, text, true, output_tokens));
+    }
+    let parts = deltas(text);
+    let count = parts.len();
+    let chunks: Vec<Value> = parts
+        .iter()
+        .enumerate()
+        .map(|(i, part)| gemini_response(model, &id, part, i + 1 == count, output_tokens))
+        .collect();
+    if request.query_param("alt").as_deref() != Some("sse") {
+        return Response::json(200, &Value::Array(chunks));
+    }
+    let events = chunks
+        .iter()
+        .map(|chunk| format!("data: {chunk}\r\n\r\n"))
+        .collect();
+    event_stream(events, options.stream_event_interval)
+}
+
+/// `POST …/models/<model>:countTokens`.
+pub(crate) fn gemini_count_tokens(request: &Request) -> Response {
+    let body = match json_body(request, false) {
+        Ok(body) => body,
+        Err(rejection) => return rejection,
+    };
+    let tokens = word_count(&body.to_string());
+    Response::json(200, &json!({"totalTokens": tokens}))
+}
+
+/// `GET …/v1beta/models`: the one model, in the Gemini API's shape.
+pub(crate) fn gemini_models(options: &GatewayOptions) -> Response {
+    Response::json(
+        200,
+        &json!({"models": [{
+            "name": format!("models/{}", options.model),
+            "displayName": "Test Model",
+            "supportedGenerationMethods": ["generateContent", "streamGenerateContent", "countTokens"],
+        }]}),
+    )
+}

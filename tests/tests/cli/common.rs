@@ -164,9 +164,12 @@ impl World {
             .join(format!("{}.lock", self.session_key()))
     }
 
-    /// `$STATE/last-error.json`.
+    /// `$STATE/last-error/<key>.json`.
     pub(crate) fn last_error_file(&self) -> PathBuf {
-        self.sandbox.state_dir().join("last-error.json")
+        self.sandbox
+            .state_dir()
+            .join("last-error")
+            .join(format!("{}.json", self.session_key()))
     }
 
     /// The file-backend session record.

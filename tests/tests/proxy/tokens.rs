@@ -234,6 +234,7 @@ impl InProcess {
                     open_browser: false,
                     paste_back: false,
                     show_device_code: false,
+                    browser_only: false,
                 },
                 paths,
                 io_options: IoOptions { ca_file },

@@ -236,7 +236,7 @@ fn every_tool_set_up_then_torn_down_leaves_home_as_it_was() {
     let document: serde_json::Value =
         serde_json::from_str(&read(&library.join(format!("{id}.json")))).unwrap();
     assert_eq!(document["inferenceCredentialKind"], "helper-script");
-    assert_eq!(document["inferenceCredentialHelperTimeoutSec"], 30);
+    assert_eq!(document["inferenceCredentialHelperTimeoutSec"], 150);
     assert_eq!(
         document["inferenceModels"],
         serde_json::json!(["eu.anthropic.claude-opus-4-8", "x-sonnet"])
@@ -769,4 +769,78 @@ fn teardown_takes_the_tool_as_an_argument_or_with_client() {
     let by_name = sandbox.run(&["teardown", "gemini-cli"]);
     ok(&by_name);
     assert!(!sandbox.home().join(".gemini").exists());
+}
+
+#[test]
+fn shell_env_reaches_every_shell_in_use_and_teardown_gives_each_file_back() {
+    let mut sandbox = sandbox_with(&["gemini"]);
+    let home = sandbox.home();
+    let zdotdir = home.join("zsh");
+    sandbox
+        .set_env("SHELL", "/usr/bin/fish")
+        .set_env("ZDOTDIR", &zdotdir);
+    // bash and zsh are in use (their start-up files exist); fish is the login shell,
+    // with no configuration yet.
+    write(&home.join(".bashrc"), b"export EDITOR=vi");
+    write(&zdotdir.join(".zshrc"), b"# zsh\nsetopt autocd\n");
+    let before = tree(&home);
+
+    let first = setup(&sandbox, &["--client", "gemini-cli", "--shell-env"]);
+    ok(&first);
+    let env_file = sandbox.state_dir().join("gemini-cli.env");
+    let fish = home.join(".config/fish/conf.d/llmauth.fish");
+    let key = read(&sandbox.state_dir().join("proxy.key"))
+        .trim()
+        .to_owned();
+    assert_eq!(mode(&env_file), 0o600);
+    assert_eq!(mode(&fish), 0o600);
+    assert!(read(&env_file).contains(&format!("export GEMINI_API_KEY={key}\n")));
+    assert!(read(&fish).contains(&format!("set -gx GEMINI_API_KEY {key}\n")));
+    let source = format!("if [ -r {0} ]; then . {0}; fi\n", env_file.display());
+    for rc in [home.join(".bashrc"), zdotdir.join(".zshrc")] {
+        let text = read(&rc);
+        assert!(text.contains(&source) && !text.contains(&key), "{text}");
+    }
+    assert!(
+        first.stdout.contains("folders it trusts"),
+        "{}",
+        first.stdout
+    );
+
+    // A later setup without the flag keeps the files up to date (here: a new port).
+    ok(&setup(
+        &sandbox,
+        &["--client", "gemini-cli", "--proxy-port", "15123"],
+    ));
+    assert!(read(&env_file).contains("GOOGLE_GEMINI_BASE_URL=http://localhost:15123\n"));
+    assert!(read(&fish).contains("GOOGLE_GEMINI_BASE_URL http://localhost:15123\n"));
+
+    ok(&sandbox.run(&["teardown", "gemini-cli"]));
+    assert_eq!(tree(&home), before, "every start-up file as it was");
+    assert!(!env_file.exists());
+}
+
+#[test]
+fn shell_env_without_gemini_cli_or_a_shell_is_said_to_do_nothing() {
+    let mut sandbox = sandbox_with(&["claude", "gemini"]);
+    sandbox.unset_env("SHELL").set_env("SHELL", "/bin/sh");
+    let claude_only = setup(&sandbox, &["--client", "claude-code", "--shell-env"]);
+    ok(&claude_only);
+    assert!(
+        claude_only
+            .stderr
+            .contains("--shell-env is about Gemini CLI, which this run did not configure"),
+        "{}",
+        claude_only.stderr
+    );
+    let no_shell = setup(&sandbox, &["--client", "gemini-cli", "--shell-env"]);
+    ok(&no_shell);
+    assert!(
+        no_shell
+            .stderr
+            .contains("--shell-env: no bash, zsh or fish start-up file was found"),
+        "{}",
+        no_shell.stderr
+    );
+    assert!(!sandbox.home().join(".bashrc").exists());
 }

@@ -12,6 +12,7 @@ use llmauth_core::secret::LocalKey;
 use llmauth_core::setup::edit::{NoteKind, PatchError};
 use llmauth_core::setup::helper::Helper;
 use llmauth_core::setup::plan::{FileAction, plan_file, teardown_file};
+use llmauth_core::setup::shell_env::Shell;
 use llmauth_core::setup::tool::{Environment, Platform, Tool};
 use llmauth_core::setup::wiring::{FileSpec, Settings, files};
 use llmauth_core::testing::setup::environment;
@@ -38,6 +39,17 @@ fn settings() -> Settings {
         models: Vec::new(),
         bedrock_compat: false,
         bedrock_enable_1m: false,
+        shell_env: Vec::new(),
+        shell_env_file: PathBuf::from("/home/u/.local/state/llmauth/gemini-cli.env"),
+    }
+}
+
+/// Gemini CLI's variables in every shell's start-up file too (`--shell-env`): its files
+/// are then settings.json, the variables' file, `.bashrc`, `.zshrc`, fish's file, `.env`.
+fn shell_env_settings() -> Settings {
+    Settings {
+        shell_env: Shell::ALL.to_vec(),
+        ..settings()
     }
 }
 
@@ -80,9 +92,47 @@ struct Case {
     user_edit: Option<(&'static str, &'static str)>,
     /// With `llm.models` and Bedrock compatibility ([`bedrock_settings`]).
     bedrock: bool,
+    /// With `--shell-env` ([`shell_env_settings`]).
+    shell_env: bool,
 }
 
 const CASES: &[Case] = &[
+    Case {
+        tool: Tool::GeminiCli,
+        index: 1,
+        input: None,
+        expected: "gemini-cli/shell-env.expected",
+        user_edit: None,
+        bedrock: false,
+        shell_env: true,
+    },
+    Case {
+        tool: Tool::GeminiCli,
+        index: 2,
+        input: Some("gemini-cli/bashrc"),
+        expected: "gemini-cli/bashrc.expected",
+        user_edit: Some(("if [ -r", "if [ -f")),
+        bedrock: false,
+        shell_env: true,
+    },
+    Case {
+        tool: Tool::GeminiCli,
+        index: 3,
+        input: None,
+        expected: "gemini-cli/missing-zshrc.expected",
+        user_edit: None,
+        bedrock: false,
+        shell_env: true,
+    },
+    Case {
+        tool: Tool::GeminiCli,
+        index: 4,
+        input: None,
+        expected: "gemini-cli/llmauth.fish.expected",
+        user_edit: None,
+        bedrock: false,
+        shell_env: true,
+    },
     Case {
         tool: Tool::ClaudeCode,
         index: 0,
@@ -93,6 +143,7 @@ const CASES: &[Case] = &[
             "\"https://mine.example.com\"",
         )),
         bedrock: false,
+        shell_env: false,
     },
     Case {
         tool: Tool::ClaudeCode,
@@ -101,6 +152,7 @@ const CASES: &[Case] = &[
         expected: "claude-code/crlf-tabs.json.expected",
         user_edit: Some(("\"100000\"", "\"60000\"")),
         bedrock: false,
+        shell_env: false,
     },
     Case {
         tool: Tool::ClaudeCode,
@@ -109,6 +161,7 @@ const CASES: &[Case] = &[
         expected: "claude-code/compact.json.expected",
         user_edit: None,
         bedrock: false,
+        shell_env: false,
     },
     Case {
         tool: Tool::ClaudeCode,
@@ -117,6 +170,7 @@ const CASES: &[Case] = &[
         expected: "claude-code/empty.json.expected",
         user_edit: None,
         bedrock: false,
+        shell_env: false,
     },
     Case {
         tool: Tool::ClaudeCode,
@@ -125,6 +179,7 @@ const CASES: &[Case] = &[
         expected: "claude-code/missing.json.expected",
         user_edit: Some(("/opt/llmauth/bin/llmauth token", "my-own-helper")),
         bedrock: false,
+        shell_env: false,
     },
     Case {
         tool: Tool::Codex,
@@ -133,6 +188,7 @@ const CASES: &[Case] = &[
         expected: "codex/commented.toml.expected",
         user_edit: Some(("model_provider = \"llmauth\"", "model_provider = \"azure\"")),
         bedrock: false,
+        shell_env: false,
     },
     Case {
         tool: Tool::Codex,
@@ -141,6 +197,7 @@ const CASES: &[Case] = &[
         expected: "codex/crlf.toml.expected",
         user_edit: None,
         bedrock: false,
+        shell_env: false,
     },
     Case {
         tool: Tool::Codex,
@@ -149,6 +206,7 @@ const CASES: &[Case] = &[
         expected: "codex/inline.toml.expected",
         user_edit: None,
         bedrock: false,
+        shell_env: false,
     },
     Case {
         tool: Tool::Codex,
@@ -157,6 +215,7 @@ const CASES: &[Case] = &[
         expected: "codex/empty.toml.expected",
         user_edit: None,
         bedrock: false,
+        shell_env: false,
     },
     Case {
         tool: Tool::GeminiCli,
@@ -165,6 +224,7 @@ const CASES: &[Case] = &[
         expected: "gemini-cli/settings.json.expected",
         user_edit: Some(("\"gemini-api-key\"", "\"vertex-ai\"")),
         bedrock: false,
+        shell_env: false,
     },
     Case {
         tool: Tool::GeminiCli,
@@ -176,6 +236,7 @@ const CASES: &[Case] = &[
             "GOOGLE_GEMINI_BASE_URL=http://localhost:15000",
         )),
         bedrock: false,
+        shell_env: false,
     },
     Case {
         tool: Tool::GeminiCli,
@@ -184,6 +245,7 @@ const CASES: &[Case] = &[
         expected: "gemini-cli/dotenv-crlf.expected",
         user_edit: None,
         bedrock: false,
+        shell_env: false,
     },
     Case {
         tool: Tool::GeminiCli,
@@ -192,6 +254,7 @@ const CASES: &[Case] = &[
         expected: "gemini-cli/missing-dotenv.expected",
         user_edit: None,
         bedrock: false,
+        shell_env: false,
     },
     Case {
         tool: Tool::Vscode,
@@ -200,6 +263,7 @@ const CASES: &[Case] = &[
         expected: "vscode/settings.json.expected",
         user_edit: None,
         bedrock: false,
+        shell_env: false,
     },
     Case {
         tool: Tool::ClaudeCode,
@@ -211,6 +275,7 @@ const CASES: &[Case] = &[
             "\"my-haiku\"",
         )),
         bedrock: true,
+        shell_env: false,
     },
     Case {
         tool: Tool::VscodeInsiders,
@@ -222,6 +287,7 @@ const CASES: &[Case] = &[
             "\"http://localhost:15000/v1\"",
         )),
         bedrock: false,
+        shell_env: false,
     },
     Case {
         tool: Tool::Xcode,
@@ -230,6 +296,7 @@ const CASES: &[Case] = &[
         expected: "xcode/editorSettings.json.expected",
         user_edit: None,
         bedrock: false,
+        shell_env: false,
     },
     Case {
         tool: Tool::Xcode,
@@ -238,6 +305,7 @@ const CASES: &[Case] = &[
         expected: "xcode/missing.json.expected",
         user_edit: None,
         bedrock: false,
+        shell_env: false,
     },
     Case {
         tool: Tool::ClaudeDesktop,
@@ -246,6 +314,7 @@ const CASES: &[Case] = &[
         expected: "claude-desktop/document-models.json.expected",
         user_edit: None,
         bedrock: true,
+        shell_env: false,
     },
     Case {
         tool: Tool::Cursor,
@@ -254,6 +323,7 @@ const CASES: &[Case] = &[
         expected: "cursor/settings.json.expected",
         user_edit: None,
         bedrock: false,
+        shell_env: false,
     },
     Case {
         tool: Tool::ClaudeDesktop,
@@ -262,6 +332,7 @@ const CASES: &[Case] = &[
         expected: "claude-desktop/shim.sh.expected",
         user_edit: Some(("exec", "exec nice")),
         bedrock: false,
+        shell_env: false,
     },
     Case {
         tool: Tool::ClaudeDesktop,
@@ -270,6 +341,7 @@ const CASES: &[Case] = &[
         expected: "claude-desktop/document.json.expected",
         user_edit: None,
         bedrock: false,
+        shell_env: false,
     },
     Case {
         tool: Tool::ClaudeDesktop,
@@ -281,6 +353,7 @@ const CASES: &[Case] = &[
             "\"appliedId\": \"5f0c6f2e-1111-4a4a-8888-000000000001\"",
         )),
         bedrock: false,
+        shell_env: false,
     },
     Case {
         tool: Tool::ClaudeDesktop,
@@ -289,6 +362,7 @@ const CASES: &[Case] = &[
         expected: "claude-desktop/missing-meta.json.expected",
         user_edit: None,
         bedrock: false,
+        shell_env: false,
     },
 ];
 
@@ -319,6 +393,8 @@ fn every_tool_file_is_patched_as_expected_and_restored_exactly() {
         let label = format!("{} {}", case.tool, case.expected);
         let settings = if case.bedrock {
             bedrock_settings()
+        } else if case.shell_env {
+            shell_env_settings()
         } else {
             settings()
         };

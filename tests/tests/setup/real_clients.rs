@@ -1,7 +1,9 @@
 //! Real clients, installed from npm into `tests/real-clients` (`npm ci --prefix
 //! tests/real-clients`): `llmauth setup` wires them in a private home against the test IdP
 //! and the JWT-verifying gateway stand-in, and a prompt must come back with the gateway's
-//! answer — the token having come from `llmauth token`, run by the tool itself.
+//! answer — the token having come from `llmauth token`, run by the tool itself (Claude
+//! Code, Codex; after a lazy setup, signing in through the scripted browser), or from
+//! `llmauth proxy start` (Gemini CLI).
 //!
 //! A missing install is a failure, never a skip.
 
@@ -10,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use llmauth_tests::gateway::{GatewayRequest, TestGateway};
-use llmauth_tests::idp::{IdpOptions, TestIdp};
+use llmauth_tests::idp::{GrantType, IdpOptions, TestIdp};
 use llmauth_tests::sandbox::{Finished, Sandbox, wait};
 
 /// How long a real client may take to answer one prompt.
@@ -93,6 +95,28 @@ impl World {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         command
+    }
+
+    /// The client runs in a desktop session (`DISPLAY`) whose browser is the scripted
+    /// one: a helper call it makes with no session signs in there.
+    fn on_a_desktop(&self, command: &mut Command) {
+        command
+            .env("DISPLAY", ":99")
+            .env("BROWSER", env!("CARGO_BIN_EXE_fake-browser"))
+            .env("FAKE_BROWSER_LOG", self.sandbox.browser_log())
+            .env("LLMAUTH_TEST_CA", &self.ca_file);
+    }
+
+    /// After a lazy setup and one prompt: the scripted browser was the only sign-in, once.
+    fn signed_in_once_through_the_browser(&self) {
+        assert_eq!(
+            self.idp.token_requests(GrantType::AuthorizationCode),
+            1,
+            "one sign-in"
+        );
+        let visits = self.sandbox.browser_visits();
+        assert_eq!(visits.len(), 1, "{visits:?}");
+        assert_eq!(visits[0]["reached_callback"], true, "{visits:?}");
     }
 
     fn run_client(&self, command: &mut Command) -> Finished {
@@ -305,4 +329,234 @@ fn codex_answers_through_the_gateway_with_a_token_from_llmauth() {
 
     ok(&world.sandbox.run(&["teardown"]));
     assert!(!world.sandbox.home().join(".codex/config.toml").exists());
+}
+
+#[test]
+fn claude_code_signs_in_through_the_browser_after_a_lazy_setup() {
+    let claude = client("claude");
+    let answer = "Hi after a browser sign-in";
+    let world = world(answer);
+    ok(&world
+        .sandbox
+        .run(&["setup", "--lazy", "--client", "claude-code"]));
+    assert_eq!(world.idp.token_requests(GrantType::AuthorizationCode), 0);
+
+    let mut command = world.client_command(&claude, &["-p", "say hi"]);
+    command.env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1");
+    world.on_a_desktop(&mut command);
+    let finished = world.run_client(&mut command);
+    ok(&finished);
+    assert!(
+        finished.stdout.contains(answer),
+        "Claude Code did not print the gateway's answer.\nstdout: {}\nstderr: {}",
+        finished.stdout,
+        finished.stderr
+    );
+    world.signed_in_once_through_the_browser();
+    let served = world.verified("/v1/messages");
+    assert!(!served.is_empty(), "{:?}", world.gateway.requests());
+    let token = world.current_token();
+    assert!(
+        served
+            .iter()
+            .all(|r| r.bearer_token() == Some(token.as_str()))
+    );
+    ok(&world.sandbox.run(&["teardown", "claude-code"]));
+}
+
+#[test]
+fn codex_signs_in_through_the_browser_after_a_lazy_setup() {
+    let codex = client("codex");
+    let answer = "Hi from Responses after a browser sign-in";
+    let world = world(answer);
+    ok(&world.sandbox.run(&["setup", "--lazy", "--client", "codex"]));
+
+    let mut command = world.client_command(
+        &codex,
+        &[
+            "exec",
+            "--skip-git-repo-check",
+            "--color",
+            "never",
+            "say hi",
+        ],
+    );
+    command.env("CODEX_CA_CERTIFICATE", &world.ca_file);
+    world.on_a_desktop(&mut command);
+    let finished = world.run_client(&mut command);
+    ok(&finished);
+    assert!(
+        finished.stdout.contains(answer),
+        "Codex did not print the gateway's answer.\nstdout: {}\nstderr: {}",
+        finished.stdout,
+        finished.stderr
+    );
+    world.signed_in_once_through_the_browser();
+    let served = world.verified("/v1/responses");
+    assert!(!served.is_empty(), "{:?}", world.gateway.requests());
+    let token = world.current_token();
+    assert!(
+        served
+            .iter()
+            .all(|r| r.bearer_token() == Some(token.as_str()))
+    );
+    ok(&world.sandbox.run(&["teardown", "codex"]));
+}
+
+/// `llmauth proxy start` for the proxy-mode client, killed (by its pid) when dropped.
+struct ProxyProcess(std::process::Child);
+
+impl ProxyProcess {
+    /// Starts the proxy on the configured port and waits until it accepts connections.
+    fn start(sandbox: &Sandbox, port: u16) -> Self {
+        let proxy = Self(sandbox.spawn(&["proxy", "start", "--skip-browser"]));
+        let start = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "the proxy never listened on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        proxy
+    }
+}
+
+impl Drop for ProxyProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A port nothing listens on now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("a free port")
+}
+
+#[test]
+fn gemini_cli_answers_through_the_proxy_in_trusted_and_skip_trust_folders() {
+    let gemini = client("gemini");
+    let answer = "Hi from the Gemini stand-in";
+    let mut world = world(answer);
+    let port = free_port();
+    ok(&world
+        .sandbox
+        .run(&["config", "set", "--proxy-port", &port.to_string()]));
+    world.sandbox.set_env("SHELL", "/bin/bash");
+    let home = world.sandbox.home();
+    let bashrc = home.join(".bashrc");
+    let original_bashrc = "# the user's own\n[ -z \"$PS1\" ] && return\nalias ll='ls -l'\n";
+    std::fs::write(&bashrc, original_bashrc).unwrap();
+    let gemini_dir = home.join(".gemini");
+    std::fs::create_dir_all(&gemini_dir).unwrap();
+    let original_settings = "{\n  // the user's own\n  \"ui\": {\"theme\": \"GitHub\"}\n}\n";
+    std::fs::write(gemini_dir.join("settings.json"), original_settings).unwrap();
+
+    let setup = world
+        .sandbox
+        .run(&["setup", "--client", "gemini-cli", "--shell-env"]);
+    ok(&setup);
+    assert!(
+        setup
+            .stdout
+            .contains("Gemini CLI reads ~/.gemini/.env only in folders it trusts"),
+        "{}",
+        setup.stdout
+    );
+    let status = world.sandbox.run(&["status"]);
+    assert!(
+        status.stdout.contains(
+            "note: gemini-cli: Gemini CLI reads ~/.gemini/.env only in folders it trusts"
+        ) && status.stdout.contains("--skip-trust"),
+        "{}",
+        status.stdout
+    );
+    let key = world
+        .sandbox
+        .run(&["proxy", "key"])
+        .stdout
+        .trim()
+        .to_owned();
+
+    // A shell started from the start-up file setup wrote has both variables.
+    let shell = Command::new("bash")
+        .args([
+            "-i",
+            "-c",
+            "printf '%s|%s' \"$GEMINI_API_KEY\" \"$GOOGLE_GEMINI_BASE_URL\"",
+        ])
+        .env_clear()
+        .env("HOME", &home)
+        .env("PATH", "/usr/bin:/bin")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run bash");
+    assert_eq!(
+        String::from_utf8_lossy(&shell.stdout),
+        format!("{key}|http://localhost:{port}"),
+        "stderr: {}",
+        String::from_utf8_lossy(&shell.stderr)
+    );
+
+    let proxy = ProxyProcess::start(&world.sandbox, port);
+    world.gateway.clear_requests();
+    // A folder the user trusted (as Gemini CLI records it; llmauth never does), and one
+    // never trusted, run headless with --skip-trust.
+    let trusted = world.sandbox.root().join("trusted-project");
+    let untrusted = world.sandbox.root().join("never-trusted");
+    std::fs::create_dir_all(&trusted).unwrap();
+    std::fs::create_dir_all(&untrusted).unwrap();
+    std::fs::write(
+        gemini_dir.join("trustedFolders.json"),
+        serde_json::json!({ trusted.display().to_string(): "TRUST_FOLDER" }).to_string(),
+    )
+    .unwrap();
+    for (folder, args) in [
+        (&trusted, &["-p", "say hi"][..]),
+        (&untrusted, &["--skip-trust", "-p", "say hi"][..]),
+    ] {
+        let mut command = world.client_command(&gemini, args);
+        command.current_dir(folder);
+        let finished = world.run_client(&mut command);
+        ok(&finished);
+        assert!(
+            finished.stdout.contains(answer),
+            "Gemini CLI in {} did not print the gateway's answer.\nstdout: {}\nstderr: {}",
+            folder.display(),
+            finished.stdout,
+            finished.stderr
+        );
+    }
+    drop(proxy);
+
+    // Both prompts streamed their answer through the proxy (Gemini CLI also asks its
+    // model router, with structured output, first).
+    let streamed = world
+        .gateway
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with(":streamGenerateContent") && r.query == "alt=sse")
+        .count();
+    assert_eq!(streamed, 2, "{:?}", world.gateway.requests());
+    for request in &world.gateway.requests() {
+        assert!(request.claims.is_some(), "a verified JWT: {request:?}");
+        assert_ne!(request.bearer_token(), Some(key.as_str()), "{request:?}");
+        assert!(!request.has_header("x-goog-api-key"), "{request:?}");
+        assert!(!request.query.contains("key="), "{request:?}");
+        assert!(request.rejection.is_none(), "{request:?}");
+    }
+
+    ok(&world.sandbox.run(&["teardown", "gemini-cli"]));
+    assert_eq!(std::fs::read_to_string(&bashrc).unwrap(), original_bashrc);
+    assert!(!gemini_dir.join(".env").exists());
+    assert!(!world.sandbox.state_dir().join("gemini-cli.env").exists());
+    let settings = std::fs::read_to_string(gemini_dir.join("settings.json")).unwrap();
+    assert!(
+        !settings.contains("gemini-api-key"),
+        "setup's key is gone: {settings}"
+    );
 }

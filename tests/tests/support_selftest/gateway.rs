@@ -463,3 +463,115 @@ fn request_records_are_capped_but_counted() {
     let kept: Vec<String> = gateway.requests().into_iter().map(|r| r.query).collect();
     assert_eq!(kept, ["n=1", "n=2"]);
 }
+
+#[test]
+fn speaks_the_gemini_api_gemini_cli_uses() {
+    let idp = idp();
+    let gateway = TestGateway::for_idp(&idp);
+    gateway.set_answer_text("Hello from Gemini land");
+    let agent = idp.ca().agent();
+    let token = idp.create_session("openid", None).access_token;
+    let bearer = format!("Bearer {token}");
+    let body = json!({"contents": [{"role": "user", "parts": [{"text": "say hi"}]}]});
+    let url = |method: &str| format!("{}/v1beta/models/gemini-test:{method}", gateway.url());
+
+    let one = post_json(
+        &agent,
+        &url("generateContent"),
+        &[("authorization", &bearer)],
+        &body,
+    );
+    assert_eq!(one.status, 200, "{}", one.text);
+    assert_eq!(
+        one.json["candidates"][0]["content"]["parts"][0]["text"],
+        "Hello from Gemini land"
+    );
+    assert_eq!(one.json["candidates"][0]["finishReason"], "STOP");
+    assert_eq!(
+        gateway.last_request().unwrap().model.as_deref(),
+        Some("gemini-test")
+    );
+
+    let stream = post_json(
+        &agent,
+        &format!("{}?alt=sse", url("streamGenerateContent")),
+        &[("authorization", &bearer)],
+        &body,
+    );
+    assert_eq!(stream.status, 200, "{}", stream.text);
+    let chunks: Vec<Value> = stream
+        .text
+        .split("\r\n\r\n")
+        .filter_map(|event| event.strip_prefix("data: "))
+        .map(|data| serde_json::from_str(data).unwrap())
+        .collect();
+    let text: String = chunks
+        .iter()
+        .map(|c| {
+            c["candidates"][0]["content"]["parts"][0]["text"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(text, "Hello from Gemini land");
+    assert_eq!(chunks.len(), 4);
+    assert_eq!(chunks[3]["candidates"][0]["finishReason"], "STOP");
+
+    let counted = post_json(
+        &agent,
+        &url("countTokens"),
+        &[("authorization", &bearer)],
+        &body,
+    );
+    assert!(counted.json["totalTokens"].as_u64().unwrap() > 0);
+    let models = get_with(
+        &agent,
+        &format!("{}/v1beta/models", gateway.url()),
+        &[("authorization", &bearer)],
+    );
+    assert_eq!(models.json["models"][0]["name"], "models/test-model-1");
+    // Without the bearer token, Gemini's own key is not enough.
+    let keyed = post_json(
+        &agent,
+        &url("generateContent"),
+        &[("x-goog-api-key", "k")],
+        &body,
+    );
+    assert_eq!(keyed.status, 401);
+}
+
+#[test]
+fn gemini_structured_output_gets_json_of_the_asked_schema() {
+    let idp = idp();
+    let gateway = TestGateway::for_idp(&idp);
+    let agent = idp.ca().agent();
+    let token = idp.create_session("openid", None).access_token;
+    let body = json!({
+        "contents": [{"role": "user", "parts": [{"text": "route me"}]}],
+        "generationConfig": {
+            "responseMimeType": "application/json",
+            "responseSchema": {
+                "type": "OBJECT",
+                "properties": {
+                    "reasoning": {"type": "STRING"},
+                    "model_choice": {"type": "STRING", "enum": ["flash", "pro"]},
+                    "score": {"type": "INTEGER"}
+                },
+                "required": ["reasoning", "model_choice"]
+            }
+        }
+    });
+    let answer = post_json(
+        &agent,
+        &format!("{}/v1beta/models/router:generateContent", gateway.url()),
+        &[("authorization", &format!("Bearer {token}"))],
+        &body,
+    );
+    let text = answer.json["candidates"][0]["content"]["parts"][0]["text"]
+        .as_str()
+        .unwrap();
+    let parsed: Value = serde_json::from_str(text).unwrap();
+    assert_eq!(parsed["model_choice"], "flash");
+    assert_eq!(parsed["reasoning"], "Hello from the test gateway");
+    assert_eq!(parsed["score"], 1);
+}

@@ -124,8 +124,15 @@ fn find(lines: &[Line<'_>], name: &str) -> Option<usize> {
         .rposition(|l| parse_line(l.content).is_some_and(|a| a.name == name))
 }
 
-fn value_of(line: &str) -> Option<String> {
+pub(super) fn value_of(line: &str) -> Option<String> {
     parse_line(line).map(|a| a.value)
+}
+
+/// The value of `name` as dotenv readers see it (its last definition).
+pub(super) fn variable(text: &str, name: &str) -> Option<String> {
+    let all = lines(text);
+    all.get(find(&all, name)?)
+        .and_then(|line| value_of(line.content))
 }
 
 pub(super) fn apply(

@@ -611,7 +611,9 @@ pub(super) fn apply(
         out = match edit {
             super::Edit::Set { key, value } => set(out, key, value, &mut entries)?,
             super::Edit::Append { key, element } => append(out, key, element, &mut entries)?,
-            super::Edit::Whole { .. } => return Err(PatchError::WrongFormat),
+            super::Edit::Whole { .. } | super::Edit::Block { .. } => {
+                return Err(PatchError::WrongFormat);
+            }
         };
     }
     Ok((out, entries))
@@ -754,22 +756,27 @@ pub(super) fn drift(text: &str, entries: &[Entry]) -> Result<Vec<Note>, PatchErr
                 }
                 _ => Some(NoteKind::Removed),
             },
-            EntryKind::Container | EntryKind::Root | EntryKind::Whole => None,
+            EntryKind::Container | EntryKind::Root | EntryKind::Whole | EntryKind::Block => None,
         };
         notes.extend(problem.and_then(|kind| note(entry, kind)));
     }
     Ok(notes)
 }
 
-/// The string value at `key`, when there is one.
-#[cfg(test)]
-pub(crate) fn string_at(text: &str, key: &[String]) -> Option<String> {
+/// The value at `key`, when there is one.
+pub(crate) fn value_at(text: &str, key: &[String]) -> Option<Json> {
     let parsed = parse(text).ok()?;
     let root = root_object(parsed.as_ref()).ok()??;
     let Lookup::Found { value, .. } = lookup(root, key) else {
         return None;
     };
-    semantic(slice(text, value))?.as_str().map(str::to_owned)
+    semantic(slice(text, value))
+}
+
+/// The string value at `key`, when there is one.
+#[cfg(test)]
+pub(crate) fn string_at(text: &str, key: &[String]) -> Option<String> {
+    value_at(text, key)?.as_str().map(str::to_owned)
 }
 
 /// The elements of the array at `key` (for finding our entry in `_meta.json`).

@@ -74,7 +74,7 @@ fn from_raw(text: &str) -> Option<Value> {
     text.parse::<Value>().ok()
 }
 
-fn written_meaning(entry: &Entry) -> Option<Json> {
+pub(super) fn written_meaning(entry: &Entry) -> Option<Json> {
     from_raw(&entry.written).map(|v| semantic(&v))
 }
 
@@ -293,7 +293,11 @@ pub(super) fn revert(text: &str, entries: &[Entry]) -> Result<Reverted, PatchErr
                     table.remove(leaf);
                 }
             }
-            EntryKind::Value | EntryKind::Element | EntryKind::Root | EntryKind::Whole => {
+            EntryKind::Value
+            | EntryKind::Element
+            | EntryKind::Root
+            | EntryKind::Whole
+            | EntryKind::Block => {
                 let current = match table.get_mut(leaf) {
                     Some(Item::Value(current)) => current,
                     _ => {
@@ -361,6 +365,16 @@ pub(super) fn drift(text: &str, entries: &[Entry]) -> Result<Vec<Note>, PatchErr
 
 pub(super) fn check(text: &str) -> Result<(), PatchError> {
     parse(&to_lf(text)).map(|_| ())
+}
+
+/// The value at `key`, when it is a value (not a table).
+pub(super) fn value_at(text: &str, key: &[String]) -> Option<Json> {
+    let mut doc = parse(&to_lf(text)).ok()?;
+    let leaf = key.last()?;
+    match parent_of(&mut doc, key)?.get(leaf)? {
+        Item::Value(value) => Some(semantic(value)),
+        Item::None | Item::Table(_) | Item::ArrayOfTables(_) => None,
+    }
 }
 
 #[cfg(test)]
