@@ -27,7 +27,7 @@
 
 pub mod admission;
 pub mod local_key;
-mod path;
+pub(crate) mod path;
 pub mod rules;
 
 use core::fmt;

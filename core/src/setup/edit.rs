@@ -237,6 +237,18 @@ pub fn drift(format: Format, current: &str, entries: &[Entry]) -> Result<Vec<Not
     }
 }
 
+/// The value at `key` in `current`, as the tool reading the file sees it (JSON and TOML
+/// files; `None` for other formats, a missing key, a table or a file that does not
+/// parse).
+pub fn value_at(format: Format, current: &str, key: &[String]) -> Option<Json> {
+    let (_, text) = strip_bom(current);
+    match format {
+        Format::Json => json::value_at(text, key),
+        Format::Toml => toml::value_at(text, key),
+        Format::Dotenv | Format::Whole => None,
+    }
+}
+
 /// Checks that `current` parses in `format`.
 ///
 /// # Errors

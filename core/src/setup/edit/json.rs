@@ -761,15 +761,20 @@ pub(super) fn drift(text: &str, entries: &[Entry]) -> Result<Vec<Note>, PatchErr
     Ok(notes)
 }
 
-/// The string value at `key`, when there is one.
-#[cfg(test)]
-pub(crate) fn string_at(text: &str, key: &[String]) -> Option<String> {
+/// The value at `key`, when there is one.
+pub(super) fn value_at(text: &str, key: &[String]) -> Option<Json> {
     let parsed = parse(text).ok()?;
     let root = root_object(parsed.as_ref()).ok()??;
     let Lookup::Found { value, .. } = lookup(root, key) else {
         return None;
     };
-    semantic(slice(text, value))?.as_str().map(str::to_owned)
+    semantic(slice(text, value))
+}
+
+/// The string value at `key`, when there is one.
+#[cfg(test)]
+pub(crate) fn string_at(text: &str, key: &[String]) -> Option<String> {
+    value_at(text, key)?.as_str().map(str::to_owned)
 }
 
 /// The elements of the array at `key` (for finding our entry in `_meta.json`).

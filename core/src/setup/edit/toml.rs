@@ -359,6 +359,16 @@ pub(super) fn drift(text: &str, entries: &[Entry]) -> Result<Vec<Note>, PatchErr
     Ok(notes)
 }
 
+/// The value at `key`, when there is one (a table is not a value).
+pub(super) fn value_at(text: &str, key: &[String]) -> Option<Json> {
+    let doc = parse(&to_lf(text)).ok()?;
+    let mut item = doc.as_item();
+    for name in key {
+        item = item.get(name.as_str())?;
+    }
+    item.as_value().map(semantic)
+}
+
 pub(super) fn check(text: &str) -> Result<(), PatchError> {
     parse(&to_lf(text)).map(|_| ())
 }
