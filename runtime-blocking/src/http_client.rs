@@ -13,9 +13,10 @@ use std::time::Duration;
 
 use llmauth_core::http::{HttpRequest, HttpResponse, Method, TransportError, TransportErrorKind};
 use llmauth_core::net::{ProxyEnv, ProxyServer, Route};
-use llmauth_core::secret::SecretBytes;
+use llmauth_core::secret::{AccessToken, SecretBytes};
 use llmauth_core::time::UnixTime;
 use rustls_pki_types::CertificateDer;
+use ureq::http::HeaderValue;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 use ureq::{Agent, Proxy, ProxyProtocol, Timeout};
 
@@ -46,6 +47,18 @@ impl HttpClient {
         request: &HttpRequest,
         now: UnixTime,
     ) -> Result<HttpResponse, TransportError> {
+        self.exchange(request, None, now)
+            .map(|exchanged| exchanged.response)
+    }
+
+    /// [`perform`](Self::perform), sending `bearer` as `Authorization: Bearer` (marked
+    /// sensitive, so no HTTP layer logs it), and keeping the answer's `Date` header.
+    pub(crate) fn exchange(
+        &mut self,
+        request: &HttpRequest,
+        bearer: Option<&AccessToken>,
+        now: UnixTime,
+    ) -> Result<Exchanged, TransportError> {
         let total = request.deadline.since(now);
         if total.is_zero() {
             return Err(TransportError {
@@ -75,6 +88,12 @@ impl HttpClient {
         for (name, value) in &request.headers {
             builder = builder.header(*name, value.as_str());
         }
+        if let Some(token) = bearer {
+            let mut value = HeaderValue::try_from(format!("Bearer {}", token.expose_secret()))
+                .map_err(|_| not_sent("the access token cannot be sent in a header"))?;
+            value.set_sensitive(true);
+            builder = builder.header("authorization", value);
+        }
         let limits = Limits {
             total,
             connect,
@@ -97,11 +116,15 @@ impl HttpClient {
         .map_err(|e| map_error(&e))?;
 
         let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let content_type = header("content-type");
+        let date = header("date");
         let limit = u64::try_from(request.max_body).unwrap_or(u64::MAX);
         let body = response
             .body_mut()
@@ -109,10 +132,13 @@ impl HttpClient {
             .limit(limit)
             .read_to_vec()
             .map_err(|e| map_error(&e))?;
-        Ok(HttpResponse {
-            status,
-            content_type,
-            body: SecretBytes::new(body),
+        Ok(Exchanged {
+            response: HttpResponse {
+                status,
+                content_type,
+                body: SecretBytes::new(body),
+            },
+            date,
         })
     }
 
@@ -133,6 +159,14 @@ impl HttpClient {
         self.agent = Some(agent.clone());
         Ok(agent)
     }
+}
+
+/// An answer, with the `Date` header core's response type does not carry.
+pub(crate) struct Exchanged {
+    /// Status, content type and body.
+    pub(crate) response: HttpResponse,
+    /// The `Date` header, as sent.
+    pub(crate) date: Option<String>,
 }
 
 /// Per-request settings derived from the intent.
@@ -280,6 +314,13 @@ fn map_error(error: &ureq::Error) -> TransportError {
         ureq::Error::InvalidProxyUrl => (Kind::Proxy, false, "invalid proxy URL".to_owned()),
         ureq::Error::Tls(why) => (Kind::Tls, false, (*why).to_owned()),
         ureq::Error::Pem(e) => (Kind::Tls, false, format!("PEM: {e:?}")),
+        ureq::Error::Rustls(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::UnknownIssuer,
+        )) => (
+            Kind::UntrustedCertificate,
+            false,
+            "the server's certificate is not signed by a trusted authority".to_owned(),
+        ),
         ureq::Error::Rustls(e) => {
             // Certificate and negotiation failures happen in the handshake, before any
             // request byte is sent; other TLS errors may come mid-exchange.

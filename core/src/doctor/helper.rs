@@ -25,8 +25,8 @@ pub struct ToolFile {
     pub path: String,
     /// How it is read.
     pub format: Format,
-    /// Its content; `None` when it is gone.
-    pub text: Option<String>,
+    /// Its content (`None` when it is gone), or why it cannot be read.
+    pub text: Result<Option<String>, String>,
 }
 
 /// A helper as its tool runs it: no terminal, the tool's environment.
@@ -86,10 +86,11 @@ fn file<'a>(files: &'a [ToolFile], format: Format, suffix: &str) -> Result<&'a s
         .iter()
         .find(|f| f.format == format && f.path.ends_with(suffix))
         .ok_or_else(|| "setup's record of its files names no such file".to_owned())?;
-    found
-        .text
-        .as_deref()
-        .ok_or_else(|| format!("{} is gone", found.path))
+    match &found.text {
+        Ok(Some(text)) => Ok(text),
+        Ok(None) => Err(format!("{} is gone", found.path)),
+        Err(why) => Err(format!("{} cannot be read: {why}", found.path)),
+    }
 }
 
 fn string(value: Option<Json>, path: &str, what: &str) -> Result<String, String> {
@@ -204,7 +205,7 @@ mod tests {
         ToolFile {
             path: path.to_owned(),
             format,
-            text: text.map(str::to_owned),
+            text: Ok(text.map(str::to_owned)),
         }
     }
 
@@ -278,6 +279,16 @@ mod tests {
             Some(Err(
                 "/h/.codex/config.toml no longer sets model_providers.llmauth.auth.command"
                     .to_owned()
+            ))
+        );
+        let unreadable = [ToolFile {
+            text: Err("permission denied".into()),
+            ..file("/h/.claude/settings.json", Format::Json, None)
+        }];
+        assert_eq!(
+            invocation(Tool::ClaudeCode, &unreadable, Platform::Linux),
+            Some(Err(
+                "/h/.claude/settings.json cannot be read: permission denied".to_owned()
             ))
         );
         assert_eq!(invocation(Tool::GeminiCli, &[], Platform::Linux), None);
