@@ -25,8 +25,8 @@ use crate::error::ErrorClass;
 pub use claims::TokenClaims;
 pub use facts::{
     Answer, CaFile, DiscoveryFacts, Exchange, Facts, GatewayFacts, HelperFacts, HelperOutcome,
-    HelperRun, KeychainFacts, Problem, ProxyFacts, ProxyHealth, SessionFacts, TlsFacts,
-    TokenFacts, ToolFacts,
+    HelperRun, KeychainFacts, Problem, ProxyFacts, ProxyHealth, SessionFacts, TlsFacts, TokenFacts,
+    ToolFacts,
 };
 pub use helper::{Invocation, ToolFile, invocation};
 pub use requests::{
@@ -147,7 +147,10 @@ pub struct Report {
 /// Judges `facts` with every check.
 pub fn judge(facts: &Facts) -> Report {
     Report {
-        findings: CHECKS.iter().flat_map(|check| (check.judge)(facts)).collect(),
+        findings: CHECKS
+            .iter()
+            .flat_map(|check| (check.judge)(facts))
+            .collect(),
     }
 }
 

@@ -212,8 +212,7 @@ impl fmt::Display for TransportErrorKind {
         f.write_str(match self {
             Self::Dns => "name resolution failed",
             Self::Connect => "connection failed",
-            Self::Tls => "TLS failed",
-            Self::UntrustedCertificate => "TLS failed: the certificate's authority is not trusted",
+            Self::Tls | Self::UntrustedCertificate => "TLS failed",
             Self::Timeout => "timed out",
             Self::Io => "connection broken",
             Self::TooLarge => "response too large",

@@ -30,11 +30,7 @@ use crate::{ca_file, clock, drive, keychain, local_http, tools};
 /// # Errors
 /// [`BadProbePath`] before anything is done, when `probe_path` cannot be joined onto the
 /// gateway URL.
-pub fn gather(
-    config: &Config,
-    setup: &FlowSetup,
-    probe_path: &str,
-) -> Result<Facts, BadProbePath> {
+pub fn gather(config: &Config, setup: &FlowSetup, probe_path: &str) -> Result<Facts, BadProbePath> {
     let probe = |now| gateway_probe(&config.gateway_url, probe_path, now);
     probe(clock::now())?;
     let mut http = HttpClient::new(setup.io_options.ca_file.clone());

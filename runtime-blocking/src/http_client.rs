@@ -278,6 +278,9 @@ fn not_sent(detail: &str) -> TransportError {
 /// carry a query).
 fn map_error(error: &ureq::Error) -> TransportError {
     use TransportErrorKind as Kind;
+    if let Some(tls) = rustls_error(error) {
+        return map_tls_error(tls);
+    }
     let (kind, request_sent, detail) = match error {
         ureq::Error::HostNotFound => (Kind::Dns, false, "host not found".to_owned()),
         ureq::Error::Timeout(Timeout::Resolve) => (
@@ -314,26 +317,7 @@ fn map_error(error: &ureq::Error) -> TransportError {
         ureq::Error::InvalidProxyUrl => (Kind::Proxy, false, "invalid proxy URL".to_owned()),
         ureq::Error::Tls(why) => (Kind::Tls, false, (*why).to_owned()),
         ureq::Error::Pem(e) => (Kind::Tls, false, format!("PEM: {e:?}")),
-        ureq::Error::Rustls(rustls::Error::InvalidCertificate(
-            rustls::CertificateError::UnknownIssuer,
-        )) => (
-            Kind::UntrustedCertificate,
-            false,
-            "the server's certificate is not signed by a trusted authority".to_owned(),
-        ),
-        ureq::Error::Rustls(e) => {
-            // Certificate and negotiation failures happen in the handshake, before any
-            // request byte is sent; other TLS errors may come mid-exchange.
-            let handshake = matches!(
-                e,
-                rustls::Error::InvalidCertificate(_)
-                    | rustls::Error::NoCertificatesPresented
-                    | rustls::Error::PeerIncompatible(_)
-                    | rustls::Error::AlertReceived(_)
-                    | rustls::Error::UnsupportedNameType
-            );
-            (Kind::Tls, !handshake, e.to_string())
-        }
+        ureq::Error::Rustls(e) => return map_tls_error(e),
         ureq::Error::TlsRequired => (Kind::Tls, false, "TLS required".to_owned()),
         ureq::Error::BadUri(_) => (Kind::Connect, false, "invalid URL".to_owned()),
         ureq::Error::Http(_) => (Kind::Connect, false, "invalid request".to_owned()),
@@ -361,6 +345,46 @@ fn map_error(error: &ureq::Error) -> TransportError {
         kind,
         request_sent,
         detail,
+    }
+}
+
+/// The rustls error behind `error`: ureq reports it as its own variant, or — when the
+/// handshake fails while the request is being written — inside an I/O error.
+fn rustls_error(error: &ureq::Error) -> Option<&rustls::Error> {
+    if let ureq::Error::Rustls(e) = error {
+        return Some(e);
+    }
+    if let ureq::Error::Io(e) = error {
+        return e.get_ref()?.downcast_ref::<rustls::Error>();
+    }
+    None
+}
+
+/// Maps a rustls error. Certificate and negotiation failures happen in the handshake,
+/// before any request byte is sent; other TLS errors may come mid-exchange.
+fn map_tls_error(error: &rustls::Error) -> TransportError {
+    if matches!(
+        error,
+        rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)
+    ) {
+        return TransportError {
+            kind: TransportErrorKind::UntrustedCertificate,
+            request_sent: false,
+            detail: "the server's certificate is not signed by a trusted authority".to_owned(),
+        };
+    }
+    let handshake = matches!(
+        error,
+        rustls::Error::InvalidCertificate(_)
+            | rustls::Error::NoCertificatesPresented
+            | rustls::Error::PeerIncompatible(_)
+            | rustls::Error::AlertReceived(_)
+            | rustls::Error::UnsupportedNameType
+    );
+    TransportError {
+        kind: TransportErrorKind::Tls,
+        request_sent: !handshake,
+        detail: error.to_string(),
     }
 }
 

@@ -10,6 +10,7 @@ mod cli {
     pub(crate) mod common;
     pub(crate) mod concurrency;
     mod corruption;
+    mod doctor;
     mod failures;
     mod keyring;
     mod leaks;

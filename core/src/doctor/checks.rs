@@ -44,12 +44,22 @@ fn warn(check: &str, message: String, fix: impl Into<String>) -> Vec<Finding> {
 
 /// Broken: `class` decides the exit code.
 fn fail(check: &str, class: ErrorClass, message: String, fix: impl Into<String>) -> Vec<Finding> {
-    vec![finding(check, Status::Fail(class), message, Some(fix.into()))]
+    vec![finding(
+        check,
+        Status::Fail(class),
+        message,
+        Some(fix.into()),
+    )]
 }
 
 /// Not checked, and why.
 fn skip(check: &str, why: &str) -> Vec<Finding> {
-    vec![finding(check, Status::Skip, format!("not checked: {why}"), None)]
+    vec![finding(
+        check,
+        Status::Skip,
+        format!("not checked: {why}"),
+        None,
+    )]
 }
 
 /// Why a check that needs the configuration was not made.

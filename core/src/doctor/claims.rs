@@ -116,7 +116,10 @@ mod tests {
         assert_eq!(claims.scopes, ["a", "b"]);
         assert_eq!(claims.iss, None);
         assert_eq!(TokenClaims::read(&AccessToken::new("opaque-token")), None);
-        assert_eq!(TokenClaims::read(&AccessToken::new("a.bm90IGpzb24.c")), None);
+        assert_eq!(
+            TokenClaims::read(&AccessToken::new("a.bm90IGpzb24.c")),
+            None
+        );
         assert_eq!(TokenClaims::read(&jwt(&json!([1, 2]))), None);
         let control = TokenClaims::read(&jwt(&json!({"iss": "x\u{1b}[31my"}))).unwrap();
         assert_eq!(control.iss.as_deref(), Some("x[31my"));

@@ -216,7 +216,11 @@ mod tests {
           "apiKeyHelper": "'/opt/llm auth/llmauth' token",
           "env": {"ANTHROPIC_BASE_URL": "https://gw", "N": 1}
         }"#;
-        let files = [file("/h/.claude/settings.json", Format::Json, Some(settings))];
+        let files = [file(
+            "/h/.claude/settings.json",
+            Format::Json,
+            Some(settings),
+        )];
         let run = invocation(Tool::ClaudeCode, &files, Platform::Linux)
             .unwrap()
             .unwrap();
@@ -230,7 +234,10 @@ mod tests {
         let windows = invocation(Tool::ClaudeCode, &files, Platform::Windows)
             .unwrap()
             .unwrap();
-        assert_eq!((windows.program.as_str(), windows.args[0].as_str()), ("cmd", "/C"));
+        assert_eq!(
+            (windows.program.as_str(), windows.args[0].as_str()),
+            ("cmd", "/C")
+        );
         assert!(!format!("{run:?}").contains("token"), "{run:?}");
     }
 

@@ -56,7 +56,9 @@ pub fn wants_rfc8414(oidc: &Exchange, issuer: &str) -> bool {
 
 /// The probe path is not an absolute path under the gateway URL.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("the probe path must be an absolute path such as /v1/models, staying under the gateway URL")]
+#[error(
+    "the probe path must be an absolute path such as /v1/models, staying under the gateway URL"
+)]
 pub struct BadProbePath;
 
 /// `GET <gateway URL><probe path>` (the path joined onto the gateway URL's as the proxy

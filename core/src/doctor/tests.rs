@@ -21,7 +21,11 @@ pub(super) const DOCUMENT: &str = r#"{"issuer":"https://idp.example","authorizat
 const CONFIG: &str = "llm:\n  gateway_url: https://gw.example\n  oidc:\n    issuer: https://idp.example\n    client_id: llmauth-test\n";
 
 /// An answer with `status`, `body` and a `Date` header.
-pub(super) fn answer(status: u16, body: &str, date: Option<&str>) -> Result<Answer, TransportError> {
+pub(super) fn answer(
+    status: u16,
+    body: &str,
+    date: Option<&str>,
+) -> Result<Answer, TransportError> {
     Ok(Answer {
         response: HttpResponse::json(status, body),
         date: date.map(str::to_owned),
@@ -73,9 +77,11 @@ pub(super) fn tool(tool: Tool, helper: Option<HelperFacts>) -> ToolFacts {
                 Tool::ClaudeCode => "Claude Code's apiKeyHelper",
                 Tool::Codex => "Codex's auth.command",
                 Tool::ClaudeDesktop => "Claude Desktop's credential helper",
-                Tool::GeminiCli | Tool::Vscode | Tool::VscodeInsiders | Tool::Cursor | Tool::Xcode => {
-                    "no helper"
-                }
+                Tool::GeminiCli
+                | Tool::Vscode
+                | Tool::VscodeInsiders
+                | Tool::Cursor
+                | Tool::Xcode => "no helper",
             }
             .to_owned();
             HelperFacts::Ran(run)
@@ -93,7 +99,8 @@ pub(super) fn tool(tool: Tool, helper: Option<HelperFacts>) -> ToolFacts {
 /// Claude Code configured, no proxy-mode tool.
 pub(super) fn healthy() -> Facts {
     let expires = T0.saturating_add(Duration::from_secs(240));
-    let date = httpdate::fmt_http_date(std::time::UNIX_EPOCH + Duration::from_millis(T0.as_millis()));
+    let date =
+        httpdate::fmt_http_date(std::time::UNIX_EPOCH + Duration::from_millis(T0.as_millis()));
     let helper = HelperOutcome::Exited {
         code: Some(0),
         stdout: SecretBytes::new(b"CANARY-token\n".to_vec()),
@@ -264,7 +271,9 @@ fn no_secret_reaches_the_facts_debug_or_the_report() {
         AccessToken::new(format!(
             "{}.{}.CANARY-signature",
             part(r#"{"alg":"ES256"}"#),
-            part(r#"{"iss":"https://idp.example","aud":"llmauth-test","exp":1795874040,"sub":"CANARY-user","email":"CANARY@example.com"}"#)
+            part(
+                r#"{"iss":"https://idp.example","aud":"llmauth-test","exp":1795874040,"sub":"CANARY-user","email":"CANARY@example.com"}"#
+            )
         ))
     };
     if let Some(Ok(token)) = facts.session.as_mut().map(|s| &mut s.token) {

@@ -167,7 +167,10 @@ mod tests {
     #[test]
     fn a_helper_that_overstays_is_killed_with_its_children() {
         let started = Instant::now();
-        let run = run(&helper("sleep 30 & sleep 30; echo late", Duration::from_millis(300)));
+        let run = run(&helper(
+            "sleep 30 & sleep 30; echo late",
+            Duration::from_millis(300),
+        ));
         assert!(matches!(run.outcome, HelperOutcome::TimedOut), "{run:?}");
         assert!(started.elapsed() < Duration::from_secs(5), "{run:?}");
     }
@@ -178,6 +181,9 @@ mod tests {
         missing.program = "/nonexistent/llmauth".to_owned();
         missing.args.clear();
         let run = run(&missing);
-        assert!(matches!(run.outcome, HelperOutcome::NotStarted(_)), "{run:?}");
+        assert!(
+            matches!(run.outcome, HelperOutcome::NotStarted(_)),
+            "{run:?}"
+        );
     }
 }

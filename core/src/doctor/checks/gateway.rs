@@ -41,12 +41,17 @@ pub(in crate::doctor) fn gateway(facts: &Facts) -> Vec<Finding> {
     if !gateway.with_token {
         return warn(
             "gateway",
-            format!("reachable ({probe} answered HTTP {status} without a token); the token was not tried"),
+            format!(
+                "reachable ({probe} answered HTTP {status} without a token); the token was not tried"
+            ),
             "sign in (see session), then run `llmauth doctor` again",
         );
     }
     match status {
-        200..300 => pass("gateway", format!("{probe} accepted the token (HTTP {status})")),
+        200..300 => pass(
+            "gateway",
+            format!("{probe} accepted the token (HTTP {status})"),
+        ),
         401 | 403 => {
             let claims = facts
                 .session
@@ -116,7 +121,10 @@ mod tests {
     fn an_accepted_token_passes() {
         let finding = run(gateway, &healthy());
         assert_eq!(finding.status, Status::Pass);
-        assert_eq!(finding.message, "GET /v1/models accepted the token (HTTP 200)");
+        assert_eq!(
+            finding.message,
+            "GET /v1/models accepted the token (HTTP 200)"
+        );
     }
 
     #[test]
@@ -130,10 +138,10 @@ mod tests {
         assert!(finding.fix.unwrap().contains("--audience"));
 
         let mut facts = answering(403);
-        if let Some(Ok(t)) = facts.session.as_mut().map(|s| &mut s.token) {
-            if let Some(c) = t.claims.as_mut() {
-                c.iss = Some("https://other".into());
-            }
+        if let Some(Ok(t)) = facts.session.as_mut().map(|s| &mut s.token)
+            && let Some(c) = t.claims.as_mut()
+        {
+            c.iss = Some("https://other".into());
         }
         assert!(
             run(gateway, &facts)
@@ -185,6 +193,10 @@ mod tests {
         }
         let finding = run(gateway, &facts);
         assert_eq!(finding.status, Status::Warn);
-        assert!(finding.message.starts_with("reachable (GET /v1/models answered HTTP 401 without a token)"));
+        assert!(
+            finding
+                .message
+                .starts_with("reachable (GET /v1/models answered HTTP 401 without a token)")
+        );
     }
 }

@@ -33,11 +33,14 @@ pub(in crate::doctor) fn helpers(facts: &Facts) -> Vec<Finding> {
 fn helper(tool: &ToolFacts, helper: &HelperFacts) -> Finding {
     let name = tool.tool.name();
     let rewire = format!("`llmauth setup --client {name}` writes the path of this llmauth");
-    let verdict = |status, message: String, fix: Option<String>| finding(name, status, message, fix);
+    let verdict =
+        |status, message: String, fix: Option<String>| finding(name, status, message, fix);
     if let Some(program) = &tool.drift.stale_helper {
         return verdict(
             Status::Fail(ErrorClass::Config),
-            format!("its helper runs {program}, which no longer exists (did an upgrade move llmauth?)"),
+            format!(
+                "its helper runs {program}, which no longer exists (did an upgrade move llmauth?)"
+            ),
             Some(rewire),
         );
     }
@@ -87,14 +90,18 @@ fn helper(tool: &ToolFacts, helper: &HelperFacts) -> Finding {
             } else {
                 verdict(
                     Status::Pass,
-                    format!("{helper_name} printed a token in {took} (run without a terminal, in the tool's environment)"),
+                    format!(
+                        "{helper_name} printed a token in {took} (run without a terminal, in the tool's environment)"
+                    ),
                     None,
                 )
             }
         }
         HelperOutcome::Exited { code: Some(0), .. } => verdict(
             Status::Fail(ErrorClass::Bug),
-            format!("{helper_name} exited 0 but printed no usable token (one line of printable ASCII)"),
+            format!(
+                "{helper_name} exited 0 but printed no usable token (one line of printable ASCII)"
+            ),
             Some("run it in a terminal to see what it prints".to_owned()),
         ),
         HelperOutcome::Exited {
@@ -202,7 +209,7 @@ mod tests {
     use super::super::{only, run};
     use super::*;
     use crate::doctor::tests::{healthy, ran, tool};
-    use crate::doctor::{ProxyFacts, Problem};
+    use crate::doctor::{Problem, ProxyFacts};
     use crate::setup::tool::Tool;
 
     fn judged(tool: ToolFacts) -> Finding {
@@ -221,7 +228,10 @@ mod tests {
 
     #[test]
     fn a_helper_that_prints_a_token_passes_with_its_time() {
-        let finding = judged(tool(Tool::ClaudeCode, Some(ran(exited(0, "CANARY.tok-en\n", ""), 12))));
+        let finding = judged(tool(
+            Tool::ClaudeCode,
+            Some(ran(exited(0, "CANARY.tok-en\n", ""), 12)),
+        ));
         assert_eq!(finding.check, "claude-code");
         assert_eq!(finding.status, Status::Pass);
         assert_eq!(
@@ -231,12 +241,19 @@ mod tests {
         assert!(!format!("{finding:?}").contains("CANARY"));
         let slow = judged(tool(Tool::Codex, Some(ran(exited(0, "t", ""), 6000))));
         assert_eq!(slow.status, Status::Warn);
-        assert!(slow.message.contains("took 6000 ms of the 10 s Codex waits"), "{slow:?}");
+        assert!(
+            slow.message
+                .contains("took 6000 ms of the 10 s Codex waits"),
+            "{slow:?}"
+        );
     }
 
     #[test]
     fn a_moved_llmauth_is_named_with_the_fix() {
-        let mut facts = tool(Tool::ClaudeCode, Some(ran(exited(127, "", "sh: 1: /old/llmauth: not found\n"), 3)));
+        let mut facts = tool(
+            Tool::ClaudeCode,
+            Some(ran(exited(127, "", "sh: 1: /old/llmauth: not found\n"), 3)),
+        );
         facts.drift.stale_helper = Some("/old/llmauth".into());
         let finding = judged(facts);
         assert_eq!(finding.status, Status::Fail(ErrorClass::Config));
@@ -249,27 +266,77 @@ mod tests {
             Some("`llmauth setup --client claude-code` writes the path of this llmauth")
         );
         // Without a receipt naming it, the shell's 127 says the same.
-        let finding = judged(tool(Tool::ClaudeCode, Some(ran(exited(127, "", "sh: 1: /old/llmauth: not found\n"), 3))));
+        let finding = judged(tool(
+            Tool::ClaudeCode,
+            Some(ran(exited(127, "", "sh: 1: /old/llmauth: not found\n"), 3)),
+        ));
         assert_eq!(finding.status, Status::Fail(ErrorClass::Config));
-        assert!(finding.message.ends_with("exited 127: sh: 1: /old/llmauth: not found"));
-        assert!(finding.fix.unwrap().starts_with("`llmauth setup --client claude-code`"));
+        assert!(
+            finding
+                .message
+                .ends_with("exited 127: sh: 1: /old/llmauth: not found")
+        );
+        assert!(
+            finding
+                .fix
+                .unwrap()
+                .starts_with("`llmauth setup --client claude-code`")
+        );
     }
 
     #[test]
     fn a_failing_helper_fails_with_the_class_of_its_exit_code() {
         let cases = [
-            (3, "error: not signed in to this gateway — run `llmauth login`", ErrorClass::AuthRequired, "run `llmauth login`"),
-            (4, "error: could not refresh — check your network and the IdP, then try again", ErrorClass::Transient, "check your network and the IdP, then try again"),
-            (2, "error: invalid configuration in /c.yaml — fix it with `llmauth config set`", ErrorClass::Config, "fix it with `llmauth config set`"),
-            (5, "error: another llmauth process held the session lock for too long", ErrorClass::LockTimeout, "run `llmauth -v token --non-interactive` to see the whole story"),
-            (1, "", ErrorClass::Bug, "run `llmauth -v token --non-interactive` to see the whole story"),
-            (126, "", ErrorClass::Config, "`llmauth setup --client codex` writes the path of this llmauth"),
+            (
+                3,
+                "error: not signed in to this gateway — run `llmauth login`",
+                ErrorClass::AuthRequired,
+                "run `llmauth login`",
+            ),
+            (
+                4,
+                "error: could not refresh — check your network and the IdP, then try again",
+                ErrorClass::Transient,
+                "check your network and the IdP, then try again",
+            ),
+            (
+                2,
+                "error: invalid configuration in /c.yaml — fix it with `llmauth config set`",
+                ErrorClass::Config,
+                "fix it with `llmauth config set`",
+            ),
+            (
+                5,
+                "error: another llmauth process held the session lock for too long",
+                ErrorClass::LockTimeout,
+                "run `llmauth -v token --non-interactive` to see the whole story",
+            ),
+            (
+                1,
+                "",
+                ErrorClass::Bug,
+                "run `llmauth -v token --non-interactive` to see the whole story",
+            ),
+            (
+                126,
+                "",
+                ErrorClass::Config,
+                "`llmauth setup --client codex` writes the path of this llmauth",
+            ),
         ];
         for (code, stderr, class, fix) in cases {
-            let finding = judged(tool(Tool::Codex, Some(ran(exited(code, "", &format!("note: x\n{stderr}\n\n")), 5))));
+            let finding = judged(tool(
+                Tool::Codex,
+                Some(ran(exited(code, "", &format!("note: x\n{stderr}\n\n")), 5)),
+            ));
             assert_eq!(finding.status, Status::Fail(class), "{code}");
             assert_eq!(finding.fix.as_deref(), Some(fix), "{code}");
-            assert!(finding.message.starts_with(&format!("Codex's auth.command exited {code}")), "{finding:?}");
+            assert!(
+                finding
+                    .message
+                    .starts_with(&format!("Codex's auth.command exited {code}")),
+                "{finding:?}"
+            );
             assert!(!finding.message.contains("error: "), "{finding:?}");
         }
     }
@@ -277,21 +344,45 @@ mod tests {
     #[test]
     fn helpers_that_cannot_run_or_print_nonsense() {
         let cases = [
-            (HelperOutcome::NotStarted("No such file".into()), ErrorClass::Config),
+            (
+                HelperOutcome::NotStarted("No such file".into()),
+                ErrorClass::Config,
+            ),
             (HelperOutcome::TimedOut, ErrorClass::Transient),
             (exited(0, "two words\n", ""), ErrorClass::Bug),
             (exited(0, "", ""), ErrorClass::Bug),
-            (HelperOutcome::Exited { code: None, stdout: SecretBytes::default(), stderr: String::new() }, ErrorClass::Bug),
+            (
+                HelperOutcome::Exited {
+                    code: None,
+                    stdout: SecretBytes::default(),
+                    stderr: String::new(),
+                },
+                ErrorClass::Bug,
+            ),
         ];
         for (outcome, class) in cases {
             let finding = judged(tool(Tool::ClaudeDesktop, Some(ran(outcome, 10))));
             assert_eq!(finding.status, Status::Fail(class), "{finding:?}");
         }
-        let unwired = judged(tool(Tool::ClaudeCode, Some(HelperFacts::Unwired("/h/settings.json no longer sets apiKeyHelper".into()))));
+        let unwired = judged(tool(
+            Tool::ClaudeCode,
+            Some(HelperFacts::Unwired(
+                "/h/settings.json no longer sets apiKeyHelper".into(),
+            )),
+        ));
         assert_eq!(unwired.status, Status::Fail(ErrorClass::Config));
-        assert_eq!(unwired.message, "/h/settings.json no longer sets apiKeyHelper");
-        let timed_out = judged(tool(Tool::Codex, Some(ran(HelperOutcome::TimedOut, 10_000))));
-        assert_eq!(timed_out.message, "Codex's auth.command gave no token within 10 s, as long as Codex waits");
+        assert_eq!(
+            unwired.message,
+            "/h/settings.json no longer sets apiKeyHelper"
+        );
+        let timed_out = judged(tool(
+            Tool::Codex,
+            Some(ran(HelperOutcome::TimedOut, 10_000)),
+        ));
+        assert_eq!(
+            timed_out.message,
+            "Codex's auth.command gave no token within 10 s, as long as Codex waits"
+        );
     }
 
     #[test]
@@ -299,7 +390,10 @@ mod tests {
         let mut facts = healthy();
         facts.tools = vec![tool(Tool::GeminiCli, None)];
         assert_eq!(run(helpers, &facts).status, Status::Skip);
-        let broken = crate::doctor::tests::no_config(Problem { message: "x".into(), fix: None });
+        let broken = crate::doctor::tests::no_config(Problem {
+            message: "x".into(),
+            fix: None,
+        });
         assert_eq!(run(helpers, &broken).status, Status::Skip);
         assert_eq!(run(proxy, &broken).status, Status::Skip);
     }
@@ -311,32 +405,71 @@ mod tests {
         facts.tools.push(tool(Tool::GeminiCli, None));
         facts.tools.push(tool(Tool::Vscode, None));
         let with = |facts: &mut Facts, health| {
-            facts.proxy = Some(ProxyFacts { port: 14000, health });
+            facts.proxy = Some(ProxyFacts {
+                port: 14000,
+                health,
+            });
             run(proxy, facts)
         };
-        let up = with(&mut facts, ProxyHealth::Running { token_expires_at: Some("2026-01-01T00:00:00Z".into()) });
+        let up = with(
+            &mut facts,
+            ProxyHealth::Running {
+                token_expires_at: Some("2026-01-01T00:00:00Z".into()),
+            },
+        );
         assert_eq!(up.status, Status::Pass);
-        assert_eq!(up.message, "running on http://localhost:14000 for gemini-cli, vscode (its token is valid until 2026-01-01T00:00:00Z)");
+        assert_eq!(
+            up.message,
+            "running on http://localhost:14000 for gemini-cli, vscode (its token is valid until 2026-01-01T00:00:00Z)"
+        );
         let down = with(&mut facts, ProxyHealth::NotRunning);
         assert_eq!(down.status, Status::Fail(ErrorClass::Transient));
         assert!(down.fix.unwrap().contains("llmauth proxy start"));
-        let taken = with(&mut facts, ProxyHealth::Other("something answering HTTP 404".into()));
+        let taken = with(
+            &mut facts,
+            ProxyHealth::Other("something answering HTTP 404".into()),
+        );
         assert_eq!(taken.status, Status::Fail(ErrorClass::Config));
-        assert_eq!(with(&mut facts, ProxyHealth::Running { token_expires_at: None }).status, Status::Pass);
+        assert_eq!(
+            with(
+                &mut facts,
+                ProxyHealth::Running {
+                    token_expires_at: None
+                }
+            )
+            .status,
+            Status::Pass
+        );
     }
 
     #[test]
     fn the_health_answer_is_read_leniently() {
-        assert_eq!(ProxyHealth::from_answer(Err("refused".into())), ProxyHealth::NotRunning);
         assert_eq!(
-            ProxyHealth::from_answer(Ok((200, r#"{"status":"ok","token_expires_at":"2026-01-01T00:00:00Z","pid":7,"uptime_s":3}"#))),
-            ProxyHealth::Running { token_expires_at: Some("2026-01-01T00:00:00Z".into()) }
+            ProxyHealth::from_answer(Err("refused".into())),
+            ProxyHealth::NotRunning
+        );
+        assert_eq!(
+            ProxyHealth::from_answer(Ok((
+                200,
+                r#"{"status":"ok","token_expires_at":"2026-01-01T00:00:00Z","pid":7,"uptime_s":3}"#
+            ))),
+            ProxyHealth::Running {
+                token_expires_at: Some("2026-01-01T00:00:00Z".into())
+            }
         );
         assert_eq!(
             ProxyHealth::from_answer(Ok((200, r#"{"status":"ok","token_expires_at":null}"#))),
-            ProxyHealth::Running { token_expires_at: None }
+            ProxyHealth::Running {
+                token_expires_at: None
+            }
         );
-        assert!(matches!(ProxyHealth::from_answer(Ok((200, "<html>"))), ProxyHealth::Other(_)));
-        assert!(matches!(ProxyHealth::from_answer(Ok((404, ""))), ProxyHealth::Other(_)));
+        assert!(matches!(
+            ProxyHealth::from_answer(Ok((200, "<html>"))),
+            ProxyHealth::Other(_)
+        ));
+        assert!(matches!(
+            ProxyHealth::from_answer(Ok((404, ""))),
+            ProxyHealth::Other(_)
+        ));
     }
 }

@@ -80,7 +80,9 @@ fn describe(metadata: &ProviderMetadata, rfc8414: bool) -> String {
 fn trouble(trouble: Trouble) -> Vec<Finding> {
     let check = "discovery";
     match trouble {
-        Trouble::Unreachable(_, error) if error.kind == TransportErrorKind::UntrustedCertificate => {
+        Trouble::Unreachable(_, error)
+            if error.kind == TransportErrorKind::UntrustedCertificate =>
+        {
             fail(
                 check,
                 ErrorClass::Config,
@@ -156,29 +158,26 @@ pub(in crate::doctor) fn clock(facts: &Facts) -> Vec<Finding> {
     let Some(idp_time) = http_date(date) else {
         return skip("clock", "the IdP's Date header is not an HTTP date");
     };
-    match Offset::of(exchange, idp_time) {
-        Offset::Agrees => pass(
+    let Some((size, words)) = Offset::of(exchange, idp_time).describe() else {
+        return pass(
             "clock",
             "agrees with the IdP's (its Date header)".to_owned(),
-        ),
-        offset => {
-            let (size, words) = offset.describe();
-            let message = format!("this machine's clock is {words} the IdP's (its Date header)");
-            if size <= CLOCK_AGREES {
-                pass("clock", format!("{message}: normal"))
-            } else if size <= CLOCK_BROKEN {
-                warn("clock", message, SET_THE_CLOCK)
-            } else {
-                fail(
-                    "clock",
-                    ErrorClass::Config,
-                    format!(
-                        "{message}: tokens look expired or not yet valid, and sign-ins fail their time checks"
-                    ),
-                    SET_THE_CLOCK,
-                )
-            }
-        }
+        );
+    };
+    let message = format!("this machine's clock is {words} the IdP's (its Date header)");
+    if size <= CLOCK_AGREES {
+        pass("clock", format!("{message}: normal"))
+    } else if size <= CLOCK_BROKEN {
+        warn("clock", message, SET_THE_CLOCK)
+    } else {
+        fail(
+            "clock",
+            ErrorClass::Config,
+            format!(
+                "{message}: tokens look expired or not yet valid, and sign-ins fail their time checks"
+            ),
+            SET_THE_CLOCK,
+        )
     }
 }
 
@@ -217,11 +216,12 @@ impl Offset {
         }
     }
 
-    fn describe(self) -> (Duration, String) {
+    /// How large the offset is, and its words; `None` when the clocks agree.
+    fn describe(self) -> Option<(Duration, String)> {
         match self {
-            Self::Agrees => (Duration::ZERO, "the same as".to_owned()),
-            Self::Ahead(by) => (by, format!("{} ahead of", human(by))),
-            Self::Behind(by) => (by, format!("{} behind", human(by))),
+            Self::Agrees => None,
+            Self::Ahead(by) => Some((by, format!("{} ahead of", human(by)))),
+            Self::Behind(by) => Some((by, format!("{} behind", human(by)))),
         }
     }
 }
@@ -324,7 +324,8 @@ mod tests {
 
         let other = with_oidc(
             200,
-            &crate::doctor::tests::DOCUMENT.replace("https://idp.example\"", "https://idp.example/\""),
+            &crate::doctor::tests::DOCUMENT
+                .replace("https://idp.example\"", "https://idp.example/\""),
         );
         let finding = run(discovery, &other);
         assert_eq!(finding.status, Status::Fail(ErrorClass::Config));
@@ -340,7 +341,8 @@ mod tests {
         );
         let insecure = with_oidc(
             200,
-            &crate::doctor::tests::DOCUMENT.replace("https://idp.example/t", "http://idp.example/t"),
+            &crate::doctor::tests::DOCUMENT
+                .replace("https://idp.example/t", "http://idp.example/t"),
         );
         let finding = run(discovery, &insecure);
         assert_eq!(finding.status, Status::Fail(ErrorClass::Config));
@@ -362,9 +364,7 @@ mod tests {
     }
 
     fn http_date_text(time: UnixTime) -> String {
-        httpdate::fmt_http_date(
-            std::time::UNIX_EPOCH + Duration::from_millis(time.as_millis()),
-        )
+        httpdate::fmt_http_date(std::time::UNIX_EPOCH + Duration::from_millis(time.as_millis()))
     }
 
     #[test]
@@ -373,11 +373,27 @@ mod tests {
         let cases: [(i64, Status, &str); 7] = [
             (0, Status::Pass, "agrees with the IdP's"),
             (-1, Status::Pass, "agrees with the IdP's"),
-            (-12, Status::Pass, "11s ahead of the IdP's (its Date header): normal"),
-            (20, Status::Pass, "19s behind the IdP's (its Date header): normal"),
+            (
+                -12,
+                Status::Pass,
+                "11s ahead of the IdP's (its Date header): normal",
+            ),
+            (
+                20,
+                Status::Pass,
+                "19s behind the IdP's (its Date header): normal",
+            ),
             (-120, Status::Warn, "1m 59s ahead of the IdP's"),
-            (3600, Status::Fail(ErrorClass::Config), "59m 59s behind the IdP's"),
-            (-7200, Status::Fail(ErrorClass::Config), "1h 59m ahead of the IdP's"),
+            (
+                3600,
+                Status::Fail(ErrorClass::Config),
+                "59m 59s behind the IdP's",
+            ),
+            (
+                -7200,
+                Status::Fail(ErrorClass::Config),
+                "1h 59m ahead of the IdP's",
+            ),
         ];
         for (offset, status, words) in cases {
             let finding = run(clock, &dated(offset, None));
@@ -398,7 +414,10 @@ mod tests {
             d.oidc = exchange(answer(200, crate::doctor::tests::DOCUMENT, None));
         }
         assert_eq!(run(clock, &facts).status, Status::Skip);
-        assert_eq!(run(clock, &dated(0, Some("yesterday"))).status, Status::Skip);
+        assert_eq!(
+            run(clock, &dated(0, Some("yesterday"))).status,
+            Status::Skip
+        );
         if let Some(d) = facts.discovery.as_mut() {
             d.oidc = exchange(Err(transport(TransportErrorKind::Connect)));
         }
@@ -414,9 +433,6 @@ mod tests {
                 Some(&http_date_text(T0.saturating_add(Duration::from_secs(900)))),
             )));
         }
-        assert_eq!(
-            run(clock, &second).status,
-            Status::Fail(ErrorClass::Config)
-        );
+        assert_eq!(run(clock, &second).status, Status::Fail(ErrorClass::Config));
     }
 }

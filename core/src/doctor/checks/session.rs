@@ -82,7 +82,9 @@ pub(in crate::doctor) fn session(facts: &Facts) -> Vec<Finding> {
         ),
         Err(error) => warn(
             "session",
-            format!("a token was served (access token {expiry}), but the stored session cannot be read now: {error}"),
+            format!(
+                "a token was served (access token {expiry}), but the stored session cannot be read now: {error}"
+            ),
             "check the keychain and the state directory's permissions",
         ),
     }
@@ -153,7 +155,10 @@ pub(in crate::doctor) fn token(facts: &Facts) -> Vec<Finding> {
     } else {
         format!("scopes {}", claims.scopes.join(" "))
     };
-    let summary = format!("aud {aud}; expires in {}; {scopes}", human(exp.since(facts.now)));
+    let summary = format!(
+        "aud {aud}; expires in {}; {scopes}",
+        human(exp.since(facts.now))
+    );
     match &claims.iss {
         Some(iss) if *iss != config.issuer => warn(
             "token",
@@ -208,11 +213,19 @@ mod tests {
         }
         let finding = run(keychain, &facts);
         assert_eq!(finding.status, Status::Pass);
-        assert!(finding.message.contains("`auto` found no usable OS keychain"));
+        assert!(
+            finding
+                .message
+                .contains("`auto` found no usable OS keychain")
+        );
         if let Some(k) = facts.keychain.as_mut() {
             k.configured = SecretsBackend::File;
         }
-        assert!(run(keychain, &facts).message.contains("secrets.backend is file"));
+        assert!(
+            run(keychain, &facts)
+                .message
+                .contains("secrets.backend is file")
+        );
         if let Some(k) = facts.keychain.as_mut() {
             k.backend = Backend::Keyring;
         }
@@ -323,15 +336,30 @@ mod tests {
         }
         let finding = run(token, &facts);
         assert_eq!(finding.status, Status::Fail(ErrorClass::Config));
-        assert!(finding.message.starts_with("aud is \"llmauth-test\", not the configured audience \"https://gw.example\""), "{finding:?}");
+        assert!(
+            finding.message.starts_with(
+                "aud is \"llmauth-test\", not the configured audience \"https://gw.example\""
+            ),
+            "{finding:?}"
+        );
         assert!(finding.fix.unwrap().contains("--audience"));
 
         let other_iss = with_claims(|c| c.iss = Some("https://sts.windows.net/t/".into()));
         let finding = run(token, &other_iss);
         assert_eq!(finding.status, Status::Warn);
-        assert!(finding.message.starts_with("iss is \"https://sts.windows.net/t/\""));
-        assert_eq!(run(token, &with_claims(|c| c.iss = None)).status, Status::Warn);
-        assert_eq!(run(token, &with_claims(|c| c.exp = None)).status, Status::Warn);
+        assert!(
+            finding
+                .message
+                .starts_with("iss is \"https://sts.windows.net/t/\"")
+        );
+        assert_eq!(
+            run(token, &with_claims(|c| c.iss = None)).status,
+            Status::Warn
+        );
+        assert_eq!(
+            run(token, &with_claims(|c| c.exp = None)).status,
+            Status::Warn
+        );
         let expired = with_claims(|c| c.exp = Some(T0.saturating_sub(Duration::from_secs(90))));
         let finding = run(token, &expired);
         assert_eq!(finding.status, Status::Fail(ErrorClass::Config));

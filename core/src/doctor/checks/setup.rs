@@ -15,16 +15,21 @@ pub(in crate::doctor) fn config(facts: &Facts) -> Vec<Finding> {
                 config.gateway_url, config.issuer, config.client_id
             ),
         ),
-        Err(problem) => fail(
-            "config",
-            ErrorClass::Config,
-            problem.message.clone(),
-            problem.fix.clone().unwrap_or_else(|| {
-                "run `llmauth config set --gateway-url URL --issuer URL --client-id ID` (or `llmauth setup`)".to_owned()
-            }),
-        ),
+        Err(problem) => {
+            // A message may carry its own next step, as errors are written: `<what> — <fix>`.
+            let (message, fix) = match (&problem.fix, problem.message.split_once(" — ")) {
+                (Some(fix), _) => (problem.message.clone(), fix.clone()),
+                (None, Some((what, fix))) => (what.to_owned(), fix.to_owned()),
+                (None, None) => (problem.message.clone(), CONFIGURE.to_owned()),
+            };
+            fail("config", ErrorClass::Config, message, fix)
+        }
     }
 }
+
+/// How to configure llmauth from nothing.
+const CONFIGURE: &str =
+    "run `llmauth config set --gateway-url URL --issuer URL --client-id ID` (or `llmauth setup`)";
 
 /// The provider preset in force, and why it was chosen.
 pub(in crate::doctor) fn provider(facts: &Facts) -> Vec<Finding> {
@@ -64,7 +69,10 @@ mod tests {
     fn a_valid_configuration_passes_and_names_its_trio() {
         let finding = run(config, &healthy());
         assert_eq!(finding.status, Status::Pass);
-        assert!(finding.message.contains("https://idp.example"), "{finding:?}");
+        assert!(
+            finding.message.contains("https://idp.example"),
+            "{finding:?}"
+        );
     }
 
     #[test]
@@ -84,11 +92,16 @@ mod tests {
             message: "llmauth is not configured".into(),
             fix: None,
         });
-        assert!(
-            run(config, &unconfigured)
-                .fix
-                .unwrap()
-                .contains("llmauth config set --gateway-url")
+        assert_eq!(run(config, &unconfigured).fix.as_deref(), Some(CONFIGURE));
+        let with_its_fix = no_config(Problem {
+            message: "llm.oidc.issuer is not set — run `llmauth config set --issuer URL`".into(),
+            fix: None,
+        });
+        let finding = run(config, &with_its_fix);
+        assert_eq!(finding.message, "llm.oidc.issuer is not set");
+        assert_eq!(
+            finding.fix.as_deref(),
+            Some("run `llmauth config set --issuer URL`")
         );
         assert_eq!(run(provider, &facts).status, Status::Skip);
     }

@@ -86,7 +86,11 @@ pub(in crate::doctor) fn tls(facts: &Facts) -> Vec<Finding> {
         return warn("tls", messages.join("; "), fixes.join("; "));
     }
     let mut roots = vec!["the platform's roots".to_owned()];
-    roots.extend(tls.ca_file.iter().map(|ca| format!("tls.ca_file {}", ca.path)));
+    roots.extend(
+        tls.ca_file
+            .iter()
+            .map(|ca| format!("tls.ca_file {}", ca.path)),
+    );
     roots.extend(
         tls.ssl_cert_file
             .iter()
@@ -165,7 +169,11 @@ mod tests {
             assert!(fix.contains(needed), "{fix}");
         }
         let gateway_only = run(tls, &refused(None, Some(Untrusted)));
-        assert!(gateway_only.message.starts_with("the certificate of the gateway comes"));
+        assert!(
+            gateway_only
+                .message
+                .starts_with("the certificate of the gateway comes")
+        );
 
         let mut despite = refused(Some(Untrusted), None);
         with_ca(&mut despite, None);
