@@ -305,6 +305,9 @@ pub struct DoctorArgs {
     /// {check, status, message, fix}.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    // A flag, not a `config.yaml` key: the probe is a diagnostic choice made at the moment,
+    // and the config refuses unknown keys, so a new key would make the file unreadable
+    // for every older llmauth a user still has installed.
     /// The gateway path to GET with the token, joined onto the gateway URL as the proxy
     /// joins paths (https://gw/v1 + /v1/models → https://gw/v1/models).
     #[arg(long, value_name = "PATH", default_value = DEFAULT_PROBE_PATH)]
