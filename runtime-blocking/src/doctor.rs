@@ -52,12 +52,11 @@ pub fn gather(config: &Config, setup: &FlowSetup, probe_path: &str) -> Result<Fa
         .any(|t| t.tool.mode() == Mode::Proxy)
         .then(|| ProxyFacts {
             port: config.proxy_port,
-            health: ProxyHealth::from_answer(
-                local_http::get(config.proxy_port, "/.llmauth/health", PROXY_PROBE)
-                    .as_ref()
-                    .map(|(status, body)| (*status, body.as_str()))
-                    .map_err(Clone::clone),
-            ),
+            health: ProxyHealth::from_answer(local_http::get(
+                config.proxy_port,
+                "/.llmauth/health",
+                PROXY_PROBE,
+            )),
         });
     Ok(Facts {
         now: clock::now(),

@@ -255,10 +255,10 @@ pub enum ProxyHealth {
 impl ProxyHealth {
     /// Reads the answer of `GET /.llmauth/health` (status and body), or the failure to
     /// get one. Only `status` and `token_expires_at` are read; other fields are ignored.
-    pub fn from_answer(answer: Result<(u16, &str), String>) -> Self {
+    pub fn from_answer(answer: Result<(u16, String), String>) -> Self {
         match answer {
             Err(_) => Self::NotRunning,
-            Ok((200, body)) => match serde_json::from_str::<serde_json::Value>(body) {
+            Ok((200, body)) => match serde_json::from_str::<serde_json::Value>(&body) {
                 Ok(health) if health["status"] == "ok" => Self::Running {
                     token_expires_at: health["token_expires_at"]
                         .as_str()

@@ -44,7 +44,7 @@ pub(in crate::doctor) fn gateway(facts: &Facts) -> Vec<Finding> {
             format!(
                 "reachable ({probe} answered HTTP {status} without a token); the token was not tried"
             ),
-            "sign in (see session), then run `llmauth doctor` again",
+            "fix the session first (see session), then run `llmauth doctor` again",
         );
     }
     match status {

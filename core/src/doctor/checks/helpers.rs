@@ -66,9 +66,8 @@ fn helper(tool: &ToolFacts, helper: &HelperFacts) -> Finding {
         HelperOutcome::TimedOut => verdict(
             Status::Fail(ErrorClass::Transient),
             format!(
-                "{helper_name} gave no token within {} s, as long as {} waits",
-                limit.as_secs(),
-                tool.tool.display_name()
+                "{helper_name} gave no token within the {} s it is allowed",
+                limit.as_secs()
             ),
             Some("run `llmauth -v token --non-interactive` to see where it waits".to_owned()),
         ),
@@ -81,9 +80,8 @@ fn helper(tool: &ToolFacts, helper: &HelperFacts) -> Finding {
                 verdict(
                     Status::Warn,
                     format!(
-                        "{helper_name} printed a token, but took {took} of the {} s {} waits",
-                        limit.as_secs(),
-                        tool.tool.display_name()
+                        "{helper_name} printed a token, but took {took} of the {} s it is allowed",
+                        limit.as_secs()
                     ),
                     Some("run `llmauth -v token` to see where the time goes".to_owned()),
                 )
@@ -243,7 +241,7 @@ mod tests {
         assert_eq!(slow.status, Status::Warn);
         assert!(
             slow.message
-                .contains("took 6000 ms of the 10 s Codex waits"),
+                .contains("took 6000 ms of the 10 s it is allowed"),
             "{slow:?}"
         );
     }
@@ -381,7 +379,7 @@ mod tests {
         ));
         assert_eq!(
             timed_out.message,
-            "Codex's auth.command gave no token within 10 s, as long as Codex waits"
+            "Codex's auth.command gave no token within the 10 s it is allowed"
         );
     }
 
@@ -452,23 +450,27 @@ mod tests {
             ProxyHealth::from_answer(Ok((
                 200,
                 r#"{"status":"ok","token_expires_at":"2026-01-01T00:00:00Z","pid":7,"uptime_s":3}"#
+                    .to_owned()
             ))),
             ProxyHealth::Running {
                 token_expires_at: Some("2026-01-01T00:00:00Z".into())
             }
         );
         assert_eq!(
-            ProxyHealth::from_answer(Ok((200, r#"{"status":"ok","token_expires_at":null}"#))),
+            ProxyHealth::from_answer(Ok((
+                200,
+                r#"{"status":"ok","token_expires_at":null}"#.to_owned()
+            ))),
             ProxyHealth::Running {
                 token_expires_at: None
             }
         );
         assert!(matches!(
-            ProxyHealth::from_answer(Ok((200, "<html>"))),
+            ProxyHealth::from_answer(Ok((200, "<html>".to_owned()))),
             ProxyHealth::Other(_)
         ));
         assert!(matches!(
-            ProxyHealth::from_answer(Ok((404, ""))),
+            ProxyHealth::from_answer(Ok((404, "".to_owned()))),
             ProxyHealth::Other(_)
         ));
     }
