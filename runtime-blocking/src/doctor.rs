@@ -16,7 +16,7 @@ use llmauth_core::doctor::{
 use llmauth_core::flow::TokenGoal;
 use llmauth_core::http::HttpRequest;
 use llmauth_core::secret::AccessToken;
-use llmauth_core::setup::tool::{Mode, Platform, Tool};
+use llmauth_core::setup::tool::{Platform, Tool};
 use llmauth_core::store::Backend;
 use llmauth_core::token::Credential;
 
@@ -47,17 +47,14 @@ pub fn gather(config: &Config, setup: &FlowSetup, probe_path: &str) -> Result<Fa
         ),
     };
     let tools = tools_facts(setup);
-    let proxy = tools
-        .iter()
-        .any(|t| t.tool.mode() == Mode::Proxy)
-        .then(|| ProxyFacts {
-            port: config.proxy_port,
-            health: ProxyHealth::from_answer(local_http::get(
-                config.proxy_port,
-                "/.llmauth/health",
-                PROXY_PROBE,
-            )),
-        });
+    let proxy = ProxyFacts {
+        port: config.proxy_port,
+        health: ProxyHealth::from_answer(local_http::get(
+            config.proxy_port,
+            "/.llmauth/health",
+            PROXY_PROBE,
+        )),
+    };
     Ok(Facts {
         now: clock::now(),
         config: Ok(config.clone()),
@@ -67,7 +64,7 @@ pub fn gather(config: &Config, setup: &FlowSetup, probe_path: &str) -> Result<Fa
         session: Some(session),
         gateway: Some(gateway),
         tools,
-        proxy,
+        proxy: Some(proxy),
     })
 }
 
