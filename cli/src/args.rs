@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use llmauth_core::config::parse_duration;
+use llmauth_core::doctor::DEFAULT_PROBE_PATH;
 use llmauth_core::setup::tool::Tool;
 
 const EXIT_CODES: &str = "\
@@ -84,6 +85,15 @@ pub enum Command {
     Setup(Box<SetupArgs>),
     /// Undo what setup did to one tool, or to all of them.
     Teardown(TeardownArgs),
+    /// Check everything between a tool and the gateway, one line per check with the fix.
+    ///
+    /// The configuration and provider preset, the IdP's discovery document, this
+    /// machine's clock against the IdP's, TLS trust, the keychain, the session, the
+    /// access token's claims, the gateway (an authenticated GET), each configured tool's
+    /// helper run the way the tool runs it, and the proxy. Unlike `status`, doctor uses
+    /// the network (each step briefly) and may refresh the access token; it never signs
+    /// in. Exits with the code of the worst failure (warnings do not count).
+    Doctor(DoctorArgs),
     /// The localhost proxy for tools that take only an API key and a base URL.
     #[command(subcommand)]
     Proxy(ProxyCommand),
@@ -314,6 +324,22 @@ pub enum TokenFormat {
     Raw,
     /// One JSON line with access_token, token_type and expires_at.
     Json,
+}
+
+/// `llmauth doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Output format: one aligned line per check, or a JSON array of
+    /// {check, status, message, fix}.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    // A flag, not a `config.yaml` key: the probe is a diagnostic choice made at the moment,
+    // and the config refuses unknown keys, so a new key would make the file unreadable
+    // for every older llmauth a user still has installed.
+    /// The gateway path to GET with the token, joined onto the gateway URL as the proxy
+    /// joins paths (https://gw/v1 + /v1/models → https://gw/v1/models).
+    #[arg(long, value_name = "PATH", default_value = DEFAULT_PROBE_PATH)]
+    pub probe_path: String,
 }
 
 /// `llmauth logout`.

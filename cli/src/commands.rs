@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub(crate) mod config;
+pub(crate) mod doctor;
 pub(crate) mod login;
 pub(crate) mod logout;
 pub(crate) mod proxy;

@@ -145,6 +145,22 @@ mod tests {
         }
     }
 
+    /// `doctor` reads a helper's exit code back into its class: the two tables agree.
+    #[test]
+    fn doctor_reads_every_exit_code_back_into_its_class() {
+        use llmauth_core::doctor::class_of_exit_code;
+        for class in [
+            ErrorClass::AuthRequired,
+            ErrorClass::Transient,
+            ErrorClass::Config,
+            ErrorClass::LockTimeout,
+            ErrorClass::Bug,
+        ] {
+            let code = i32::from(Exit::from(class).code());
+            assert_eq!(class_of_exit_code(code), class, "exit {code}");
+        }
+    }
+
     #[test]
     fn one_line_with_a_next_step() {
         let failure = Failure::from(FlowError::NeedsLogin(NeedsLogin::NoSession));

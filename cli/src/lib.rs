@@ -66,6 +66,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Status(args) => commands::status::run(&app, args),
         Command::Setup(args) => commands::setup::run(&app, args),
         Command::Teardown(args) => commands::teardown::run(&app, args),
+        Command::Doctor(args) => commands::doctor::run(&app, args),
         Command::Proxy(command) => commands::proxy::run(&app, command),
         Command::Completions { .. } => Ok(()),
     }

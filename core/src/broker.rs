@@ -29,7 +29,7 @@ pub mod admission;
 pub mod connections;
 pub mod health;
 pub mod local_key;
-mod path;
+pub(crate) mod path;
 pub mod rules;
 
 use core::fmt;

@@ -194,6 +194,9 @@ pub enum TransportErrorKind {
     Connect,
     /// TLS failed (certificate, handshake).
     Tls,
+    /// The server's certificate chains to no authority these trust roots hold (`tls.ca_file`
+    /// is how a corporate network's own authority is added).
+    UntrustedCertificate,
     /// The deadline passed.
     Timeout,
     /// The connection broke mid-exchange.
@@ -209,7 +212,7 @@ impl fmt::Display for TransportErrorKind {
         f.write_str(match self {
             Self::Dns => "name resolution failed",
             Self::Connect => "connection failed",
-            Self::Tls => "TLS failed",
+            Self::Tls | Self::UntrustedCertificate => "TLS failed",
             Self::Timeout => "timed out",
             Self::Io => "connection broken",
             Self::TooLarge => "response too large",

@@ -4,9 +4,9 @@
 //! In: the token lifecycle (cache tiers, refresh margin, single flight, rotation safety,
 //! failure classes), interactive login (authorization code + PKCE, device flow),
 //! discovery, ID-token checks, OAuth error classification, configuration, session
-//! records and the wording of every notice. Out: sockets, files, the keychain, clocks,
-//! randomness, threads and processes — the runtimes (`llmauth-blocking`,
-//! `llmauth-async`) do those, and decide nothing.
+//! records, the verdicts of `doctor`'s checks and the wording of every notice. Out:
+//! sockets, files, the keychain, clocks, randomness, threads and processes — the runtimes
+//! (`llmauth-blocking`, `llmauth-async`) do those, and decide nothing.
 //!
 //! # Driving a flow
 //! A [`flow::TokenFlow`] hands out one [`intent::Intent`] at a time and takes its result
@@ -43,6 +43,7 @@ pub mod broker;
 pub mod callback;
 pub mod config;
 pub mod discovery;
+pub mod doctor;
 pub mod error;
 pub mod flow;
 #[cfg(feature = "fuzzing")]

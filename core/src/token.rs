@@ -130,10 +130,18 @@ pub(crate) fn access_record(
 /// The `exp` claim of a JWT access token, used when the token response has no
 /// `expires_in`. The token is not verified: this only estimates its lifetime.
 pub fn jwt_expiry(token: &AccessToken) -> Option<UnixTime> {
+    jwt_claims(token)?
+        .get("exp")?
+        .as_u64()
+        .map(UnixTime::from_secs)
+}
+
+/// The claims of a JWT access token (its payload as JSON), unverified; `None` for an
+/// opaque token. Callers read single claims from it and never show the rest.
+pub(crate) fn jwt_claims(token: &AccessToken) -> Option<serde_json::Value> {
     let payload = token.expose_secret().split('.').nth(1)?;
     let json = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
-    let claims: serde_json::Value = serde_json::from_slice(&json).ok()?;
-    claims.get("exp")?.as_u64().map(UnixTime::from_secs)
+    serde_json::from_slice(&json).ok()
 }
 
 #[cfg(test)]

@@ -13,9 +13,10 @@ use std::time::Duration;
 
 use llmauth_core::http::{HttpRequest, HttpResponse, Method, TransportError, TransportErrorKind};
 use llmauth_core::net::{ProxyEnv, ProxyServer, Route};
-use llmauth_core::secret::SecretBytes;
+use llmauth_core::secret::{AccessToken, SecretBytes};
 use llmauth_core::time::UnixTime;
 use rustls_pki_types::CertificateDer;
+use ureq::http::HeaderValue;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 use ureq::{Agent, Proxy, ProxyProtocol, Timeout};
 
@@ -46,6 +47,18 @@ impl HttpClient {
         request: &HttpRequest,
         now: UnixTime,
     ) -> Result<HttpResponse, TransportError> {
+        self.exchange(request, None, now)
+            .map(|exchanged| exchanged.response)
+    }
+
+    /// [`perform`](Self::perform), sending `bearer` as `Authorization: Bearer` (marked
+    /// sensitive, so no HTTP layer logs it), and keeping the answer's `Date` header.
+    pub(crate) fn exchange(
+        &mut self,
+        request: &HttpRequest,
+        bearer: Option<&AccessToken>,
+        now: UnixTime,
+    ) -> Result<Exchanged, TransportError> {
         let total = request.deadline.since(now);
         if total.is_zero() {
             return Err(TransportError {
@@ -75,6 +88,12 @@ impl HttpClient {
         for (name, value) in &request.headers {
             builder = builder.header(*name, value.as_str());
         }
+        if let Some(token) = bearer {
+            let mut value = HeaderValue::try_from(format!("Bearer {}", token.expose_secret()))
+                .map_err(|_| not_sent("the access token cannot be sent in a header"))?;
+            value.set_sensitive(true);
+            builder = builder.header("authorization", value);
+        }
         let limits = Limits {
             total,
             connect,
@@ -97,11 +116,15 @@ impl HttpClient {
         .map_err(|e| map_error(&e))?;
 
         let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let content_type = header("content-type");
+        let date = header("date");
         let limit = u64::try_from(request.max_body).unwrap_or(u64::MAX);
         let body = response
             .body_mut()
@@ -109,10 +132,13 @@ impl HttpClient {
             .limit(limit)
             .read_to_vec()
             .map_err(|e| map_error(&e))?;
-        Ok(HttpResponse {
-            status,
-            content_type,
-            body: SecretBytes::new(body),
+        Ok(Exchanged {
+            response: HttpResponse {
+                status,
+                content_type,
+                body: SecretBytes::new(body),
+            },
+            date,
         })
     }
 
@@ -133,6 +159,14 @@ impl HttpClient {
         self.agent = Some(agent.clone());
         Ok(agent)
     }
+}
+
+/// An answer, with the `Date` header core's response type does not carry.
+pub(crate) struct Exchanged {
+    /// Status, content type and body.
+    pub(crate) response: HttpResponse,
+    /// The `Date` header, as sent.
+    pub(crate) date: Option<String>,
 }
 
 /// Per-request settings derived from the intent.
@@ -244,6 +278,9 @@ fn not_sent(detail: &str) -> TransportError {
 /// carry a query).
 fn map_error(error: &ureq::Error) -> TransportError {
     use TransportErrorKind as Kind;
+    if let Some(tls) = rustls_error(error) {
+        return map_tls_error(tls);
+    }
     let (kind, request_sent, detail) = match error {
         ureq::Error::HostNotFound => (Kind::Dns, false, "host not found".to_owned()),
         ureq::Error::Timeout(Timeout::Resolve) => (
@@ -280,19 +317,7 @@ fn map_error(error: &ureq::Error) -> TransportError {
         ureq::Error::InvalidProxyUrl => (Kind::Proxy, false, "invalid proxy URL".to_owned()),
         ureq::Error::Tls(why) => (Kind::Tls, false, (*why).to_owned()),
         ureq::Error::Pem(e) => (Kind::Tls, false, format!("PEM: {e:?}")),
-        ureq::Error::Rustls(e) => {
-            // Certificate and negotiation failures happen in the handshake, before any
-            // request byte is sent; other TLS errors may come mid-exchange.
-            let handshake = matches!(
-                e,
-                rustls::Error::InvalidCertificate(_)
-                    | rustls::Error::NoCertificatesPresented
-                    | rustls::Error::PeerIncompatible(_)
-                    | rustls::Error::AlertReceived(_)
-                    | rustls::Error::UnsupportedNameType
-            );
-            (Kind::Tls, !handshake, e.to_string())
-        }
+        ureq::Error::Rustls(e) => return map_tls_error(e),
         ureq::Error::TlsRequired => (Kind::Tls, false, "TLS required".to_owned()),
         ureq::Error::BadUri(_) => (Kind::Connect, false, "invalid URL".to_owned()),
         ureq::Error::Http(_) => (Kind::Connect, false, "invalid request".to_owned()),
@@ -320,6 +345,46 @@ fn map_error(error: &ureq::Error) -> TransportError {
         kind,
         request_sent,
         detail,
+    }
+}
+
+/// The rustls error behind `error`: ureq reports it as its own variant, or — when the
+/// handshake fails while the request is being written — inside an I/O error.
+fn rustls_error(error: &ureq::Error) -> Option<&rustls::Error> {
+    if let ureq::Error::Rustls(e) = error {
+        return Some(e);
+    }
+    if let ureq::Error::Io(e) = error {
+        return e.get_ref()?.downcast_ref::<rustls::Error>();
+    }
+    None
+}
+
+/// Maps a rustls error. Certificate and negotiation failures happen in the handshake,
+/// before any request byte is sent; other TLS errors may come mid-exchange.
+fn map_tls_error(error: &rustls::Error) -> TransportError {
+    if matches!(
+        error,
+        rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)
+    ) {
+        return TransportError {
+            kind: TransportErrorKind::UntrustedCertificate,
+            request_sent: false,
+            detail: "the server's certificate is not signed by a trusted authority".to_owned(),
+        };
+    }
+    let handshake = matches!(
+        error,
+        rustls::Error::InvalidCertificate(_)
+            | rustls::Error::NoCertificatesPresented
+            | rustls::Error::PeerIncompatible(_)
+            | rustls::Error::AlertReceived(_)
+            | rustls::Error::UnsupportedNameType
+    );
+    TransportError {
+        kind: TransportErrorKind::Tls,
+        request_sent: !handshake,
+        detail: error.to_string(),
     }
 }
 

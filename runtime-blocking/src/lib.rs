@@ -1,7 +1,7 @@
 //! llmauth-blocking: drives `llmauth-core` flows with std, ureq and the OS keychain.
 //!
-//! Used by `llmauth token`, `login`, `logout`, `status` and `setup`. Every decision is
-//! core's; this crate performs intents and reports results:
+//! Used by `llmauth token`, `login`, `logout`, `status`, `setup` and `doctor`. Every
+//! decision is core's; this crate performs intents and reports results:
 //!
 //! ```text
 //! let paths = Paths::from_env()?;
@@ -24,6 +24,7 @@ mod browser;
 pub mod ca_file;
 mod callback_listener;
 pub mod clock;
+pub mod doctor;
 mod driver;
 pub mod file_store;
 mod flow_setup;

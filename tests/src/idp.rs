@@ -535,6 +535,10 @@ impl std::fmt::Debug for TestIdp {
 
 impl Inner {
     fn handle(&self, request: &Request) -> Response {
+        self.answer(request).with_header("date", &self.date())
+    }
+
+    fn answer(&self, request: &Request) -> Response {
         let Some(route) = self.route(&request.path) else {
             return Response::json(404, &json!({"error": "not_found"}));
         };
@@ -547,6 +551,18 @@ impl Inner {
             Some(fault) => fault.apply(|| self.process(route, request)),
             None => self.process(route, request),
         }
+    }
+
+    /// The `Date` header (RFC 9110 §6.6.1): now, on the IdP's clock.
+    fn date(&self) -> String {
+        let offset = Duration::from_secs(self.options.clock_offset_secs.unsigned_abs());
+        let now = std::time::SystemTime::now();
+        let idp_now = if self.options.clock_offset_secs < 0 {
+            now - offset
+        } else {
+            now + offset
+        };
+        httpdate::fmt_http_date(idp_now)
     }
 
     fn route(&self, path: &str) -> Option<Route> {

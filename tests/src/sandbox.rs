@@ -73,6 +73,12 @@ impl Sandbox {
         }
     }
 
+    /// Runs another `llmauth` binary from now on (an upgrade that moved it).
+    pub fn set_program(&mut self, llmauth: &Path) -> &mut Self {
+        llmauth.clone_into(&mut self.llmauth);
+        self
+    }
+
     /// The sandbox root.
     pub fn root(&self) -> &Path {
         self.dir.path()

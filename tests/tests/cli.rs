@@ -11,6 +11,7 @@ mod cli {
     pub(crate) mod common;
     pub(crate) mod concurrency;
     mod corruption;
+    mod doctor;
     mod failures;
     mod keyring;
     mod last_error;

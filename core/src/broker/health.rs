@@ -195,7 +195,10 @@ mod tests {
     #[test]
     fn what_answers_on_the_port() {
         let ours = Health::of(&facts()).render();
-        assert!(matches!(Answer::judge(Some((200, &ours))), Answer::Proxy(_)));
+        assert!(matches!(
+            Answer::judge(Some((200, &ours))),
+            Answer::Proxy(_)
+        ));
         assert_eq!(
             Answer::judge(Some((200, "{}"))),
             Answer::Other("something that is not an llmauth proxy".to_owned())

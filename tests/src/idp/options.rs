@@ -66,6 +66,9 @@ pub struct IdpOptions {
     /// `127.1`: a loopback address spelled as the system resolver (and the URL parser)
     /// accept it. Default `None`: HTTPS under `https://127.0.0.1:<port>`.
     pub plain_http_host: Option<String>,
+    /// How far the IdP's clock is from this machine's, in seconds (negative: behind), as
+    /// the `Date` header of every answer shows. Default 0.
+    pub clock_offset_secs: i64,
 }
 
 impl Default for IdpOptions {
@@ -92,6 +95,7 @@ impl Default for IdpOptions {
             serve_oauth_metadata: true,
             discovery_issuer_override: None,
             plain_http_host: None,
+            clock_offset_secs: 0,
         }
     }
 }

@@ -363,18 +363,18 @@ pub(super) fn drift(text: &str, entries: &[Entry]) -> Result<Vec<Note>, PatchErr
     Ok(notes)
 }
 
-pub(super) fn check(text: &str) -> Result<(), PatchError> {
-    parse(&to_lf(text)).map(|_| ())
+/// The value at `key`, when there is one (a table is not a value).
+pub(super) fn value_at(text: &str, key: &[String]) -> Option<Json> {
+    let doc = parse(&to_lf(text)).ok()?;
+    let mut item = doc.as_item();
+    for name in key {
+        item = item.get(name.as_str())?;
+    }
+    item.as_value().map(semantic)
 }
 
-/// The value at `key`, when it is a value (not a table).
-pub(super) fn value_at(text: &str, key: &[String]) -> Option<Json> {
-    let mut doc = parse(&to_lf(text)).ok()?;
-    let leaf = key.last()?;
-    match parent_of(&mut doc, key)?.get(leaf)? {
-        Item::Value(value) => Some(semantic(value)),
-        Item::None | Item::Table(_) | Item::ArrayOfTables(_) => None,
-    }
+pub(super) fn check(text: &str) -> Result<(), PatchError> {
+    parse(&to_lf(text)).map(|_| ())
 }
 
 #[cfg(test)]

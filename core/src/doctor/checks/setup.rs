@@ -1,0 +1,115 @@
+//! `config` and `provider`: the configuration, and the provider preset it selects.
+
+use super::{NO_CONFIG, fail, pass, skip};
+use crate::config::Config;
+use crate::doctor::{Facts, Finding};
+use crate::error::ErrorClass;
+
+/// The configuration file is valid.
+pub(in crate::doctor) fn config(facts: &Facts) -> Vec<Finding> {
+    match &facts.config {
+        Ok(config) => pass(
+            "config",
+            format!(
+                "valid: gateway {}, issuer {}, client {}",
+                config.gateway_url, config.issuer, config.client_id
+            ),
+        ),
+        Err(problem) => {
+            // A message may carry its own next step, as errors are written: `<what> — <fix>`.
+            let (message, fix) = match (&problem.fix, problem.message.split_once(" — ")) {
+                (Some(fix), _) => (problem.message.clone(), fix.clone()),
+                (None, Some((what, fix))) => (what.to_owned(), fix.to_owned()),
+                (None, None) => (problem.message.clone(), CONFIGURE.to_owned()),
+            };
+            fail("config", ErrorClass::Config, message, fix)
+        }
+    }
+}
+
+/// How to configure llmauth from nothing.
+const CONFIGURE: &str =
+    "run `llmauth config set --gateway-url URL --issuer URL --client-id ID` (or `llmauth setup`)";
+
+/// The provider preset in force, and why it was chosen.
+pub(in crate::doctor) fn provider(facts: &Facts) -> Vec<Finding> {
+    let Ok(config) = &facts.config else {
+        return skip("provider", NO_CONFIG);
+    };
+    let preset = preset(config);
+    pass("provider", format!("{} ({})", preset.name, preset.why))
+}
+
+/// A provider preset and why it applies.
+struct Preset {
+    name: String,
+    why: String,
+}
+
+/// The preset `config` selects.
+//
+// MERGE(idp-presets): `crate::provider` chooses the preset from the configuration (set
+// explicitly, or detected from the issuer) and says why; return its choice here. Nothing
+// else in `doctor` changes: the line and its test follow this function.
+fn preset(_config: &Config) -> Preset {
+    Preset {
+        name: "generic".to_owned(),
+        why: "standard OpenID Connect; this llmauth has no provider presets".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::run;
+    use super::*;
+    use crate::doctor::tests::{healthy, no_config};
+    use crate::doctor::{Problem, Status};
+
+    #[test]
+    fn a_valid_configuration_passes_and_names_its_trio() {
+        let finding = run(config, &healthy());
+        assert_eq!(finding.status, Status::Pass);
+        assert!(
+            finding.message.contains("https://idp.example"),
+            "{finding:?}"
+        );
+    }
+
+    #[test]
+    fn a_broken_configuration_fails_with_its_own_words() {
+        let facts = no_config(Problem {
+            message: "/c.yaml:3: unknown key `llm.gatway_url`".into(),
+            fix: Some("fix the file, or run `llmauth config set`".into()),
+        });
+        let finding = run(config, &facts);
+        assert_eq!(finding.status, Status::Fail(ErrorClass::Config));
+        assert_eq!(finding.message, "/c.yaml:3: unknown key `llm.gatway_url`");
+        assert_eq!(
+            finding.fix.as_deref(),
+            Some("fix the file, or run `llmauth config set`")
+        );
+        let unconfigured = no_config(Problem {
+            message: "llmauth is not configured".into(),
+            fix: None,
+        });
+        assert_eq!(run(config, &unconfigured).fix.as_deref(), Some(CONFIGURE));
+        let with_its_fix = no_config(Problem {
+            message: "llm.oidc.issuer is not set — run `llmauth config set --issuer URL`".into(),
+            fix: None,
+        });
+        let finding = run(config, &with_its_fix);
+        assert_eq!(finding.message, "llm.oidc.issuer is not set");
+        assert_eq!(
+            finding.fix.as_deref(),
+            Some("run `llmauth config set --issuer URL`")
+        );
+        assert_eq!(run(provider, &facts).status, Status::Skip);
+    }
+
+    #[test]
+    fn the_preset_is_generic_until_presets_exist() {
+        let finding = run(provider, &healthy());
+        assert_eq!(finding.status, Status::Pass);
+        assert!(finding.message.starts_with("generic ("), "{finding:?}");
+    }
+}
