@@ -77,11 +77,12 @@ pub(crate) fn after_setup(app: &App, config: &Config, configured: &[Configured],
     }
 }
 
-/// After teardown or `config reset`: removes the service when no proxy-mode tool is left
-/// (`all`: whatever is left, for `config reset`). Problems are warnings: the tools are
-/// reverted either way.
-pub(crate) fn after_teardown(app: &App, all: bool) {
-    if !all && service::proxy_tools_left(&app.paths) {
+/// Before teardown of `only` (`None`: every tool, as for `config reset`): removes the
+/// service when no proxy-mode tool will be left. It goes first because setup installed it
+/// last: undone in reverse, the directories each created are empty again when their turn
+/// comes. Problems are warnings: the tools are reverted either way.
+pub(crate) fn before_teardown(app: &App, only: Option<&str>) {
+    if service::proxy_tools_left(&app.paths, only) {
         return;
     }
     if !matches!(service::installed(&app.paths), Ok(Some(_))) {

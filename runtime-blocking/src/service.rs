@@ -52,9 +52,13 @@ pub fn spec(paths: &Paths, port: u16) -> Result<ServiceSpec, SetupError> {
     })
 }
 
-/// Whether a tool wired through the proxy is still configured (it has a receipt).
-pub fn proxy_tools_left(paths: &Paths) -> bool {
-    receipts::list(paths).iter().any(|tool| {
+/// Whether a tool wired through the proxy stays configured (it has a receipt) once
+/// `removing` is torn down (`None`: every tool is).
+pub fn proxy_tools_left(paths: &Paths, removing: Option<&str>) -> bool {
+    let Some(removing) = removing else {
+        return false;
+    };
+    receipts::list(paths).iter().filter(|tool| *tool != removing).any(|tool| {
         matches!(receipts::load(paths, tool), Ok(Some(receipt)) if receipt.mode == Mode::Proxy.as_str())
     })
 }

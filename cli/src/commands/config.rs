@@ -102,7 +102,10 @@ fn reset(app: &App, yes: bool) -> Result<(), Failure> {
             return Ok(());
         }
     }
-    // Tools first: a tool file pointing at a helper whose config is gone would break.
+    // The service runs `llmauth proxy start` with this config: it goes with it (first, as
+    // setup installed it last).
+    service::before_teardown(app, None);
+    // Tools next: a tool file pointing at a helper whose config is gone would break.
     if !pending.is_empty() {
         let indexed = config_file::indexed_tools(app);
         let mut report = tools::teardown::revert(&app.paths, None, &indexed)?;
@@ -117,8 +120,6 @@ fn reset(app: &App, yes: bool) -> Result<(), Failure> {
             return Err(SetupError::ToolsKept(Box::new(first)).into());
         }
     }
-    // The service runs `llmauth proxy start` with this config: it goes with it.
-    service::after_teardown(app, true);
     if !path.exists() {
         return Ok(());
     }

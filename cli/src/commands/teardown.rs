@@ -13,6 +13,7 @@ use crate::service;
 
 /// Runs `teardown`.
 pub(crate) fn run(app: &App, args: &TeardownArgs) -> Result<(), Failure> {
+    service::before_teardown(app, args.tool());
     let indexed = config_file::indexed_tools(app);
     let mut report = tools::teardown::revert(&app.paths, args.tool(), &indexed)?;
     report
@@ -27,7 +28,6 @@ pub(crate) fn run(app: &App, args: &TeardownArgs) -> Result<(), Failure> {
     for note in &report.notes {
         eprintln!("{note}");
     }
-    service::after_teardown(app, false);
     if args.purge_tokens {
         let config = app.config()?;
         app.logout(&config, false)?;
