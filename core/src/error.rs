@@ -180,7 +180,10 @@ pub enum LoginFailure {
     #[error("the sign-in failed: {0}")]
     TokenEndpoint(TokenFailure),
     /// Nobody completed the sign-in in time.
-    #[error("the sign-in was not completed within {minutes} minutes")]
+    #[error(
+        "the sign-in was not completed within {}",
+        crate::text::count(*minutes, "minute", "minutes")
+    )]
     TimedOut {
         /// How long we waited.
         minutes: u64,

@@ -12,6 +12,7 @@ use llmauth_core::setup::notices::{self, Situation};
 use llmauth_core::setup::tool::Tool;
 use llmauth_core::setup::transaction::select;
 use llmauth_core::setup::{managed, models, skip_verify};
+use llmauth_core::text::listing;
 
 use crate::app::{App, login_interaction};
 use crate::args::SetupArgs;
@@ -45,7 +46,7 @@ pub(crate) fn run(app: &App, args: &SetupArgs) -> Result<(), Failure> {
     if selected.is_empty() {
         eprintln!(
             "No supported AI tools found (looked for {}).",
-            Tool::ALL.map(Tool::name).join(", ")
+            listing(&Tool::ALL.map(Tool::name), "and")
         );
     }
 

@@ -50,6 +50,8 @@ pub(super) enum DeviceStep {
 pub(super) struct DevicePoll {
     device_code: DeviceCode,
     interval: Duration,
+    /// How long the code lives, for the message when nobody entered it in time.
+    lifetime: Duration,
     expires_at: UnixTime,
 }
 
@@ -152,6 +154,7 @@ fn on_authorized<S: From<SignInStep>>(
     let poll = DevicePoll {
         device_code: DeviceCode::new(answer.device_code),
         interval,
+        lifetime,
         expires_at: now.saturating_add(lifetime),
     };
     schedule_poll(shell, now, poll);
@@ -168,7 +171,8 @@ fn poll_token_endpoint<S: From<SignInStep>>(
         return Err(FlowError::IdpUnavailable(IdpUnavailable::BudgetSpent));
     };
     if now >= poll.expires_at {
-        let minutes = poll.expires_at.since(now).as_secs() / 60;
+        // The code's whole life, rounded up: by now nothing of it is left.
+        let minutes = poll.lifetime.as_secs().div_ceil(60);
         return Err(FlowError::LoginFailed(LoginFailure::TimedOut { minutes }));
     }
     let fields = [

@@ -1087,6 +1087,27 @@ fn device_flow_denied_ends_the_login() {
     ));
 }
 
+#[test]
+fn a_device_code_nobody_enters_times_out_after_its_lifetime() {
+    let s = setup(
+        Backend::File,
+        InitialSession::None,
+        DEVICE_LOGIN,
+        INTERACTIVE,
+    );
+    // The code lives 600 s and is polled every 5 s: pending until it expires.
+    let (_, run) = run(&s, &[(Kind::DevicePoll, &[1; 130])]);
+    let error = error(&run);
+    assert_eq!(
+        error,
+        FlowError::LoginFailed(LoginFailure::TimedOut { minutes: 10 })
+    );
+    assert_eq!(
+        error.to_string(),
+        "the sign-in was not completed within 10 minutes"
+    );
+}
+
 // ---- logout and inspect ---------------------------------------------------------------------
 
 #[test]

@@ -5,6 +5,7 @@ use sha2::{Digest, Sha256};
 use super::drift::{Drift, ToolDrift};
 use super::edit::Note;
 use super::tool::{Mode, Tool};
+use crate::text::listing;
 
 /// `configured <tool> (<mode>) → <files>`, marked when the keys are best effort.
 pub fn configured(tool: Tool, files: &[String]) -> String {
@@ -107,9 +108,10 @@ pub fn next_steps(situation: &Situation) -> Vec<String> {
         .map(|t| t.display_name())
         .collect();
     if !restart.is_empty() {
+        let (they, read, their) = pronouns(restart.len());
         steps.push(format!(
-            "Quit and reopen {}: they read their configuration only at launch.",
-            restart.join(", ")
+            "Quit and reopen {}: {they} {read} {their} configuration only at launch.",
+            listing(&restart, "and")
         ));
     }
     let proxied: Vec<&str> = situation
@@ -119,9 +121,12 @@ pub fn next_steps(situation: &Situation) -> Vec<String> {
         .map(|t| t.name())
         .collect();
     if !proxied.is_empty() {
+        let one = proxied.len() == 1;
         steps.push(format!(
-            "{} reach the gateway through the proxy: keep `llmauth proxy start` running while you use them.",
-            proxied.join(", ")
+            "{} {} the gateway through the proxy: keep `llmauth proxy start` running while you use {}.",
+            listing(&proxied, "and"),
+            if one { "reaches" } else { "reach" },
+            if one { "it" } else { "them" },
         ));
     }
     if situation.tools.contains(&Tool::ClaudeCode) {
@@ -134,6 +139,15 @@ pub fn next_steps(situation: &Situation) -> Vec<String> {
         );
     }
     steps
+}
+
+/// The subject pronoun, the verb "read" and the possessive for `n` tools.
+fn pronouns(n: usize) -> (&'static str, &'static str, &'static str) {
+    if n == 1 {
+        ("it", "reads", "its")
+    } else {
+        ("they", "read", "their")
+    }
 }
 
 /// Warnings (stderr).
@@ -232,13 +246,13 @@ mod tests {
         let steps = next_steps(&situation).join("\n");
         assert!(
             steps.contains(
-                "Quit and reopen Claude Desktop, Cursor, VS Code Insiders, GitHub Copilot for Xcode:"
+                "Quit and reopen Claude Desktop, Cursor, VS Code Insiders and GitHub Copilot for Xcode:"
             ),
             "{steps}"
         );
         assert!(
             steps.contains(
-                "gemini-cli, cursor, vscode-insiders, xcode reach the gateway through the proxy"
+                "gemini-cli, cursor, vscode-insiders and xcode reach the gateway through the proxy"
             ),
             "{steps}"
         );
@@ -267,5 +281,34 @@ mod tests {
         );
         assert!(next_steps(&Situation::default()).is_empty());
         assert!(super::warnings(&Situation::default()).is_empty());
+    }
+
+    #[test]
+    fn one_tool_is_it_and_several_are_they() {
+        let one = |tool| Situation {
+            tools: vec![tool],
+            ..Situation::default()
+        };
+        assert_eq!(
+            next_steps(&one(Tool::GeminiCli)),
+            [
+                "gemini-cli reaches the gateway through the proxy: keep `llmauth proxy start` running while you use it."
+            ]
+        );
+        assert_eq!(
+            next_steps(&one(Tool::ClaudeDesktop)),
+            ["Quit and reopen Claude Desktop: it reads its configuration only at launch."]
+        );
+        let two = Situation {
+            tools: vec![Tool::GeminiCli, Tool::Cursor],
+            ..Situation::default()
+        };
+        assert_eq!(
+            next_steps(&two),
+            [
+                "Quit and reopen Cursor: it reads its configuration only at launch.",
+                "gemini-cli and cursor reach the gateway through the proxy: keep `llmauth proxy start` running while you use them.",
+            ]
+        );
     }
 }
