@@ -125,7 +125,8 @@ pub enum ConfigCommand {
     Set(Box<SetArgs>),
     /// Print the configuration.
     Show(FormatArgs),
-    /// Remove the configuration and the stored session.
+    /// Revert the configured tools, then remove the configuration, the stored session,
+    /// the proxy's local key and the last recorded failure.
     Reset {
         /// Do not ask.
         #[arg(long)]

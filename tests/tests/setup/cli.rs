@@ -431,6 +431,25 @@ fn config_reset_reverts_the_tools_first() {
 }
 
 #[test]
+fn config_reset_also_removes_the_proxy_key_and_the_last_failure() {
+    let sandbox = sandbox_with(&["gemini"]);
+    ok(&setup(&sandbox, &[]));
+    let key = sandbox.state_dir().join("proxy.key");
+    assert!(key.exists(), "setup of a proxy-mode tool creates the key");
+    // A helper call that fails records why.
+    let failed = sandbox.run(&["token", "--non-interactive"]);
+    assert_eq!(failed.code, 3, "{}", failed.stderr);
+    let last_error = sandbox.state_dir().join("last-error.json");
+    assert!(last_error.exists());
+
+    let reset = sandbox.run(&["config", "reset", "--yes"]);
+    ok(&reset);
+    assert!(!key.exists(), "a reset install gets a new local key");
+    assert!(!last_error.exists(), "a reset install has no old failure");
+    assert!(!sandbox.config_file().exists());
+}
+
+#[test]
 fn tools_that_are_not_installed_are_named() {
     let sandbox = sandbox_with(&[]);
     let finished = setup(&sandbox, &["--client", "codex"]);
