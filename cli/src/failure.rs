@@ -52,6 +52,9 @@ pub(crate) struct Failure {
     pub(crate) message: String,
     /// What to do, when there is something.
     pub(crate) hint: Option<String>,
+    /// The command has already said what is wrong on stdout (`status`): only the exit
+    /// code is left to give.
+    reported: bool,
 }
 
 impl Failure {
@@ -61,6 +64,16 @@ impl Failure {
             exit,
             message: message.into(),
             hint,
+            reported: false,
+        }
+    }
+
+    /// An exit code for a state the command has reported already; nothing more is
+    /// printed.
+    pub(crate) fn reported(exit: Exit) -> Self {
+        Self {
+            reported: true,
+            ..Self::new(exit, "", None)
         }
     }
 
@@ -88,7 +101,9 @@ impl Failure {
 
     /// Writes the failure to stderr and returns its exit code.
     pub(crate) fn report(&self) -> ExitCode {
-        eprintln!("{self}");
+        if !self.reported {
+            eprintln!("{self}");
+        }
         ExitCode::from(self.exit.code())
     }
 }

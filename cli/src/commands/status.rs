@@ -19,6 +19,8 @@ use crate::failure::{Exit, Failure};
 
 /// Runs `status`. Exit 0 when a valid access token or a refresh token exists, 3 when
 /// there is no usable session, 2 on config errors, 4 when the keychain cannot be read.
+/// The session's state is the report: an exit code other than 0 comes without an
+/// `error:` line, except for a config that cannot be read at all.
 pub(crate) fn run(app: &App, args: &FormatArgs) -> Result<(), Failure> {
     let document = app.read_config()?;
     let config = document
@@ -27,9 +29,10 @@ pub(crate) fn run(app: &App, args: &FormatArgs) -> Result<(), Failure> {
     let mut warnings = warnings(&config);
     let setup = app.flow_setup(&config, Interaction::NONE);
     let backend = setup.backend;
-    let session = setup
-        .session_status()
-        .map_err(|error| Failure::from(FlowError::Store(error)))?;
+    let (session, unreadable) = match setup.session_status() {
+        Ok(session) => (session, None),
+        Err(error) => (SessionStatus::default(), Some(FlowError::Store(error))),
+    };
     let last_error = llmauth_blocking::last_error::read(&app.paths)
         .ok()
         .flatten();
@@ -41,6 +44,7 @@ pub(crate) fn run(app: &App, args: &FormatArgs) -> Result<(), Failure> {
         document: &document,
         backend,
         session: &session,
+        unreadable: unreadable.as_ref(),
         warnings,
         tools: &tools,
         proxy: &proxy,
@@ -51,14 +55,10 @@ pub(crate) fn run(app: &App, args: &FormatArgs) -> Result<(), Failure> {
         Format::Json => format!("{}\n", report.json(last_error.as_ref())),
     };
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
-    if session.is_usable() {
-        Ok(())
-    } else {
-        Err(Failure::new(
-            Exit::AuthRequired,
-            "no usable session for this gateway",
-            Some("run `llmauth login`".to_owned()),
-        ))
+    match unreadable {
+        Some(error) => Err(Failure::reported(error.class().into())),
+        None if session.is_usable() => Ok(()),
+        None => Err(Failure::reported(Exit::AuthRequired)),
     }
 }
 
@@ -99,6 +99,9 @@ struct Report<'a> {
     document: &'a ConfigDocument,
     backend: Backend,
     session: &'a SessionStatus,
+    /// Why the session could not be read (the keychain, a refused file); the session
+    /// shows as unknown then.
+    unreadable: Option<&'a FlowError>,
     warnings: Vec<String>,
     tools: &'a [ToolDrift],
     proxy: &'a ProxyState,
@@ -183,6 +186,10 @@ impl ProxyState {
 impl Report<'_> {
     fn session_line(&self) -> String {
         let s = self.session;
+        if let Some(error) = self.unreadable {
+            let hint = error.hint().map(|h| format!(" — {h}")).unwrap_or_default();
+            return format!("unknown ({error}){hint}");
+        }
         if let Some(reason) = &s.corrupt {
             return format!("unreadable ({reason})");
         }
@@ -197,6 +204,9 @@ impl Report<'_> {
     }
 
     fn access_line(&self) -> String {
+        if self.unreadable.is_some() {
+            return "unknown".to_owned();
+        }
         match self.session.access_expires_at {
             None => "none cached".to_owned(),
             Some(None) if self.session.access_valid => "cached (expiry unknown)".to_owned(),
@@ -223,6 +233,7 @@ impl Report<'_> {
         line("session:", &self.session_line());
         line("access token:", &self.access_line());
         let refresh = match (self.session.refresh_token, self.session.maybe_spent) {
+            _ if self.unreadable.is_some() => "unknown",
             (false, _) => "none",
             (true, false) => "present",
             (true, true) => {
@@ -283,6 +294,7 @@ impl Report<'_> {
                 "access_token_valid": s.access_valid,
                 "access_token_expires_at": s.access_expires_at.flatten().map(UnixTime::to_rfc3339),
                 "corrupt": s.corrupt,
+                "unreadable": self.unreadable.map(ToString::to_string),
             },
             "last_error": last_error.map(|e| json!({"time": e.time, "exit_code": e.exit_code, "message": e.message})),
             "tools": self.tools.iter().map(tool_json).collect::<Vec<_>>(),
