@@ -10,6 +10,8 @@ use llmauth_core::config::{
 use llmauth_core::setup::teardown::forgotten;
 use llmauth_core::setup::transaction::{Configured, recorded};
 
+use llmauth_blocking::lock::LockError;
+
 use crate::app::App;
 use crate::args::{BackendArg, SetArgs};
 use crate::failure::{Exit, Failure};
@@ -151,7 +153,15 @@ fn update(
             Ok(document)
         },
     );
-    outcome.map_err(|e| Failure::new(Exit::LockTimeout, e.to_string(), None))?
+    outcome.map_err(|e| {
+        let exit = if matches!(e, LockError::Busy(_)) {
+            Exit::LockTimeout
+        } else {
+            // The lock file cannot be used: its directory was refused, or is unwritable.
+            Exit::Usage
+        };
+        Failure::new(exit, e.to_string(), None)
+    })?
 }
 
 /// Problems with the CA file `changes` (or else `document`) names, for validation.

@@ -12,7 +12,7 @@ use crate::http::TransportError;
 use crate::id_token::IdTokenError;
 use crate::intent::{BindError, IntentId};
 use crate::oauth::{OAuthError, TokenFailure};
-use crate::store::StoreError;
+use crate::store::{StoreError, StoreErrorKind};
 
 /// Whose move it is after a failure. Every error llmauth reports has one class, and both
 /// the exit code (SPEC §2) and the proxy's HTTP status (SPEC §7) are derived from it, so
@@ -46,8 +46,8 @@ pub enum FlowError {
     /// The IdP or the network failed in a way that may pass.
     #[error("{0}")]
     IdpUnavailable(IdpUnavailable),
-    /// The session store failed.
-    #[error("the session store failed: {0}")]
+    /// The session store failed, or refused a file or directory of the state.
+    #[error("{}", store_message(.0))]
     Store(StoreError),
     /// The configuration or the IdP's client registration is wrong.
     #[error("{0}")]
@@ -78,7 +78,15 @@ impl FlowError {
     pub fn class(&self) -> ErrorClass {
         match self {
             Self::NeedsLogin(_) | Self::LoginFailed(_) => ErrorClass::AuthRequired,
-            Self::IdpUnavailable(_) | Self::Store(_) => ErrorClass::Transient,
+            // A refused session file needs a new sign-in (or the owner's `chmod`); state
+            // someone else could have written needs the user's fix; anything else of the
+            // store (the keychain, a full disk) may pass.
+            Self::Store(error) => match error.kind {
+                StoreErrorKind::InsecurePermissions => ErrorClass::AuthRequired,
+                StoreErrorKind::UntrustedState => ErrorClass::Config,
+                StoreErrorKind::KeychainUnavailable | StoreErrorKind::Io => ErrorClass::Transient,
+            },
+            Self::IdpUnavailable(_) => ErrorClass::Transient,
             Self::Misconfigured(_) | Self::CallbackPortInUse { .. } => ErrorClass::Config,
             Self::LockTimeout => ErrorClass::LockTimeout,
             Self::IdToken(_) | Self::Entropy(_) | Self::Internal(_) => ErrorClass::Bug,
@@ -93,6 +101,8 @@ impl FlowError {
             }
             Self::NeedsLogin(_) | Self::LoginFailed(_) => Some("run `llmauth login`".to_owned()),
             Self::IdpUnavailable(_) => Some("check your network and the IdP, then try again".to_owned()),
+            // Their message names the path and the `chmod` or `chown` that fixes it.
+            Self::Store(error) if error.is_refusal() => None,
             Self::Store(_) => Some(
                 "check the keychain (or `llmauth config set --secrets-backend file`) and file permissions".to_owned(),
             ),
@@ -103,6 +113,16 @@ impl FlowError {
             Self::LockTimeout => Some("try again; if it persists, look for a stuck llmauth process".to_owned()),
             Self::IdToken(_) | Self::Entropy(_) | Self::Internal(_) => None,
         }
+    }
+}
+
+/// A refusal says what is wrong with which path itself; any other store failure is
+/// introduced as one.
+fn store_message(error: &StoreError) -> String {
+    if error.is_refusal() {
+        error.to_string()
+    } else {
+        format!("the session store failed: {error}")
     }
 }
 
@@ -346,6 +366,26 @@ mod tests {
         }
     }
 
+    fn store(kind: StoreErrorKind) -> FlowError {
+        FlowError::Store(StoreError {
+            kind,
+            detail: "/s/x — fix".to_owned(),
+        })
+    }
+
+    #[test]
+    fn a_refusal_is_its_own_sentence_and_needs_no_hint() {
+        let refused = store(StoreErrorKind::UntrustedState);
+        assert_eq!(refused.to_string(), "/s/x — fix");
+        assert_eq!(refused.hint(), None);
+        let io = store(StoreErrorKind::Io);
+        assert_eq!(
+            io.to_string(),
+            "the session store failed: file access failed: /s/x — fix"
+        );
+        assert!(io.hint().is_some());
+    }
+
     /// The typed causes print exactly what the string-carrying variants printed.
     #[test]
     fn typed_causes_keep_their_messages() {
@@ -418,6 +458,18 @@ mod tests {
                 FlowError::Internal(Internal::UnexpectedResult),
                 ErrorClass::Bug,
             ),
+            (store(StoreErrorKind::Io), ErrorClass::Transient),
+            (
+                store(StoreErrorKind::KeychainUnavailable),
+                ErrorClass::Transient,
+            ),
+            // Issue 9.9: a session file refused for its permissions needs a sign-in, not
+            // a retry; state another user could have written needs the user's fix.
+            (
+                store(StoreErrorKind::InsecurePermissions),
+                ErrorClass::AuthRequired,
+            ),
+            (store(StoreErrorKind::UntrustedState), ErrorClass::Config),
         ];
         for (error, class) in cases {
             assert_eq!(error.class(), class, "{error}");

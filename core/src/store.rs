@@ -7,12 +7,14 @@
 //! * [`backend`]: where its records live, keyring or file ([`Backend`]);
 //! * [`slot`]: the places a driver touches, and its errors ([`Slot`], [`StoreError`]);
 //! * [`records`]: what a slot holds ([`SessionRecords`]);
-//! * [`marker`] and [`lock`]: how processes coordinate ([`LoginMarker`], [`LockName`]).
+//! * [`marker`] and [`lock`]: how processes coordinate ([`LoginMarker`], [`LockName`]);
+//! * [`ownership`]: whether a file or directory of the state may be believed ([`judge`]).
 
 pub mod backend;
 pub mod key;
 pub mod lock;
 pub mod marker;
+pub mod ownership;
 pub mod records;
 pub mod slot;
 
@@ -20,5 +22,6 @@ pub use backend::{Backend, BackendChoice, after_probe, choose_backend};
 pub use key::{SessionKey, discovery_key};
 pub use lock::LockName;
 pub use marker::LoginMarker;
+pub use ownership::{PathFacts, PathKind, judge};
 pub use records::{AccessRecord, CorruptRecord, RECORD_VERSION, RefreshRecord, SessionRecords};
 pub use slot::{Slot, StoreError, StoreErrorKind};

@@ -14,6 +14,7 @@ mod cli {
     mod keyring;
     mod leaks;
     mod login;
+    mod ownership;
     mod proxies;
     mod session;
 }

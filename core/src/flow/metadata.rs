@@ -9,7 +9,7 @@ use crate::error::{DiscoveryUnavailable, FlowError, IdpUnavailable, Misconfigura
 use crate::http::HttpRequest;
 use crate::intent::{Intent, IntentResult};
 use crate::secret::SecretBytes;
-use crate::store::{Slot, discovery_key};
+use crate::store::{Slot, StoreErrorKind, discovery_key};
 use crate::time::UnixTime;
 
 /// What the metadata phase waits for; `C` is what the goal continues with.
@@ -57,6 +57,11 @@ pub(super) fn on_result<C, S: From<MetadataStep<C>>>(
             let cached = match result.into_read()? {
                 Ok(Some(bytes)) => {
                     discovery::decode_cache(bytes.expose_secret(), &shell.settings.issuer, now)
+                }
+                // Another user could have written it: the user must fix that, or the
+                // next process may believe a planted token endpoint.
+                Err(error) if error.kind == StoreErrorKind::UntrustedState => {
+                    return Err(FlowError::Store(error));
                 }
                 Ok(None) | Err(_) => None,
             };

@@ -116,7 +116,7 @@ pub(super) fn write_tool_file(path: &Path, bytes: &[u8], new_mode: u32) -> Resul
         Err(e) if e.kind() == io::ErrorKind::NotFound => new_mode,
         Err(e) => return Err(unwritable(path, &e)),
     };
-    file_store::write_atomic(path, bytes, mode).map_err(|e| unwritable(path, &e))?;
+    file_store::write_user_file(path, bytes, mode).map_err(|e| unwritable(path, &e))?;
     set_mode(path, mode).map_err(|e| unwritable(path, &e))
 }
 

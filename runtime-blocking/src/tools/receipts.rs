@@ -54,7 +54,6 @@ pub(super) fn store(paths: &Paths, receipt: &Receipt) -> Result<(), SetupError> 
         if receipt.files.is_empty() {
             return file_store::delete(&path);
         }
-        file_store::create_private_dir(&dir(paths))?;
         file_store::write_atomic(&path, receipt.render().as_bytes(), file_store::PRIVATE_FILE)
     };
     with_lock(
