@@ -100,7 +100,14 @@ impl FlowError {
                 Some(format!("finish the sign-in at {url}, then try again"))
             }
             Self::NeedsLogin(_) | Self::LoginFailed(_) => Some("run `llmauth login`".to_owned()),
+            // Nothing answered where the issuer points: a typo is as likely as an outage.
+            Self::IdpUnavailable(IdpUnavailable::Discovery(DiscoveryUnavailable::Unreachable {
+                ..
+            })) => Some(CHECK_ISSUER.to_owned() + ", and that the IdP can be reached from here"),
             Self::IdpUnavailable(_) => Some("check your network and the IdP, then try again".to_owned()),
+            Self::Misconfigured(Misconfiguration::DiscoveryNotServed { .. }) => {
+                Some(CHECK_ISSUER.to_owned() + ": it must be the URL the IdP names itself with")
+            }
             // Their message names the path and the `chmod` or `chown` that fixes it.
             Self::Store(error) if error.is_refusal() => None,
             Self::Store(_) => Some(
@@ -213,6 +220,10 @@ pub enum LoginFailure {
     DeviceFlowUnsupported,
 }
 
+/// The start of the hint for an issuer that leads nowhere.
+const CHECK_ISSUER: &str =
+    "check the issuer (`llmauth config show`; `llmauth config set --issuer URL`)";
+
 /// The message of a call whose time budget ran out (`token --timeout`).
 const BUDGET_SPENT: &str = "the time allowed for this call ran out before the IdP answered";
 
@@ -241,9 +252,14 @@ pub enum IdpUnavailable {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DiscoveryUnavailable {
-    /// No HTTP answer.
-    #[error("could not reach the IdP for its discovery document: {0}")]
-    Unreachable(TransportError),
+    /// No HTTP answer from the discovery document's URL.
+    #[error("could not get the discovery document from {url}: {error}")]
+    Unreachable {
+        /// The URL tried.
+        url: String,
+        /// What happened.
+        error: TransportError,
+    },
     /// The IdP answered with a status that may pass (5xx, 429).
     #[error("{0}")]
     Answered(DiscoveryError),
@@ -292,9 +308,20 @@ pub enum Misconfiguration {
     /// (`invalid_client`, `unauthorized_client`, a 4xx without an error body, …).
     #[error("refreshing the access token failed: {0}")]
     RefreshRejected(TokenFailure),
-    /// The discovery document is unusable, names another issuer, or is not served.
+    /// The discovery document is unusable, or names another issuer.
     #[error("{0}")]
     Discovery(DiscoveryError),
+    /// No discovery document is served where the issuer says: it is probably mistyped.
+    #[error(
+        "no discovery document at {} (the IdP answered HTTP {status})",
+        crate::text::listing(urls, "or")
+    )]
+    DiscoveryNotServed {
+        /// The URLs tried, in order.
+        urls: Vec<String>,
+        /// The last status.
+        status: u16,
+    },
     /// The callback listener could not start (for another reason than a taken port).
     #[error("{0}")]
     CallbackBind(BindError),
@@ -400,9 +427,12 @@ mod tests {
             ),
             (
                 FlowError::IdpUnavailable(IdpUnavailable::Refresh(RefreshFailure::Discovery(
-                    DiscoveryUnavailable::Unreachable(transport()),
+                    DiscoveryUnavailable::Unreachable {
+                        url: "https://idp/.well-known/openid-configuration".to_owned(),
+                        error: transport(),
+                    },
                 ))),
-                "could not refresh the access token: could not reach the IdP for its discovery document: connection failed: refused",
+                "could not refresh the access token: could not get the discovery document from https://idp/.well-known/openid-configuration: connection failed: refused",
             ),
             (
                 FlowError::IdpUnavailable(IdpUnavailable::CodeExchange(ExchangeFailure::Answered(

@@ -174,14 +174,29 @@ impl fmt::Debug for HttpResponse {
 
 /// A request that got no HTTP answer.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{kind}: {detail}")]
 pub struct TransportError {
     /// What failed.
     pub kind: TransportErrorKind,
     /// Whether the request may have reached the server (decides `maybe_spent`, SPEC §5).
     pub request_sent: bool,
     /// A short description from the HTTP client; never contains a body or a credential.
+    /// For a timeout, what was being waited for ("connecting", "waiting for the IdP to
+    /// answer"): it is read after "timed out".
     pub detail: String,
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            TransportErrorKind::Timeout => write!(f, "{} {}", self.kind, self.detail),
+            TransportErrorKind::Dns
+            | TransportErrorKind::Connect
+            | TransportErrorKind::Tls
+            | TransportErrorKind::Io
+            | TransportErrorKind::TooLarge
+            | TransportErrorKind::Proxy => write!(f, "{}: {}", self.kind, self.detail),
+        }
+    }
 }
 
 /// The kinds of transport failure, all transient for the token lifecycle.

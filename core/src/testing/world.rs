@@ -927,7 +927,7 @@ fn transport(request_sent: bool) -> TransportError {
     TransportError {
         kind: TransportErrorKind::Timeout,
         request_sent,
-        detail: "simulated".into(),
+        detail: "waiting for the IdP to answer (simulated)".into(),
     }
 }
 
