@@ -79,24 +79,8 @@ impl Failure {
 
     /// A configuration problem in the file at `path`.
     pub(crate) fn config(path: &Path, error: &ConfigError) -> Self {
-        let path = path.display();
-        let (message, hint) = match error {
-            ConfigError::Parse { line, .. } | ConfigError::UnknownKey { line, .. } => (
-                format!("{path}:{line}: {error}"),
-                Some("fix the file, or run `llmauth config set`".to_owned()),
-            ),
-            ConfigError::Unconfigured { .. } => {
-                (format!("llmauth is not configured ({path}): {error}"), None)
-            }
-            ConfigError::Invalid(_) => (
-                format!("invalid configuration in {path}: {error}"),
-                Some("fix it with `llmauth config set`".to_owned()),
-            ),
-            ConfigError::UnsupportedVersion { .. } | ConfigError::Unrenderable { .. } => {
-                (format!("{path}: {error}"), None)
-            }
-        };
-        Self::new(Exit::Usage, message, hint)
+        let message = error.in_file(&path.display().to_string());
+        Self::new(Exit::Usage, message, Some(error.hint()))
     }
 
     /// Writes the failure to stderr and returns its exit code.

@@ -17,7 +17,7 @@ use llmauth_core::text::listing;
 use crate::app::{App, login_interaction};
 use crate::args::SetupArgs;
 use crate::config_file;
-use crate::failure::{Exit, Failure};
+use crate::failure::Failure;
 
 /// Runs `setup`.
 pub(crate) fn run(app: &App, args: &SetupArgs) -> Result<(), Failure> {
@@ -28,18 +28,14 @@ pub(crate) fn run(app: &App, args: &SetupArgs) -> Result<(), Failure> {
         .apply_with(&changes, extra)
         .map_err(|e| Failure::config(app.config_path(), &e))?;
     let config = document.validate().map_err(|e| {
+        let mut failure = Failure::config(app.config_path(), &e);
         if matches!(e, ConfigError::Unconfigured { .. }) {
-            Failure::new(
-                Exit::Usage,
-                format!("llmauth is not configured ({e})"),
-                Some(
-                    "pass --gateway-url, --issuer and --client-id, or run `llmauth config set` first"
-                        .to_owned(),
-                ),
-            )
-        } else {
-            Failure::config(app.config_path(), &e)
+            failure.hint = Some(
+                "pass --gateway-url, --issuer and --client-id, or run `llmauth config set` first"
+                    .to_owned(),
+            );
         }
+        failure
     })?;
     let env = tools::environment().ok_or(SetupError::NoHome)?;
     let selected = select(args.client.as_deref(), &tools::installed(&env), &env)?;

@@ -23,7 +23,7 @@ pub enum ConfigError {
         message: String,
     },
     /// A key under `llm:` that llmauth does not know: a typo must not be silently ignored.
-    #[error("line {line}: unknown key `{key}`")]
+    #[error("line {line}: {}", unknown_key(key))]
     UnknownKey {
         /// Dotted path of the key, e.g. `llm.oidc.isuer`.
         key: String,
@@ -126,6 +126,64 @@ impl ConfigError {
             | Self::Unconfigured { .. }
             | Self::Unrenderable { .. } => &[],
         }
+    }
+}
+
+impl ConfigError {
+    /// The message for the config file at `path`, saying each thing once: the file and
+    /// line as `path:line:column:` where there is one, the path where there is not.
+    /// What to do is [`hint`](Self::hint)'s.
+    pub fn in_file(&self, path: &str) -> String {
+        match self {
+            Self::Parse {
+                line,
+                column,
+                message,
+            } => format!("{path}:{line}:{column}: {message}"),
+            Self::UnknownKey { key, line } => format!("{path}:{line}: {}", unknown_key(key)),
+            Self::UnsupportedVersion { found } => {
+                format!("{path} was written by a newer llmauth (version {found})")
+            }
+            Self::Unconfigured { missing } => format!(
+                "llmauth is not configured: {} {} not set in {path}",
+                missing.join(", "),
+                if missing.len() == 1 { "is" } else { "are" },
+            ),
+            Self::Invalid(errors) => match errors.as_slice() {
+                [only] => format!("invalid configuration in {path}: {only}"),
+                many => {
+                    let lines: String = many.iter().map(|e| format!("\n  {e}")).collect();
+                    format!("invalid configuration in {path}:{lines}")
+                }
+            },
+            Self::Unrenderable { reason } => format!("cannot update {path}: {reason}"),
+        }
+    }
+
+    /// What to do about it.
+    pub fn hint(&self) -> String {
+        match self {
+            Self::Parse { .. } | Self::UnknownKey { .. } => {
+                "fix the file, or run `llmauth config set`".to_owned()
+            }
+            Self::UnsupportedVersion { .. } => "upgrade llmauth".to_owned(),
+            Self::Unconfigured { missing } => {
+                let flags: Vec<&str> = missing.iter().map(|field| set_flag(field)).collect();
+                format!("run `llmauth config set {}`", flags.join(" "))
+            }
+            Self::Invalid(_) => "fix it with `llmauth config set`".to_owned(),
+            Self::Unrenderable { .. } => {
+                "edit the file by hand; llmauth cannot rewrite it faithfully".to_owned()
+            }
+        }
+    }
+}
+
+/// "unknown key `llm.oidc.isuer` (did you mean `llm.oidc.issuer`?)".
+fn unknown_key(key: &str) -> String {
+    match super::field::did_you_mean(key) {
+        Some(field) => format!("unknown key `{key}` (did you mean `{field}`?)"),
+        None => format!("unknown key `{key}`"),
     }
 }
 
@@ -248,6 +306,51 @@ mod tests {
             message: "bad".into(),
         };
         assert_eq!(parse.clone().merge(vec![ca]), parse);
+    }
+
+    #[test]
+    fn in_a_file_each_thing_is_said_once() {
+        let cases = [
+            (
+                ConfigError::Parse {
+                    line: 2,
+                    column: 5,
+                    message: "llm.oidc: bad".into(),
+                },
+                "/c.yaml:2:5: llm.oidc: bad",
+            ),
+            (
+                ConfigError::UnknownKey {
+                    key: "llm.oidc.isuer".into(),
+                    line: 4,
+                },
+                "/c.yaml:4: unknown key `llm.oidc.isuer` (did you mean `llm.oidc.issuer`?)",
+            ),
+            (
+                ConfigError::Unconfigured {
+                    missing: vec![field::CLIENT_ID],
+                },
+                "llmauth is not configured: llm.oidc.client_id is not set in /c.yaml",
+            ),
+            (
+                ConfigError::invalid(vec![FieldError::new(field::ISSUER, "bad")]),
+                "invalid configuration in /c.yaml: llm.oidc.issuer: bad",
+            ),
+            (
+                ConfigError::UnsupportedVersion { found: 2 },
+                "/c.yaml was written by a newer llmauth (version 2)",
+            ),
+        ];
+        for (error, message) in cases {
+            assert_eq!(error.in_file("/c.yaml"), message);
+        }
+        assert_eq!(
+            ConfigError::Unconfigured {
+                missing: vec![field::ISSUER, field::CLIENT_ID],
+            }
+            .hint(),
+            "run `llmauth config set --issuer URL --client-id ID`"
+        );
     }
 
     #[test]

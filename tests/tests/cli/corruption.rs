@@ -96,3 +96,72 @@ fn a_corrupt_session_record_is_exit_3_and_left_untouched() {
     assert_eq!(std::fs::read(&file).expect("session file"), garbage);
     world.assert_browser_visits(1, "only the login's");
 }
+
+/// Each thing said once (issue 9.10): no "config.yaml:2: line 2:", no "invalid
+/// configuration in …: invalid configuration:", no "not configured (…): not configured".
+#[test]
+fn config_errors_say_each_thing_once() {
+    let world = World::new();
+    let path = world.sandbox.config_file();
+    let file = path.display().to_string();
+    let once = |stderr: &str, phrase: &str| {
+        assert_eq!(
+            stderr.matches(phrase).count(),
+            1,
+            "{phrase:?} once: {stderr}"
+        );
+    };
+
+    let typo = "llm:\n  gateway_url: https://gw.example\n  oidc:\n    isuer: https://auth.example\n    client_id: x\n";
+    std::fs::write(&path, typo).expect("write the config");
+    let unknown = world.run(&["token"]);
+    expect_exit(&unknown, 2, "token with a misspelt key");
+    assert_eq!(
+        unknown.stderr,
+        format!(
+            "error: {file}:4: unknown key `llm.oidc.isuer` (did you mean `llm.oidc.issuer`?) — fix the file, or run `llmauth config set`\n"
+        )
+    );
+
+    let misplaced = "llm:\n  gateway_url: https://gw.example\n  require_local_key: false\n";
+    std::fs::write(&path, misplaced).expect("write the config");
+    let moved = world.run(&["status"]);
+    expect_exit(&moved, 2, "status with a key in the wrong section");
+    assert!(
+        moved
+            .stderr
+            .contains("(did you mean `llm.proxy.require_local_key`?)"),
+        "{}",
+        moved.stderr
+    );
+
+    let unparsable = "llm:\n  gateway_url: https://gw.example\n  oidc:\n    issuer: https://auth.example\n     client_id: x\n";
+    std::fs::write(&path, unparsable).expect("write the config");
+    let parse = world.run(&["token"]);
+    expect_exit(&parse, 2, "token with an unparsable config");
+    assert!(
+        parse.stderr.starts_with(&format!("error: {file}:5:")),
+        "{}",
+        parse.stderr
+    );
+    assert!(!parse.stderr.contains("line 5"), "{}", parse.stderr);
+
+    let invalid = "llm:\n  gateway_url: http://gw.example\n  oidc:\n    issuer: https://auth.example\n    client_id: x\n";
+    std::fs::write(&path, invalid).expect("write the config");
+    let wrong = world.run(&["token"]);
+    expect_exit(&wrong, 2, "token with an invalid config");
+    once(&wrong.stderr, "invalid configuration");
+    assert!(wrong.stderr.contains(&file), "{}", wrong.stderr);
+
+    std::fs::remove_file(&path).expect("remove the config");
+    for args in [&["token"][..], &["setup", "--lazy"][..]] {
+        let unconfigured = world.run(args);
+        expect_exit(&unconfigured, 2, &args.join(" "));
+        once(&unconfigured.stderr, "not configured");
+        assert!(
+            unconfigured.stderr.contains(&file),
+            "{}",
+            unconfigured.stderr
+        );
+    }
+}
