@@ -31,7 +31,7 @@ pub(crate) fn changes(args: &SetArgs) -> ConfigChanges {
         auth_params: args.auth_params.clone(),
         proxy_port: args.proxy_port.map(i64::from),
         callback_port: args.callback_port.map(i64::from),
-        ca_file: args.ca_file.clone(),
+        ca_file: args.ca_file.as_deref().map(absolute),
         secrets_backend: args.secrets_backend.map(|b| match b {
             BackendArg::Auto => SecretsBackend::Auto,
             BackendArg::Keyring => SecretsBackend::Keyring,
@@ -48,6 +48,16 @@ pub(crate) fn changes(args: &SetArgs) -> ConfigChanges {
         bedrock_enable_1m: args.enable_1m,
         ..ConfigChanges::default()
     }
+}
+
+/// A path as the user meant it: relative to the directory they ran the command in (the
+/// config must not depend on where a tool later runs the helper). An empty path (which
+/// unsets the setting) stays empty.
+fn absolute(path: &str) -> String {
+    if path.is_empty() {
+        return String::new();
+    }
+    std::path::absolute(path).map_or_else(|_| path.to_owned(), |p| p.display().to_string())
 }
 
 /// Applies `changes` to the config file under `locks/config.lock`; nothing is written

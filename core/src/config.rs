@@ -46,7 +46,7 @@ pub use model::{Config, SecretsBackend, defaults};
 pub use raw::{
     ConfiguredTool, RawBedrock, RawConfig, RawOidc, RawProxy, RawSecrets, RawSetup, RawTls,
 };
-pub use validate::RESERVED_AUTH_PARAMS;
+pub use validate::{RESERVED_AUTH_PARAMS, check_proxy_start_port};
 
 /// The `llm.version` this llmauth writes and understands; a file with a greater version was
 /// written by a newer llmauth and is refused.

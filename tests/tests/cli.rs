@@ -11,6 +11,7 @@ mod cli {
     pub(crate) mod concurrency;
     mod corruption;
     mod failures;
+    mod flags;
     mod keyring;
     mod leaks;
     mod login;

@@ -76,6 +76,7 @@ pub(crate) fn run(app: &App, args: &SetupArgs) -> Result<(), Failure> {
         anthropic_api_key_set: std::env::var_os("ANTHROPIC_API_KEY").is_some(),
         ca_file: settings.ca_file.clone(),
         state_dir_overridden: std::env::var_os("LLMAUTH_STATE_DIR").is_some(),
+        gateway_url: config.gateway_url.clone(),
     };
     for step in notices::next_steps(&situation) {
         out.push_str(&step);

@@ -4,6 +4,7 @@ use sha2::{Digest, Sha256};
 
 use super::drift::{Drift, ToolDrift};
 use super::edit::Note;
+use super::prefix;
 use super::tool::{Mode, Tool};
 use crate::text::listing;
 
@@ -96,6 +97,8 @@ pub struct Situation {
     pub ca_file: Option<String>,
     /// `LLMAUTH_STATE_DIR` is set (tools run the helper without it).
     pub state_dir_overridden: bool,
+    /// `llm.gateway_url`, as written.
+    pub gateway_url: String,
 }
 
 /// What the user has to do now (stdout: part of the result).
@@ -179,6 +182,24 @@ pub fn warnings(situation: &Situation) -> Vec<String> {
             "Codex has no config.toml setting for extra trust roots: start it with CODEX_CA_CERTIFICATE={ca} in its environment (or trust the CA system-wide)"
         ));
     }
+    let adds_v1: Vec<&str> = situation
+        .tools
+        .iter()
+        .filter(|t| matches!(t, Tool::ClaudeCode | Tool::ClaudeDesktop))
+        .map(|t| t.display_name())
+        .collect();
+    let base = prefix::anthropic_base(&situation.gateway_url);
+    if !adds_v1.is_empty() && base != situation.gateway_url.trim_end_matches('/') {
+        let (add, itself, it) = if adds_v1.len() == 1 {
+            ("adds", "itself", "it")
+        } else {
+            ("add", "themselves", "them")
+        };
+        warnings.push(format!(
+            "llm.gateway_url ends in /v1, which {} {add} {itself}: setup gave {it} {base}",
+            listing(&adds_v1, "and")
+        ));
+    }
     if situation.state_dir_overridden && situation.tools.iter().any(|t| t.mode() != Mode::Proxy) {
         warnings.push(
             "LLMAUTH_STATE_DIR is set: tools run `llmauth token` with their own environment, which must set it too, or they will not find this session".to_owned(),
@@ -242,6 +263,7 @@ mod tests {
             anthropic_api_key_set: true,
             ca_file: Some("/ca.pem".into()),
             state_dir_overridden: false,
+            gateway_url: "https://gw.example.com/v1/".into(),
         };
         let steps = next_steps(&situation).join("\n");
         assert!(
@@ -262,6 +284,13 @@ mod tests {
         assert!(warnings.contains("Cursor sends"), "{warnings}");
         assert!(
             warnings.contains("CODEX_CA_CERTIFICATE=/ca.pem"),
+            "{warnings}"
+        );
+        assert!(
+            warnings.contains(
+                "llm.gateway_url ends in /v1, which Claude Code and Claude Desktop add themselves: \
+                 setup gave them https://gw.example.com"
+            ),
             "{warnings}"
         );
         assert!(

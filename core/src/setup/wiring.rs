@@ -9,6 +9,7 @@ use serde_json::{Value as Json, json};
 use super::edit::Edit;
 use super::helper::Helper;
 use super::models;
+use super::prefix;
 use super::receipt::{Format, Receipt};
 use super::tool::{
     Environment, Mode, Platform, Tool, claude_desktop_library, editor_settings, location,
@@ -116,9 +117,13 @@ fn join(base: &str, path: &str) -> String {
 }
 
 impl Settings {
-    /// The base URL for Anthropic-style tools.
+    /// The base URL for Anthropic-style tools (a trailing `/v1` of the gateway URL left
+    /// to them: they add it themselves).
     pub fn anthropic_base_url(&self) -> String {
-        join(&self.gateway_url, &self.anthropic_prefix)
+        join(
+            prefix::anthropic_base(&self.gateway_url),
+            &self.anthropic_prefix,
+        )
     }
 
     /// Codex's base URL: the gateway's OpenAI-style `/v1` (not doubled).
@@ -429,7 +434,7 @@ mod tests {
         s.gateway_url = "https://gw.example.com/v1".into();
         s.anthropic_prefix = String::new();
         assert_eq!(s.openai_base_url(), "https://gw.example.com/v1");
-        assert_eq!(s.anthropic_base_url(), "https://gw.example.com/v1");
+        assert_eq!(s.anthropic_base_url(), "https://gw.example.com");
     }
 
     #[test]

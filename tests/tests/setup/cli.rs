@@ -431,6 +431,41 @@ fn config_reset_reverts_the_tools_first() {
 }
 
 #[test]
+fn a_gateway_url_ending_in_v1_is_not_doubled_by_tools_that_add_it() {
+    let sandbox = sandbox_with(&["claude", "codex"]);
+    let finished = sandbox.run(&[
+        "setup",
+        "--lazy",
+        "--gateway-url",
+        "https://llm.example.com/v1",
+        "--issuer",
+        "https://idp.example.com",
+        "--client-id",
+        "llmauth-test",
+    ]);
+    ok(&finished);
+    let claude: serde_json::Value =
+        serde_json::from_str(&read(&sandbox.home().join(".claude/settings.json"))).unwrap();
+    // Claude Code appends /v1/messages itself.
+    assert_eq!(
+        claude["env"]["ANTHROPIC_BASE_URL"],
+        "https://llm.example.com"
+    );
+    let codex = read(&sandbox.home().join(".codex/config.toml"));
+    assert!(
+        codex.contains("base_url = \"https://llm.example.com/v1\""),
+        "{codex}"
+    );
+    assert!(
+        finished
+            .stderr
+            .contains("llm.gateway_url ends in /v1, which Claude Code adds itself"),
+        "{}",
+        finished.stderr
+    );
+}
+
+#[test]
 fn config_reset_also_removes_the_proxy_key_and_the_last_failure() {
     let sandbox = sandbox_with(&["gemini"]);
     ok(&setup(&sandbox, &[]));
