@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use llmauth_core::config::ConfigError;
 use llmauth_core::error::{ErrorClass, FlowError};
 use llmauth_core::setup::error::SetupError;
+use llmauth_core::text::excerpt;
 
 /// Exit codes of SPEC §2.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,13 +94,25 @@ impl Failure {
 }
 
 impl fmt::Display for Failure {
+    /// What goes to stderr and `last-error.json`: messages quote the IdP, files and
+    /// paths, so each line is made printable and bounded.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "error: {}", self.message)?;
+        write!(f, "error: {}", for_terminal(&self.message))?;
         if let Some(hint) = &self.hint {
-            write!(f, " — {hint}")?;
+            write!(f, " — {}", for_terminal(hint))?;
         }
         Ok(())
     }
+}
+
+/// Longest line of an error shown: any file or server answer quoted in it is an excerpt.
+const MAX_LINE: usize = 1000;
+
+/// `text` line by line (a config error may list several fields), each made printable and
+/// at most [`MAX_LINE`] characters.
+fn for_terminal(text: &str) -> String {
+    let lines: Vec<String> = text.split('\n').map(|l| excerpt(l, MAX_LINE)).collect();
+    lines.join("\n")
 }
 
 impl From<FlowError> for Failure {

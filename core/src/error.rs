@@ -65,6 +65,9 @@ pub enum FlowError {
     /// not be ignored.
     #[error("{0}")]
     IdToken(IdTokenError),
+    /// The IdP answered something that must not be used or shown.
+    #[error("{0}")]
+    Protocol(ProtocolViolation),
     /// The operating system gave no randomness for PKCE, `state` and `nonce`.
     #[error("{0}")]
     Entropy(EntropyError),
@@ -89,16 +92,19 @@ impl FlowError {
             Self::IdpUnavailable(_) => ErrorClass::Transient,
             Self::Misconfigured(_) | Self::CallbackPortInUse { .. } => ErrorClass::Config,
             Self::LockTimeout => ErrorClass::LockTimeout,
-            Self::IdToken(_) | Self::Entropy(_) | Self::Internal(_) => ErrorClass::Bug,
+            Self::IdToken(_) | Self::Protocol(_) | Self::Entropy(_) | Self::Internal(_) => {
+                ErrorClass::Bug
+            }
         }
     }
 
     /// What the user can do about it, when there is something.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Self::NeedsLogin(NeedsLogin::LoginInProgress { url }) => {
-                Some(format!("finish the sign-in at {url}, then try again"))
-            }
+            Self::NeedsLogin(NeedsLogin::LoginInProgress { url }) => Some(format!(
+                "finish the sign-in at {}, then try again",
+                crate::text::printable(url)
+            )),
             Self::NeedsLogin(_) | Self::LoginFailed(_) => Some("run `llmauth login`".to_owned()),
             // Nothing answered where the issuer points: a typo is as likely as an outage.
             Self::IdpUnavailable(IdpUnavailable::Discovery(DiscoveryUnavailable::Unreachable {
@@ -118,6 +124,9 @@ impl FlowError {
                 "stop the program using it, or `llmauth config set --callback-port <port>` (a port the IdP allows)".to_owned(),
             ),
             Self::LockTimeout => Some("try again; if it persists, look for a stuck llmauth process".to_owned()),
+            Self::Protocol(_) => {
+                Some("the IdP's answer was refused; ask its administrators to fix it".to_owned())
+            }
             Self::IdToken(_) | Self::Entropy(_) | Self::Internal(_) => None,
         }
     }
@@ -325,6 +334,19 @@ pub enum Misconfiguration {
     /// The callback listener could not start (for another reason than a taken port).
     #[error("{0}")]
     CallbackBind(BindError),
+}
+
+/// What an IdP answered that llmauth refuses to use.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProtocolViolation {
+    /// RFC 8628 §3.2: the device flow's verification URL is not https (http only on
+    /// loopback), so a person would be sent to a page anyone on the way could change.
+    #[error("the IdP's device sign-in page is not an https URL: {url}")]
+    InsecureVerificationUri {
+        /// The URL, made printable and short.
+        url: String,
+    },
 }
 
 /// A bug in llmauth: what went wrong inside.

@@ -222,12 +222,7 @@ pub fn parse_error(response: &HttpResponse) -> TokenFailure {
 
 /// Keeps IdP-provided text printable and short before it reaches a terminal or a log.
 pub(crate) fn clean(text: &str, max_chars: usize) -> String {
-    let cleaned: String = text
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(max_chars)
-        .collect();
-    cleaned.trim().to_owned()
+    crate::text::excerpt(crate::text::printable(text).trim(), max_chars)
 }
 
 trait ClassifyName {
@@ -331,7 +326,7 @@ mod tests {
         ));
         assert_eq!(
             failure.to_string(),
-            "the IdP answered invalid_grant (bad[31m token)"
+            "the IdP answered invalid_grant (bad token)"
         );
     }
 }

@@ -18,4 +18,5 @@ mod cli {
     mod ownership;
     mod proxies;
     mod session;
+    mod terminal;
 }

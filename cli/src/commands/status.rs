@@ -10,6 +10,7 @@ use llmauth_core::setup::managed;
 use llmauth_core::setup::notices;
 use llmauth_core::setup::tool::Tool;
 use llmauth_core::store::Backend;
+use llmauth_core::text::{excerpt, printable};
 use llmauth_core::time::UnixTime;
 use serde_json::{Value, json};
 
@@ -153,9 +154,10 @@ impl ProxyState {
             Self::Running {
                 port,
                 token_expires_at: Some(at),
-            } => {
-                format!("running on http://localhost:{port} (its token is valid until {at})")
-            }
+            } => format!(
+                "running on http://localhost:{port} (its token is valid until {})",
+                excerpt(at, 40)
+            ),
             Self::Running {
                 port,
                 token_expires_at: None,
@@ -194,7 +196,7 @@ impl Report<'_> {
             return format!("unreadable ({reason})");
         }
         match (&s.sub, s.refresh_token, s.access_valid) {
-            (Some(sub), true, _) => format!("signed in as {sub}"),
+            (Some(sub), true, _) => format!("signed in as {}", printable(sub)),
             (None, true, _) => "signed in".to_owned(),
             (_, false, true) => {
                 "access token only (no refresh token: sign in again when it expires)".to_owned()
@@ -244,7 +246,7 @@ impl Report<'_> {
         match last_error {
             Some(e) => line(
                 "last failure:",
-                &format!("{} (exit {}) {}", e.time, e.exit_code, e.message),
+                &printable(&format!("{} (exit {}) {}", e.time, e.exit_code, e.message)),
             ),
             None => line("last failure:", "none recorded"),
         }

@@ -8,10 +8,12 @@ use serde::Deserialize;
 
 use super::authorize::{self, SignInStep, Verified};
 use super::shell::{Progress, Shell};
-use crate::error::{ExchangeFailure, FlowError, IdpUnavailable, LoginFailure};
+use crate::discovery;
+use crate::error::{ExchangeFailure, FlowError, IdpUnavailable, LoginFailure, ProtocolViolation};
 use crate::intent::{Intent, IntentResult, Notice};
 use crate::oauth::{FailureClass, TokenFailure, parse_error, parse_token_response};
 use crate::secret::DeviceCode;
+use crate::text;
 use crate::time::{UnixTime, WaitReason};
 
 /// RFC 8628 §3.2: poll every 5 s unless told otherwise.
@@ -134,6 +136,16 @@ fn on_authorized<S: From<SignInStep>>(
         let failure = TokenFailure::Malformed("not a device authorization response".to_owned());
         return Err(FlowError::LoginFailed(LoginFailure::TokenEndpoint(failure)));
     };
+    // A person is sent there with the code: an http page could be anyone's.
+    let insecure = std::iter::once(&answer.verification_uri)
+        .chain(&answer.verification_uri_complete)
+        .find(|url| !discovery::is_secure_url(url));
+    if let Some(url) = insecure {
+        let url = text::excerpt(url, 200);
+        return Err(FlowError::Protocol(
+            ProtocolViolation::InsecureVerificationUri { url },
+        ));
+    }
     let url = answer
         .verification_uri_complete
         .clone()

@@ -1108,6 +1108,51 @@ fn a_device_code_nobody_enters_times_out_after_its_lifetime() {
     );
 }
 
+#[test]
+fn idp_text_of_a_device_sign_in_reaches_the_terminal_clean() {
+    let s = setup(
+        Backend::File,
+        InitialSession::None,
+        DEVICE_LOGIN,
+        INTERACTIVE,
+    );
+    let (_, run) = run(
+        &s,
+        &[(Kind::DeviceAuthorization, &[3]), (Kind::DevicePoll, &[0])],
+    );
+    let shown: Vec<String> = run.notices().map(ToString::to_string).collect();
+    let shown = shown.join("\n");
+    assert!(
+        !shown.chars().any(|c| c.is_control() && c != '\n'),
+        "{shown:?}"
+    );
+    assert!(!shown.contains("evil.test"), "{shown:?}");
+    assert!(
+        shown.contains("visit https://idp.test/device and enter the code: ABCD-EFGH"),
+        "{shown:?}"
+    );
+}
+
+#[test]
+fn a_device_verification_url_that_is_not_https_stops_the_sign_in() {
+    let s = setup(
+        Backend::File,
+        InitialSession::None,
+        DEVICE_LOGIN,
+        INTERACTIVE,
+    );
+    let (world, run) = run(&s, &[(Kind::DeviceAuthorization, &[4])]);
+    let error = error(&run);
+    assert_eq!(error.class(), crate::error::ErrorClass::Bug, "{error}");
+    assert!(
+        error.to_string().contains("http://idp.test/device"),
+        "{error}"
+    );
+    assert_eq!(run.notices().count(), 0, "nobody is sent there");
+    assert_eq!(run.count_kind(Kind::DevicePoll), 0);
+    assert!(!world.contains(&Slot::LoginMarker(settings().session_key)));
+}
+
 // ---- logout and inspect ---------------------------------------------------------------------
 
 #[test]
