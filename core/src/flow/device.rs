@@ -117,7 +117,7 @@ fn on_authorized<S: From<SignInStep>>(
         }
     };
     if !(200..300).contains(&response.status) {
-        let failure = parse_error(&response);
+        let failure = parse_error(&response, &shell.sent);
         return Err(match failure.class() {
             FailureClass::Transient => FlowError::IdpUnavailable(
                 IdpUnavailable::DeviceAuthorization(ExchangeFailure::Answered(failure)),
@@ -207,7 +207,7 @@ fn on_polled<S: From<SignInStep>>(
 ) -> Progress<Verified> {
     let failure = match result
         .into_http()?
-        .map(|response| parse_token_response(&response))
+        .map(|response| parse_token_response(&response, &shell.sent))
     {
         Ok(Ok(tokens)) => return authorize::complete(shell, now, tokens, None, &mut false),
         Ok(Err(failure)) => failure,

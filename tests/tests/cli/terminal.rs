@@ -75,7 +75,11 @@ fn a_device_code_from_the_idp_is_shown_without_its_escape_sequences() {
 
     expect_exit(&finished, 3, "login --device, denied");
     assert_clean(&finished.stderr);
-    assert!(!finished.stderr.contains("evil.example"), "{}", finished.stderr);
+    assert!(
+        !finished.stderr.contains("evil.example"),
+        "{}",
+        finished.stderr
+    );
     assert!(
         finished
             .stderr
@@ -100,13 +104,16 @@ fn a_device_sign_in_page_that_is_not_https_stops_the_login() {
 
     expect_exit(&finished, 1, "login --device with an http sign-in page");
     assert!(
-        finished
-            .stderr
-            .contains("the IdP's device sign-in page is not an https URL: http://idp.example/device"),
+        finished.stderr.contains(
+            "the IdP's device sign-in page is not an https URL: http://idp.example/device"
+        ),
         "{}",
         finished.stderr
     );
-    assert!(!finished.stderr.contains("WDJB"), "no code to type in there");
+    assert!(
+        !finished.stderr.contains("WDJB"),
+        "no code to type in there"
+    );
 }
 
 #[test]
@@ -132,7 +139,11 @@ fn a_login_marker_url_is_shown_without_its_escape_sequences() {
 
     expect_exit(&finished, 3, "token while another process signs in");
     assert_clean(&finished.stderr);
-    assert!(!finished.stderr.contains("evil.example"), "{}", finished.stderr);
+    assert!(
+        !finished.stderr.contains("evil.example"),
+        "{}",
+        finished.stderr
+    );
     assert!(
         finished.stderr.contains("https://idp.example/auth?x=1"),
         "{}",
