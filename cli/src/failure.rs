@@ -106,7 +106,7 @@ impl fmt::Display for Failure {
 }
 
 /// Longest line of an error shown: any file or server answer quoted in it is an excerpt.
-const MAX_LINE: usize = 1000;
+const MAX_LINE: usize = 500;
 
 /// `text` line by line (a config error may list several fields), each made printable and
 /// at most [`MAX_LINE`] characters.

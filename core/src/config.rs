@@ -39,7 +39,7 @@ pub mod fuzzing;
 pub mod strategies;
 
 pub use changes::ConfigChanges;
-pub use document::ConfigDocument;
+pub use document::{ConfigDocument, MAX_CONFIG_BYTES};
 pub use duration::{format_duration, parse_duration};
 pub use error::{ConfigError, FieldError};
 pub use model::{Config, SecretsBackend, defaults};

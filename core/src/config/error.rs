@@ -45,6 +45,12 @@ pub enum ConfigError {
     /// One or more fields break the rules; every broken field is listed.
     #[error("{}", FieldList(.0))]
     Invalid(Vec<FieldError>),
+    /// The file is larger than any llmauth config (it was not read whole).
+    #[error("the file is larger than {} MiB", limit / (1024 * 1024))]
+    TooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
     /// The updated file could not be produced faithfully (for example, the top level of the
     /// file is a flow mapping, or an anchor defined under `llm:` is used elsewhere), so
     /// nothing should be written.
@@ -112,6 +118,7 @@ impl ConfigError {
             other @ (Self::Parse { .. }
             | Self::UnknownKey { .. }
             | Self::UnsupportedVersion { .. }
+            | Self::TooLarge { .. }
             | Self::Unrenderable { .. }) => other,
         }
     }
@@ -124,6 +131,7 @@ impl ConfigError {
             | Self::UnknownKey { .. }
             | Self::UnsupportedVersion { .. }
             | Self::Unconfigured { .. }
+            | Self::TooLarge { .. }
             | Self::Unrenderable { .. } => &[],
         }
     }
@@ -139,7 +147,10 @@ impl ConfigError {
                 line,
                 column,
                 message,
-            } => format!("{path}:{line}:{column}: {message}"),
+            } => format!(
+                "{path}:{line}:{column}: {}",
+                crate::text::excerpt(message, 200)
+            ),
             Self::UnknownKey { key, line } => format!("{path}:{line}: {}", unknown_key(key)),
             Self::UnsupportedVersion { found } => {
                 format!("{path} was written by a newer llmauth (version {found})")
@@ -157,6 +168,10 @@ impl ConfigError {
                 }
             },
             Self::Unrenderable { reason } => format!("cannot update {path}: {reason}"),
+            Self::TooLarge { limit } => format!(
+                "{path} is larger than {} MiB, which no llmauth config is",
+                limit / (1024 * 1024)
+            ),
         }
     }
 
@@ -175,15 +190,20 @@ impl ConfigError {
             Self::Unrenderable { .. } => {
                 "edit the file by hand; llmauth cannot rewrite it faithfully".to_owned()
             }
+            Self::TooLarge { .. } => {
+                "check that --config or LLMAUTH_CONFIG names llmauth's config file".to_owned()
+            }
         }
     }
 }
 
-/// "unknown key `llm.oidc.isuer` (did you mean `llm.oidc.issuer`?)".
+/// "unknown key `llm.oidc.isuer` (did you mean `llm.oidc.issuer`?)"; a key of any
+/// length is quoted as an excerpt.
 fn unknown_key(key: &str) -> String {
+    let quoted = crate::text::excerpt(key, 80);
     match super::field::did_you_mean(key) {
-        Some(field) => format!("unknown key `{key}` (did you mean `{field}`?)"),
-        None => format!("unknown key `{key}`"),
+        Some(field) => format!("unknown key `{quoted}` (did you mean `{field}`?)"),
+        None => format!("unknown key `{quoted}`"),
     }
 }
 

@@ -78,6 +78,10 @@ pub fn did_you_mean(unknown: &str) -> Option<&'static str> {
     if let Some(moved) = ALL.into_iter().find(|field| split(field).1 == name) {
         return Some(moved);
     }
+    // No field name is half this long; comparing a runaway key would only cost time.
+    if name.len() > 64 {
+        return None;
+    }
     ALL.into_iter()
         .map(|field| {
             let (field_section, field_name) = split(field);

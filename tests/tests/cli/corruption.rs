@@ -165,3 +165,45 @@ fn config_errors_say_each_thing_once() {
         );
     }
 }
+
+/// A config file is a few hundred bytes: one over 1 MiB is refused unread, in one line,
+/// and nothing in any file is echoed at length (issue 9.7).
+#[test]
+fn a_huge_config_is_refused_in_one_short_line() {
+    let world = World::new();
+    let path = world.sandbox.config_file();
+    let huge = format!("llm:\n  {}: 1\n", "k".repeat(2 * 1024 * 1024));
+    std::fs::write(&path, &huge).expect("write the config");
+
+    let finished = world.run(&["token"]);
+
+    expect_exit(&finished, 2, "token with a 2 MiB config");
+    assert_eq!(finished.stderr.lines().count(), 1, "{}", finished.stderr);
+    assert!(
+        finished.stderr.len() < 500,
+        "{} bytes",
+        finished.stderr.len()
+    );
+    assert!(
+        finished
+            .stderr
+            .contains(&format!("{} is larger than 1 MiB", path.display())),
+        "{}",
+        finished.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&path).expect("config"), huge);
+
+    // Under the limit, a long key is quoted as an excerpt only, here and in the record
+    // tools' helpers leave.
+    let long = format!("llm:\n  {}: 1\n", "k".repeat(100_000));
+    std::fs::write(&path, long).expect("write the config");
+    let finished = world.run(&["token", "--non-interactive"]);
+    expect_exit(&finished, 2, "token with a long unknown key");
+    assert!(
+        finished.stderr.len() < 1000,
+        "{} bytes",
+        finished.stderr.len()
+    );
+    let recorded = std::fs::read(world.last_error_file()).expect("last-error.json");
+    assert!(recorded.len() < 1000, "{} bytes", recorded.len());
+}
