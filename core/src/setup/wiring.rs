@@ -82,6 +82,9 @@ pub struct FileSpec {
     /// Permissions of the file when setup creates it: 0600 when it holds the local key,
     /// 0700 for the shim, 0644 otherwise.
     pub new_file_mode: u32,
+    /// It holds a secret (the local key): setup makes an existing file owner-only too,
+    /// and teardown gives it its mode back.
+    pub secret: bool,
 }
 
 impl fmt::Debug for FileSpec {
@@ -91,6 +94,7 @@ impl fmt::Debug for FileSpec {
             .field("format", &self.format)
             .field("edits", &self.edits)
             .field("new_file_mode", &format_args!("{:o}", self.new_file_mode))
+            .field("secret", &self.secret)
             .finish()
     }
 }
@@ -195,6 +199,7 @@ pub fn files(
                 format: Format::Json,
                 edits,
                 new_file_mode: 0o644,
+                secret: false,
             }]
         }
         Tool::Codex => {
@@ -223,6 +228,7 @@ pub fn files(
                     ),
                 ],
                 new_file_mode: 0o644,
+                secret: false,
             }]
         }
         Tool::GeminiCli => vec![
@@ -234,6 +240,7 @@ pub fn files(
                     json!("gemini-api-key"),
                 )],
                 new_file_mode: 0o644,
+                secret: false,
             },
             FileSpec {
                 path: dir.join(".env"),
@@ -243,6 +250,7 @@ pub fn files(
                     set(&["GOOGLE_GEMINI_BASE_URL"], json!(settings.proxy_origin())),
                 ],
                 new_file_mode: 0o600,
+                secret: true,
             },
         ],
         Tool::Vscode | Tool::VscodeInsiders => vec![FileSpec {
@@ -256,6 +264,7 @@ pub fn files(
                 set(&["github.copilot.advanced.apiKey"], json!(key()?)),
             ],
             new_file_mode: 0o600,
+            secret: true,
         }],
         Tool::Cursor => vec![FileSpec {
             path: editor_settings(tool, env),
@@ -268,6 +277,7 @@ pub fn files(
                 set(&["cursor.general.openAIAPIKey"], json!(key()?)),
             ],
             new_file_mode: 0o600,
+            secret: true,
         }],
         Tool::Xcode => vec![FileSpec {
             path: dir.join("editorSettings.json"),
@@ -280,6 +290,7 @@ pub fn files(
                 set(&["apiKey"], json!(key()?)),
             ],
             new_file_mode: 0o600,
+            secret: true,
         }],
         Tool::ClaudeDesktop => {
             let library = claude_desktop_library(env);
@@ -306,12 +317,14 @@ pub fn files(
                         content: settings.helper.shim(env.platform),
                     }],
                     new_file_mode: 0o700,
+                    secret: false,
                 },
                 FileSpec {
                     path: library.join(format!("{id}.json")),
                     format: Format::Whole,
                     edits: vec![Edit::Whole { content }],
                     new_file_mode: 0o600,
+                    secret: false,
                 },
                 FileSpec {
                     path: library.join("_meta.json"),
@@ -324,6 +337,7 @@ pub fn files(
                         },
                     ],
                     new_file_mode: 0o644,
+                    secret: false,
                 },
             ]
         }

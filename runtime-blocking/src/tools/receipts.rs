@@ -108,6 +108,7 @@ mod tests {
                 format: llmauth_core::setup::receipt::Format::Toml,
                 created: true,
                 created_dirs: Vec::new(),
+                previous_mode: Some(0o644),
                 entries: Vec::new(),
             }],
         };
