@@ -29,7 +29,9 @@ pub(crate) fn changes(args: &SetArgs) -> ConfigChanges {
         scopes: args.scopes.clone(),
         prompt: args.prompt.clone(),
         auth_params: args.auth_params.clone(),
+        refresh_window: args.refresh_window.clone(),
         proxy_port: args.proxy_port.map(i64::from),
+        require_local_key: args.require_local_key,
         callback_port: args.callback_port.map(i64::from),
         ca_file: args.ca_file.as_deref().map(absolute),
         secrets_backend: args.secrets_backend.map(|b| match b {
@@ -46,7 +48,6 @@ pub(crate) fn changes(args: &SetArgs) -> ConfigChanges {
             .map(|models| if models == [""] { Vec::new() } else { models }),
         bedrock_compat: args.bedrock_compat,
         bedrock_enable_1m: args.enable_1m,
-        ..ConfigChanges::default()
     }
 }
 

@@ -35,6 +35,7 @@ pub mod local_http;
 pub mod lock;
 pub mod paths;
 pub mod proxy_key;
+pub mod tls;
 pub mod tools;
 
 pub use backend::resolve_backend;

@@ -34,6 +34,11 @@ fn set(app: &App, args: &SetArgs) -> Result<(), Failure> {
     if !missing.is_empty() {
         eprintln!("Still needed before signing in: {}.", missing.join(", "));
     }
+    if args.require_local_key == Some(false) {
+        eprintln!(
+            "warning: the proxy will accept requests without the local key: any program on this machine can use it with your identity"
+        );
+    }
     if args.tls_skip_verify == Some(true) {
         eprintln!(
             "warning: TLS verification of the gateway is off; use this only for local development"

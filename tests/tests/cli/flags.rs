@@ -51,3 +51,53 @@ fn proxy_start_refuses_a_port_config_set_refuses() {
         start.stderr
     );
 }
+
+#[test]
+fn file_only_settings_have_flags_too() {
+    let world = World::new();
+    let set = world.run(&[
+        "config",
+        "set",
+        "--refresh-window",
+        "5m",
+        "--require-local-key=false",
+    ]);
+    expect_exit(
+        &set,
+        0,
+        "config set --refresh-window --require-local-key=false",
+    );
+    assert!(
+        set.stderr
+            .contains("warning: the proxy will accept requests without the local key"),
+        "{}",
+        set.stderr
+    );
+    let config = std::fs::read_to_string(world.sandbox.config_file()).expect("config");
+    assert!(config.contains("refresh_window: 5m"), "{config}");
+    assert!(config.contains("require_local_key: false"), "{config}");
+
+    let back = world.run(&[
+        "config",
+        "set",
+        "--require-local-key",
+        "--refresh-window",
+        "",
+    ]);
+    expect_exit(
+        &back,
+        0,
+        "config set --require-local-key --refresh-window ''",
+    );
+    let config = std::fs::read_to_string(world.sandbox.config_file()).expect("config");
+    assert!(config.contains("require_local_key: true"), "{config}");
+    assert!(!config.contains("refresh_window"), "{config}");
+
+    let wrong = world.run(&["config", "set", "--refresh-window", "soon"]);
+    expect_exit(&wrong, 2, "config set --refresh-window soon");
+    assert!(
+        wrong.stderr.contains("llm.oidc.refresh_window"),
+        "{}",
+        wrong.stderr
+    );
+}
