@@ -196,7 +196,7 @@ impl Report<'_> {
             return format!("unreadable ({reason})");
         }
         match (&s.sub, s.refresh_token, s.access_valid) {
-            (Some(sub), true, _) => format!("signed in as {}", printable(sub)),
+            (Some(sub), true, _) => format!("signed in as {sub}"),
             (None, true, _) => "signed in".to_owned(),
             (_, false, true) => {
                 "access token only (no refresh token: sign in again when it expires)".to_owned()
@@ -225,12 +225,18 @@ impl Report<'_> {
 
     fn text(&self, last_error: Option<&llmauth_blocking::last_error::LastError>) -> String {
         let mut out = String::new();
-        let mut line = |label: &str, value: &str| out.push_str(&format!("{label:<14} {value}\n"));
+        // Values quote state (receipts, the last failure, the stored user): printable only.
+        let mut line = |label: &str, value: &str| {
+            out.push_str(&format!("{label:<14} {}\n", printable(value)));
+        };
         line("config:", &self.app.config_path().display().to_string());
         for row in self.document.show_text().lines() {
             out.push_str(&format!("  {row}\n"));
         }
-        let mut line = |label: &str, value: &str| out.push_str(&format!("{label:<14} {value}\n"));
+        // Values quote state (receipts, the last failure, the stored user): printable only.
+        let mut line = |label: &str, value: &str| {
+            out.push_str(&format!("{label:<14} {}\n", printable(value)));
+        };
         line("secrets:", &self.backend_line());
         line("session:", &self.session_line());
         line("access token:", &self.access_line());
@@ -246,7 +252,7 @@ impl Report<'_> {
         match last_error {
             Some(e) => line(
                 "last failure:",
-                &printable(&format!("{} (exit {}) {}", e.time, e.exit_code, e.message)),
+                &format!("{} (exit {}) {}", e.time, e.exit_code, e.message),
             ),
             None => line("last failure:", "none recorded"),
         }
@@ -261,7 +267,7 @@ impl Report<'_> {
             );
         }
         for warning in self.all_warnings() {
-            out.push_str(&format!("warning: {warning}\n"));
+            out.push_str(&format!("warning: {}\n", printable(&warning)));
         }
         out
     }
