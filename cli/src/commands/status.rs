@@ -233,7 +233,6 @@ impl Report<'_> {
         for row in self.document.show_text().lines() {
             out.push_str(&format!("  {row}\n"));
         }
-        // Values quote state (receipts, the last failure, the stored user): printable only.
         let mut line = |label: &str, value: &str| {
             out.push_str(&format!("{label:<14} {}\n", printable(value)));
         };
