@@ -1,12 +1,12 @@
 //! What every command needs: where files are, the configuration, the session backend,
 //! and a flow wired to the blocking runtime.
 
-use std::io::{ErrorKind, IsTerminal};
+use std::io::{ErrorKind, IsTerminal, Read as _};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use llmauth_blocking::{FlowSetup, IoOptions, Paths, drive, now, resolve_backend};
-use llmauth_core::config::{Config, ConfigDocument, SecretsBackend};
+use llmauth_core::config::{Config, ConfigDocument, MAX_CONFIG_BYTES, SecretsBackend};
 use llmauth_core::flow::{
     DesktopFacts, FlowSettings, Goal, Interaction, LoggedOut, LogoutGoal, TerminalFacts,
 };
@@ -55,11 +55,18 @@ impl App {
         &self.paths.config_file
     }
 
-    /// Reads and parses the config file; a missing file is an empty configuration.
+    /// Reads and parses the config file; a missing file is an empty configuration. At
+    /// most one byte more than core accepts is read.
     pub(crate) fn read_config(&self) -> Result<ConfigDocument, Failure> {
         let path = self.config_path();
-        let bytes = match std::fs::read(path) {
-            Ok(bytes) => bytes,
+        let limit = u64::try_from(MAX_CONFIG_BYTES)
+            .unwrap_or(u64::MAX)
+            .saturating_add(1);
+        let mut bytes = Vec::new();
+        let read =
+            std::fs::File::open(path).and_then(|file| file.take(limit).read_to_end(&mut bytes));
+        match read {
+            Ok(_) => {}
             Err(error) if error.kind() == ErrorKind::NotFound => return Ok(ConfigDocument::new()),
             Err(error) => {
                 return Err(Failure::new(

@@ -153,7 +153,8 @@ pub enum ConfigCommand {
     Set(Box<SetArgs>),
     /// Print the configuration.
     Show(FormatArgs),
-    /// Remove the configuration and the stored session.
+    /// Revert the configured tools, then remove the configuration, the stored session,
+    /// the proxy's local key and the last recorded failure.
     Reset {
         /// Do not ask.
         #[arg(long)]
@@ -185,9 +186,17 @@ pub struct SetArgs {
     /// An extra authorization parameter (repeatable; an empty value removes it).
     #[arg(long = "auth-param", value_name = "K=V", value_parser = parse_key_value)]
     pub auth_params: Vec<(String, String)>,
+    /// Refresh the access token when this little validity is left (at most half its
+    /// lifetime), e.g. 10m ("" for the default, 10m).
+    #[arg(long, value_name = "DURATION")]
+    pub refresh_window: Option<String>,
     /// The localhost proxy's port.
     #[arg(long, value_name = "N")]
     pub proxy_port: Option<u16>,
+    /// Whether the proxy answers only requests carrying the local key (the default);
+    /// =false lets any program on this machine use it with your identity.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub require_local_key: Option<bool>,
     /// The port of the sign-in redirect listener; it must match a redirect URI registered
     /// at the IdP (http://localhost:<port>/callback). 0 = any free port, for IdPs that
     /// allow any loopback port (RFC 8252 §7.3).

@@ -10,6 +10,8 @@ use llmauth_core::config::{
 use llmauth_core::setup::teardown::forgotten;
 use llmauth_core::setup::transaction::{Configured, recorded};
 
+use llmauth_blocking::lock::LockError;
+
 use crate::app::App;
 use crate::args::{BackendArg, SetArgs};
 use crate::failure::{Exit, Failure};
@@ -27,9 +29,11 @@ pub(crate) fn changes(args: &SetArgs) -> ConfigChanges {
         scopes: args.scopes.clone(),
         prompt: args.prompt.clone(),
         auth_params: args.auth_params.clone(),
+        refresh_window: args.refresh_window.clone(),
         proxy_port: args.proxy_port.map(i64::from),
+        require_local_key: args.require_local_key,
         callback_port: args.callback_port.map(i64::from),
-        ca_file: args.ca_file.clone(),
+        ca_file: args.ca_file.as_deref().map(absolute),
         secrets_backend: args.secrets_backend.map(|b| match b {
             BackendArg::Auto => SecretsBackend::Auto,
             BackendArg::Keyring => SecretsBackend::Keyring,
@@ -44,8 +48,17 @@ pub(crate) fn changes(args: &SetArgs) -> ConfigChanges {
             .map(|models| if models == [""] { Vec::new() } else { models }),
         bedrock_compat: args.bedrock_compat,
         bedrock_enable_1m: args.enable_1m,
-        ..ConfigChanges::default()
     }
+}
+
+/// A path as the user meant it: relative to the directory they ran the command in (the
+/// config must not depend on where a tool later runs the helper). An empty path (which
+/// unsets the setting) stays empty.
+fn absolute(path: &str) -> String {
+    if path.is_empty() {
+        return String::new();
+    }
+    std::path::absolute(path).map_or_else(|_| path.to_owned(), |p| p.display().to_string())
 }
 
 /// Applies `changes` to the config file under `locks/config.lock`; nothing is written
@@ -151,7 +164,15 @@ fn update(
             Ok(document)
         },
     );
-    outcome.map_err(|e| Failure::new(Exit::LockTimeout, e.to_string(), None))?
+    outcome.map_err(|e| {
+        let exit = if matches!(e, LockError::Busy(_)) {
+            Exit::LockTimeout
+        } else {
+            // The lock file cannot be used: its directory was refused, or is unwritable.
+            Exit::Usage
+        };
+        Failure::new(exit, e.to_string(), None)
+    })?
 }
 
 /// Problems with the CA file `changes` (or else `document`) names, for validation.

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use llmauth_core::config::ConfigError;
 use llmauth_core::error::{ErrorClass, FlowError};
 use llmauth_core::setup::error::SetupError;
+use llmauth_core::text::excerpt;
 
 /// Exit codes of SPEC §2.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,6 +53,9 @@ pub(crate) struct Failure {
     pub(crate) message: String,
     /// What to do, when there is something.
     pub(crate) hint: Option<String>,
+    /// The command has already said what is wrong on stdout (`status`): only the exit
+    /// code is left to give.
+    reported: bool,
 }
 
 impl Failure {
@@ -61,46 +65,54 @@ impl Failure {
             exit,
             message: message.into(),
             hint,
+            reported: false,
+        }
+    }
+
+    /// An exit code for a state the command has reported already; nothing more is
+    /// printed.
+    pub(crate) fn reported(exit: Exit) -> Self {
+        Self {
+            reported: true,
+            ..Self::new(exit, "", None)
         }
     }
 
     /// A configuration problem in the file at `path`.
     pub(crate) fn config(path: &Path, error: &ConfigError) -> Self {
-        let path = path.display();
-        let (message, hint) = match error {
-            ConfigError::Parse { line, .. } | ConfigError::UnknownKey { line, .. } => (
-                format!("{path}:{line}: {error}"),
-                Some("fix the file, or run `llmauth config set`".to_owned()),
-            ),
-            ConfigError::Unconfigured { .. } => {
-                (format!("llmauth is not configured ({path}): {error}"), None)
-            }
-            ConfigError::Invalid(_) => (
-                format!("invalid configuration in {path}: {error}"),
-                Some("fix it with `llmauth config set`".to_owned()),
-            ),
-            ConfigError::UnsupportedVersion { .. } | ConfigError::Unrenderable { .. } => {
-                (format!("{path}: {error}"), None)
-            }
-        };
-        Self::new(Exit::Usage, message, hint)
+        let message = error.in_file(&path.display().to_string());
+        Self::new(Exit::Usage, message, Some(error.hint()))
     }
 
     /// Writes the failure to stderr and returns its exit code.
     pub(crate) fn report(&self) -> ExitCode {
-        eprintln!("{self}");
+        if !self.reported {
+            eprintln!("{self}");
+        }
         ExitCode::from(self.exit.code())
     }
 }
 
 impl fmt::Display for Failure {
+    /// What goes to stderr and `last-error.json`: messages quote the IdP, files and
+    /// paths, so each line is made printable and bounded.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "error: {}", self.message)?;
+        write!(f, "error: {}", for_terminal(&self.message))?;
         if let Some(hint) = &self.hint {
-            write!(f, " — {hint}")?;
+            write!(f, " — {}", for_terminal(hint))?;
         }
         Ok(())
     }
+}
+
+/// Longest line of an error shown: any file or server answer quoted in it is an excerpt.
+const MAX_LINE: usize = 500;
+
+/// `text` line by line (a config error may list several fields), each made printable and
+/// at most [`MAX_LINE`] characters.
+fn for_terminal(text: &str) -> String {
+    let lines: Vec<String> = text.split('\n').map(|l| excerpt(l, MAX_LINE)).collect();
+    lines.join("\n")
 }
 
 impl From<FlowError> for Failure {

@@ -124,6 +124,9 @@ fn describe_install(installed: &Installed, port: u16) -> Report {
         installed.manager.name(),
         files.join(", ")
     );
+    for warning in &installed.warnings {
+        eprintln!("warning: {warning}");
+    }
     if let Some(line) = &installed.not_carried {
         text.push_str(&format!("note: {line}\n"));
     }

@@ -39,14 +39,14 @@ pub mod fuzzing;
 pub mod strategies;
 
 pub use changes::ConfigChanges;
-pub use document::ConfigDocument;
+pub use document::{ConfigDocument, MAX_CONFIG_BYTES};
 pub use duration::{format_duration, parse_duration};
 pub use error::{ConfigError, FieldError};
 pub use model::{Config, SecretsBackend, defaults};
 pub use raw::{
     ConfiguredTool, RawBedrock, RawConfig, RawOidc, RawProxy, RawSecrets, RawSetup, RawTls,
 };
-pub use validate::RESERVED_AUTH_PARAMS;
+pub use validate::{RESERVED_AUTH_PARAMS, check_proxy_start_port};
 
 /// The `llm.version` this llmauth writes and understands; a file with a greater version was
 /// written by a newer llmauth and is refused.

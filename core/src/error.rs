@@ -12,7 +12,7 @@ use crate::http::TransportError;
 use crate::id_token::IdTokenError;
 use crate::intent::{BindError, IntentId};
 use crate::oauth::{OAuthError, TokenFailure};
-use crate::store::StoreError;
+use crate::store::{StoreError, StoreErrorKind};
 use crate::time::UnixTime;
 
 /// Whose move it is after a failure. Every error llmauth reports has one class, and both
@@ -47,8 +47,8 @@ pub enum FlowError {
     /// The IdP or the network failed in a way that may pass.
     #[error("{0}")]
     IdpUnavailable(IdpUnavailable),
-    /// The session store failed.
-    #[error("the session store failed: {0}")]
+    /// The session store failed, or refused a file or directory of the state.
+    #[error("{}", store_message(.0))]
     Store(StoreError),
     /// The configuration or the IdP's client registration is wrong.
     #[error("{0}")]
@@ -66,6 +66,9 @@ pub enum FlowError {
     /// not be ignored.
     #[error("{0}")]
     IdToken(IdTokenError),
+    /// The IdP answered something that must not be used or shown.
+    #[error("{0}")]
+    Protocol(ProtocolViolation),
     /// The operating system gave no randomness for PKCE, `state` and `nonce`.
     #[error("{0}")]
     Entropy(EntropyError),
@@ -79,21 +82,41 @@ impl FlowError {
     pub fn class(&self) -> ErrorClass {
         match self {
             Self::NeedsLogin(_) | Self::LoginFailed(_) => ErrorClass::AuthRequired,
-            Self::IdpUnavailable(_) | Self::Store(_) => ErrorClass::Transient,
+            // A refused session file needs a new sign-in (or the owner's `chmod`); state
+            // someone else could have written needs the user's fix; anything else of the
+            // store (the keychain, a full disk) may pass.
+            Self::Store(error) => match error.kind {
+                StoreErrorKind::InsecurePermissions => ErrorClass::AuthRequired,
+                StoreErrorKind::UntrustedState => ErrorClass::Config,
+                StoreErrorKind::KeychainUnavailable | StoreErrorKind::Io => ErrorClass::Transient,
+            },
+            Self::IdpUnavailable(_) => ErrorClass::Transient,
             Self::Misconfigured(_) | Self::CallbackPortInUse { .. } => ErrorClass::Config,
             Self::LockTimeout => ErrorClass::LockTimeout,
-            Self::IdToken(_) | Self::Entropy(_) | Self::Internal(_) => ErrorClass::Bug,
+            Self::IdToken(_) | Self::Protocol(_) | Self::Entropy(_) | Self::Internal(_) => {
+                ErrorClass::Bug
+            }
         }
     }
 
     /// What the user can do about it, when there is something.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Self::NeedsLogin(NeedsLogin::LoginInProgress { url }) => {
-                Some(format!("finish the sign-in at {url}, then try again"))
-            }
+            Self::NeedsLogin(NeedsLogin::LoginInProgress { url }) => Some(format!(
+                "finish the sign-in at {}, then try again",
+                crate::text::printable(url)
+            )),
             Self::NeedsLogin(_) | Self::LoginFailed(_) => Some("run `llmauth login`".to_owned()),
+            // Nothing answered where the issuer points: a typo is as likely as an outage.
+            Self::IdpUnavailable(IdpUnavailable::Discovery(DiscoveryUnavailable::Unreachable {
+                ..
+            })) => Some(CHECK_ISSUER.to_owned() + ", and that the IdP can be reached from here"),
             Self::IdpUnavailable(_) => Some("check your network and the IdP, then try again".to_owned()),
+            Self::Misconfigured(Misconfiguration::DiscoveryNotServed { .. }) => {
+                Some(CHECK_ISSUER.to_owned() + ": it must be the URL the IdP names itself with")
+            }
+            // Their message names the path and the `chmod` or `chown` that fixes it.
+            Self::Store(error) if error.is_refusal() => None,
             Self::Store(_) => Some(
                 "check the keychain (or `llmauth config set --secrets-backend file`) and file permissions".to_owned(),
             ),
@@ -102,8 +125,21 @@ impl FlowError {
                 "stop the program using it, or `llmauth config set --callback-port <port>` (a port the IdP allows)".to_owned(),
             ),
             Self::LockTimeout => Some("try again; if it persists, look for a stuck llmauth process".to_owned()),
+            Self::Protocol(_) => {
+                Some("the IdP's answer was refused; ask its administrators to fix it".to_owned())
+            }
             Self::IdToken(_) | Self::Entropy(_) | Self::Internal(_) => None,
         }
+    }
+}
+
+/// A refusal says what is wrong with which path itself; any other store failure is
+/// introduced as one.
+fn store_message(error: &StoreError) -> String {
+    if error.is_refusal() {
+        error.to_string()
+    } else {
+        format!("the session store failed: {error}")
     }
 }
 
@@ -192,7 +228,10 @@ pub enum LoginFailure {
     #[error("the sign-in failed: {0}")]
     TokenEndpoint(TokenFailure),
     /// Nobody completed the sign-in in time.
-    #[error("the sign-in was not completed within {minutes} minutes")]
+    #[error(
+        "the sign-in was not completed within {}",
+        crate::text::count(*minutes, "minute", "minutes")
+    )]
     TimedOut {
         /// How long we waited.
         minutes: u64,
@@ -207,6 +246,10 @@ pub enum LoginFailure {
         reason: String,
     },
 }
+
+/// The start of the hint for an issuer that leads nowhere.
+const CHECK_ISSUER: &str =
+    "check the issuer (`llmauth config show`; `llmauth config set --issuer URL`)";
 
 /// The message of a call whose time budget ran out (`token --timeout`).
 const BUDGET_SPENT: &str = "the time allowed for this call ran out before the IdP answered";
@@ -236,9 +279,14 @@ pub enum IdpUnavailable {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DiscoveryUnavailable {
-    /// No HTTP answer.
-    #[error("could not reach the IdP for its discovery document: {0}")]
-    Unreachable(TransportError),
+    /// No HTTP answer from the discovery document's URL.
+    #[error("could not get the discovery document from {url}: {error}")]
+    Unreachable {
+        /// The URL tried.
+        url: String,
+        /// What happened.
+        error: TransportError,
+    },
     /// The IdP answered with a status that may pass (5xx, 429).
     #[error("{0}")]
     Answered(DiscoveryError),
@@ -287,12 +335,36 @@ pub enum Misconfiguration {
     /// (`invalid_client`, `unauthorized_client`, a 4xx without an error body, …).
     #[error("refreshing the access token failed: {0}")]
     RefreshRejected(TokenFailure),
-    /// The discovery document is unusable, names another issuer, or is not served.
+    /// The discovery document is unusable, or names another issuer.
     #[error("{0}")]
     Discovery(DiscoveryError),
+    /// No discovery document is served where the issuer says: it is probably mistyped.
+    #[error(
+        "no discovery document at {} (the IdP answered HTTP {status})",
+        crate::text::listing(urls, "or")
+    )]
+    DiscoveryNotServed {
+        /// The URLs tried, in order.
+        urls: Vec<String>,
+        /// The last status.
+        status: u16,
+    },
     /// The callback listener could not start (for another reason than a taken port).
     #[error("{0}")]
     CallbackBind(BindError),
+}
+
+/// What an IdP answered that llmauth refuses to use.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProtocolViolation {
+    /// RFC 8628 §3.2: the device flow's verification URL is not https (http only on
+    /// loopback), so a person would be sent to a page anyone on the way could change.
+    #[error("the IdP's device sign-in page is not an https URL: {url}")]
+    InsecureVerificationUri {
+        /// The URL, made printable and short.
+        url: String,
+    },
 }
 
 /// A bug in llmauth: what went wrong inside.
@@ -361,6 +433,26 @@ mod tests {
         }
     }
 
+    fn store(kind: StoreErrorKind) -> FlowError {
+        FlowError::Store(StoreError {
+            kind,
+            detail: "/s/x — fix".to_owned(),
+        })
+    }
+
+    #[test]
+    fn a_refusal_is_its_own_sentence_and_needs_no_hint() {
+        let refused = store(StoreErrorKind::UntrustedState);
+        assert_eq!(refused.to_string(), "/s/x — fix");
+        assert_eq!(refused.hint(), None);
+        let io = store(StoreErrorKind::Io);
+        assert_eq!(
+            io.to_string(),
+            "the session store failed: file access failed: /s/x — fix"
+        );
+        assert!(io.hint().is_some());
+    }
+
     /// The typed causes print exactly what the string-carrying variants printed.
     #[test]
     fn typed_causes_keep_their_messages() {
@@ -375,9 +467,12 @@ mod tests {
             ),
             (
                 FlowError::IdpUnavailable(IdpUnavailable::Refresh(RefreshFailure::Discovery(
-                    DiscoveryUnavailable::Unreachable(transport()),
+                    DiscoveryUnavailable::Unreachable {
+                        url: "https://idp/.well-known/openid-configuration".to_owned(),
+                        error: transport(),
+                    },
                 ))),
-                "could not refresh the access token: could not reach the IdP for its discovery document: connection failed: refused",
+                "could not refresh the access token: could not get the discovery document from https://idp/.well-known/openid-configuration: connection failed: refused",
             ),
             (
                 FlowError::IdpUnavailable(IdpUnavailable::CodeExchange(ExchangeFailure::Answered(
@@ -433,6 +528,18 @@ mod tests {
                 FlowError::Internal(Internal::UnexpectedResult),
                 ErrorClass::Bug,
             ),
+            (store(StoreErrorKind::Io), ErrorClass::Transient),
+            (
+                store(StoreErrorKind::KeychainUnavailable),
+                ErrorClass::Transient,
+            ),
+            // Issue 9.9: a session file refused for its permissions needs a sign-in, not
+            // a retry; state another user could have written needs the user's fix.
+            (
+                store(StoreErrorKind::InsecurePermissions),
+                ErrorClass::AuthRequired,
+            ),
+            (store(StoreErrorKind::UntrustedState), ErrorClass::Config),
         ];
         for (error, class) in cases {
             assert_eq!(error.class(), class, "{error}");

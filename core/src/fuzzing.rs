@@ -29,7 +29,7 @@ pub fn token_response(data: &[u8]) {
         content_type: None,
         body: crate::secret::SecretBytes::new(body.to_vec()),
     };
-    match parse_token_response(&response) {
+    match parse_token_response(&response, &crate::http::SentSecrets::default()) {
         Ok(tokens) => {
             // The Debug must not depend on the secret values at all.
             let stand_in = crate::oauth::TokenResponse {

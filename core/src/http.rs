@@ -13,13 +13,44 @@ use crate::time::UnixTime;
 pub const MAX_IDP_BODY: usize = 1024 * 1024;
 
 /// Form fields whose values are credentials and never shown.
-const SECRET_FIELDS: [&str; 5] = [
+const SECRET_FIELDS: [&str; 6] = [
     "refresh_token",
     "code",
     "code_verifier",
     "device_code",
     "token",
+    "client_secret",
 ];
+
+/// What [`SentSecrets::redact`] puts where a credential was.
+pub const REDACTED: &str = "[redacted]";
+
+/// The credentials of the request an answer replies to. Some IdPs repeat a malformed
+/// request in their `error_description`; [`SentSecrets::redact`] takes them out before
+/// the text is kept, cut or shown (SPEC §8).
+#[derive(Default)]
+pub struct SentSecrets(Vec<SecretBytes>);
+
+impl SentSecrets {
+    /// `text` with every credential of the request replaced by `[redacted]`, in the forms
+    /// an echo may take: as sent (form-encoded) and decoded.
+    pub fn redact(&self, text: &str) -> String {
+        let mut text = text.to_owned();
+        for secret in &self.0 {
+            let Ok(secret) = core::str::from_utf8(secret.expose_secret()) else {
+                continue;
+            };
+            text = text.replace(secret, REDACTED);
+        }
+        text
+    }
+}
+
+impl fmt::Debug for SentSecrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SentSecrets([redacted; {}])", self.0.len())
+    }
+}
 
 /// HTTP method of an IdP request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,6 +125,27 @@ impl HttpRequest {
         url::form_urlencoded::parse(body.expose_secret())
             .map(|(name, _)| name.into_owned())
             .collect()
+    }
+
+    /// The credentials this request carries, for taking them out of its answer.
+    pub fn sent_secrets(&self) -> SentSecrets {
+        let Some(body) = &self.body else {
+            return SentSecrets::default();
+        };
+        let mut needles: Vec<String> = Vec::new();
+        for (name, value) in url::form_urlencoded::parse(body.expose_secret()) {
+            // Too short to be a credential, and replacing it would garble the text.
+            if !SECRET_FIELDS.contains(&name.as_ref()) || value.len() < 4 {
+                continue;
+            }
+            let encoded: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+            needles.push(encoded);
+            needles.push(value.into_owned());
+        }
+        // Longest first, so no part of a longer form is left behind.
+        needles.sort_by_key(|needle| core::cmp::Reverse(needle.len()));
+        needles.dedup();
+        SentSecrets(needles.into_iter().map(SecretBytes::new).collect())
     }
 
     /// The value of a non-secret form field (for tests and transcripts); `None` for the
@@ -174,14 +226,30 @@ impl fmt::Debug for HttpResponse {
 
 /// A request that got no HTTP answer.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{kind}: {detail}")]
 pub struct TransportError {
     /// What failed.
     pub kind: TransportErrorKind,
     /// Whether the request may have reached the server (decides `maybe_spent`, SPEC §5).
     pub request_sent: bool,
     /// A short description from the HTTP client; never contains a body or a credential.
+    /// For a timeout, what was being waited for ("connecting", "waiting for the IdP to
+    /// answer"): it is read after "timed out".
     pub detail: String,
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            TransportErrorKind::Timeout => write!(f, "{} {}", self.kind, self.detail),
+            TransportErrorKind::Dns
+            | TransportErrorKind::Connect
+            | TransportErrorKind::Tls
+            | TransportErrorKind::UntrustedCertificate
+            | TransportErrorKind::Io
+            | TransportErrorKind::TooLarge
+            | TransportErrorKind::Proxy => write!(f, "{}: {}", self.kind, self.detail),
+        }
+    }
 }
 
 /// The kinds of transport failure, all transient for the token lifecycle.
@@ -224,6 +292,34 @@ impl fmt::Display for TransportErrorKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_echo_of_the_request_loses_its_credentials() {
+        let limits = Limits {
+            connect_timeout: Duration::from_secs(3),
+            deadline: UnixTime::EPOCH,
+        };
+        let request = HttpRequest::post_form(
+            "https://idp/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", "CANARY-code/+="),
+                ("code_verifier", "CANARY-verifier"),
+                ("client_id", "c"),
+            ],
+            limits,
+        );
+        let body =
+            String::from_utf8(request.body.as_ref().unwrap().expose_secret().to_vec()).unwrap();
+        let sent = request.sent_secrets();
+        let echoed = sent.redact(&format!("bad request: {body}; code was CANARY-code/+="));
+        assert_eq!(
+            echoed,
+            "bad request: grant_type=authorization_code&code=[redacted]&code_verifier=[redacted]\
+             &client_id=c; code was [redacted]"
+        );
+        assert!(!format!("{sent:?}").contains("CANARY"));
+    }
 
     #[test]
     fn debug_redacts_credential_fields() {

@@ -7,6 +7,7 @@ use core::time::Duration;
 use crate::http::{HttpRequest, HttpResponse, TransportError};
 use crate::secret::{SecretBytes, SecretUrl};
 use crate::store::{LockName, Slot, StoreError};
+use crate::text::printable;
 use crate::time::{UnixTime, WaitReason};
 
 /// Identifies the outstanding intent; a result must carry the id it answers.
@@ -229,36 +230,47 @@ pub enum Notice {
 }
 
 impl fmt::Display for Notice {
+    /// Every string in a notice that came from the IdP or from state (URLs, codes,
+    /// reasons) is made [`printable`] first: it goes to a terminal.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::ServingCachedToken { reason, valid_for } => write!(
                 f,
-                "warning: could not refresh the access token ({reason}); using the cached one, valid for {}s more",
+                "warning: could not refresh the access token ({}); using the cached one, valid for {}s more",
+                printable(reason),
                 valid_for.as_secs()
             ),
             Self::SessionEndedServingCachedToken { reason, valid_for } => write!(
                 f,
-                "warning: the sign-in session has ended ({reason}); using the cached access token, valid for {}s more — run `llmauth login` before then",
+                "warning: the sign-in session has ended ({}); using the cached access token, valid for {}s more — run `llmauth login` before then",
+                printable(reason),
                 valid_for.as_secs()
             ),
             Self::SignInUrl { url, browser_opened: true } => {
-                write!(f, "Opening your browser to sign in. If it does not open, visit:\n  {url}")
+                write!(f, "Opening your browser to sign in. If it does not open, visit:\n  {}", printable(url))
             }
-            Self::SignInUrl { url, browser_opened: false } => write!(f, "Open this URL to sign in: {url}"),
+            Self::SignInUrl { url, browser_opened: false } => {
+                write!(f, "Open this URL to sign in: {}", printable(url))
+            }
             Self::PasteBackHint => f.write_str(
                 "Waiting for the sign-in to finish. If your browser cannot reach this machine, paste the address it was redirected to here and press Enter.",
             ),
             Self::DeviceCode { verification_uri, complete_uri, user_code } => {
-                write!(f, "To sign in, visit {verification_uri} and enter the code: {user_code}")?;
+                write!(
+                    f,
+                    "To sign in, visit {} and enter the code: {}",
+                    printable(verification_uri),
+                    printable(user_code)
+                )?;
                 if let Some(complete) = complete_uri {
-                    write!(f, "\n  (or open {complete})")?;
+                    write!(f, "\n  (or open {})", printable(complete))?;
                 }
                 Ok(())
             }
             Self::LoginInProgressElsewhere { url, user_code } => {
-                write!(f, "Another llmauth process is signing in; finish it at {url}")?;
+                write!(f, "Another llmauth process is signing in; finish it at {}", printable(url))?;
                 if let Some(code) = user_code {
-                    write!(f, " with the code {code}")?;
+                    write!(f, " with the code {}", printable(code))?;
                 }
                 Ok(())
             }
@@ -267,16 +279,22 @@ impl fmt::Display for Notice {
 Likely fixes: `llmauth config set --prompt consent`; allow the refresh_token grant for this client at the IdP; \
 let the client request the offline_access scope",
             ),
-            Self::SessionMovedAside { reason } => {
-                write!(f, "warning: the stored session was unreadable ({reason}); it was moved aside and a new sign-in starts")
-            }
-            Self::RevocationFailed { reason } => {
-                write!(f, "warning: could not revoke the refresh token at the IdP ({reason}); it was deleted here")
-            }
+            Self::SessionMovedAside { reason } => write!(
+                f,
+                "warning: the stored session was unreadable ({}); it was moved aside and a new sign-in starts",
+                printable(reason)
+            ),
+            Self::RevocationFailed { reason } => write!(
+                f,
+                "warning: could not revoke the refresh token at the IdP ({}); it was deleted here",
+                printable(reason)
+            ),
             Self::CallbackIgnored { reason } => write!(f, "note: the sign-in listener ignored {reason}"),
-            Self::AccessCacheNotWritten { reason } => {
-                write!(f, "warning: could not cache the access token ({reason}); the next call will refresh again")
-            }
+            Self::AccessCacheNotWritten { reason } => write!(
+                f,
+                "warning: could not cache the access token ({}); the next call will refresh again",
+                printable(reason)
+            ),
         }
     }
 }

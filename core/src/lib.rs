@@ -61,5 +61,6 @@ pub mod setup;
 pub mod store;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
+pub mod text;
 pub mod time;
 pub mod token;

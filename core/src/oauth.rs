@@ -6,8 +6,9 @@ use core::time::Duration;
 
 use serde::Deserialize;
 
-use crate::http::HttpResponse;
+use crate::http::{HttpResponse, SentSecrets};
 use crate::secret::{AccessToken, IdToken, RefreshToken, is_printable_token};
+use crate::text::printable;
 
 /// A successful token response.
 pub struct TokenResponse {
@@ -148,9 +149,12 @@ struct WireError {
 /// # Errors
 /// A non-2xx status (with or without an RFC 6749 error body), or a 2xx body that is not a
 /// bearer token response with a printable access token.
-pub fn parse_token_response(response: &HttpResponse) -> Result<TokenResponse, TokenFailure> {
+pub fn parse_token_response(
+    response: &HttpResponse,
+    sent: &SentSecrets,
+) -> Result<TokenResponse, TokenFailure> {
     if !(200..300).contains(&response.status) {
-        return Err(parse_error(response));
+        return Err(parse_error(response, sent));
     }
     let wire: WireTokenResponse =
         serde_json::from_slice(response.body.expose_secret()).map_err(|e| {
@@ -203,16 +207,20 @@ fn parse_expires_in(value: &serde_json::Value) -> Result<Duration, TokenFailure>
         .ok_or_else(|| TokenFailure::Malformed("expires_in is not a number of seconds".to_owned()))
 }
 
-/// Parses a non-2xx answer into the RFC 6749 error it carries, if any.
-pub fn parse_error(response: &HttpResponse) -> TokenFailure {
+/// Parses a non-2xx answer into the RFC 6749 error it carries, if any. The texts are
+/// made printable, then the credentials of the request they answer (`sent`) are taken
+/// out, then they are cut short — in that order, so no control character hides a
+/// credential and no cut leaves part of one.
+pub fn parse_error(response: &HttpResponse, sent: &SentSecrets) -> TokenFailure {
+    let text = |raw: &str, max_chars| clean(&sent.redact(&printable(raw)), max_chars);
     match serde_json::from_slice::<WireError>(response.body.expose_secret()) {
         Ok(wire) if !wire.error.is_empty() => TokenFailure::OAuth {
             status: response.status,
             error: OAuthError {
-                code: clean(&wire.error, 64),
+                code: text(&wire.error, 64),
                 description: wire
                     .error_description
-                    .map(|d| clean(&d, 300))
+                    .map(|d| text(&d, 300))
                     .filter(|d| !d.is_empty()),
             },
         },
@@ -222,12 +230,7 @@ pub fn parse_error(response: &HttpResponse) -> TokenFailure {
 
 /// Keeps IdP-provided text printable and short before it reaches a terminal or a log.
 pub(crate) fn clean(text: &str, max_chars: usize) -> String {
-    let cleaned: String = text
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(max_chars)
-        .collect();
-    cleaned.trim().to_owned()
+    crate::text::excerpt(printable(text).trim(), max_chars)
 }
 
 trait ClassifyName {
@@ -256,7 +259,7 @@ mod tests {
             200,
             r#"{"access_token":"at","token_type":"bearer","expires_in":"300","refresh_token":"rt","id_token":"x.y.z","scope":"openid offline_access"}"#,
         );
-        let tokens = parse_token_response(&response).unwrap();
+        let tokens = parse_token_response(&response, &SentSecrets::default()).unwrap();
         assert_eq!(tokens.access_token.expose_secret(), "at");
         assert_eq!(tokens.expires_in, Some(Duration::from_secs(300)));
         assert_eq!(
@@ -278,7 +281,9 @@ mod tests {
             r#"{"access_token":"a","token_type":"mac"}"#,
             r#"{"access_token":"a","expires_in":"soon"}"#,
         ] {
-            let failure = parse_token_response(&HttpResponse::json(200, body)).unwrap_err();
+            let failure =
+                parse_token_response(&HttpResponse::json(200, body), &SentSecrets::default())
+                    .unwrap_err();
             assert_eq!(failure.class(), FailureClass::Transient, "{body}");
         }
     }
@@ -318,20 +323,25 @@ mod tests {
             (404, "not found", FailureClass::Config),
         ];
         for (status, body, class) in cases {
-            let failure = parse_token_response(&HttpResponse::json(status, body)).unwrap_err();
+            let failure =
+                parse_token_response(&HttpResponse::json(status, body), &SentSecrets::default())
+                    .unwrap_err();
             assert_eq!(failure.class(), class, "{status} {body}");
         }
     }
 
     #[test]
     fn error_text_is_cleaned() {
-        let failure = parse_error(&HttpResponse::json(
-            400,
-            "{\"error\":\"invalid_grant\",\"error_description\":\"bad\\u001b[31m token\"}",
-        ));
+        let failure = parse_error(
+            &HttpResponse::json(
+                400,
+                "{\"error\":\"invalid_grant\",\"error_description\":\"bad\\u001b[31m token\"}",
+            ),
+            &SentSecrets::default(),
+        );
         assert_eq!(
             failure.to_string(),
-            "the IdP answered invalid_grant (bad[31m token)"
+            "the IdP answered invalid_grant (bad token)"
         );
     }
 }

@@ -8,13 +8,15 @@
 //! * [`slot`]: the places a driver touches, and its errors ([`Slot`], [`StoreError`]);
 //! * [`records`]: what a slot holds ([`SessionRecords`]);
 //! * [`marker`], [`cooldown`] and [`lock`]: how processes coordinate ([`LoginMarker`],
-//!   [`SignInCooldown`], [`LockName`]).
+//!   [`SignInCooldown`], [`LockName`]);
+//! * [`ownership`]: whether a file or directory of the state may be believed ([`judge`]).
 
 pub mod backend;
 pub mod cooldown;
 pub mod key;
 pub mod lock;
 pub mod marker;
+pub mod ownership;
 pub mod records;
 pub mod slot;
 
@@ -23,5 +25,6 @@ pub use cooldown::{SIGN_IN_COOLDOWN, SignInCooldown};
 pub use key::{SessionKey, discovery_key};
 pub use lock::LockName;
 pub use marker::LoginMarker;
+pub use ownership::{PathFacts, PathKind, judge};
 pub use records::{AccessRecord, CorruptRecord, RECORD_VERSION, RefreshRecord, SessionRecords};
 pub use slot::{Slot, StoreError, StoreErrorKind};

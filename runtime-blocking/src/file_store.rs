@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use llmauth_core::secret::SecretBytes;
-use llmauth_core::store::{StoreError, StoreErrorKind};
+use llmauth_core::store::{PathFacts, PathKind, StoreError, StoreErrorKind, judge};
 
 /// Owner-only permissions for every file llmauth writes.
 pub const PRIVATE_FILE: u32 = 0o600;
@@ -21,23 +21,35 @@ pub const PRIVATE_DIR: u32 = 0o700;
 /// 1 MiB.
 const MAX_FILE: u64 = 4 * 1024 * 1024;
 
-/// Reads a whole file; a missing file is `Ok(None)`.
+/// Reads a whole file of llmauth's state; a missing file is `Ok(None)`.
 ///
-/// With `secret` set (session records, the access-token cache), a file that others may
-/// read or that another user owns is refused: its content may have been exposed or
-/// planted, so it is not used (SPEC §8). Nothing is created on this path.
+/// Nothing is believed that another user could have written (SPEC §8): the file and
+/// its directory must be the user's and not writable by others, and with `secret` set
+/// (session records, the access-token cache, `proxy.key`, receipts) the file must not be
+/// readable by others either — its content may have been exposed. Nothing is created on
+/// this path.
 ///
 /// # Errors
-/// `InsecurePermissions` naming the file, or `Io` with the path and the OS error.
+/// `InsecurePermissions` or `UntrustedState` naming the path and the fix, or `Io` with
+/// the path and the OS error.
 pub fn read(path: &Path, secret: bool) -> Result<Option<SecretBytes>, StoreError> {
     let mut file = match File::open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(io_error(path, &e)),
     };
-    if secret {
-        check_private(&file, path)?;
+    let kind = if secret {
+        PathKind::Secret
+    } else {
+        PathKind::File
+    };
+    // The directory first: when others can write it, that is what needs fixing.
+    if let Some(dir) = parent(path) {
+        let meta = fs::metadata(dir).map_err(|e| io_error(dir, &e))?;
+        trust(dir, &meta, PathKind::Directory)?;
     }
+    let meta = file.metadata().map_err(|e| io_error(path, &e))?;
+    trust(path, &meta, kind)?;
     let mut bytes = Vec::new();
     (&mut file)
         .take(MAX_FILE + 1)
@@ -93,15 +105,15 @@ pub fn move_aside(path: &Path, unix_secs: u64) -> io::Result<Option<PathBuf>> {
     Ok(Some(target))
 }
 
-/// Creates a new file that must not exist yet (`O_EXCL`), owner-only, creating missing
-/// parent directories; used for copies of corrupt keychain items and for files whose
-/// first writer wins (`proxy.key`).
+/// Creates a new file that must not exist yet (`O_EXCL`), owner-only, in a private
+/// directory (see [`private_dir`]); used for copies of corrupt keychain items and for
+/// files whose first writer wins (`proxy.key`).
 ///
 /// # Errors
-/// `AlreadyExists` when the file exists, or the OS error.
+/// `AlreadyExists` when the file exists, a refused directory, or the OS error.
 pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
-    if let Some(dir) = path.parent() {
-        create_private_dir(dir)?;
+    if let Some(dir) = parent(path) {
+        private_dir(dir)?;
     }
     let mut file = create_exclusive(path, mode)?;
     let written = file.write_all(bytes).and_then(|()| file.sync_all());
@@ -112,11 +124,28 @@ pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     written
 }
 
-/// Creates `dir` and its missing ancestors with owner-only permissions.
+/// Makes sure llmauth may keep files in `dir`: an existing directory must be the
+/// user's and not writable by others (it is never repaired: the error says how); a
+/// missing one is created, with its missing ancestors, owner-only (0700).
+///
+/// # Errors
+/// A refused directory (an [`io::Error`] wrapping the [`StoreError`] that names the
+/// fix; [`io_error`] unwraps it), or the OS error.
+pub fn private_dir(dir: &Path) -> io::Result<()> {
+    match fs::metadata(dir) {
+        Ok(meta) => trust(dir, &meta, PathKind::Directory).map_err(io::Error::other),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => create_dirs(dir),
+        Err(e) => Err(e),
+    }
+}
+
+/// Creates `dir` and its missing ancestors owner-only (0700), leaving existing ones as
+/// they are: for directories that are the user's business, such as a tool's own
+/// configuration directory.
 ///
 /// # Errors
 /// The OS error.
-pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+pub fn create_dirs(dir: &Path) -> io::Result<()> {
     if dir.as_os_str().is_empty() || dir.is_dir() {
         return Ok(());
     }
@@ -130,8 +159,12 @@ pub fn create_private_dir(dir: &Path) -> io::Result<()> {
     builder.create(dir)
 }
 
-/// Maps an OS error on `path` into core's store error.
+/// Maps an OS error on `path` into core's store error (or gives back the refusal a
+/// [`private_dir`] error carries).
 pub(crate) fn io_error(path: &Path, error: &io::Error) -> StoreError {
+    if let Some(refused) = error.get_ref().and_then(|e| e.downcast_ref::<StoreError>()) {
+        return refused.clone();
+    }
     StoreError {
         kind: StoreErrorKind::Io,
         detail: format!("{}: {error}", path.display()),
@@ -146,13 +179,26 @@ pub(crate) struct Staged {
     committed: bool,
 }
 
-/// Writes `bytes` to a fresh temporary file beside `path` and flushes it to disk.
+/// Writes `bytes` to a fresh temporary file beside `path`, in a private directory (see
+/// [`private_dir`]), and flushes it to disk.
 pub(crate) fn stage(path: &Path, bytes: &[u8], mode: u32) -> io::Result<Staged> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    create_private_dir(dir)?;
+    private_dir(parent(path).unwrap_or(Path::new(".")))?;
+    stage_in(path, bytes, mode)
+}
+
+/// Replaces a file of the user's (a tool's settings) atomically, as [`write_atomic`]
+/// does, but in a directory that is the user's business: missing directories are
+/// created (0700), existing ones are taken as they are.
+///
+/// # Errors
+/// The OS error of the step that failed; the old file is then untouched.
+pub fn write_user_file(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    create_dirs(parent(path).unwrap_or(Path::new(".")))?;
+    stage_in(path, bytes, mode)?.commit()
+}
+
+/// [`stage`] in a directory that exists.
+fn stage_in(path: &Path, bytes: &[u8], mode: u32) -> io::Result<Staged> {
     let (tmp, mut file) = create_temp_beside(path, mode)?;
     let staged = Staged {
         tmp,
@@ -266,24 +312,27 @@ fn free_name(candidate: &Path) -> PathBuf {
     }
 }
 
-/// Refuses a secret file that others can read or write, or that another user owns.
+/// The directory `path` is in, if it names one.
+fn parent(path: &Path) -> Option<&Path> {
+    path.parent().filter(|dir| !dir.as_os_str().is_empty())
+}
+
+/// Whether llmauth may believe `path`, as core judges what `stat` says.
 #[cfg(unix)]
-fn check_private(file: &File, path: &Path) -> Result<(), StoreError> {
+fn trust(path: &Path, meta: &fs::Metadata, kind: PathKind) -> Result<(), StoreError> {
     use std::os::unix::fs::MetadataExt as _;
-    let meta = file.metadata().map_err(|e| io_error(path, &e))?;
-    let foreign_owner = meta.uid() != rustix::process::geteuid().as_raw();
-    if meta.mode() & 0o077 != 0 || foreign_owner {
-        return Err(StoreError {
-            kind: StoreErrorKind::InsecurePermissions,
-            detail: path.display().to_string(),
-        });
-    }
-    Ok(())
+    let facts = PathFacts {
+        owner: meta.uid(),
+        user: rustix::process::geteuid().as_raw(),
+        mode: meta.mode(),
+        kind,
+    };
+    judge(&path.display().to_string(), facts)
 }
 
 /// Windows protects files through the profile directory's ACLs; nothing to check here.
 #[cfg(not(unix))]
-fn check_private(_file: &File, _path: &Path) -> Result<(), StoreError> {
+fn trust(_path: &Path, _meta: &fs::Metadata, _kind: PathKind) -> Result<(), StoreError> {
     Ok(())
 }
 

@@ -6,6 +6,8 @@
 //! comes back as a response (core classifies it), and the intent's deadline, connect
 //! timeout and body limit are enforced here.
 
+mod progress;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,9 +20,11 @@ use llmauth_core::time::UnixTime;
 use rustls_pki_types::CertificateDer;
 use ureq::http::HeaderValue;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
+use ureq::unversioned::resolver::DefaultResolver;
 use ureq::{Agent, Proxy, ProxyProtocol, Timeout};
 
 use crate::ca_file;
+use progress::{Progress, Stage};
 
 /// The HTTP client of one process; cheap until its first request.
 pub(crate) struct HttpClient {
@@ -29,6 +33,8 @@ pub(crate) struct HttpClient {
     /// mean).
     proxies: Option<ProxyEnv>,
     agent: Option<Agent>,
+    /// How far the request in flight got, for what its failure means.
+    progress: Progress,
 }
 
 impl HttpClient {
@@ -38,6 +44,7 @@ impl HttpClient {
             ca_file,
             proxies: None,
             agent: None,
+            progress: Progress::default(),
         }
     }
 
@@ -64,7 +71,7 @@ impl HttpClient {
             return Err(TransportError {
                 kind: TransportErrorKind::Timeout,
                 request_sent: false,
-                detail: "the deadline passed before the request was sent".to_owned(),
+                detail: "before the request was sent".to_owned(),
             });
         }
         let connect = request.connect_timeout.min(total);
@@ -99,6 +106,7 @@ impl HttpClient {
             connect,
             proxy,
         };
+        self.progress.start();
         let mut response = match &request.body {
             Some(body) => {
                 let http = builder
@@ -113,7 +121,7 @@ impl HttpClient {
                 run(&agent, http, limits)
             }
         }
-        .map_err(|e| map_error(&e))?;
+        .map_err(|e| map_error(&e, self.progress.stage()))?;
 
         let status = response.status().as_u16();
         let header = |name: &str| {
@@ -131,7 +139,7 @@ impl HttpClient {
             .with_config()
             .limit(limit)
             .read_to_vec()
-            .map_err(|e| map_error(&e))?;
+            .map_err(|e| map_error(&e, Stage::Ready))?;
         Ok(Exchanged {
             response: HttpResponse {
                 status,
@@ -155,7 +163,11 @@ impl HttpClient {
             .user_agent(concat!("llmauth/", env!("CARGO_PKG_VERSION")))
             .tls_config(TlsConfig::builder().root_certs(roots).build())
             .build();
-        let agent: Agent = config.into();
+        let agent = Agent::with_parts(
+            config,
+            self.progress.connector(),
+            DefaultResolver::default(),
+        );
         self.agent = Some(agent.clone());
         Ok(agent)
     }
@@ -269,14 +281,14 @@ fn not_sent(detail: &str) -> TransportError {
     }
 }
 
-/// Maps a ureq error into core's transport error.
+/// Maps a ureq error on a request that reached `stage` into core's transport error.
 ///
 /// `request_sent` decides whether core marks the refresh token `maybe_spent` (SPEC §5),
 /// so it is `false` only where the request certainly never left: name resolution,
-/// connecting, the proxy handshake, the TLS handshake. Everything later — and anything
-/// unrecognised — counts as sent. Details never include a body or a URL (which may
-/// carry a query).
-fn map_error(error: &ureq::Error) -> TransportError {
+/// connecting, the proxy handshake, the TLS handshake — anything before the connection
+/// was ready. Everything later — and anything unrecognised — counts as sent. Details
+/// never include a body or a URL (which may carry a query).
+fn map_error(error: &ureq::Error, stage: Stage) -> TransportError {
     use TransportErrorKind as Kind;
     if let Some(tls) = rustls_error(error) {
         return map_tls_error(tls);
@@ -288,10 +300,15 @@ fn map_error(error: &ureq::Error) -> TransportError {
             false,
             "timed out resolving the host name".to_owned(),
         ),
-        ureq::Error::Timeout(Timeout::Connect) => {
-            (Kind::Timeout, false, "timed out connecting".to_owned())
+        // Read as "timed out <detail>".
+        ureq::Error::Timeout(_) if stage == Stage::Connecting => {
+            (Kind::Timeout, false, "connecting".to_owned())
         }
-        ureq::Error::Timeout(phase) => (Kind::Timeout, true, format!("timed out ({phase})")),
+        ureq::Error::Timeout(_) => (
+            Kind::Timeout,
+            true,
+            "waiting for the IdP to answer".to_owned(),
+        ),
         ureq::Error::Io(e) if is_lookup_failure(e) => (Kind::Dns, false, e.to_string()),
         ureq::Error::Io(e) => {
             let before_sending = matches!(
@@ -343,7 +360,7 @@ fn map_error(error: &ureq::Error) -> TransportError {
     };
     TransportError {
         kind,
-        request_sent,
+        request_sent: request_sent && stage == Stage::Ready,
         detail,
     }
 }

@@ -206,10 +206,7 @@ impl BlockingIo {
                 Ok(LockOutcome::Acquired)
             }
             Ok(None) => Ok(LockOutcome::Busy),
-            Err(error) => Err(StoreError {
-                kind: llmauth_core::store::StoreErrorKind::Io,
-                detail: format!("cannot lock {}: {error}", path.display()),
-            }),
+            Err(error) => Err(file_store::io_error(&path, &error)),
         }
     }
 }

@@ -81,6 +81,17 @@ pub fn clear(paths: &Paths, key: &SessionKey) -> io::Result<()> {
     file_store::delete(&paths.last_error_file(key))
 }
 
+/// Removes every session's record (`config reset`: a new install has no failures).
+///
+/// # Errors
+/// The OS error, other than the records being absent.
+pub fn clear_all(paths: &Paths) -> io::Result<()> {
+    match std::fs::remove_dir_all(paths.last_error_dir()) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        Ok(()) | Err(_) => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

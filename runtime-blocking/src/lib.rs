@@ -37,6 +37,7 @@ pub mod lock;
 pub mod paths;
 pub mod proxy_key;
 pub mod service;
+pub mod tls;
 pub mod tools;
 
 pub use backend::resolve_backend;

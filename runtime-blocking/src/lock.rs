@@ -12,7 +12,7 @@ use std::time::Duration;
 use llmauth_core::time::UnixTime;
 
 use crate::clock;
-use crate::file_store::create_private_dir;
+use crate::file_store::private_dir;
 
 /// First pause between attempts while waiting: short, so an uncontended hand-over (a
 /// refresh takes a few milliseconds) is noticed quickly.
@@ -26,7 +26,8 @@ pub struct LockGuard {
     _file: File,
 }
 
-/// Takes the exclusive lock on `path`, creating the file (and `locks/`, 0700) if needed.
+/// Takes the exclusive lock on `path`, creating the file (and `locks/`, 0700) if needed;
+/// an existing `locks/` must pass [`private_dir`]'s checks.
 ///
 /// With `until: None` it tries once; otherwise it retries with short, growing pauses
 /// until the wall clock reaches `until`. `Ok(None)` means another holder kept it.
@@ -92,14 +93,10 @@ fn open_lock_file(path: &Path) -> io::Result<File> {
         use std::os::unix::fs::OpenOptionsExt as _;
         options.mode(crate::file_store::PRIVATE_FILE);
     }
-    match options.open(path) {
-        Ok(file) => Ok(file),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            if let Some(dir) = path.parent() {
-                create_private_dir(dir)?;
-            }
-            options.open(path)
-        }
-        Err(e) => Err(e),
+    // `locks/` must be the user's own: another user who could write it could replace a
+    // lock file or plant a login marker beside it.
+    if let Some(dir) = path.parent() {
+        private_dir(dir)?;
     }
+    options.open(path)
 }

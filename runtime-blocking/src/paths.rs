@@ -98,12 +98,15 @@ impl Paths {
         self.state_dir.join("backend")
     }
 
+    /// `$STATE/last-error/`: the last failure of each session's helper calls.
+    pub fn last_error_dir(&self) -> PathBuf {
+        self.state_dir.join("last-error")
+    }
+
     /// `$STATE/last-error/<key>.json`: the last failure of a helper's `token` call for
     /// this session.
     pub fn last_error_file(&self, key: &SessionKey) -> PathBuf {
-        self.state_dir
-            .join("last-error")
-            .join(format!("{key}.json"))
+        self.last_error_dir().join(format!("{key}.json"))
     }
 
     /// `$STATE/proxy.key`.

@@ -62,6 +62,15 @@ pub fn load(paths: &Paths) -> io::Result<Option<LocalKey>> {
     })
 }
 
+/// Deletes the local key (`config reset`); the next command that needs one creates a
+/// new key.
+///
+/// # Errors
+/// The OS error, other than the file being absent.
+pub fn delete(paths: &Paths) -> io::Result<()> {
+    file_store::delete(&paths.proxy_key_file())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

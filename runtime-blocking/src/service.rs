@@ -76,6 +76,8 @@ pub struct Installed {
     pub commands: Vec<(String, Result<(), String>)>,
     /// What the definition could not carry (a line to print).
     pub not_carried: Option<String>,
+    /// What writing the files had to say (lines to print).
+    pub warnings: Vec<String>,
 }
 
 /// Writes the service's files (receipt first, as setup does), then registers and starts
@@ -98,6 +100,7 @@ pub fn install(
         .into_iter()
         .collect();
     let mut files = Vec::new();
+    let mut warnings = Vec::new();
     for (index, file) in specs.iter().enumerate() {
         let also = if index + 1 == specs.len() {
             enablement.as_slice()
@@ -107,7 +110,7 @@ pub fn install(
         let target = resolve_link(&file.path).unwrap_or_else(|_| file.path.clone());
         lock_tool_file(paths, &target, || {
             let steps = setup.plan_file(file, read_tool_file(&file.path)?, also)?;
-            perform_all(paths, &steps)
+            perform_all(paths, &steps, &mut |text| warnings.push(text.to_owned()))
         })??;
         files.push(file.path.clone());
     }
@@ -123,6 +126,7 @@ pub fn install(
         manager_answered,
         commands,
         not_carried: install::not_carried(manager, spec),
+        warnings,
     })
 }
 

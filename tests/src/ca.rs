@@ -122,7 +122,7 @@ impl TestCa {
     pub fn server_config(&self) -> Arc<ServerConfig> {
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.leaf_key_pkcs8.clone()));
         let chain = vec![self.leaf_der.clone(), self.ca_der.clone()];
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = llmauth_blocking::tls::provider();
         let built = ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| e.to_string())
@@ -147,7 +147,7 @@ impl TestCa {
         if let Err(e) = roots.add(self.ca_der.clone()) {
             panic!("test CA certificate rejected by rustls: {e}");
         }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = llmauth_blocking::tls::provider();
         match ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions() {
             Ok(b) => Arc::new(b.with_root_certificates(roots).with_no_client_auth()),
             Err(e) => panic!("test TLS client config rejected: {e}"),

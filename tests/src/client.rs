@@ -24,7 +24,7 @@ pub fn agent_trusting(roots: &[CertificateDer<'static>]) -> ureq::Agent {
     };
     let tls = TlsConfig::builder()
         .root_certs(root_certs)
-        .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .unversioned_rustls_crypto_provider(llmauth_blocking::tls::provider())
         .build();
     ureq::Agent::config_builder()
         .tls_config(tls)

@@ -12,14 +12,14 @@
 //! | [`Fault::CloseAfterProcessing`] | yes | nothing; the socket closes at once |
 //!
 //! The answer-only variants (`Status`, `Garbage`, `InvalidGrant`,
-//! `TemporarilyUnavailable`) never process the request.
+//! `TemporarilyUnavailable`, `EchoForm`) never process the request.
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
 use serde_json::json;
 
-use crate::http_server::Response;
+use crate::http_server::{Request, Response};
 
 /// One way to fail a request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,11 +43,15 @@ pub enum Fault {
     /// Process the request, then drop the connection without answering (the answer is
     /// lost: the client cannot know whether its request took effect).
     CloseAfterProcessing,
+    /// Answer 400 `{"error":"invalid_request"}` whose `error_description` repeats the
+    /// request body as received — the refresh token, code or verifier in it included —
+    /// as some IdPs do for malformed requests.
+    EchoForm,
 }
 
 impl Fault {
-    /// Runs `process` (the endpoint's normal work) under this fault.
-    pub fn apply(&self, process: impl FnOnce() -> Response) -> Response {
+    /// Runs `process` (the endpoint's normal work on `request`) under this fault.
+    pub fn apply(&self, request: &Request, process: impl FnOnce() -> Response) -> Response {
         match self {
             Fault::Status(status) => {
                 Response::text(*status, &format!("injected fault: status {status}"))
@@ -81,6 +85,16 @@ impl Fault {
                 let _ = process();
                 Response::abort()
             }
+            Fault::EchoForm => Response::json(
+                400,
+                &json!({
+                    "error": "invalid_request",
+                    "error_description": format!(
+                        "cannot handle {}",
+                        String::from_utf8_lossy(&request.body)
+                    ),
+                }),
+            ),
         }
     }
 }

@@ -345,7 +345,9 @@ impl Inner {
         let mut rejection = None;
         let mut claims = None;
         let response = match fault {
-            Some(fault) => fault.apply(|| self.process(request, &mut rejection, &mut claims)),
+            Some(fault) => fault.apply(request, || {
+                self.process(request, &mut rejection, &mut claims)
+            }),
             None => self.process(request, &mut rejection, &mut claims),
         };
         let record = GatewayRequest {

@@ -548,7 +548,7 @@ impl Inner {
             .get_mut(&endpoint)
             .and_then(FaultQueue::take);
         match fault {
-            Some(fault) => fault.apply(|| self.process(route, request)),
+            Some(fault) => fault.apply(request, || self.process(route, request)),
             None => self.process(route, request),
         }
     }

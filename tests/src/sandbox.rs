@@ -62,8 +62,15 @@ impl Sandbox {
     /// When the temporary directory cannot be created.
     pub fn new(llmauth: &Path, browser: Option<&Path>) -> Self {
         let dir = TempDir::with_prefix("llmauth-sandbox-").expect("temporary directory");
+        // Owner-only, whatever the umask: llmauth refuses a state directory others can
+        // write.
+        let mut builder = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
         for sub in ["home", "state", "run"] {
-            std::fs::create_dir_all(dir.path().join(sub)).expect("sandbox directories");
+            builder
+                .create(dir.path().join(sub))
+                .expect("sandbox directories");
         }
         Self {
             dir,

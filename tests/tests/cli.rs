@@ -13,11 +13,14 @@ mod cli {
     mod corruption;
     mod doctor;
     mod failures;
+    mod flags;
     mod keyring;
     mod last_error;
     mod leaks;
     mod login;
+    mod ownership;
     mod proxies;
     mod session;
+    mod terminal;
     mod tool_ttl;
 }

@@ -35,6 +35,11 @@ fn set(app: &App, args: &SetArgs) -> Result<(), Failure> {
     if !missing.is_empty() {
         eprintln!("Still needed before signing in: {}.", missing.join(", "));
     }
+    if args.require_local_key == Some(false) {
+        eprintln!(
+            "warning: the proxy will accept requests without the local key: any program on this machine can use it with your identity"
+        );
+    }
     if args.tls_skip_verify == Some(true) {
         eprintln!(
             "warning: TLS verification of the gateway is off; use this only for local development"
@@ -81,10 +86,7 @@ fn reset(app: &App, yes: bool) -> Result<(), Failure> {
             ));
         }
         if path.exists() {
-            what.push_str(&format!(
-                "  remove {} and the stored session\n",
-                path.display()
-            ));
+            what.push_str(&format!("  remove {}{REMOVED_TOO}\n", path.display()));
         }
         if !std::io::stdin().is_terminal() {
             eprint!("config reset would:\n{what}");
@@ -128,6 +130,19 @@ fn reset(app: &App, yes: bool) -> Result<(), Failure> {
         app.logout(&config, false)?;
     }
     config_file::remove(app)?;
-    eprintln!("Removed {} and the stored session.", path.display());
+    // What belongs to this install: a new one starts with a new local key and no failure
+    // of the old one.
+    let state = [
+        llmauth_blocking::proxy_key::delete(&app.paths),
+        llmauth_blocking::last_error::clear_all(&app.paths),
+    ];
+    if let Some(Err(error)) = state.into_iter().find(Result::is_err) {
+        eprintln!("warning: {error}");
+    }
+    eprintln!("Removed {}{REMOVED_TOO}.", path.display());
     Ok(())
 }
+
+/// What `config reset` removes besides the config file.
+const REMOVED_TOO: &str =
+    ", the stored session, the proxy's local key and the last recorded failure";

@@ -1,6 +1,7 @@
 //! `llmauth login`: an interactive sign-in that stores the session.
 
 use llmauth_core::flow::{LoginGoal, SignedIn};
+use llmauth_core::text::printable;
 
 use crate::app::{App, login_interaction};
 use crate::args::LoginArgs;
@@ -21,7 +22,7 @@ pub(crate) fn run(app: &App, args: &LoginArgs) -> Result<(), Failure> {
     let who = if sub.is_empty() {
         String::new()
     } else {
-        format!(" as {sub}")
+        format!(" as {}", printable(&sub))
     };
     let until = credential
         .expires_at

@@ -9,6 +9,7 @@ use llmauth_async::activation::inherited_listeners;
 use llmauth_async::{Proxy, ProxyError, ProxyOptions, signals};
 use llmauth_core::broker::REQUEST_TOKEN_WAIT;
 use llmauth_core::broker::connections::MAX_CONNECTIONS;
+use llmauth_core::config::check_proxy_start_port;
 use llmauth_core::secret::LocalKey;
 use llmauth_core::service::Manager;
 
@@ -44,12 +45,17 @@ fn start(app: &App, args: &ProxyStartArgs) -> Result<(), Failure> {
         )
     })?;
     let config = app.config()?;
+    let port = match args.port {
+        None => config.proxy_port,
+        Some(port) => check_proxy_start_port(port)
+            .map_err(|problem| Failure::new(Exit::Usage, format!("--port: {problem}"), None))?,
+    };
     let flow = app.flow_setup(&config, login_interaction(args.skip_browser));
     let local_key = if config.require_local_key {
         Some(load_key(app)?)
     } else {
         eprintln!(
-            "warning: proxy.require_local_key is off: any program on this machine can send requests through the proxy with your identity"
+            "warning: llm.proxy.require_local_key is off: any program on this machine can send requests through the proxy with your identity"
         );
         None
     };
@@ -71,7 +77,7 @@ fn start(app: &App, args: &ProxyStartArgs) -> Result<(), Failure> {
     }
     let options = ProxyOptions {
         gateway_url: config.gateway_url.clone(),
-        port: args.port.unwrap_or(config.proxy_port),
+        port,
         local_key,
         ca_file: config.ca_file.as_ref().map(PathBuf::from),
         skip_verify,

@@ -12,11 +12,12 @@ use llmauth_core::setup::notices::{self, Situation};
 use llmauth_core::setup::tool::Tool;
 use llmauth_core::setup::transaction::select;
 use llmauth_core::setup::{managed, models, skip_verify};
+use llmauth_core::text::listing;
 
 use crate::app::{App, login_interaction};
 use crate::args::SetupArgs;
 use crate::config_file;
-use crate::failure::{Exit, Failure};
+use crate::failure::Failure;
 use crate::service;
 
 /// Runs `setup`.
@@ -28,25 +29,21 @@ pub(crate) fn run(app: &App, args: &SetupArgs) -> Result<(), Failure> {
         .apply_with(&changes, extra)
         .map_err(|e| Failure::config(app.config_path(), &e))?;
     let config = document.validate().map_err(|e| {
+        let mut failure = Failure::config(app.config_path(), &e);
         if matches!(e, ConfigError::Unconfigured { .. }) {
-            Failure::new(
-                Exit::Usage,
-                format!("llmauth is not configured ({e})"),
-                Some(
-                    "pass --gateway-url, --issuer and --client-id, or run `llmauth config set` first"
-                        .to_owned(),
-                ),
-            )
-        } else {
-            Failure::config(app.config_path(), &e)
+            failure.hint = Some(
+                "pass --gateway-url, --issuer and --client-id, or run `llmauth config set` first"
+                    .to_owned(),
+            );
         }
+        failure
     })?;
     let env = tools::environment().ok_or(SetupError::NoHome)?;
     let selected = select(args.client.as_deref(), &tools::installed(&env), &env)?;
     if selected.is_empty() {
         eprintln!(
             "No supported AI tools found (looked for {}).",
-            Tool::ALL.map(Tool::name).join(", ")
+            listing(&Tool::ALL.map(Tool::name), "and")
         );
     }
 
@@ -87,6 +84,7 @@ pub(crate) fn run(app: &App, args: &SetupArgs) -> Result<(), Failure> {
         anthropic_api_key_set: std::env::var_os("ANTHROPIC_API_KEY").is_some(),
         ca_file: settings.ca_file.clone(),
         state_dir_overridden: std::env::var_os("LLMAUTH_STATE_DIR").is_some(),
+        gateway_url: config.gateway_url.clone(),
     };
     for step in notices::next_steps(&situation) {
         out.push_str(&step);

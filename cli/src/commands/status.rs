@@ -12,6 +12,7 @@ use llmauth_core::setup::managed;
 use llmauth_core::setup::notices;
 use llmauth_core::setup::tool::Tool;
 use llmauth_core::store::Backend;
+use llmauth_core::text::{excerpt, printable};
 use llmauth_core::time::UnixTime;
 use serde_json::{Value, json};
 
@@ -24,6 +25,8 @@ const PROXY_PROBE: Duration = Duration::from_millis(500);
 
 /// Runs `status`. Exit 0 when a valid access token or a refresh token exists, 3 when
 /// there is no usable session, 2 on config errors, 4 when the keychain cannot be read.
+/// The session's state is the report: an exit code other than 0 comes without an
+/// `error:` line, except for a config that cannot be read at all.
 pub(crate) fn run(app: &App, args: &FormatArgs) -> Result<(), Failure> {
     let document = app.read_config()?;
     let config = document
@@ -32,9 +35,10 @@ pub(crate) fn run(app: &App, args: &FormatArgs) -> Result<(), Failure> {
     let mut warnings = warnings(&config);
     let setup = app.flow_setup(&config, Interaction::NONE);
     let backend = setup.backend;
-    let session = setup
-        .session_status()
-        .map_err(|error| Failure::from(FlowError::Store(error)))?;
+    let (session, unreadable) = match setup.session_status() {
+        Ok(session) => (session, None),
+        Err(error) => (SessionStatus::default(), Some(FlowError::Store(error))),
+    };
     // Shown only while nothing has succeeded since (the next refresh or sign-in deletes
     // it; a token issued elsewhere since makes it old news too).
     let last_error = llmauth_blocking::last_error::read(&app.paths, &config.session_key())
@@ -68,6 +72,7 @@ pub(crate) fn run(app: &App, args: &FormatArgs) -> Result<(), Failure> {
         document: &document,
         backend,
         session: &session,
+        unreadable: unreadable.as_ref(),
         warnings,
         notes,
         tools: &tools,
@@ -79,14 +84,10 @@ pub(crate) fn run(app: &App, args: &FormatArgs) -> Result<(), Failure> {
         Format::Json => format!("{}\n", report.json(last_error.as_ref())),
     };
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
-    if session.is_usable() {
-        Ok(())
-    } else {
-        Err(Failure::new(
-            Exit::AuthRequired,
-            "no usable session for this gateway",
-            Some("run `llmauth login`".to_owned()),
-        ))
+    match unreadable {
+        Some(error) => Err(Failure::reported(error.class().into())),
+        None if session.is_usable() => Ok(()),
+        None => Err(Failure::reported(Exit::AuthRequired)),
     }
 }
 
@@ -127,6 +128,9 @@ struct Report<'a> {
     document: &'a ConfigDocument,
     backend: Backend,
     session: &'a SessionStatus,
+    /// Why the session could not be read (the keychain, a refused file); the session
+    /// shows as unknown then.
+    unreadable: Option<&'a FlowError>,
     warnings: Vec<String>,
     /// Plain facts worth knowing about configured tools (not problems).
     notes: Vec<String>,
@@ -168,9 +172,10 @@ impl ProxyState {
             Self::Running {
                 port,
                 token_expires_at: Some(at),
-            } => {
-                format!("running on http://localhost:{port} (its token is valid until {at})")
-            }
+            } => format!(
+                "running on http://localhost:{port} (its token is valid until {})",
+                excerpt(at, 40)
+            ),
             Self::Running {
                 port,
                 token_expires_at: None,
@@ -201,6 +206,10 @@ impl ProxyState {
 impl Report<'_> {
     fn session_line(&self) -> String {
         let s = self.session;
+        if let Some(error) = self.unreadable {
+            let hint = error.hint().map(|h| format!(" — {h}")).unwrap_or_default();
+            return format!("unknown ({error}){hint}");
+        }
         if let Some(reason) = &s.corrupt {
             return format!("unreadable ({reason})");
         }
@@ -215,6 +224,9 @@ impl Report<'_> {
     }
 
     fn access_line(&self) -> String {
+        if self.unreadable.is_some() {
+            return "unknown".to_owned();
+        }
         match self.session.access_expires_at {
             None => "none cached".to_owned(),
             Some(None) if self.session.access_valid => "cached (expiry unknown)".to_owned(),
@@ -231,16 +243,22 @@ impl Report<'_> {
 
     fn text(&self, last_error: Option<&llmauth_blocking::last_error::LastError>) -> String {
         let mut out = String::new();
-        let mut line = |label: &str, value: &str| out.push_str(&format!("{label:<14} {value}\n"));
+        // Values quote state (receipts, the last failure, the stored user): printable only.
+        let mut line = |label: &str, value: &str| {
+            out.push_str(&format!("{label:<14} {}\n", printable(value)));
+        };
         line("config:", &self.app.config_path().display().to_string());
         for row in self.document.show_text().lines() {
             out.push_str(&format!("  {row}\n"));
         }
-        let mut line = |label: &str, value: &str| out.push_str(&format!("{label:<14} {value}\n"));
+        let mut line = |label: &str, value: &str| {
+            out.push_str(&format!("{label:<14} {}\n", printable(value)));
+        };
         line("secrets:", &self.backend_line());
         line("session:", &self.session_line());
         line("access token:", &self.access_line());
         let refresh = match (self.session.refresh_token, self.session.maybe_spent) {
+            _ if self.unreadable.is_some() => "unknown",
             (false, _) => "none",
             (true, false) => "present",
             (true, true) => {
@@ -269,7 +287,7 @@ impl Report<'_> {
             out.push_str(&format!("note: {note}\n"));
         }
         for warning in self.all_warnings() {
-            out.push_str(&format!("warning: {warning}\n"));
+            out.push_str(&format!("warning: {}\n", printable(&warning)));
         }
         out
     }
@@ -304,6 +322,7 @@ impl Report<'_> {
                 "access_token_valid": s.access_valid,
                 "access_token_expires_at": s.access_expires_at.flatten().map(UnixTime::to_rfc3339),
                 "corrupt": s.corrupt,
+                "unreadable": self.unreadable.map(ToString::to_string),
             },
             "last_error": last_error.map(|e| json!({"time": e.time, "exit_code": e.exit_code, "message": e.message})),
             "tools": self.tools.iter().map(tool_json).collect::<Vec<_>>(),

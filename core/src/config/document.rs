@@ -13,6 +13,10 @@ use super::render::render_block;
 use super::validate::{validate_full, validate_partial};
 use super::wire;
 
+/// The largest `config.yaml` read: a real one is a few hundred bytes, and a runaway file
+/// must not be parsed whole, nor echoed into messages.
+pub const MAX_CONFIG_BYTES: usize = 1024 * 1024;
+
 /// A parsed `config.yaml`, ready to be validated, changed and rendered back.
 ///
 /// An empty file, or one without `llm:`, is a valid document that is simply not configured
@@ -53,8 +57,14 @@ impl ConfigDocument {
     /// # Errors
     ///
     /// As [`ConfigDocument::parse`], plus [`ConfigError::Parse`] at the first byte that is
-    /// not UTF-8.
+    /// not UTF-8, and [`ConfigError::TooLarge`] for more than [`MAX_CONFIG_BYTES`] (a
+    /// runtime reads at most one byte more).
     pub fn parse_bytes(bytes: &[u8]) -> Result<Self, ConfigError> {
+        if bytes.len() > MAX_CONFIG_BYTES {
+            return Err(ConfigError::TooLarge {
+                limit: MAX_CONFIG_BYTES,
+            });
+        }
         match std::str::from_utf8(bytes) {
             Ok(text) => Self::parse(text),
             Err(error) => {

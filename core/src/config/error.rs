@@ -23,7 +23,7 @@ pub enum ConfigError {
         message: String,
     },
     /// A key under `llm:` that llmauth does not know: a typo must not be silently ignored.
-    #[error("line {line}: unknown key `{key}`")]
+    #[error("line {line}: {}", unknown_key(key))]
     UnknownKey {
         /// Dotted path of the key, e.g. `llm.oidc.isuer`.
         key: String,
@@ -45,6 +45,12 @@ pub enum ConfigError {
     /// One or more fields break the rules; every broken field is listed.
     #[error("{}", FieldList(.0))]
     Invalid(Vec<FieldError>),
+    /// The file is larger than any llmauth config (it was not read whole).
+    #[error("the file is larger than {} MiB", limit / (1024 * 1024))]
+    TooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
     /// The updated file could not be produced faithfully (for example, the top level of the
     /// file is a flow mapping, or an anchor defined under `llm:` is used elsewhere), so
     /// nothing should be written.
@@ -112,6 +118,7 @@ impl ConfigError {
             other @ (Self::Parse { .. }
             | Self::UnknownKey { .. }
             | Self::UnsupportedVersion { .. }
+            | Self::TooLarge { .. }
             | Self::Unrenderable { .. }) => other,
         }
     }
@@ -124,8 +131,79 @@ impl ConfigError {
             | Self::UnknownKey { .. }
             | Self::UnsupportedVersion { .. }
             | Self::Unconfigured { .. }
+            | Self::TooLarge { .. }
             | Self::Unrenderable { .. } => &[],
         }
+    }
+}
+
+impl ConfigError {
+    /// The message for the config file at `path`, saying each thing once: the file and
+    /// line as `path:line:column:` where there is one, the path where there is not.
+    /// What to do is [`hint`](Self::hint)'s.
+    pub fn in_file(&self, path: &str) -> String {
+        match self {
+            Self::Parse {
+                line,
+                column,
+                message,
+            } => format!(
+                "{path}:{line}:{column}: {}",
+                crate::text::excerpt(message, 200)
+            ),
+            Self::UnknownKey { key, line } => format!("{path}:{line}: {}", unknown_key(key)),
+            Self::UnsupportedVersion { found } => {
+                format!("{path} was written by a newer llmauth (version {found})")
+            }
+            Self::Unconfigured { missing } => format!(
+                "llmauth is not configured: {} {} not set in {path}",
+                missing.join(", "),
+                if missing.len() == 1 { "is" } else { "are" },
+            ),
+            Self::Invalid(errors) => match errors.as_slice() {
+                [only] => format!("invalid configuration in {path}: {only}"),
+                many => {
+                    let lines: String = many.iter().map(|e| format!("\n  {e}")).collect();
+                    format!("invalid configuration in {path}:{lines}")
+                }
+            },
+            Self::Unrenderable { reason } => format!("cannot update {path}: {reason}"),
+            Self::TooLarge { limit } => format!(
+                "{path} is larger than {} MiB, which no llmauth config is",
+                limit / (1024 * 1024)
+            ),
+        }
+    }
+
+    /// What to do about it.
+    pub fn hint(&self) -> String {
+        match self {
+            Self::Parse { .. } | Self::UnknownKey { .. } => {
+                "fix the file, or run `llmauth config set`".to_owned()
+            }
+            Self::UnsupportedVersion { .. } => "upgrade llmauth".to_owned(),
+            Self::Unconfigured { missing } => {
+                let flags: Vec<&str> = missing.iter().map(|field| set_flag(field)).collect();
+                format!("run `llmauth config set {}`", flags.join(" "))
+            }
+            Self::Invalid(_) => "fix it with `llmauth config set`".to_owned(),
+            Self::Unrenderable { .. } => {
+                "edit the file by hand; llmauth cannot rewrite it faithfully".to_owned()
+            }
+            Self::TooLarge { .. } => {
+                "check that --config or LLMAUTH_CONFIG names llmauth's config file".to_owned()
+            }
+        }
+    }
+}
+
+/// "unknown key `llm.oidc.isuer` (did you mean `llm.oidc.issuer`?)"; a key of any
+/// length is quoted as an excerpt.
+fn unknown_key(key: &str) -> String {
+    let quoted = crate::text::excerpt(key, 80);
+    match super::field::did_you_mean(key) {
+        Some(field) => format!("unknown key `{quoted}` (did you mean `{field}`?)"),
+        None => format!("unknown key `{quoted}`"),
     }
 }
 
@@ -248,6 +326,51 @@ mod tests {
             message: "bad".into(),
         };
         assert_eq!(parse.clone().merge(vec![ca]), parse);
+    }
+
+    #[test]
+    fn in_a_file_each_thing_is_said_once() {
+        let cases = [
+            (
+                ConfigError::Parse {
+                    line: 2,
+                    column: 5,
+                    message: "llm.oidc: bad".into(),
+                },
+                "/c.yaml:2:5: llm.oidc: bad",
+            ),
+            (
+                ConfigError::UnknownKey {
+                    key: "llm.oidc.isuer".into(),
+                    line: 4,
+                },
+                "/c.yaml:4: unknown key `llm.oidc.isuer` (did you mean `llm.oidc.issuer`?)",
+            ),
+            (
+                ConfigError::Unconfigured {
+                    missing: vec![field::CLIENT_ID],
+                },
+                "llmauth is not configured: llm.oidc.client_id is not set in /c.yaml",
+            ),
+            (
+                ConfigError::invalid(vec![FieldError::new(field::ISSUER, "bad")]),
+                "invalid configuration in /c.yaml: llm.oidc.issuer: bad",
+            ),
+            (
+                ConfigError::UnsupportedVersion { found: 2 },
+                "/c.yaml was written by a newer llmauth (version 2)",
+            ),
+        ];
+        for (error, message) in cases {
+            assert_eq!(error.in_file("/c.yaml"), message);
+        }
+        assert_eq!(
+            ConfigError::Unconfigured {
+                missing: vec![field::ISSUER, field::CLIENT_ID],
+            }
+            .hint(),
+            "run `llmauth config set --issuer URL --client-id ID`"
+        );
     }
 
     #[test]

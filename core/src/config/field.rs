@@ -44,3 +44,73 @@ pub const CONFIGURED_TOOLS: &str = "llm.configured_tools";
 
 /// The fields that must all be set before llmauth can log in, in the order they are reported.
 pub const REQUIRED: [&str; 3] = [GATEWAY_URL, ISSUER, CLIENT_ID];
+
+/// Every field a config file may set.
+pub const ALL: [&str; 20] = [
+    VERSION,
+    GATEWAY_URL,
+    ISSUER,
+    CLIENT_ID,
+    SCOPES,
+    AUDIENCE,
+    CALLBACK_PORT,
+    PROMPT,
+    AUTH_PARAMS,
+    REFRESH_WINDOW,
+    PROXY_LISTEN_PORT,
+    PROXY_REQUIRE_LOCAL_KEY,
+    TLS_CA_FILE,
+    TLS_SKIP_VERIFY,
+    SECRETS_BACKEND,
+    ANTHROPIC_PATH_PREFIX,
+    MODELS,
+    BEDROCK_COMPAT,
+    BEDROCK_ENABLE_1M,
+    CONFIGURED_TOOLS,
+];
+
+/// The field an unknown key was probably meant to be: the same name in another section
+/// (`llm.require_local_key` for `llm.proxy.require_local_key`), else the closest name,
+/// preferring the key's own section, when it is close enough to be a typo.
+pub fn did_you_mean(unknown: &str) -> Option<&'static str> {
+    let (section, name) = unknown.rsplit_once('.').unwrap_or(("", unknown));
+    let split = |field: &'static str| field.rsplit_once('.').unwrap_or(("", field));
+    if let Some(moved) = ALL.into_iter().find(|field| split(field).1 == name) {
+        return Some(moved);
+    }
+    // No field name is half this long; comparing a runaway key would only cost time.
+    if name.len() > 64 {
+        return None;
+    }
+    ALL.into_iter()
+        .map(|field| {
+            let (field_section, field_name) = split(field);
+            let likeness = strsim::normalized_damerau_levenshtein(name, field_name);
+            (likeness, field_section == section, field)
+        })
+        .filter(|(likeness, _, _)| *likeness >= 0.7)
+        .max_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)))
+        .map(|(_, _, field)| field)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typos_and_misplaced_keys_get_a_suggestion() {
+        let cases = [
+            ("llm.oidc.isuer", Some(ISSUER)),
+            ("llm.oidc.clientid", Some(CLIENT_ID)),
+            ("llm.proxy.listen-port", Some(PROXY_LISTEN_PORT)),
+            ("llm.require_local_key", Some(PROXY_REQUIRE_LOCAL_KEY)),
+            ("llm.oidc.ca_file", Some(TLS_CA_FILE)),
+            ("llm.gatway_url", Some(GATEWAY_URL)),
+            ("llm.colour", None),
+            ("llm.oidc.xyz", None),
+        ];
+        for (unknown, expected) in cases {
+            assert_eq!(did_you_mean(unknown), expected, "{unknown}");
+        }
+    }
+}

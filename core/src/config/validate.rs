@@ -340,6 +340,15 @@ fn check_audience(text: &str) -> Result<String, String> {
     }
 }
 
+/// `proxy start --port`: a port `llm.proxy.listen_port` could be, or 0 (any free port,
+/// printed when the proxy is ready).
+///
+/// # Errors
+/// What is wrong with it, as the config says it.
+pub fn check_proxy_start_port(port: u16) -> Result<u16, String> {
+    check_port(i64::from(port), true)
+}
+
 fn check_port(port: i64, zero_allowed: bool) -> Result<u16, String> {
     match u16::try_from(port) {
         Ok(0) if zero_allowed => Ok(0),

@@ -122,6 +122,6 @@ mod tests {
         );
         assert_eq!(TokenClaims::read(&jwt(&json!([1, 2]))), None);
         let control = TokenClaims::read(&jwt(&json!({"iss": "x\u{1b}[31my"}))).unwrap();
-        assert_eq!(control.iss.as_deref(), Some("x[31my"));
+        assert_eq!(control.iss.as_deref(), Some("xy"));
     }
 }

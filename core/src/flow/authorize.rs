@@ -356,7 +356,7 @@ fn on_exchanged<S: From<SignInStep>>(
     let request_open = &mut exchanging.request_open;
     let failure = match result
         .into_http()?
-        .map(|response| parse_token_response(&response))
+        .map(|response| parse_token_response(&response, &shell.sent))
     {
         Ok(Ok(tokens)) => {
             return complete(shell, now, tokens, Some(&exchanging.nonce), request_open);

@@ -8,10 +8,12 @@ use serde::Deserialize;
 
 use super::authorize::{self, SignInStep, Verified};
 use super::shell::{Progress, Shell};
-use crate::error::{ExchangeFailure, FlowError, IdpUnavailable, LoginFailure};
+use crate::discovery;
+use crate::error::{ExchangeFailure, FlowError, IdpUnavailable, LoginFailure, ProtocolViolation};
 use crate::intent::{Intent, IntentResult, Notice};
 use crate::oauth::{FailureClass, TokenFailure, parse_error, parse_token_response};
 use crate::secret::DeviceCode;
+use crate::text;
 use crate::time::{UnixTime, WaitReason};
 
 /// RFC 8628 §3.2: poll every 5 s unless told otherwise.
@@ -50,6 +52,8 @@ pub(super) enum DeviceStep {
 pub(super) struct DevicePoll {
     device_code: DeviceCode,
     interval: Duration,
+    /// How long the code lives, for the message when nobody entered it in time.
+    lifetime: Duration,
     expires_at: UnixTime,
 }
 
@@ -113,7 +117,7 @@ fn on_authorized<S: From<SignInStep>>(
         }
     };
     if !(200..300).contains(&response.status) {
-        let failure = parse_error(&response);
+        let failure = parse_error(&response, &shell.sent);
         return Err(match failure.class() {
             FailureClass::Transient => FlowError::IdpUnavailable(
                 IdpUnavailable::DeviceAuthorization(ExchangeFailure::Answered(failure)),
@@ -132,6 +136,16 @@ fn on_authorized<S: From<SignInStep>>(
         let failure = TokenFailure::Malformed("not a device authorization response".to_owned());
         return Err(FlowError::LoginFailed(LoginFailure::TokenEndpoint(failure)));
     };
+    // A person is sent there with the code: an http page could be anyone's.
+    let insecure = std::iter::once(&answer.verification_uri)
+        .chain(&answer.verification_uri_complete)
+        .find(|url| !discovery::is_secure_url(url));
+    if let Some(url) = insecure {
+        let url = text::excerpt(url, 200);
+        return Err(FlowError::Protocol(
+            ProtocolViolation::InsecureVerificationUri { url },
+        ));
+    }
     let url = answer
         .verification_uri_complete
         .clone()
@@ -152,6 +166,7 @@ fn on_authorized<S: From<SignInStep>>(
     let poll = DevicePoll {
         device_code: DeviceCode::new(answer.device_code),
         interval,
+        lifetime,
         expires_at: now.saturating_add(lifetime),
     };
     schedule_poll(shell, now, poll);
@@ -168,7 +183,8 @@ fn poll_token_endpoint<S: From<SignInStep>>(
         return Err(FlowError::IdpUnavailable(IdpUnavailable::BudgetSpent));
     };
     if now >= poll.expires_at {
-        let minutes = poll.expires_at.since(now).as_secs() / 60;
+        // The code's whole life, rounded up: by now nothing of it is left.
+        let minutes = poll.lifetime.as_secs().div_ceil(60);
         return Err(FlowError::LoginFailed(LoginFailure::TimedOut { minutes }));
     }
     let fields = [
@@ -191,7 +207,7 @@ fn on_polled<S: From<SignInStep>>(
 ) -> Progress<Verified> {
     let failure = match result
         .into_http()?
-        .map(|response| parse_token_response(&response))
+        .map(|response| parse_token_response(&response, &shell.sent))
     {
         Ok(Ok(tokens)) => return authorize::complete(shell, now, tokens, None, &mut false),
         Ok(Err(failure)) => failure,

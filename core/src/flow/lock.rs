@@ -8,7 +8,7 @@ use core::time::Duration;
 use super::shell::{Progress, Shell};
 use crate::error::{FlowError, NeedsLogin};
 use crate::intent::{Intent, IntentResult, LockOutcome, Notice};
-use crate::store::{LoginMarker, Slot};
+use crate::store::{LoginMarker, Slot, StoreErrorKind};
 use crate::time::UnixTime;
 
 /// Slice of a lock wait between checks of the login marker.
@@ -77,6 +77,10 @@ pub(super) fn on_result<S: From<LockStep>>(
             let marker = match result.into_read()? {
                 Ok(Some(bytes)) => {
                     serde_json::from_slice::<LoginMarker>(bytes.expose_secret()).ok()
+                }
+                // A marker another user could have written names their URL: never shown.
+                Err(error) if error.kind == StoreErrorKind::UntrustedState => {
+                    return Err(FlowError::Store(error));
                 }
                 Ok(None) | Err(_) => None,
             };

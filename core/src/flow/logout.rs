@@ -78,7 +78,7 @@ impl sealed::Machine<LoggedOut> for LogoutGoal {
                 let revoked = match result.into_http()? {
                     // RFC 7009 §2.2: 200 whether or not the token was still valid.
                     Ok(response) if response.status == 200 => Ok(()),
-                    Ok(response) => Err(parse_error(&response).to_string()),
+                    Ok(response) => Err(parse_error(&response, &shell.sent).to_string()),
                     Err(error) => Err(error.to_string()),
                 };
                 delete(shell, logging_out, Some(revoked))

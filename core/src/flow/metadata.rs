@@ -9,7 +9,7 @@ use crate::error::{DiscoveryUnavailable, FlowError, IdpUnavailable, Misconfigura
 use crate::http::HttpRequest;
 use crate::intent::{Intent, IntentResult};
 use crate::secret::SecretBytes;
-use crate::store::{Slot, discovery_key};
+use crate::store::{Slot, StoreErrorKind, discovery_key};
 use crate::time::UnixTime;
 
 /// What the metadata phase waits for; `C` is what the goal continues with.
@@ -29,8 +29,10 @@ pub(super) enum MetadataFailure {
     BudgetSpent,
     /// Discovery failed in a way that may pass.
     Unavailable(DiscoveryUnavailable),
-    /// The discovery document is unusable or not served.
+    /// The discovery document is unusable.
     Unusable(DiscoveryError),
+    /// No discovery document is served at these URLs (the last answered `status`).
+    NotServed { urls: Vec<String>, status: u16 },
 }
 
 /// Makes sure provider metadata is known, then continues with `then`.
@@ -58,6 +60,11 @@ pub(super) fn on_result<C, S: From<MetadataStep<C>>>(
                 Ok(Some(bytes)) => {
                     discovery::decode_cache(bytes.expose_secret(), &shell.settings.issuer, now)
                 }
+                // Another user could have written it: the user must fix that, or the
+                // next process may believe a planted token endpoint.
+                Err(error) if error.kind == StoreErrorKind::UntrustedState => {
+                    return Err(FlowError::Store(error));
+                }
                 Ok(None) | Err(_) => None,
             };
             match cached {
@@ -69,10 +76,13 @@ pub(super) fn on_result<C, S: From<MetadataStep<C>>>(
             }
         }
         MetadataStep::Fetched { fallback, then } => {
+            let mut tried = Vec::from(discovery::well_known_urls(&shell.settings.issuer));
+            tried.truncate(if fallback { 2 } else { 1 });
             let response = match result.into_http()? {
                 Ok(response) => response,
                 Err(error) => {
-                    let failure = DiscoveryUnavailable::Unreachable(error);
+                    let url = tried.pop().unwrap_or_default();
+                    let failure = DiscoveryUnavailable::Unreachable { url, error };
                     return Ok(Some((then, Err(MetadataFailure::Unavailable(failure)))));
                 }
             };
@@ -87,6 +97,13 @@ pub(super) fn on_result<C, S: From<MetadataStep<C>>>(
                     shell.fire(Intent::Write { slot, bytes });
                     shell.metadata = Some(metadata);
                     Ok(Some((then, Ok(()))))
+                }
+                Err(DiscoveryError::Status { status }) if !discovery_may_pass(status) => {
+                    let failure = MetadataFailure::NotServed {
+                        urls: tried,
+                        status,
+                    };
+                    Ok(Some((then, Err(failure))))
                 }
                 Err(error) => Ok(Some((then, Err(MetadataFailure::from(error))))),
             }
@@ -113,10 +130,15 @@ fn fetch<C, S: From<MetadataStep<C>>>(
     None
 }
 
+/// Whether a discovery answer with this status may be followed by a better one.
+fn discovery_may_pass(status: u16) -> bool {
+    status >= 500 || status == 429
+}
+
 impl From<DiscoveryError> for MetadataFailure {
     fn from(error: DiscoveryError) -> Self {
         match error {
-            DiscoveryError::Status { status } if status >= 500 || status == 429 => {
+            DiscoveryError::Status { status } if discovery_may_pass(status) => {
                 Self::Unavailable(DiscoveryUnavailable::Answered(error))
             }
             DiscoveryError::Status { .. }
@@ -137,6 +159,9 @@ impl From<MetadataFailure> for FlowError {
             MetadataFailure::Unusable(error) => {
                 Self::Misconfigured(Misconfiguration::Discovery(error))
             }
+            MetadataFailure::NotServed { urls, status } => {
+                Self::Misconfigured(Misconfiguration::DiscoveryNotServed { urls, status })
+            }
         }
     }
 }
@@ -148,6 +173,14 @@ impl fmt::Display for MetadataFailure {
             Self::BudgetSpent => write!(f, "{}", IdpUnavailable::BudgetSpent),
             Self::Unavailable(failure) => write!(f, "{failure}"),
             Self::Unusable(error) => write!(f, "{error}"),
+            Self::NotServed { urls, status } => write!(
+                f,
+                "{}",
+                Misconfiguration::DiscoveryNotServed {
+                    urls: urls.clone(),
+                    status: *status,
+                }
+            ),
         }
     }
 }

@@ -67,7 +67,7 @@ impl Token<'_> {
                 return self.serve_cached_or_fail(now, RefreshFailure::Unreachable(error));
             }
         };
-        let failure = match parse_token_response(&response) {
+        let failure = match parse_token_response(&response, &self.shell.sent) {
             Ok(tokens) => return self.on_refresh_tokens(now, &sent, tokens),
             Err(failure) => failure,
         };

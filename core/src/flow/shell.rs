@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 use super::{FlowContext, FlowSettings};
 use crate::discovery::ProviderMetadata;
 use crate::error::{FlowError, Misuse};
-use crate::http::{HttpRequest, Limits};
+use crate::http::{HttpRequest, Limits, SentSecrets};
 use crate::intent::{Intent, IntentId, IntentResult, Notice, Output};
 use crate::secret::SecretBytes;
 use crate::store::{AccessRecord, LockName, LoginMarker, SessionKey, SessionRecords, Slot};
@@ -63,6 +63,8 @@ pub struct Shell<S> {
     pub(super) session: SessionRecords,
     /// The access-token record read on the fast path, before the lock.
     pub(super) cached: Option<AccessRecord>,
+    /// The credentials of the last request answered, for taking them out of its answer.
+    pub(super) sent: SentSecrets,
 }
 
 struct Current<S> {
@@ -98,6 +100,7 @@ impl<S> Shell<S> {
             metadata: None,
             session: SessionRecords::default(),
             cached: None,
+            sent: SentSecrets::default(),
         }
     }
 
@@ -144,6 +147,9 @@ impl<S> Shell<S> {
         }
         if !result.answers(&current.intent) {
             return Err(Misuse::WrongResultKind);
+        }
+        if let Intent::Http(request) = &current.intent {
+            self.sent = request.sent_secrets();
         }
         self.now = self.now.max(now);
         Ok(self.current.take().and_then(|current| current.then))

@@ -1089,6 +1089,72 @@ fn device_flow_denied_ends_the_login() {
     ));
 }
 
+#[test]
+fn a_device_code_nobody_enters_times_out_after_its_lifetime() {
+    let s = setup(
+        Backend::File,
+        InitialSession::None,
+        DEVICE_LOGIN,
+        INTERACTIVE,
+    );
+    // The code lives 600 s and is polled every 5 s: pending until it expires.
+    let (_, run) = run(&s, &[(Kind::DevicePoll, &[1; 130])]);
+    let error = error(&run);
+    assert_eq!(
+        error,
+        FlowError::LoginFailed(LoginFailure::TimedOut { minutes: 10 })
+    );
+    assert_eq!(
+        error.to_string(),
+        "the sign-in was not completed within 10 minutes"
+    );
+}
+
+#[test]
+fn idp_text_of_a_device_sign_in_reaches_the_terminal_clean() {
+    let s = setup(
+        Backend::File,
+        InitialSession::None,
+        DEVICE_LOGIN,
+        INTERACTIVE,
+    );
+    let (_, run) = run(
+        &s,
+        &[(Kind::DeviceAuthorization, &[3]), (Kind::DevicePoll, &[0])],
+    );
+    let shown: Vec<String> = run.notices().map(ToString::to_string).collect();
+    let shown = shown.join("\n");
+    assert!(
+        !shown.chars().any(|c| c.is_control() && c != '\n'),
+        "{shown:?}"
+    );
+    assert!(!shown.contains("evil.test"), "{shown:?}");
+    assert!(
+        shown.contains("visit https://idp.test/device and enter the code: ABCD-EFGH"),
+        "{shown:?}"
+    );
+}
+
+#[test]
+fn a_device_verification_url_that_is_not_https_stops_the_sign_in() {
+    let s = setup(
+        Backend::File,
+        InitialSession::None,
+        DEVICE_LOGIN,
+        INTERACTIVE,
+    );
+    let (world, run) = run(&s, &[(Kind::DeviceAuthorization, &[4])]);
+    let error = error(&run);
+    assert_eq!(error.class(), crate::error::ErrorClass::Bug, "{error}");
+    assert!(
+        error.to_string().contains("http://idp.test/device"),
+        "{error}"
+    );
+    assert_eq!(run.notices().count(), 0, "nobody is sent there");
+    assert_eq!(run.count_kind(Kind::DevicePoll), 0);
+    assert!(!world.contains(&Slot::LoginMarker(settings().session_key)));
+}
+
 // ---- logout and inspect ---------------------------------------------------------------------
 
 #[test]

@@ -35,6 +35,7 @@ pub fn files(
         format: Format::Whole,
         edits: vec![Edit::Whole { content }],
         new_file_mode: 0o644,
+        secret: false,
     };
     match manager {
         Manager::Systemd => {

@@ -147,6 +147,7 @@ mod tests {
             format: Format::Json,
             edits: claude_code_edits(),
             new_file_mode: 0o644,
+            secret: false,
         };
         let plan = plan_file(&spec, "/p", Some("{}"), None, Vec::new()).unwrap();
         let text = plan.new_text.unwrap();

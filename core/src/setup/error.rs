@@ -153,7 +153,9 @@ impl SetupError {
             | Self::NeedsLocalKey(_)
             | Self::Unreadable { .. }
             | Self::ReceiptUnwritable { .. } => ErrorClass::Bug,
-            Self::LockBusy(_) | Self::LockUnusable(_) => ErrorClass::LockTimeout,
+            Self::LockBusy(_) => ErrorClass::LockTimeout,
+            // A lock file that cannot be used: its directory is refused, or unwritable.
+            Self::LockUnusable(_) => ErrorClass::Config,
             Self::ChangedNothing(first) | Self::ToolsKept(first) => first.class(),
         }
     }

@@ -6,7 +6,9 @@ use sha2::{Digest, Sha256};
 
 use super::drift::{Drift, ToolDrift};
 use super::edit::Note;
+use super::prefix;
 use super::tool::{Mode, Tool};
+use crate::text::listing;
 
 /// `configured <tool> (<mode>) → <files>`, marked when the keys are best effort.
 pub fn configured(tool: Tool, files: &[String]) -> String {
@@ -129,6 +131,8 @@ pub struct Situation {
     pub ca_file: Option<String>,
     /// `LLMAUTH_STATE_DIR` is set (tools run the helper without it).
     pub state_dir_overridden: bool,
+    /// `llm.gateway_url`, as written.
+    pub gateway_url: String,
 }
 
 /// What the user has to do now (stdout: part of the result).
@@ -141,9 +145,10 @@ pub fn next_steps(situation: &Situation) -> Vec<String> {
         .map(|t| t.display_name())
         .collect();
     if !restart.is_empty() {
+        let (they, read, their) = pronouns(restart.len());
         steps.push(format!(
-            "Quit and reopen {}: they read their configuration only at launch.",
-            restart.join(", ")
+            "Quit and reopen {}: {they} {read} {their} configuration only at launch.",
+            listing(&restart, "and")
         ));
     }
     let proxied: Vec<&str> = situation
@@ -153,9 +158,12 @@ pub fn next_steps(situation: &Situation) -> Vec<String> {
         .map(|t| t.name())
         .collect();
     if !proxied.is_empty() {
+        let one = proxied.len() == 1;
         steps.push(format!(
-            "{} reach the gateway through the proxy: keep `llmauth proxy start` running while you use them.",
-            proxied.join(", ")
+            "{} {} the gateway through the proxy: keep `llmauth proxy start` running while you use {}.",
+            listing(&proxied, "and"),
+            if one { "reaches" } else { "reach" },
+            if one { "it" } else { "them" },
         ));
     }
     if situation.tools.contains(&Tool::ClaudeCode) {
@@ -171,6 +179,15 @@ pub fn next_steps(situation: &Situation) -> Vec<String> {
         );
     }
     steps
+}
+
+/// The subject pronoun, the verb "read" and the possessive for `n` tools.
+fn pronouns(n: usize) -> (&'static str, &'static str, &'static str) {
+    if n == 1 {
+        ("it", "reads", "its")
+    } else {
+        ("they", "read", "their")
+    }
 }
 
 /// Warnings (stderr).
@@ -200,6 +217,24 @@ pub fn warnings(situation: &Situation) -> Vec<String> {
     {
         warnings.push(format!(
             "Codex has no config.toml setting for extra trust roots: start it with CODEX_CA_CERTIFICATE={ca} in its environment (or trust the CA system-wide)"
+        ));
+    }
+    let adds_v1: Vec<&str> = situation
+        .tools
+        .iter()
+        .filter(|t| matches!(t, Tool::ClaudeCode | Tool::ClaudeDesktop))
+        .map(|t| t.display_name())
+        .collect();
+    let base = prefix::anthropic_base(&situation.gateway_url);
+    if !adds_v1.is_empty() && base != situation.gateway_url.trim_end_matches('/') {
+        let (add, itself, it) = if adds_v1.len() == 1 {
+            ("adds", "itself", "it")
+        } else {
+            ("add", "themselves", "them")
+        };
+        warnings.push(format!(
+            "llm.gateway_url ends in /v1, which {} {add} {itself}: setup gave {it} {base}",
+            listing(&adds_v1, "and")
         ));
     }
     if situation.state_dir_overridden && situation.tools.iter().any(|t| t.mode() != Mode::Proxy) {
@@ -265,17 +300,18 @@ mod tests {
             anthropic_api_key_set: true,
             ca_file: Some("/ca.pem".into()),
             state_dir_overridden: false,
+            gateway_url: "https://gw.example.com/v1/".into(),
         };
         let steps = next_steps(&situation).join("\n");
         assert!(
             steps.contains(
-                "Quit and reopen Claude Desktop, Cursor, VS Code Insiders, GitHub Copilot for Xcode:"
+                "Quit and reopen Claude Desktop, Cursor, VS Code Insiders and GitHub Copilot for Xcode:"
             ),
             "{steps}"
         );
         assert!(
             steps.contains(
-                "gemini-cli, cursor, vscode-insiders, xcode reach the gateway through the proxy"
+                "gemini-cli, cursor, vscode-insiders and xcode reach the gateway through the proxy"
             ),
             "{steps}"
         );
@@ -290,6 +326,13 @@ mod tests {
         assert!(warnings.contains("Cursor sends"), "{warnings}");
         assert!(
             warnings.contains("CODEX_CA_CERTIFICATE=/ca.pem"),
+            "{warnings}"
+        );
+        assert!(
+            warnings.contains(
+                "llm.gateway_url ends in /v1, which Claude Code and Claude Desktop add themselves: \
+                 setup gave them https://gw.example.com"
+            ),
             "{warnings}"
         );
         assert!(
@@ -309,5 +352,32 @@ mod tests {
         );
         assert!(next_steps(&Situation::default()).is_empty());
         assert!(super::warnings(&Situation::default()).is_empty());
+    }
+
+    #[test]
+    fn one_tool_is_it_and_several_are_they() {
+        let one = |tool| Situation {
+            tools: vec![tool],
+            ..Situation::default()
+        };
+        assert_eq!(
+            next_steps(&one(Tool::GeminiCli))[0],
+            "gemini-cli reaches the gateway through the proxy: keep `llmauth proxy start` running while you use it."
+        );
+        assert_eq!(
+            next_steps(&one(Tool::ClaudeDesktop)),
+            ["Quit and reopen Claude Desktop: it reads its configuration only at launch."]
+        );
+        let two = Situation {
+            tools: vec![Tool::GeminiCli, Tool::Cursor],
+            ..Situation::default()
+        };
+        assert_eq!(
+            next_steps(&two)[..2],
+            [
+                "Quit and reopen Cursor: it reads its configuration only at launch.",
+                "gemini-cli and cursor reach the gateway through the proxy: keep `llmauth proxy start` running while you use them.",
+            ]
+        );
     }
 }

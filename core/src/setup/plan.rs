@@ -55,6 +55,7 @@ pub fn plan_file(
             format: spec.format,
             created,
             created_dirs: dirs,
+            previous_mode: prior.and_then(|p| p.previous_mode),
             entries,
         },
     })
@@ -159,6 +160,7 @@ mod tests {
             format: Format::Json,
             edits: vec![set(&["apiKeyHelper"], json!("llmauth token"))],
             new_file_mode: 0o644,
+            secret: false,
         }
     }
 

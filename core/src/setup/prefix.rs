@@ -25,6 +25,24 @@ pub fn choice(configured: &str) -> PrefixChoice {
     }
 }
 
+/// The gateway URL as Anthropic-style tools (Claude Code, Claude Desktop) need it, before
+/// the prefix: without a trailing `/v1`, which they add themselves — given
+/// `https://gw/v1`, Claude Code would call `https://gw/v1/v1/messages`.
+pub fn anthropic_base(gateway_url: &str) -> &str {
+    let base = gateway_url.trim_end_matches('/');
+    base.strip_suffix("/v1").unwrap_or(base)
+}
+
+/// The two URLs the `auto` probe asks about, for [`from_probe`]: the Messages API under
+/// [`PROBED_PREFIX`], and without it.
+pub fn probe_urls(gateway_url: &str) -> [String; 2] {
+    let base = anthropic_base(gateway_url);
+    [
+        format!("{base}{PROBED_PREFIX}{MESSAGES_PATH}"),
+        format!("{base}{MESSAGES_PATH}"),
+    ]
+}
+
 /// Decides from two unauthenticated `HEAD` requests: `<gateway>/anthropic/v1/messages`
 /// (`prefixed`) and `<gateway>/v1/messages` (`plain`); `None` is a request that failed.
 ///
@@ -49,6 +67,20 @@ mod tests {
         assert_eq!(
             choice("anthropic/"),
             PrefixChoice::Fixed("/anthropic".into())
+        );
+    }
+
+    #[test]
+    fn a_trailing_v1_is_left_to_the_tools() {
+        assert_eq!(anthropic_base("https://gw/v1/"), "https://gw");
+        assert_eq!(anthropic_base("https://gw/api/v1"), "https://gw/api");
+        assert_eq!(anthropic_base("https://gw/v10"), "https://gw/v10");
+        assert_eq!(
+            probe_urls("https://gw/v1"),
+            [
+                "https://gw/anthropic/v1/messages".to_owned(),
+                "https://gw/v1/messages".to_owned()
+            ]
         );
     }
 

@@ -49,6 +49,10 @@ pub struct FileReceipt {
     /// ones that are empty again.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub created_dirs: Vec<String>,
+    /// The permission bits the file had before setup made it owner-only (it holds the
+    /// local key); teardown gives them back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_mode: Option<u32>,
     /// One entry per change, in the order made.
     pub entries: Vec<Entry>,
 }
@@ -161,6 +165,10 @@ impl fmt::Debug for FileReceipt {
             .field("format", &self.format)
             .field("created", &self.created)
             .field("created_dirs", &self.created_dirs)
+            .field(
+                "previous_mode",
+                &self.previous_mode.map(|m| format!("{m:o}")),
+            )
             .field("entries", &self.entries)
             .finish()
     }
@@ -268,6 +276,7 @@ mod tests {
                 format: Format::Dotenv,
                 created: false,
                 created_dirs: Vec::new(),
+                previous_mode: Some(0o644),
                 entries: vec![entry],
             }],
         };

@@ -84,6 +84,8 @@ fn respec(file: &FileReceipt, ttl: HelperTtl, interval: Duration) -> Option<File
         // The file exists (a drifted or missing one is not rewritten); only a file that
         // vanished meanwhile could be created, and then as private as any of ours.
         new_file_mode: 0o600,
+        // Only helper tools are retuned, and their files hold no local key.
+        secret: false,
     })
 }
 
@@ -137,7 +139,7 @@ mod tests {
                 Step::Remove(path) => {
                     disk.remove(&path.display().to_string());
                 }
-                Step::RemoveEmptyDirs(_) => {}
+                Step::RemoveEmptyDirs(_) | Step::SetMode { .. } | Step::Notify(_) => {}
             }
         }
     }

@@ -140,6 +140,7 @@ pub fn files(
                 ),
             }],
             new_file_mode: 0o600,
+            secret: true,
         });
     }
     let file = posix(&env_file.display().to_string());
@@ -154,6 +155,7 @@ pub fn files(
                 content: block.clone(),
             }],
             new_file_mode: 0o644,
+            secret: false,
         });
     }
     if shells.contains(&Shell::Fish) {
@@ -168,6 +170,7 @@ pub fn files(
                 ),
             }],
             new_file_mode: 0o600,
+            secret: true,
         });
     }
     specs

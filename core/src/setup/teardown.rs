@@ -72,6 +72,21 @@ pub fn revert_file(file: &FileReceipt, found: &FoundFile) -> Result<FileRevert, 
             file.created_dirs.iter().map(PathBuf::from).collect(),
         ));
     }
+    // Setup made it owner-only for the local key: once none of setup's keys is left, it
+    // gets its mode back — unless someone changed the mode since.
+    let still_private = found
+        .access
+        .is_some_and(|a| a.own && a.mode & 0o7777 == 0o600);
+    if let Some(mode) = file.previous_mode
+        && still_private
+        && teardown.remaining.is_none()
+        && !matches!(teardown.action, FileAction::Delete)
+    {
+        steps.push(Step::SetMode {
+            path: found.path.clone(),
+            mode,
+        });
+    }
     Ok(FileRevert { steps, teardown })
 }
 
@@ -258,6 +273,7 @@ mod tests {
             format: Format::Json,
             edits,
             new_file_mode: 0o644,
+            secret: false,
         };
         let plan = plan_file(&spec, "/h/s.json", original, None, names(&["/h"])).unwrap();
         (plan.receipt, plan.new_text.unwrap())

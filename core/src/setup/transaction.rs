@@ -69,7 +69,22 @@ pub struct FoundFile {
     pub read_only: bool,
     /// The directories that would have to be created to hold it, outermost first.
     pub missing_dirs: Vec<PathBuf>,
+    /// Who may do what with the existing file (Unix); `None` when it does not exist or
+    /// the platform has no permission bits.
+    pub access: Option<Access>,
 }
+
+/// The Unix permissions of an existing file, as far as setup cares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Access {
+    /// Its permission bits (`0o7777`).
+    pub mode: u32,
+    /// It belongs to the user running setup.
+    pub own: bool,
+}
+
+/// Owner-only: what a file holding the local key is made.
+const PRIVATE: u32 = 0o600;
 
 impl FoundFile {
     /// The content as text; `None` when the file does not exist.
@@ -117,6 +132,16 @@ pub enum Step {
         /// The permissions of a file that does not exist yet.
         new_mode: u32,
     },
+    /// Set a tool file's permission bits. Best effort: when the OS refuses, the runtime
+    /// says so and goes on (the file may be on a file system without modes).
+    SetMode {
+        /// The file (already resolved through links).
+        path: PathBuf,
+        /// The bits.
+        mode: u32,
+    },
+    /// Tell the person running setup (a warning line on stderr).
+    Notify(String),
     /// Delete a tool file.
     Remove(PathBuf),
     /// Remove these directories, innermost first, where they are empty.
@@ -133,6 +158,12 @@ impl fmt::Debug for Step {
                 .field("path", path)
                 .field("new_mode", &format_args!("{new_mode:o}"))
                 .finish_non_exhaustive(),
+            Self::SetMode { path, mode } => f
+                .debug_struct("SetMode")
+                .field("path", path)
+                .field("mode", &format_args!("{mode:o}"))
+                .finish(),
+            Self::Notify(text) => f.debug_tuple("Notify").field(text).finish(),
             Self::Remove(path) => f.debug_tuple("Remove").field(path).finish(),
             Self::RemoveEmptyDirs(dirs) => f.debug_tuple("RemoveEmptyDirs").field(dirs).finish(),
         }
@@ -224,19 +255,47 @@ impl ToolSetup {
             .iter()
             .map(|d| d.to_string_lossy().into_owned())
             .collect();
-        let plan = plan_file(spec, &target, text, self.receipt.file(&target), dirs)
+        let mut plan = plan_file(spec, &target, text, self.receipt.file(&target), dirs)
             .map_err(|error| found.unparsable(error))?;
+        let privacy = privacy(spec, &found);
+        let tightened = match privacy {
+            Privacy::Tighten(mode) => Some(mode),
+            Privacy::Fine | Privacy::NotOurs => None,
+        };
+        // The first mode recorded stays, as the first previous value of a key does.
+        plan.receipt.previous_mode = plan.receipt.previous_mode.or(tightened);
         let mut steps = Vec::new();
         if self.receipt.upsert(plan.receipt) {
             steps.push(Step::StoreReceipt(self.receipt.clone()));
         }
-        self.pending = plan.new_text.map(|text| Restore {
+        // Private before the key is written into it.
+        match privacy {
+            Privacy::Tighten(_) => steps.push(Step::SetMode {
+                path: found.path.clone(),
+                mode: PRIVATE,
+            }),
+            Privacy::NotOurs => steps.push(Step::Notify(format!(
+                "{} holds the proxy's local key, but it belongs to another user, so setup leaves \
+its permissions as they are: whoever may read it can use the proxy as you",
+                found.path.display()
+            ))),
+            Privacy::Fine => {}
+        }
+        self.pending = (plan.new_text.is_some() || tightened.is_some()).then(|| Restore {
+            written: plan.new_text.map_or_else(
+                || found.bytes.clone().unwrap_or_default(),
+                String::into_bytes,
+            ),
             path: found.path,
-            written: text.into_bytes(),
             previous: found.bytes,
+            previous_mode: tightened,
             created_dirs: found.missing_dirs,
         });
-        if let Some(write) = &self.pending {
+        if let Some(write) = self
+            .pending
+            .as_ref()
+            .filter(|w| w.previous.as_ref() != Some(&w.written))
+        {
             steps.push(Step::Write {
                 path: write.path.clone(),
                 bytes: write.written.clone(),
@@ -274,12 +333,38 @@ impl ToolSetup {
     }
 }
 
-/// A file this run wrote, and what it held before.
+/// What setup does about who may read a file it writes.
+enum Privacy {
+    /// Nothing to do: it holds no secret, is new (created owner-only), or is private.
+    Fine,
+    /// Others may read or write the local key in it: make it owner-only, remembering
+    /// these bits.
+    Tighten(u32),
+    /// Others may read it, and it is another user's: left as it is, and said.
+    NotOurs,
+}
+
+fn privacy(spec: &FileSpec, found: &FoundFile) -> Privacy {
+    match found.access {
+        Some(access) if spec.secret && access.mode & 0o077 != 0 => {
+            if access.own {
+                Privacy::Tighten(access.mode)
+            } else {
+                Privacy::NotOurs
+            }
+        }
+        Some(_) | None => Privacy::Fine,
+    }
+}
+
+/// A file this run wrote (or made owner-only), and what it was before.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Restore {
     path: PathBuf,
     written: Vec<u8>,
     previous: Option<Vec<u8>>,
+    /// The permission bits before this run made the file owner-only.
+    previous_mode: Option<u32>,
     created_dirs: Vec<PathBuf>,
 }
 
@@ -303,10 +388,14 @@ impl Restore {
             },
             None => Step::Remove(self.path.clone()),
         };
-        Some(vec![
-            restore,
-            Step::RemoveEmptyDirs(self.created_dirs.clone()),
-        ])
+        let mode = self.previous_mode.map(|mode| Step::SetMode {
+            path: self.path.clone(),
+            mode,
+        });
+        let mut steps = vec![restore];
+        steps.extend(mode);
+        steps.push(Step::RemoveEmptyDirs(self.created_dirs.clone()));
+        Some(steps)
     }
 }
 
@@ -388,6 +477,8 @@ pub enum Progress<'a> {
     ChangedMeanwhile(&'a Path),
     /// A rollback step failed.
     RollbackFailed(&'a SetupError),
+    /// Something the person should know ([`Step::Notify`], a refused [`Step::SetMode`]).
+    Warning(&'a str),
 }
 
 impl fmt::Display for Progress<'_> {
@@ -400,6 +491,7 @@ impl fmt::Display for Progress<'_> {
                 path.display()
             ),
             Self::RollbackFailed(error) => write!(f, "warning: rollback: {error}"),
+            Self::Warning(text) => write!(f, "warning: {text}"),
         }
     }
 }
@@ -464,6 +556,90 @@ mod tests {
                 .unwrap_err()
                 .to_string(),
             "codex does not seem to be installed (no /h/.codex and no codex on PATH)"
+        );
+    }
+
+    /// Gemini CLI's `.env` (it holds the local key) as found with `access`.
+    fn gemini_env(access: Access) -> (FileSpec, ToolSetup, FoundFile) {
+        let settings = settings();
+        let specs = files(Tool::GeminiCli, &settings, &environment(Platform::Linux)).unwrap();
+        let setup = ToolSetup::begin(Tool::GeminiCli, &specs, None, &settings.helper);
+        let found = FoundFile {
+            access: Some(access),
+            ..found("/h/.gemini/.env", Some("OTHER=1\n"))
+        };
+        (specs[1].clone(), setup, found)
+    }
+
+    #[test]
+    fn a_file_for_the_local_key_is_made_private_first_and_given_back_its_mode() {
+        let (spec, mut setup, before) = gemini_env(Access {
+            mode: 0o644,
+            own: true,
+        });
+        let steps = setup.plan_file(&spec, before).unwrap();
+        let [
+            Step::StoreReceipt(receipt),
+            Step::SetMode { mode: 0o600, .. },
+            Step::Write { bytes, .. },
+        ] = steps.as_slice()
+        else {
+            panic!("{steps:?}");
+        };
+        assert_eq!(receipt.files[0].previous_mode, Some(0o644));
+        setup.file_done();
+        // A rollback puts the bytes and the mode back.
+        let restore = &setup.rollback().files[0];
+        let undo = restore.steps(Some(bytes)).unwrap();
+        assert!(
+            matches!(
+                undo[..],
+                [Step::Write { .. }, Step::SetMode { mode: 0o644, .. }, _]
+            ),
+            "{undo:?}"
+        );
+        // Teardown too, once the file is as setup left it.
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        let left = FoundFile {
+            access: Some(Access {
+                mode: 0o600,
+                own: true,
+            }),
+            ..found("/h/.gemini/.env", Some(&text))
+        };
+        let revert = super::super::teardown::revert_file(&receipt.files[0], &left).unwrap();
+        assert!(
+            matches!(
+                revert.steps[..],
+                [Step::Write { .. }, Step::SetMode { mode: 0o644, .. }]
+            ),
+            "{:?}",
+            revert.steps
+        );
+    }
+
+    #[test]
+    fn another_users_file_keeps_its_mode_and_setup_says_so() {
+        let (spec, mut setup, found) = gemini_env(Access {
+            mode: 0o666,
+            own: false,
+        });
+        let steps = setup.plan_file(&spec, found).unwrap();
+        assert!(
+            matches!(
+                steps[..],
+                [Step::StoreReceipt(_), Step::Notify(_), Step::Write { .. }]
+            ),
+            "{steps:?}"
+        );
+        let (spec, mut setup, found) = gemini_env(Access {
+            mode: 0o600,
+            own: true,
+        });
+        let steps = setup.plan_file(&spec, found).unwrap();
+        assert!(
+            matches!(steps[..], [Step::StoreReceipt(_), Step::Write { .. }]),
+            "{steps:?}"
         );
     }
 

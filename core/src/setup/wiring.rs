@@ -9,6 +9,7 @@ use serde_json::{Value as Json, json};
 use super::edit::Edit;
 use super::helper::Helper;
 use super::models;
+use super::prefix;
 use super::receipt::{Format, Receipt};
 use super::shell_env::{self, Shell};
 use super::tool::{
@@ -92,6 +93,9 @@ pub struct FileSpec {
     /// Permissions of the file when setup creates it: 0600 when it holds the local key,
     /// 0700 for the shim, 0644 otherwise.
     pub new_file_mode: u32,
+    /// It holds a secret (the local key): setup makes an existing file owner-only too,
+    /// and teardown gives it its mode back.
+    pub secret: bool,
 }
 
 impl fmt::Debug for FileSpec {
@@ -101,6 +105,7 @@ impl fmt::Debug for FileSpec {
             .field("format", &self.format)
             .field("edits", &self.edits)
             .field("new_file_mode", &format_args!("{:o}", self.new_file_mode))
+            .field("secret", &self.secret)
             .finish()
     }
 }
@@ -132,9 +137,13 @@ fn join(base: &str, path: &str) -> String {
 }
 
 impl Settings {
-    /// The base URL for Anthropic-style tools.
+    /// The base URL for Anthropic-style tools (a trailing `/v1` of the gateway URL left
+    /// to them: they add it themselves).
     pub fn anthropic_base_url(&self) -> String {
-        join(&self.gateway_url, &self.anthropic_prefix)
+        join(
+            prefix::anthropic_base(&self.gateway_url),
+            &self.anthropic_prefix,
+        )
     }
 
     /// Codex's base URL: the gateway's OpenAI-style `/v1` (not doubled).
@@ -300,6 +309,7 @@ pub fn files(
                 format: Format::Json,
                 edits,
                 new_file_mode: 0o644,
+                secret: false,
             }]
         }
         Tool::Codex => {
@@ -331,6 +341,7 @@ pub fn files(
                     ),
                 ],
                 new_file_mode: 0o644,
+                secret: false,
             }]
         }
         Tool::GeminiCli => {
@@ -344,6 +355,7 @@ pub fn files(
                     json!("gemini-api-key"),
                 )],
                 new_file_mode: 0o644,
+                secret: false,
             }];
             specs.extend(shell_env::files(
                 &settings.shell_env,
@@ -360,6 +372,7 @@ pub fn files(
                     set(&["GOOGLE_GEMINI_BASE_URL"], json!(origin)),
                 ],
                 new_file_mode: 0o600,
+                secret: true,
             });
             specs
         }
@@ -374,6 +387,7 @@ pub fn files(
                 set(&["github.copilot.advanced.apiKey"], json!(key()?)),
             ],
             new_file_mode: 0o600,
+            secret: true,
         }],
         Tool::Cursor => vec![FileSpec {
             path: editor_settings(tool, env),
@@ -386,6 +400,7 @@ pub fn files(
                 set(&["cursor.general.openAIAPIKey"], json!(key()?)),
             ],
             new_file_mode: 0o600,
+            secret: true,
         }],
         Tool::Xcode => vec![FileSpec {
             path: dir.join("editorSettings.json"),
@@ -398,6 +413,7 @@ pub fn files(
                 set(&["apiKey"], json!(key()?)),
             ],
             new_file_mode: 0o600,
+            secret: true,
         }],
         Tool::ClaudeDesktop => {
             let library = claude_desktop_library(env);
@@ -423,12 +439,14 @@ pub fn files(
                         content: settings.helper.shim(env.platform),
                     }],
                     new_file_mode: 0o700,
+                    secret: false,
                 },
                 FileSpec {
                     path: library.join(format!("{id}.json")),
                     format: Format::Whole,
                     edits: vec![Edit::Whole { content }],
                     new_file_mode: 0o600,
+                    secret: false,
                 },
                 FileSpec {
                     path: library.join("_meta.json"),
@@ -441,6 +459,7 @@ pub fn files(
                         },
                     ],
                     new_file_mode: 0o644,
+                    secret: false,
                 },
             ]
         }
@@ -551,7 +570,7 @@ mod tests {
         s.gateway_url = "https://gw.example.com/v1".into();
         s.anthropic_prefix = String::new();
         assert_eq!(s.openai_base_url(), "https://gw.example.com/v1");
-        assert_eq!(s.anthropic_base_url(), "https://gw.example.com/v1");
+        assert_eq!(s.anthropic_base_url(), "https://gw.example.com");
     }
 
     #[test]

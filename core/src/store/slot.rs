@@ -35,12 +35,33 @@ impl Slot {
 
 /// Why the driver could not complete a store operation.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{kind}: {detail}")]
 pub struct StoreError {
     /// What failed.
     pub kind: StoreErrorKind,
-    /// A short description (a path, an OS error); never a secret.
+    /// A short description (a path, an OS error); never a secret. For a refusal, the
+    /// whole sentence: the path, what is wrong, and the fix.
     pub detail: String,
+}
+
+impl StoreError {
+    /// A file or directory was refused for who owns it or who may write (or read) it:
+    /// the user has to fix that, and the detail says how.
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self.kind,
+            StoreErrorKind::InsecurePermissions | StoreErrorKind::UntrustedState
+        )
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_refusal() {
+            f.write_str(&self.detail)
+        } else {
+            write!(f, "{}: {}", self.kind, self.detail)
+        }
+    }
 }
 
 /// Kinds of store failure.
@@ -51,8 +72,12 @@ pub enum StoreErrorKind {
     KeychainUnavailable,
     /// A file could not be read or written.
     Io,
-    /// A session file is readable by others or owned by another user, so it is refused.
+    /// A file holding secrets (a session record, the access-token cache) is readable by
+    /// others or owned by another user, so it is refused.
     InsecurePermissions,
+    /// A directory of the state, or a file that is not secret, is owned by another user or
+    /// writable by others, so nothing in it is believed.
+    UntrustedState,
 }
 
 impl fmt::Display for StoreErrorKind {
@@ -60,7 +85,8 @@ impl fmt::Display for StoreErrorKind {
         f.write_str(match self {
             Self::KeychainUnavailable => "the OS keychain is unavailable",
             Self::Io => "file access failed",
-            Self::InsecurePermissions => "refusing a session file with unsafe permissions",
+            Self::InsecurePermissions => "refusing a file with unsafe permissions",
+            Self::UntrustedState => "refusing state another user could have written",
         })
     }
 }

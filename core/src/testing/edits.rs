@@ -180,6 +180,7 @@ pub fn switch_round_trip(
         format,
         edits: edits.to_vec(),
         new_file_mode: 0o644,
+        secret: false,
     };
     let plan = |edits: &[Edit], text: &str, prior| {
         plan_file(&spec(edits), "/f", Some(text), prior, Vec::new())

@@ -58,5 +58,6 @@ pub fn found(path: &str, text: Option<&str>) -> FoundFile {
         bytes: text.map(|t| t.as_bytes().to_vec()),
         read_only: false,
         missing_dirs: Vec::new(),
+        access: None,
     }
 }

@@ -709,9 +709,23 @@ impl World {
             return self.discovery(request, choice);
         }
         if request.url.ends_with("/device") {
-            return match choice % 4 {
+            return match choice % 6 {
                 1 => Ok(HttpResponse::json(400, r#"{"error":"invalid_client"}"#)),
                 2 => Err(transport(false)),
+                // A hostile IdP: terminal escapes in every string a person is shown.
+                3 => Ok(HttpResponse::json(
+                    200,
+                    &format!(
+                        r#"{{"device_code":"{CANARY}-dc","user_code":"ABCD\r\u001b[2K-EFGH","verification_uri":"https://idp.test/device\u001b]8;;https://evil.test/\u0007","verification_uri_complete":"https://idp.test/device?user_code=ABCD-EFGH\u001b]0;title\u0007","expires_in":600,"interval":5}}"#
+                    ),
+                )),
+                // A verification URL a person must not be sent to.
+                4 => Ok(HttpResponse::json(
+                    200,
+                    &format!(
+                        r#"{{"device_code":"{CANARY}-dc","user_code":"ABCD-EFGH","verification_uri":"http://idp.test/device","expires_in":600,"interval":5}}"#
+                    ),
+                )),
                 _ => Ok(HttpResponse::json(
                     200,
                     &format!(
@@ -934,7 +948,7 @@ fn transport(request_sent: bool) -> TransportError {
     TransportError {
         kind: TransportErrorKind::Timeout,
         request_sent,
-        detail: "simulated".into(),
+        detail: "waiting for the IdP to answer (simulated)".into(),
     }
 }
 

@@ -62,7 +62,7 @@ pub(crate) fn client_config(
     ca_file: Option<&Path>,
     skip_verify: bool,
 ) -> Result<ClientConfig, TlsSetupError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = llmauth_blocking::tls::provider();
     let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()?;
     let verifier: Arc<dyn ServerCertVerifier> = if skip_verify {

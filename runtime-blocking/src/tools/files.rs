@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use llmauth_core::setup::error::SetupError;
 use llmauth_core::setup::notices::tool_lock_name;
-use llmauth_core::setup::transaction::FoundFile;
+use llmauth_core::setup::transaction::{Access, FoundFile};
 
 use crate::file_store;
 use crate::lock::with_lock;
@@ -79,11 +79,15 @@ pub(crate) fn read_tool_file(path: &Path) -> Result<FoundFile, SetupError> {
             meta.permissions().readonly(),
         ),
     };
+    let access = std::fs::metadata(&target)
+        .ok()
+        .and_then(|meta| access(&meta));
     Ok(FoundFile {
         missing_dirs: missing_dirs(&target),
         path: target,
         bytes,
         read_only,
+        access,
     })
 }
 
@@ -116,7 +120,7 @@ pub(super) fn write_tool_file(path: &Path, bytes: &[u8], new_mode: u32) -> Resul
         Err(e) if e.kind() == io::ErrorKind::NotFound => new_mode,
         Err(e) => return Err(unwritable(path, &e)),
     };
-    file_store::write_atomic(path, bytes, mode).map_err(|e| unwritable(path, &e))?;
+    file_store::write_user_file(path, bytes, mode).map_err(|e| unwritable(path, &e))?;
     set_mode(path, mode).map_err(|e| unwritable(path, &e))
 }
 
@@ -159,6 +163,23 @@ pub(crate) fn lock_tool_file<T>(
     Ok(with_lock(&paths.named_lock_file(&name), TOOL_LOCK_WAIT, f)?)
 }
 
+/// Who may do what with a file, for core's decisions.
+#[cfg(unix)]
+fn access(meta: &std::fs::Metadata) -> Option<Access> {
+    use std::os::unix::fs::MetadataExt as _;
+    Some(Access {
+        mode: permission_bits(meta),
+        own: meta.uid() == rustix::process::geteuid().as_raw(),
+    })
+}
+
+/// Windows keeps tool files in the user's profile, protected by its ACLs; setup does not
+/// change ACLs.
+#[cfg(not(unix))]
+fn access(_meta: &std::fs::Metadata) -> Option<Access> {
+    None
+}
+
 #[cfg(unix)]
 fn permission_bits(meta: &std::fs::Metadata) -> u32 {
     use std::os::unix::fs::PermissionsExt as _;
@@ -170,14 +191,16 @@ fn permission_bits(_meta: &std::fs::Metadata) -> u32 {
     0o644
 }
 
+/// Sets `path`'s permission bits.
 #[cfg(unix)]
-fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
+pub(super) fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
 }
 
+/// Windows has no permission bits; core plans no mode change there.
 #[cfg(not(unix))]
-fn set_mode(_path: &Path, _mode: u32) -> io::Result<()> {
+pub(super) fn set_mode(_path: &Path, _mode: u32) -> io::Result<()> {
     Ok(())
 }
 

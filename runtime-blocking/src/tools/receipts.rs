@@ -55,7 +55,6 @@ pub(crate) fn store(paths: &Paths, receipt: &Receipt) -> Result<(), SetupError> 
         if receipt.files.is_empty() {
             return file_store::delete(&path);
         }
-        file_store::create_private_dir(&dir(paths))?;
         file_store::write_atomic(&path, receipt.render().as_bytes(), file_store::PRIVATE_FILE)
     };
     with_lock(
@@ -110,6 +109,7 @@ mod tests {
                 format: llmauth_core::setup::receipt::Format::Toml,
                 created: true,
                 created_dirs: Vec::new(),
+                previous_mode: Some(0o644),
                 entries: Vec::new(),
             }],
         };

@@ -119,12 +119,9 @@ pub fn gather(
 
 fn probe_prefix(config: &Config) -> String {
     let ca = config.ca_file.as_deref().map(PathBuf::from);
-    let base = config.gateway_url.trim_end_matches('/');
-    let prefixed = probe_status(
-        &format!("{base}{}{}", prefix::PROBED_PREFIX, prefix::MESSAGES_PATH),
-        ca.clone(),
-    );
-    let plain = probe_status(&format!("{base}{}", prefix::MESSAGES_PATH), ca);
+    let [prefixed, plain] = prefix::probe_urls(&config.gateway_url);
+    let prefixed = probe_status(&prefixed, ca.clone());
+    let plain = probe_status(&plain, ca);
     prefix::from_probe(prefixed, plain)
 }
 

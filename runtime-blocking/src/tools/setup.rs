@@ -78,7 +78,7 @@ pub(super) fn write_files(
         let target = resolve_link(&spec.path).unwrap_or_else(|_| spec.path.clone());
         let applied = lock_tool_file(paths, &target, || {
             let steps = setup.plan_file(spec, read_tool_file(&spec.path)?)?;
-            perform_all(paths, &steps)?;
+            perform_all(paths, &steps, &mut |text| progress(Progress::Warning(text)))?;
             setup.file_done();
             Ok(())
         })
@@ -101,13 +101,17 @@ fn roll_back(paths: &Paths, rollback: &Rollback, progress: &mut impl FnMut(Progr
                 return;
             };
             for step in &steps {
-                if let Err(error) = perform(paths, step) {
+                let performed = perform(paths, step, &mut |text| progress(Progress::Warning(text)));
+                if let Err(error) = performed {
                     progress(Progress::RollbackFailed(&error));
                 }
             }
         });
     }
-    if let Err(error) = perform(paths, &rollback.receipt) {
+    let stored = perform(paths, &rollback.receipt, &mut |text| {
+        progress(Progress::Warning(text));
+    });
+    if let Err(error) = stored {
         progress(Progress::RollbackFailed(&error));
     }
 }

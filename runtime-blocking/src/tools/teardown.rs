@@ -59,16 +59,27 @@ pub(crate) fn revert_tool(paths: &Paths, receipt: Receipt, report: &mut Teardown
     let mut teardown = ToolTeardown::new(receipt);
     for file in teardown.files() {
         let path = PathBuf::from(&file.path);
-        let result =
-            lock_tool_file(paths, &path, || revert_one(paths, &file, &path)).and_then(|done| done);
+        let result = lock_tool_file(paths, &path, || revert_one(paths, &file, &path, report))
+            .and_then(|done| done);
         teardown.file_done(&file, result, report);
     }
-    let stored = perform(paths, &Step::StoreReceipt(teardown.receipt_left()));
+    let stored = perform(
+        paths,
+        &Step::StoreReceipt(teardown.receipt_left()),
+        &mut |text| report.notes.push(format!("warning: {text}")),
+    );
     teardown.finish(stored, report);
 }
 
-fn revert_one(paths: &Paths, file: &FileReceipt, path: &Path) -> Result<FileTeardown, SetupError> {
+fn revert_one(
+    paths: &Paths,
+    file: &FileReceipt,
+    path: &Path,
+    report: &mut TeardownReport,
+) -> Result<FileTeardown, SetupError> {
     let revert = revert_file(file, &read_tool_file(path)?)?;
-    perform_all(paths, &revert.steps)?;
+    perform_all(paths, &revert.steps, &mut |text| {
+        report.notes.push(format!("warning: {text}"));
+    })?;
     Ok(revert.teardown)
 }

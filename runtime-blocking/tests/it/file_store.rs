@@ -88,7 +88,13 @@ fn a_session_file_readable_by_others_is_refused() {
     fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
     let err = read(&mut io, slot.clone()).unwrap_err();
     assert_eq!(err.kind, StoreErrorKind::InsecurePermissions);
-    assert_eq!(err.detail, file.display().to_string());
+    assert!(
+        err.detail.starts_with(&file.display().to_string())
+            && err
+                .detail
+                .contains(&format!("`chmod 600 {}`", file.display())),
+        "{err}"
+    );
 
     // The same for the access-token cache, and for group-writable files.
     let cache = Slot::AccessCache(key());
@@ -107,19 +113,21 @@ fn a_session_file_readable_by_others_is_refused() {
         StoreErrorKind::InsecurePermissions
     );
 
-    // Non-secret slots are not subject to the check.
+    // Non-secret slots may be read by others, but not written.
     let discovery = Slot::Discovery("d".into());
     stored(io.perform(&Intent::Write {
         slot: discovery.clone(),
         bytes: SecretBytes::new(b"{}".to_vec()),
     }))
     .unwrap();
-    fs::set_permissions(
-        paths.slot_file(&discovery).unwrap(),
-        fs::Permissions::from_mode(0o644),
-    )
-    .unwrap();
-    assert!(read(&mut io, discovery).unwrap().is_some());
+    let discovery_file = paths.slot_file(&discovery).unwrap();
+    fs::set_permissions(&discovery_file, fs::Permissions::from_mode(0o644)).unwrap();
+    assert!(read(&mut io, discovery.clone()).unwrap().is_some());
+    fs::set_permissions(&discovery_file, fs::Permissions::from_mode(0o664)).unwrap();
+    assert_eq!(
+        read(&mut io, discovery).unwrap_err().kind,
+        StoreErrorKind::UntrustedState
+    );
 }
 
 #[test]

@@ -279,6 +279,29 @@ fn a_server_that_never_answers_times_out_after_sending() {
 }
 
 #[test]
+fn a_server_that_accepts_but_never_answers_tls_is_waited_for_not_connected_to() {
+    // TCP is accepted (the kernel's backlog); the TLS handshake never gets an answer.
+    let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (_dir, paths) = temp_paths();
+    let mut io = quiet_io(paths);
+    let err = send(
+        &mut io,
+        request(
+            Method::Get,
+            format!("https://127.0.0.1:{port}/.well-known/openid-configuration"),
+            None,
+            Duration::from_millis(500),
+        ),
+    )
+    .unwrap_err();
+    drop(listener);
+    assert_eq!(err.kind, TransportErrorKind::Timeout, "{err}");
+    assert!(!err.request_sent, "the handshake never finished: {err:?}");
+    assert_eq!(err.to_string(), "timed out waiting for the IdP to answer");
+}
+
+#[test]
 fn a_refused_connection_was_not_sent() {
     let port = {
         let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).unwrap();

@@ -96,3 +96,114 @@ fn a_corrupt_session_record_is_exit_3_and_left_untouched() {
     assert_eq!(std::fs::read(&file).expect("session file"), garbage);
     world.assert_browser_visits(1, "only the login's");
 }
+
+/// Each thing said once (issue 9.10): no "config.yaml:2: line 2:", no "invalid
+/// configuration in …: invalid configuration:", no "not configured (…): not configured".
+#[test]
+fn config_errors_say_each_thing_once() {
+    let world = World::new();
+    let path = world.sandbox.config_file();
+    let file = path.display().to_string();
+    let once = |stderr: &str, phrase: &str| {
+        assert_eq!(
+            stderr.matches(phrase).count(),
+            1,
+            "{phrase:?} once: {stderr}"
+        );
+    };
+
+    let typo = "llm:\n  gateway_url: https://gw.example\n  oidc:\n    isuer: https://auth.example\n    client_id: x\n";
+    std::fs::write(&path, typo).expect("write the config");
+    let unknown = world.run(&["token"]);
+    expect_exit(&unknown, 2, "token with a misspelt key");
+    assert_eq!(
+        unknown.stderr,
+        format!(
+            "error: {file}:4: unknown key `llm.oidc.isuer` (did you mean `llm.oidc.issuer`?) — fix the file, or run `llmauth config set`\n"
+        )
+    );
+
+    let misplaced = "llm:\n  gateway_url: https://gw.example\n  require_local_key: false\n";
+    std::fs::write(&path, misplaced).expect("write the config");
+    let moved = world.run(&["status"]);
+    expect_exit(&moved, 2, "status with a key in the wrong section");
+    assert!(
+        moved
+            .stderr
+            .contains("(did you mean `llm.proxy.require_local_key`?)"),
+        "{}",
+        moved.stderr
+    );
+
+    let unparsable = "llm:\n  gateway_url: https://gw.example\n  oidc:\n    issuer: https://auth.example\n     client_id: x\n";
+    std::fs::write(&path, unparsable).expect("write the config");
+    let parse = world.run(&["token"]);
+    expect_exit(&parse, 2, "token with an unparsable config");
+    assert!(
+        parse.stderr.starts_with(&format!("error: {file}:5:")),
+        "{}",
+        parse.stderr
+    );
+    assert!(!parse.stderr.contains("line 5"), "{}", parse.stderr);
+
+    let invalid = "llm:\n  gateway_url: http://gw.example\n  oidc:\n    issuer: https://auth.example\n    client_id: x\n";
+    std::fs::write(&path, invalid).expect("write the config");
+    let wrong = world.run(&["token"]);
+    expect_exit(&wrong, 2, "token with an invalid config");
+    once(&wrong.stderr, "invalid configuration");
+    assert!(wrong.stderr.contains(&file), "{}", wrong.stderr);
+
+    std::fs::remove_file(&path).expect("remove the config");
+    for args in [&["token"][..], &["setup", "--lazy"][..]] {
+        let unconfigured = world.run(args);
+        expect_exit(&unconfigured, 2, &args.join(" "));
+        once(&unconfigured.stderr, "not configured");
+        assert!(
+            unconfigured.stderr.contains(&file),
+            "{}",
+            unconfigured.stderr
+        );
+    }
+}
+
+/// A config file is a few hundred bytes: one over 1 MiB is refused unread, in one line,
+/// and nothing in any file is echoed at length (issue 9.7).
+#[test]
+fn a_huge_config_is_refused_in_one_short_line() {
+    let world = World::new();
+    let last_error = world.last_error_file();
+    let path = world.sandbox.config_file();
+    let huge = format!("llm:\n  {}: 1\n", "k".repeat(2 * 1024 * 1024));
+    std::fs::write(&path, &huge).expect("write the config");
+
+    let finished = world.run(&["token"]);
+
+    expect_exit(&finished, 2, "token with a 2 MiB config");
+    assert_eq!(finished.stderr.lines().count(), 1, "{}", finished.stderr);
+    assert!(
+        finished.stderr.len() < 500,
+        "{} bytes",
+        finished.stderr.len()
+    );
+    assert!(
+        finished
+            .stderr
+            .contains(&format!("{} is larger than 1 MiB", path.display())),
+        "{}",
+        finished.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&path).expect("config"), huge);
+
+    // Under the limit, a long key is quoted as an excerpt only. (A config that cannot be
+    // read names no session, so no helper record is left for it: `status` reports it.)
+    let long = format!("llm:\n  {}: 1\n", "k".repeat(100_000));
+    std::fs::write(&path, long).expect("write the config");
+    let finished = world.run(&["token", "--non-interactive"]);
+    expect_exit(&finished, 2, "token with a long unknown key");
+    assert!(
+        finished.stderr.len() < 1000,
+        "{} bytes",
+        finished.stderr.len()
+    );
+    assert!(!last_error.exists());
+}

@@ -228,6 +228,91 @@ fn a_stalled_idp_is_cut_off_by_the_timeout() {
     assert!(world.idp.token_requests(GrantType::RefreshToken) >= 1);
     world.assert_browser_visits(1, "no browser beyond the login");
     assert_eq!(last_error(&world)["exit_code"], 4);
+    // It connected; the IdP never answered (issue 9.9).
+    assert!(
+        finished.stderr.contains("before the IdP answered"),
+        "{}",
+        finished.stderr
+    );
+    assert!(
+        !finished.stderr.contains("connecting"),
+        "{}",
+        finished.stderr
+    );
+}
+
+#[test]
+fn an_idp_that_accepts_the_connection_but_never_answers_is_named_as_such() {
+    let world = World::new();
+    // The kernel accepts the connection; nothing ever answers the TLS handshake.
+    let silent = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("bind");
+    let port = silent.local_addr().expect("address").port();
+
+    let finished = login_with_issuer(&world, &format!("https://127.0.0.1:{port}"));
+    drop(silent);
+
+    expect_exit(&finished, 4, "login against a silent IdP");
+    assert!(
+        finished.stderr.contains(&format!(
+            "https://127.0.0.1:{port}/.well-known/openid-configuration: timed out waiting for the IdP to answer"
+        )),
+        "{}",
+        finished.stderr
+    );
+    assert!(
+        !finished.stderr.contains("connecting"),
+        "{}",
+        finished.stderr
+    );
+}
+
+/// `login` with the issuer set to `issuer`.
+fn login_with_issuer(world: &World, issuer: &str) -> Finished {
+    let set = world.run(&["config", "set", "--issuer", issuer]);
+    expect_exit(&set, 0, "config set --issuer");
+    world.run(&["login", "--skip-browser"])
+}
+
+#[test]
+fn a_mistyped_issuer_names_the_url_that_was_tried() {
+    let world = World::new();
+    let closed_port = std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+
+    // Nobody listens there: worth checking the issuer, not only retrying.
+    let refused = login_with_issuer(&world, &format!("https://127.0.0.1:{closed_port}/realm"));
+    expect_exit(&refused, 4, "login with nothing at the issuer");
+    let tried = format!("https://127.0.0.1:{closed_port}/realm/.well-known/openid-configuration");
+    assert!(refused.stderr.contains(&tried), "{}", refused.stderr);
+    assert!(refused.stderr.contains("issuer"), "{}", refused.stderr);
+
+    // A name that does not resolve.
+    let unresolved = login_with_issuer(&world, "https://idp.llmauth-test.invalid");
+    expect_exit(&unresolved, 4, "login with an issuer that does not resolve");
+    assert!(
+        unresolved
+            .stderr
+            .contains("https://idp.llmauth-test.invalid/.well-known/openid-configuration"),
+        "{}",
+        unresolved.stderr
+    );
+
+    // The IdP answers, but serves no document there: a configuration error naming both
+    // places looked at.
+    let typo = format!("{}/typo", world.idp.issuer());
+    let missing = login_with_issuer(&world, &typo);
+    expect_exit(&missing, 2, "login with an issuer path that does not exist");
+    assert!(
+        missing
+            .stderr
+            .contains(&format!("{typo}/.well-known/openid-configuration")),
+        "{}",
+        missing.stderr
+    );
+    assert!(missing.stderr.contains("HTTP 404"), "{}", missing.stderr);
+    world.assert_browser_visits(0, "no browser for an issuer that does not work");
 }
 
 #[test]

@@ -185,7 +185,6 @@ fn keyring_backend_without_a_keychain_is_exit_4_naming_it() {
     for args in [
         &["token"][..],
         &["token", "--non-interactive"][..],
-        &["status"][..],
         &["login"][..],
     ] {
         let finished = world.run(args);
@@ -196,6 +195,16 @@ fn keyring_backend_without_a_keychain_is_exit_4_naming_it() {
             finished.stderr
         );
     }
+    // `status` reports the keychain as part of the session's state, with exit 4 and no
+    // `error:` line.
+    let status = world.run(&["status"]);
+    expect_exit(&status, 4, "status");
+    assert!(
+        status.stdout.contains("the OS keychain is unavailable"),
+        "{}",
+        status.stdout
+    );
+    assert!(!status.stderr.contains("error:"), "{}", status.stderr);
     world.assert_browser_visits(0, "no browser");
     assert!(
         !world.session_file().exists(),

@@ -170,3 +170,53 @@ fn secrets_appear_only_on_the_stdout_of_token() {
     let visits: Vec<Value> = world.sandbox.browser_visits();
     assert!(visits.iter().all(|v| v["reached_callback"] == true));
 }
+
+/// `last-error.json`'s message.
+fn recorded_message(world: &World) -> String {
+    let text = std::fs::read_to_string(world.last_error_file()).expect("last-error.json");
+    let json: Value = serde_json::from_str(&text).expect("last-error.json is JSON");
+    json["message"].as_str().expect("message").to_owned()
+}
+
+#[test]
+fn an_idp_that_echoes_the_refresh_form_never_gets_the_token_shown_or_stored() {
+    let world = World::new();
+    world.login_expired();
+    let refresh_token = world.stored_refresh_token();
+    world.idp.push_fault(IdpEndpoint::Token, Fault::EchoForm);
+
+    let finished = world.run(&["token", "--non-interactive"]);
+
+    expect_exit(&finished, 2, "token against an IdP that echoes its form");
+    assert_eq!(finished.stdout, "");
+    // The echo itself is shown, with the secret taken out.
+    assert!(
+        finished
+            .stderr
+            .contains("grant_type=refresh_token&refresh_token=[redacted]"),
+        "{}",
+        finished.stderr
+    );
+    assert!(
+        !finished.stderr.contains(&refresh_token),
+        "{}",
+        finished.stderr
+    );
+    let recorded = recorded_message(&world);
+    assert!(recorded.contains("refresh_token=[redacted]"), "{recorded}");
+    assert!(!recorded.contains(&refresh_token), "{recorded}");
+}
+
+#[test]
+fn an_idp_that_echoes_the_code_exchange_never_gets_the_code_or_verifier_shown() {
+    let world = World::new();
+    world.idp.push_fault(IdpEndpoint::Token, Fault::EchoForm);
+
+    let finished = world.run(&["login"]);
+
+    assert_ne!(finished.code, 0, "the exchange was refused");
+    let stderr = &finished.stderr;
+    assert!(stderr.contains("grant_type=authorization_code"), "{stderr}");
+    assert!(stderr.contains("code=[redacted]"), "{stderr}");
+    assert!(stderr.contains("code_verifier=[redacted]"), "{stderr}");
+}

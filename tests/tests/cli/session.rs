@@ -162,7 +162,20 @@ fn status_exit_codes_follow_the_session_and_never_show_tokens() {
     let parsed: Value = serde_json::from_str(&after.stdout).expect("status JSON");
     assert_eq!(parsed["session"]["refresh_token"], false);
     assert_eq!(parsed["session"]["access_token_cached"], false);
-    expect_exit(&world.run(&["status"]), 3, "status (text) after logout");
+    // The state is the report, and the exit code says it: no `error:` line on top.
+    assert!(!after.stderr.contains("error:"), "{}", after.stderr);
+    let text_after = world.run(&["status"]);
+    expect_exit(&text_after, 3, "status (text) after logout");
+    assert!(
+        text_after.stdout.contains("not signed in"),
+        "{}",
+        text_after.stdout
+    );
+    assert!(
+        !text_after.stderr.contains("error:"),
+        "{}",
+        text_after.stderr
+    );
 
     std::fs::write(world.sandbox.config_file(), "llm: [not, a, mapping\n").expect("break config");
     let broken = world.run(&["status"]);

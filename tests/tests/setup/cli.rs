@@ -218,7 +218,20 @@ fn every_tool_set_up_then_torn_down_leaves_home_as_it_was() {
         dotenv.contains("GOOGLE_GEMINI_BASE_URL=http://localhost:14000\n"),
         "{dotenv}"
     );
-    assert_eq!(mode(&gemini_env), 0o640, "an existing file keeps its mode");
+    // It holds the local key: owner-only until teardown gives its mode back (below,
+    // through `tree`).
+    assert_eq!(mode(&gemini_env), 0o600);
+    assert_eq!(mode(&vscode), 0o600);
+    assert_eq!(
+        mode(&cursor_real),
+        0o600,
+        "the link's target is made private"
+    );
+    assert_eq!(
+        mode(&gemini_settings),
+        0o644,
+        "a file without the key keeps its mode"
+    );
     assert!(
         std::fs::symlink_metadata(&cursor_link)
             .unwrap()
@@ -427,6 +440,128 @@ fn config_reset_reverts_the_tools_first() {
     );
     assert!(!dotenv.exists());
     assert!(!sandbox.home().join(".gemini").exists());
+    assert!(!sandbox.config_file().exists());
+}
+
+#[test]
+fn a_gateway_url_ending_in_v1_is_not_doubled_by_tools_that_add_it() {
+    let sandbox = sandbox_with(&["claude", "codex"]);
+    let finished = sandbox.run(&[
+        "setup",
+        "--lazy",
+        "--gateway-url",
+        "https://llm.example.com/v1",
+        "--issuer",
+        "https://idp.example.com",
+        "--client-id",
+        "llmauth-test",
+    ]);
+    ok(&finished);
+    let claude: serde_json::Value =
+        serde_json::from_str(&read(&sandbox.home().join(".claude/settings.json"))).unwrap();
+    // Claude Code appends /v1/messages itself.
+    assert_eq!(
+        claude["env"]["ANTHROPIC_BASE_URL"],
+        "https://llm.example.com"
+    );
+    let codex = read(&sandbox.home().join(".codex/config.toml"));
+    assert!(
+        codex.contains("base_url = \"https://llm.example.com/v1\""),
+        "{codex}"
+    );
+    assert!(
+        finished
+            .stderr
+            .contains("llm.gateway_url ends in /v1, which Claude Code adds itself"),
+        "{}",
+        finished.stderr
+    );
+}
+
+#[test]
+fn files_holding_the_local_key_are_owner_only_until_teardown() {
+    let sandbox = sandbox_with(&["gemini", "code"]);
+    let home = sandbox.home();
+    let dotenv = home.join(".gemini/.env");
+    write(&dotenv, b"OTHER=1\n");
+    set_mode(&dotenv, 0o644);
+    let vscode = home.join(".config/Code/User/settings.json");
+    write(&vscode, b"{}\n");
+    set_mode(&vscode, 0o664);
+
+    ok(&setup(&sandbox, &[]));
+
+    assert_eq!(
+        mode(&dotenv),
+        0o600,
+        "other users cannot read the local key"
+    );
+    assert_eq!(mode(&vscode), 0o600);
+    let receipt = read(&sandbox.state_dir().join("receipts/gemini-cli.json"));
+    let receipt: serde_json::Value = serde_json::from_str(&receipt).unwrap();
+    let recorded: Vec<&serde_json::Value> = receipt["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| &f["previous_mode"])
+        .collect();
+    assert!(recorded.contains(&&serde_json::json!(0o644)), "{receipt}");
+
+    ok(&sandbox.run(&["teardown"]));
+    assert_eq!(mode(&dotenv), 0o644, "teardown gives the mode back");
+    assert_eq!(mode(&vscode), 0o664);
+    assert_eq!(read(&dotenv), "OTHER=1\n");
+}
+
+#[test]
+fn a_file_holding_the_local_key_that_another_user_owns_is_left_and_named() {
+    let sandbox = sandbox_with(&["gemini"]);
+    let dotenv = sandbox.home().join(".gemini/.env");
+    write(&dotenv, b"OTHER=1\n");
+    set_mode(&dotenv, 0o666);
+    if let Err(e) = std::os::unix::fs::chown(&dotenv, Some(65534), None) {
+        // Only root may give a file away; without it, the file stays ours and is made
+        // owner-only like any other.
+        assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied, "{e}");
+        ok(&setup(&sandbox, &[]));
+        assert_eq!(mode(&dotenv), 0o600);
+        return;
+    }
+
+    let finished = setup(&sandbox, &[]);
+
+    ok(&finished);
+    assert_eq!(
+        mode(&dotenv),
+        0o666,
+        "another user's file keeps its permissions"
+    );
+    assert!(
+        finished.stderr.contains(&format!(
+            "warning: {} holds the proxy's local key, but it belongs to another user",
+            dotenv.display()
+        )),
+        "{}",
+        finished.stderr
+    );
+}
+
+#[test]
+fn config_reset_also_removes_the_proxy_key_and_the_last_failure() {
+    let sandbox = sandbox_with(&["gemini"]);
+    ok(&setup(&sandbox, &[]));
+    let key = sandbox.state_dir().join("proxy.key");
+    assert!(key.exists(), "setup of a proxy-mode tool creates the key");
+    // A helper call that fails records why.
+    let failed = sandbox.run(&["token", "--non-interactive"]);
+    assert_eq!(failed.code, 3, "{}", failed.stderr);
+    let last_error = sandbox.state_dir().join("last-error");
+    assert!(last_error.read_dir().is_ok_and(|mut d| d.next().is_some()));
+
+    let reset = sandbox.run(&["config", "reset", "--yes"]);
+    ok(&reset);
+    assert!(!key.exists(), "a reset install gets a new local key");
+    assert!(!last_error.exists(), "a reset install has no old failure");
     assert!(!sandbox.config_file().exists());
 }
 

@@ -99,7 +99,7 @@ fn unknown_keys_are_named_with_their_line() {
     }
     assert_eq!(
         parse_err("llm:\n  oidc:\n    isuer: x\n").to_string(),
-        "line 3: unknown key `llm.oidc.isuer`"
+        "line 3: unknown key `llm.oidc.isuer` (did you mean `llm.oidc.issuer`?)"
     );
 }
 
