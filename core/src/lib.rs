@@ -54,6 +54,7 @@ pub mod net;
 pub mod oauth;
 pub mod pem;
 pub mod pkce;
+pub mod provider;
 pub mod secret;
 pub mod setup;
 pub mod store;
