@@ -13,12 +13,13 @@ use crate::time::UnixTime;
 pub const MAX_IDP_BODY: usize = 1024 * 1024;
 
 /// Form fields whose values are credentials and never shown.
-const SECRET_FIELDS: [&str; 5] = [
+const SECRET_FIELDS: [&str; 6] = [
     "refresh_token",
     "code",
     "code_verifier",
     "device_code",
     "token",
+    "client_secret",
 ];
 
 /// HTTP method of an IdP request.

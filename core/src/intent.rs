@@ -230,13 +230,6 @@ pub enum Notice {
         /// How long the served token stays valid.
         valid_for: Duration,
     },
-    /// The IdP ended the session; a still-valid cached token is used until it expires.
-    SessionEndedServingCachedToken {
-        /// The IdP's error.
-        reason: String,
-        /// How long the served token stays valid.
-        valid_for: Duration,
-    },
     /// The sign-in URL, with whether a browser was opened for it.
     SignInUrl {
         /// The authorization URL.
@@ -274,6 +267,8 @@ pub enum Notice {
         /// Why.
         reason: String,
     },
+    /// The IdP advertises no revocation endpoint (Entra ID, Dex): revocation was skipped.
+    RevocationNotAdvertised,
     /// A request to the listener was answered with an error page and ignored.
     CallbackIgnored {
         /// What it was.
@@ -292,11 +287,6 @@ impl fmt::Display for Notice {
             Self::ServingCachedToken { reason, valid_for } => write!(
                 f,
                 "warning: could not refresh the access token ({reason}); using the cached one, valid for {}s more",
-                valid_for.as_secs()
-            ),
-            Self::SessionEndedServingCachedToken { reason, valid_for } => write!(
-                f,
-                "warning: the sign-in session has ended ({reason}); using the cached access token, valid for {}s more — run `llmauth login` before then",
                 valid_for.as_secs()
             ),
             Self::SignInUrl { url, browser_opened: true } => {
@@ -331,6 +321,9 @@ let the client request the offline_access scope",
             Self::RevocationFailed { reason } => {
                 write!(f, "warning: could not revoke the refresh token at the IdP ({reason}); it was deleted here")
             }
+            Self::RevocationNotAdvertised => f.write_str(
+                "note: the IdP advertises no revocation endpoint, so the refresh token was only deleted here (it stays valid at the IdP until it expires)",
+            ),
             Self::CallbackIgnored { reason } => write!(f, "note: the sign-in listener ignored {reason}"),
             Self::AccessCacheNotWritten { reason } => {
                 write!(f, "warning: could not cache the access token ({reason}); the next call will refresh again")

@@ -74,6 +74,11 @@ impl FlowSetup {
         let cache = cache_slot.and_then(|slot| io.read(&slot).ok().flatten());
         let refresh = refresh.as_ref().map(SecretBytes::expose_secret);
         let access = cache.as_ref().map(SecretBytes::expose_secret);
-        Ok(SessionStatus::of(refresh, access, clock::now()))
+        Ok(SessionStatus::of(
+            refresh,
+            access,
+            clock::now(),
+            self.settings.token_kind,
+        ))
     }
 }

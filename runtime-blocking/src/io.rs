@@ -15,6 +15,19 @@ use crate::lock::{self, LockGuard};
 use crate::paths::Paths;
 use crate::{browser, clock, file_store};
 
+/// The keychain account of a slot that lives in the keychain; `None` for files.
+fn keychain_account(slot: &Slot) -> Option<String> {
+    match slot {
+        Slot::Keychain(key) => Some(key.as_str().to_owned()),
+        Slot::ClientSecretKeychain(key) => Some(key.keychain_account()),
+        Slot::SessionFile(_)
+        | Slot::AccessCache(_)
+        | Slot::Discovery(_)
+        | Slot::LoginMarker(_)
+        | Slot::ClientSecretFile(_) => None,
+    }
+}
+
 /// Settings of the I/O layer that come from the configuration.
 #[derive(Clone, Debug, Default)]
 pub struct IoOptions {
@@ -108,15 +121,15 @@ impl BlockingIo {
         match intent {
             Intent::Http(request) => IntentResult::Http(self.http.perform(request, clock::now())),
             Intent::Read(slot) => IntentResult::Read(self.read(slot)),
-            Intent::Write { slot, bytes } => IntentResult::Stored(match slot {
-                Slot::Keychain(key) => self.keychain.write(key, bytes),
-                other => self.file_op(other, |path| {
+            Intent::Write { slot, bytes } => IntentResult::Stored(match keychain_account(slot) {
+                Some(account) => self.keychain.write(&account, bytes),
+                None => self.file_op(slot, |path| {
                     file_store::write_atomic(path, bytes.expose_secret(), file_store::PRIVATE_FILE)
                 }),
             }),
-            Intent::Delete(slot) => IntentResult::Stored(match slot {
-                Slot::Keychain(key) => self.keychain.delete(key),
-                other => self.file_op(other, file_store::delete),
+            Intent::Delete(slot) => IntentResult::Stored(match keychain_account(slot) {
+                Some(account) => self.keychain.delete(&account),
+                None => self.file_op(slot, file_store::delete),
             }),
             Intent::MoveAside(slot) => {
                 let secs = clock::now().as_secs();
@@ -170,8 +183,8 @@ impl BlockingIo {
         &mut self,
         slot: &Slot,
     ) -> Result<Option<llmauth_core::secret::SecretBytes>, StoreError> {
-        if let Slot::Keychain(key) = slot {
-            return self.keychain.read(key);
+        if let Some(account) = keychain_account(slot) {
+            return self.keychain.read(&account);
         }
         let path = self.slot_path(slot)?;
         file_store::read(&path, slot.holds_secrets())

@@ -1,6 +1,7 @@
 //! `status`: what the stored session says, computed from the records read — no lock, no
 //! network, no flow.
 
+use crate::provider::TokenKind;
 use crate::store::{Backend, SessionKey, SessionRecords, Slot};
 use crate::time::UnixTime;
 use crate::token;
@@ -14,9 +15,10 @@ pub struct SessionStatus {
     pub maybe_spent: bool,
     /// The stored user.
     pub sub: Option<String>,
-    /// An access token is cached, expiring then.
+    /// A token to hand out is cached (the access token, or the ID token with
+    /// `token_kind: id`), expiring then.
     pub access_expires_at: Option<Option<UnixTime>>,
-    /// The access token is still valid now.
+    /// That token is still valid now.
     pub access_valid: bool,
     /// Why the stored session is unreadable, if it is.
     pub corrupt: Option<String>,
@@ -35,8 +37,14 @@ impl SessionStatus {
 
     /// What `status` shows at `now`, from what those slots hold: `None` is an absent slot,
     /// and the driver passes an unreadable access-token cache as absent too (it is only a
-    /// cache). Without a separate cache, the access token is the refresh slot's.
-    pub fn of(refresh_slot: Option<&[u8]>, access_cache: Option<&[u8]>, now: UnixTime) -> Self {
+    /// cache). Without a separate cache, the access token is the refresh slot's. `kind` is
+    /// the token handed out, whose expiry is shown.
+    pub fn of(
+        refresh_slot: Option<&[u8]>,
+        access_cache: Option<&[u8]>,
+        now: UnixTime,
+        kind: TokenKind,
+    ) -> Self {
         let (records, corrupt) = match refresh_slot.map(SessionRecords::decode) {
             None => (SessionRecords::default(), None),
             Some(Ok(records)) => (records, None),
@@ -44,7 +52,7 @@ impl SessionStatus {
         };
         let cached = access_cache.and_then(|bytes| SessionRecords::decode(bytes).ok()?.access);
         let refresh = records.refresh;
-        let access = cached.or(records.access);
+        let access = cached.or(records.access).and_then(|a| a.handout(kind));
         Self {
             refresh_token: refresh.is_some(),
             maybe_spent: refresh.as_ref().is_some_and(|r| r.maybe_spent),
@@ -78,6 +86,7 @@ mod tests {
             issued_at: T0,
             lifetime: Some(Duration::from_secs(valid_for)),
             generation: 1,
+            id_token: None,
         };
         let records = SessionRecords {
             refresh: None,
@@ -104,11 +113,23 @@ mod tests {
 
     #[test]
     fn a_corrupt_session_with_a_valid_cached_token_is_still_usable() {
-        let status = SessionStatus::of(Some(b"{\"version\":1,\"refresh\":"), Some(&cache(300)), T0);
+        let access = TokenKind::Access;
+        let status = SessionStatus::of(
+            Some(b"{\"version\":1,\"refresh\":"),
+            Some(&cache(300)),
+            T0,
+            access,
+        );
         assert!(status.corrupt.is_some() && !status.refresh_token);
         assert!(status.access_valid && status.is_usable());
-        let expired = SessionStatus::of(Some(b"not json"), Some(&cache(3)), T0);
+        let expired = SessionStatus::of(Some(b"not json"), Some(&cache(3)), T0, access);
         assert!(!expired.is_usable());
-        assert_eq!(SessionStatus::of(None, None, T0), SessionStatus::default());
+        assert_eq!(
+            SessionStatus::of(None, None, T0, access),
+            SessionStatus::default()
+        );
+        // Handing out the ID token, a cache without one holds nothing to hand out.
+        let id = SessionStatus::of(None, Some(&cache(300)), T0, TokenKind::Id);
+        assert_eq!(id.access_expires_at, None);
     }
 }

@@ -138,7 +138,16 @@ fn the_preset_table() {
     use AudienceVia as A;
     use OfflineVia as O;
     /// (issuer, preset, audience_via, offline_via, redirect, resend_scope, token_kind, secret)
-    type Row = (&'static str, Preset, A, O, &'static str, bool, TokenKind, bool);
+    type Row = (
+        &'static str,
+        Preset,
+        A,
+        O,
+        &'static str,
+        bool,
+        TokenKind,
+        bool,
+    );
     let rows: &[Row] = &[
         (
             "https://idp.example.com",

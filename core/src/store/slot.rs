@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use super::key::SessionKey;
+use super::key::{ClientKey, SessionKey};
 
 /// A place the driver can read, write or delete.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -17,6 +17,11 @@ pub enum Slot {
     Discovery(String),
     /// `$STATE/locks/<key>.login`, the marker of a login in progress (not secret).
     LoginMarker(SessionKey),
+    /// Keyring backend: the keychain item (service `llmauth`, account
+    /// `client-secret:<key>`) holding the client secret.
+    ClientSecretKeychain(ClientKey),
+    /// File backend: `$STATE/client-secret-<key>` (0600), holding the client secret.
+    ClientSecretFile(ClientKey),
 }
 
 impl Slot {
@@ -25,7 +30,11 @@ impl Slot {
     pub fn holds_secrets(&self) -> bool {
         matches!(
             self,
-            Self::SessionFile(_) | Self::Keychain(_) | Self::AccessCache(_)
+            Self::SessionFile(_)
+                | Self::Keychain(_)
+                | Self::AccessCache(_)
+                | Self::ClientSecretKeychain(_)
+                | Self::ClientSecretFile(_)
         )
     }
 }
