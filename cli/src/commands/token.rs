@@ -1,9 +1,12 @@
-//! `llmauth token`: a fresh access token on stdout, and nothing else, ever.
+//! `llmauth token`: a fresh token on stdout — the access token, or the ID token with
+//! `token_kind: id` or `--kind id` — and nothing else, ever.
 
 use std::io::Write;
 use std::time::Duration;
 
+use llmauth_core::config::Config;
 use llmauth_core::flow::{Interaction, TokenGoal};
+use llmauth_core::provider::TokenKind;
 use llmauth_core::secret::{AccessToken, is_printable_token};
 use llmauth_core::time::UnixTime;
 use llmauth_core::token::jwt_expiry;
@@ -19,7 +22,7 @@ pub(crate) fn run(app: &App, args: &TokenArgs) -> Result<(), Failure> {
     if let Ok(token) = std::env::var("LLMAUTH_ACCESS_TOKEN") {
         let token = AccessToken::new(token);
         let expires_at = jwt_expiry(&token);
-        return print(&token, expires_at, args.format);
+        return print(&token, expires_at, TokenKind::Access, args.format);
     }
     let interaction = interaction(args.non_interactive, args.skip_browser);
     let result = fetch(app, args, interaction);
@@ -34,29 +37,43 @@ pub(crate) fn run(app: &App, args: &TokenArgs) -> Result<(), Failure> {
             &failure.to_string(),
         );
     }
-    let (token, expires_at) = result?;
-    print(&token, expires_at, args.format)
+    let (token, expires_at, kind) = result?;
+    print(&token, expires_at, kind, args.format)
+}
+
+/// The token kind this call hands out: `--kind`, else the configured one.
+fn kind(args: &TokenArgs, config: &Config) -> TokenKind {
+    args.kind
+        .as_deref()
+        .and_then(|kind| kind.parse().ok())
+        .unwrap_or(config.provider.token_kind.value)
 }
 
 fn fetch(
     app: &App,
     args: &TokenArgs,
     interaction: Interaction,
-) -> Result<(AccessToken, Option<UnixTime>), Failure> {
+) -> Result<(AccessToken, Option<UnixTime>, TokenKind), Failure> {
     let config = app.config()?;
     let goal = TokenGoal {
         min_valid: args.min_valid.unwrap_or(Duration::ZERO),
         force_refresh: args.force_refresh,
     };
     let budget = (!interaction.login).then_some(args.timeout);
-    let credential = app.run_flow(&config, goal, interaction, budget)?;
-    Ok((credential.access_token, credential.expires_at))
+    let mut setup = app.flow_setup(&config, interaction);
+    let kind = kind(args, &config);
+    setup.settings.token_kind = kind;
+    let credential = app.drive(&setup, goal, budget)?;
+    Ok((credential.access_token, credential.expires_at, kind))
 }
 
 /// Prints the token (or its JSON line) on stdout after checking it is safe to print.
+/// The JSON keeps the token under `access_token` (what tools read) and says which kind
+/// it is.
 fn print(
     token: &AccessToken,
     expires_at: Option<UnixTime>,
+    kind: TokenKind,
     format: TokenFormat,
 ) -> Result<(), Failure> {
     if !is_printable_token(token.expose_secret()) {
@@ -73,6 +90,7 @@ fn print(
                 "access_token": token.expose_secret(),
                 "token_type": "Bearer",
                 "expires_at": expires_at.map(UnixTime::to_rfc3339),
+                "token_kind": kind.as_str(),
             });
             format!("{json}\n")
         }
