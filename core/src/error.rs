@@ -96,8 +96,7 @@ impl FlowError {
             expected,
             found,
         })) = self
-            && let Some(fix) = crate::provider::v1_issuer_fix(found, false)
-                .or_else(|| crate::provider::v1_issuer_fix(expected, false))
+            && let Some(fix) = crate::provider::issuer_mismatch_fix(expected, found)
         {
             return Some(fix);
         }

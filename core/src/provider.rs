@@ -23,7 +23,7 @@ mod issuer;
 mod kinds;
 mod resolve;
 
-pub use advice::{known_cause, v1_issuer_fix};
+pub use advice::{issuer_mismatch_fix, known_cause, v1_issuer_fix};
 pub use detect::{Reason, detect};
 pub use issuer::IssuerMatch;
 pub use kinds::{AudienceVia, CallbackHost, OfflineVia, Preset, ProviderSetting, TokenKind};

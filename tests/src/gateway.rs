@@ -51,6 +51,10 @@ pub struct GatewayOptions {
     /// Extra roots (PEM) for fetching the JWKS, beyond the gateway's own CA — e.g. for an
     /// IdP with its own certificate.
     pub jwks_extra_roots_pem: Option<String>,
+    /// RFC 7662 introspection endpoint: when set, tokens are checked there (active,
+    /// then the same claim checks) instead of against the JWKS — how a gateway accepts
+    /// opaque tokens (GitLab, Django OAuth Toolkit).
+    pub introspection_url: Option<String>,
     /// Required `iss`; `None` skips the check.
     pub expected_issuer: Option<String>,
     /// Required audience (`aud` as a string, or contained in an array); `None` skips it.
@@ -76,6 +80,7 @@ impl Default for GatewayOptions {
             port: 0,
             jwks_url: None,
             jwks_extra_roots_pem: None,
+            introspection_url: None,
             expected_issuer: None,
             expected_audience: None,
             leeway: Duration::from_secs(5),

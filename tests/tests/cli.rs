@@ -14,6 +14,7 @@ mod cli {
     mod keyring;
     mod leaks;
     mod login;
+    mod providers;
     mod proxies;
     mod session;
 }

@@ -10,8 +10,8 @@ use llmauth_core::provider::{self, Preset};
 
 use crate::app::App;
 use crate::args::{ConfigCommand, ConfigSetArgs, Format};
-use crate::{client_secret, config_file};
 use crate::failure::{Exit, Failure};
+use crate::{client_secret, config_file};
 
 /// Runs a `config` subcommand.
 pub(crate) fn run(app: &App, command: &ConfigCommand) -> Result<(), Failure> {
@@ -88,8 +88,7 @@ fn warnings(
         return warnings;
     };
     let provider = &config.provider;
-    if let Some(fix) = provider::v1_issuer_fix(&config.issuer, provider.preset == Preset::Entra)
-    {
+    if let Some(fix) = provider::v1_issuer_fix(&config.issuer, provider.preset == Preset::Entra) {
         warnings.push(fix);
     }
     if provider.client_secret_expected && !config.client_secret {

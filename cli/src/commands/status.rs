@@ -92,8 +92,7 @@ fn warnings(config: &Config) -> Vec<String> {
 fn provider_warnings(app: &App, config: &Config) -> Vec<String> {
     let provider = &config.provider;
     let mut warnings = Vec::new();
-    if let Some(fix) = provider::v1_issuer_fix(&config.issuer, provider.preset == Preset::Entra)
-    {
+    if let Some(fix) = provider::v1_issuer_fix(&config.issuer, provider.preset == Preset::Entra) {
         warnings.push(fix);
     }
     let store = "`llmauth config set --client-secret-stdin < secret.txt`";

@@ -208,9 +208,10 @@ impl Token<'_> {
     ) -> Result<Credential, FlowError> {
         let min_valid = self.state.goal.min_valid;
         let kind = self.shell.settings.token_kind;
+        // An ID token kept from before (no new one came) may have expired meanwhile.
         let Some(handout) = self
             .handout(Some(record))
-            .filter(|handout| kind == TokenKind::Access || token::is_valid(handout, now))
+            .filter(|handout| kind == TokenKind::Access || token::expiry(handout) > now)
         else {
             return Err(FlowError::Misconfigured(Misconfiguration::NoIdToken));
         };

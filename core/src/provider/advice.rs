@@ -48,6 +48,12 @@ const CAUSES: &[(&str, &str)] = &[
          cognito or gitlab) or --offline-via access_type|none",
     ),
     (
+        "invalid_scope",
+        "the IdP refused a requested scope; if it is offline_access, use the provider's preset \
+         (--provider google, cognito or gitlab) or --offline-via access_type|none; otherwise \
+         check --scopes",
+    ),
+    (
         "client_secret",
         "the IdP wants this client's secret; store it with `llmauth config set \
          --client-secret-stdin`",
@@ -62,6 +68,20 @@ pub fn known_cause(error: &OAuthError) -> Option<&'static str> {
         .iter()
         .find(|(marker, _)| text.contains(marker) || error.code.contains(marker))
         .map(|(_, cause)| *cause)
+}
+
+/// Why a discovery document named `found` instead of the configured `expected` issuer,
+/// when it is a provider trap llmauth knows: an Entra ID v1 issuer, or Entra's
+/// multi-tenant `{tenantid}` document read without the Entra preset.
+pub fn issuer_mismatch_fix(expected: &str, found: &str) -> Option<String> {
+    if found.contains("{tenantid}") {
+        return Some(
+            "this is Entra ID's multi-tenant document ({tenantid}); use `llmauth config set \
+             --provider entra`, which checks each token's tenant"
+                .to_owned(),
+        );
+    }
+    v1_issuer_fix(found, false).or_else(|| v1_issuer_fix(expected, false))
 }
 
 /// When `issuer` is an Entra ID v1 issuer (`https://sts.windows.net/<tenant>/`, or an

@@ -75,9 +75,14 @@ fn idp_down_with_a_raised_min_valid_fails_saying_why() {
     let finished = world.run(&["token", "--min-valid", "10m"]);
 
     expect_exit(&finished, 4, "token --min-valid 10m with the IdP down");
-    assert_eq!(finished.stdout, "", "no token with less than 10 minutes left");
+    assert_eq!(
+        finished.stdout, "",
+        "no token with less than 10 minutes left"
+    );
     assert!(
-        finished.stderr.contains("less than the 600s --min-valid asks for")
+        finished
+            .stderr
+            .contains("less than the 600s --min-valid asks for")
             && finished.stderr.contains("could not refresh"),
         "{}",
         finished.stderr
