@@ -100,7 +100,7 @@ impl GatewayOptions {
     pub fn for_idp(idp: &TestIdp) -> GatewayOptions {
         GatewayOptions {
             jwks_url: Some(idp.jwks_uri()),
-            expected_issuer: Some(idp.issuer().to_string()),
+            expected_issuer: Some(idp.token_issuer()),
             expected_audience: Some(idp.client_id().to_string()),
             ..GatewayOptions::default()
         }
