@@ -13,7 +13,7 @@ use llmauth_core::store::Backend;
 use llmauth_core::time::UnixTime;
 use serde_json::{Value, json};
 
-use llmauth_core::provider::{self, Preset};
+use llmauth_core::provider::{self, Preset, TokenKind};
 
 use crate::app::App;
 use crate::args::{Format, FormatArgs};
@@ -263,7 +263,11 @@ impl Report<'_> {
         );
         line("secrets:", &self.backend_line());
         line("session:", &self.session_line());
-        line("access token:", &self.access_line());
+        let handed_out = match self.config.provider.token_kind.value {
+            TokenKind::Access => "access token:",
+            TokenKind::Id => "id token:",
+        };
+        line(handed_out, &self.access_line());
         let refresh = match (self.session.refresh_token, self.session.maybe_spent) {
             (false, _) => "none",
             (true, false) => "present",
