@@ -3,8 +3,9 @@
 //! # Scope
 //! In: the token lifecycle (cache tiers, refresh margin, single flight, rotation safety,
 //! failure classes), interactive login (authorization code + PKCE, device flow),
-//! discovery, ID-token checks, OAuth error classification, configuration, session
-//! records and the wording of every notice. Out: sockets, files, the keychain, clocks,
+//! discovery, ID-token checks, OAuth error classification, the identity providers'
+//! presets ([`provider`]), configuration, session records and the wording of every
+//! notice. Out: sockets, files, the keychain, clocks,
 //! randomness, threads and processes — the runtimes (`llmauth-blocking`,
 //! `llmauth-async`) do those, and decide nothing.
 //!

@@ -4,10 +4,8 @@
 //! `generic` preset against the same quirk mode, showing the failure the preset exists
 //! for. Then the generic robustness of issue 8 against single quirks.
 
-use std::io::Write as _;
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,11 +17,12 @@ use llmauth_tests::idp::{
     AccessTokens, ENTRA_TENANT, ExpiresIn, GOOGLE_CLIENT_SECRET, GrantType, IdpEndpoint,
     IdpOptions, Quirks, TestIdp, audiences,
 };
-use llmauth_tests::sandbox::{Finished, Sandbox, wait};
+use llmauth_tests::sandbox::{Sandbox, wait};
 use serde_json::Value;
 
 use super::common::{
-    BROWSER, LLMAUTH, NORMAL_LIFETIME, World, expect_exit, jwt_claims, printed_token, unix_ms,
+    BROWSER, LLMAUTH, NORMAL_LIFETIME, World, expect_exit, jwt_claims, printed_token,
+    run_with_stdin, unix_ms,
 };
 
 /// A port nobody listens on now, for the presets that register an exact redirect URI.
@@ -165,19 +164,6 @@ impl Provider {
         };
         newest.expect("a token was issued")
     }
-}
-
-/// `llmauth <args>` with `input` (and a newline) on standard input.
-fn run_with_stdin(sandbox: &Sandbox, args: &[&str], input: Option<&str>) -> Finished {
-    let mut command = sandbox.command(args);
-    if input.is_some() {
-        command.stdin(Stdio::piped());
-    }
-    let mut child = command.spawn().expect("start llmauth");
-    if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
-        writeln!(stdin, "{input}").expect("write standard input");
-    }
-    wait(child, Duration::from_secs(60))
 }
 
 /// Login, token, refresh, twenty helpers at expiry and logout against `preset`'s quirk
@@ -852,5 +838,23 @@ fn status_says_which_preset_was_detected_and_why() {
             .contains("provider:      keycloak (the issuer's path has the shape /realms/<realm>)"),
         "{}",
         text.stdout
+    );
+}
+
+/// `config reset` removes the stored client secret with the configuration.
+#[test]
+fn config_reset_removes_the_client_secret() {
+    let world = Provider::of(Preset::Google).world(Preset::Google, &[]);
+    assert_eq!(
+        world.sandbox.files_containing(GOOGLE_CLIENT_SECRET).len(),
+        1
+    );
+    let reset = world.run(&["config", "reset", "--yes"]);
+    expect_exit(&reset, 0, "config reset --yes");
+    assert!(
+        world
+            .sandbox
+            .files_containing(GOOGLE_CLIENT_SECRET)
+            .is_empty()
     );
 }
