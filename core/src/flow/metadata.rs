@@ -138,17 +138,20 @@ pub(super) fn on_result<C, S: From<MetadataStep<C>>>(
             }
         }
         MetadataStep::SecretRead(then) => {
-            let found = match result.into_read()? {
-                Err(error) => Err(MetadataFailure::SecretStore(error)),
-                Ok(bytes) => bytes
-                    .as_ref()
-                    .and_then(|bytes| std::str::from_utf8(bytes.expose_secret()).ok())
-                    .map(str::trim)
-                    .filter(|secret| !secret.is_empty())
-                    .map(|secret| shell.client_secret = Some(ClientSecret::new(secret)))
-                    .ok_or(MetadataFailure::NoClientSecret),
+            let bytes = match result.into_read()? {
+                Ok(bytes) => bytes,
+                Err(error) => return Ok(Some((then, Err(MetadataFailure::SecretStore(error))))),
             };
-            Ok(Some((then, found)))
+            let secret = bytes
+                .as_ref()
+                .and_then(|bytes| std::str::from_utf8(bytes.expose_secret()).ok())
+                .map(str::trim)
+                .filter(|secret| !secret.is_empty());
+            let Some(secret) = secret else {
+                return Ok(Some((then, Err(MetadataFailure::NoClientSecret))));
+            };
+            shell.client_secret = Some(ClientSecret::new(secret));
+            Ok(Some((then, Ok(()))))
         }
     }
 }
