@@ -92,7 +92,13 @@ impl App {
 
     /// The session backend, printing the one-time notice when `auto` falls back to a file.
     pub(crate) fn backend(&self, config: &Config) -> Backend {
-        let configured = match config.secrets_backend {
+        self.backend_of(config.secrets_backend)
+    }
+
+    /// The backend for `llm.secrets.backend`, printing the one-time notice when `auto`
+    /// falls back to a file.
+    pub(crate) fn backend_of(&self, secrets_backend: SecretsBackend) -> Backend {
+        let configured = match secrets_backend {
             SecretsBackend::Auto => None,
             SecretsBackend::Keyring => Some(Backend::Keyring),
             SecretsBackend::File => Some(Backend::File),
@@ -125,7 +131,16 @@ impl App {
         interaction: Interaction,
         budget: Option<Duration>,
     ) -> Result<G::Outcome, Failure> {
-        let setup = self.flow_setup(config, interaction);
+        self.drive(&self.flow_setup(config, interaction), goal, budget)
+    }
+
+    /// Runs a flow for `goal`, assembled from `setup`, to its outcome.
+    pub(crate) fn drive<G: Goal>(
+        &self,
+        setup: &FlowSetup,
+        goal: G,
+        budget: Option<Duration>,
+    ) -> Result<G::Outcome, Failure> {
         let (flow, mut io) = setup.start(goal, true, budget)?;
         if self.verbose > 0 {
             eprintln!(

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use llmauth_core::config::parse_duration;
 use llmauth_core::doctor::DEFAULT_PROBE_PATH;
+use llmauth_core::provider::{AudienceVia, CallbackHost, OfflineVia, Preset, TokenKind};
 use llmauth_core::setup::tool::Tool;
 
 const EXIT_CODES: &str = "\
@@ -150,7 +151,7 @@ pub struct ProxyStartArgs {
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Change settings; only the given flags change.
-    Set(Box<SetArgs>),
+    Set(Box<ConfigSetArgs>),
     /// Print the configuration.
     Show(FormatArgs),
     /// Revert the configured tools, then remove the configuration, the stored session,
@@ -162,7 +163,21 @@ pub enum ConfigCommand {
     },
 }
 
-/// The settings `config set` (and later `setup`) can change.
+/// `llmauth config set`: the settings, and the client secret (which only `config set`
+/// stores).
+#[derive(Debug, Args, Default)]
+pub struct ConfigSetArgs {
+    /// The settings.
+    #[command(flatten)]
+    pub settings: SetArgs,
+    /// Read the OAuth client secret (Google's desktop clients need one) from one line of
+    /// standard input and store it like the refresh token — in the OS keychain, or a 0600
+    /// file in the state directory — never in config.yaml. An empty line removes it.
+    #[arg(long)]
+    pub client_secret_stdin: bool,
+}
+
+/// The settings `config set` and `setup` can change.
 #[derive(Debug, Args, Default)]
 pub struct SetArgs {
     /// The LLM gateway's base URL (https).
@@ -174,9 +189,35 @@ pub struct SetArgs {
     /// The public OAuth client id registered for llmauth.
     #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
-    /// The gateway's audience, sent as the RFC 8707 `resource` ("" to unset).
+    /// The gateway's audience, requested as --audience-via says ("" to unset).
     #[arg(long, value_name = "A")]
     pub audience: Option<String>,
+    /// The identity provider's preset; `auto` (the default) picks it from the issuer ("" to
+    /// go back to auto).
+    #[arg(long, value_name = "NAME", value_parser = spellings(&provider_names()))]
+    pub provider: Option<String>,
+    /// How the audience is requested: resource (RFC 8707), audience (Auth0), aud
+    /// (PingFederate), scope (Entra, ZITADEL, Dex) or none ("" for the preset's).
+    #[arg(long, value_name = "METHOD", value_parser = spellings(&names(AudienceVia::ALL, AudienceVia::as_str)))]
+    pub audience_via: Option<String>,
+    /// How a refresh token is asked for: scope (offline_access), access_type (Google) or
+    /// none ("" for the preset's).
+    #[arg(long, value_name = "METHOD", value_parser = spellings(&names(OfflineVia::ALL, OfflineVia::as_str)))]
+    pub offline_via: Option<String>,
+    /// The whole loopback redirect URI, exactly as registered at the IdP
+    /// (http://127.0.0.1:<port>/<path> or http://localhost:<port>/<path>; "" to unset).
+    #[arg(long, value_name = "URL")]
+    pub redirect_url: Option<String>,
+    /// The host of the redirect URI: 127.0.0.1 or localhost ("" for the preset's).
+    #[arg(long, value_name = "HOST", value_parser = spellings(&names(CallbackHost::ALL, CallbackHost::as_str)))]
+    pub callback_host: Option<String>,
+    /// Re-send the requested scope on every refresh (Keycloak 26.7 needs it).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub resend_scope: Option<bool>,
+    /// Which token `llmauth token` and the proxy hand out: access or id ("" for the
+    /// preset's).
+    #[arg(long, value_name = "KIND", value_parser = spellings(&names(TokenKind::ALL, TokenKind::as_str)))]
+    pub token_kind: Option<String>,
     /// Scopes to request, comma-separated (openid and offline_access are always added).
     #[arg(long, value_name = "S,S", value_delimiter = ',')]
     pub scopes: Option<Vec<String>>,
@@ -198,8 +239,8 @@ pub struct SetArgs {
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub require_local_key: Option<bool>,
     /// The port of the sign-in redirect listener; it must match a redirect URI registered
-    /// at the IdP (http://localhost:<port>/callback). 0 = any free port, for IdPs that
-    /// allow any loopback port (RFC 8252 §7.3).
+    /// at the IdP (http://<callback host>:<port>/callback). 0 = any free port, for IdPs
+    /// that allow any loopback port (RFC 8252 §7.3); the default is the preset's.
     #[arg(long, value_name = "N")]
     pub callback_port: Option<u16>,
     /// Extra trust roots (PEM) for the IdP and the gateway ("" to unset).
@@ -226,6 +267,24 @@ pub struct SetArgs {
     /// With --bedrock-compat: the 1M-token context variants ([1m]) of the opus and sonnet models.
     #[arg(long = "enable-1m", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub enable_1m: Option<bool>,
+}
+
+/// The values a setting accepts, plus `""` (back to the default).
+fn spellings(values: &[&'static str]) -> clap::builder::PossibleValuesParser {
+    let mut all = values.to_vec();
+    all.push("");
+    clap::builder::PossibleValuesParser::new(all)
+}
+
+fn names<T: Copy>(all: &'static [T], name: fn(T) -> &'static str) -> Vec<&'static str> {
+    all.iter().map(|value| name(*value)).collect()
+}
+
+/// `auto` and the presets.
+fn provider_names() -> Vec<&'static str> {
+    let mut all = vec!["auto"];
+    all.extend(names(Preset::ALL, Preset::as_str));
+    all
 }
 
 /// The tools `setup --client` and `teardown` accept.
@@ -320,6 +379,10 @@ pub struct TokenArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = TokenFormat::Raw)]
     pub format: TokenFormat,
+    /// Print this token instead of the configured kind (llm.oidc.token_kind): the access
+    /// token, or the ID token.
+    #[arg(long, value_name = "KIND", value_parser = spellings(&names(TokenKind::ALL, TokenKind::as_str)))]
+    pub kind: Option<String>,
     /// Give up after this long when no one is at the terminal (default 8s; 2m when a
     /// sign-in through the browser may happen).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
@@ -457,12 +520,53 @@ mod tests {
         let Command::Config(ConfigCommand::Set(set)) = cli.command else {
             panic!();
         };
+        let set = &set.settings;
         assert_eq!(
             set.models,
             Some(vec!["a-opus".to_owned(), "b-sonnet".to_owned()])
         );
         assert_eq!(set.bedrock_compat, Some(true));
         assert_eq!(set.enable_1m, Some(false));
+    }
+
+    #[test]
+    fn provider_flags_take_their_spellings_or_nothing() {
+        let cli = Cli::try_parse_from([
+            "llmauth",
+            "config",
+            "set",
+            "--provider",
+            "google",
+            "--audience-via",
+            "none",
+            "--callback-host",
+            "127.0.0.1",
+            "--resend-scope",
+            "--token-kind",
+            "",
+            "--client-secret-stdin",
+        ])
+        .unwrap();
+        let Command::Config(ConfigCommand::Set(set)) = cli.command else {
+            panic!();
+        };
+        assert!(set.client_secret_stdin);
+        assert_eq!(set.settings.provider.as_deref(), Some("google"));
+        assert_eq!(set.settings.callback_host.as_deref(), Some("127.0.0.1"));
+        assert_eq!(set.settings.resend_scope, Some(true));
+        assert_eq!(set.settings.token_kind.as_deref(), Some(""));
+        for bad in [
+            &["--provider", "Entra"][..],
+            &["--audience-via", "header"],
+            &["--offline-via", "prompt"],
+        ] {
+            let args = [&["llmauth", "config", "set"][..], bad].concat();
+            assert!(Cli::try_parse_from(args).is_err(), "{bad:?}");
+        }
+        // The secret is only for `config set`.
+        assert!(Cli::try_parse_from(["llmauth", "setup", "--client-secret-stdin"]).is_err());
+        let token = TokenOnly::try_parse_from(["--kind", "id"]).unwrap();
+        assert_eq!(token.args.kind.as_deref(), Some("id"));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use llmauth_core::config::{
-    ConfigChanges, ConfigDocument, ConfigError, FieldError, SecretsBackend, check_ca_pem, field,
+    ConfigChanges, ConfigDocument, FieldError, SecretsBackend, check_ca_pem, field,
 };
 use llmauth_core::setup::teardown::forgotten;
 use llmauth_core::setup::transaction::{Configured, recorded};
@@ -48,6 +48,15 @@ pub(crate) fn changes(args: &SetArgs) -> ConfigChanges {
             .map(|models| if models == [""] { Vec::new() } else { models }),
         bedrock_compat: args.bedrock_compat,
         bedrock_enable_1m: args.enable_1m,
+        provider: args.provider.clone(),
+        audience_via: args.audience_via.clone(),
+        offline_via: args.offline_via.clone(),
+        redirect_url: args.redirect_url.clone(),
+        callback_host: args.callback_host.clone(),
+        resend_scope: args.resend_scope,
+        token_kind: args.token_kind.clone(),
+        // Set by `config set --client-secret-stdin` once the secret itself is stored.
+        client_secret_stored: None,
     }
 }
 
@@ -61,12 +70,6 @@ fn absolute(path: &str) -> String {
     std::path::absolute(path).map_or_else(|_| path.to_owned(), |p| p.display().to_string())
 }
 
-/// Applies `changes` to the config file under `locks/config.lock`; nothing is written
-/// when any field is invalid.
-pub(crate) fn apply(app: &App, changes: &ConfigChanges) -> Result<ConfigDocument, Failure> {
-    update(app, changes, |_| Ok(()))
-}
-
 /// Saves `changes` with the tools setup just `configured` in `configured_tools`, in one
 /// locked write.
 pub(crate) fn record_tools(
@@ -76,7 +79,9 @@ pub(crate) fn record_tools(
 ) -> Result<(), Failure> {
     update(app, changes, |document| {
         let index = document.raw().configured_tools.clone().unwrap_or_default();
-        document.set_configured_tools(recorded(index, configured))
+        document
+            .set_configured_tools(recorded(index, configured))
+            .map_err(|e| Failure::config(app.config_path(), &e))
     })
     .map(|_| ())
 }
@@ -110,7 +115,9 @@ pub(crate) fn forget_tools(app: &App, cleared: &[String]) -> Option<String> {
     forgotten(&listed, cleared)?;
     let result = update(app, &ConfigChanges::default(), |document| {
         let index = document.raw().configured_tools.clone().unwrap_or_default();
-        document.set_configured_tools(forgotten(&index, cleared).unwrap_or(index))
+        document
+            .set_configured_tools(forgotten(&index, cleared).unwrap_or(index))
+            .map_err(|e| Failure::config(app.config_path(), &e))
     });
     result.err().map(|failure| {
         format!(
@@ -132,11 +139,13 @@ pub(crate) fn remove(app: &App) -> Result<(), Failure> {
     })
 }
 
-/// [`apply`], with a further change to the document made in the same locked write.
-fn update(
+/// Applies `changes` to the config file under `locks/config.lock`, with a further step on
+/// the validated document before it is written in the same locked write; nothing is
+/// written when a field is invalid or the step fails.
+pub(crate) fn update(
     app: &App,
     changes: &ConfigChanges,
-    also: impl FnOnce(&mut ConfigDocument) -> Result<(), ConfigError>,
+    also: impl FnOnce(&mut ConfigDocument) -> Result<(), Failure>,
 ) -> Result<ConfigDocument, Failure> {
     let lock = app.paths.named_lock_file("config");
     let outcome = llmauth_blocking::with_lock(
@@ -148,7 +157,7 @@ fn update(
             document
                 .apply_with(changes, extra)
                 .map_err(|e| Failure::config(app.config_path(), &e))?;
-            also(&mut document).map_err(|e| Failure::config(app.config_path(), &e))?;
+            also(&mut document)?;
             let text = document
                 .render()
                 .map_err(|e| Failure::config(app.config_path(), &e))?;

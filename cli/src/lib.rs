@@ -6,6 +6,7 @@
 
 mod app;
 pub mod args;
+mod client_secret;
 mod commands;
 mod config_file;
 mod failure;

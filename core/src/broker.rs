@@ -40,6 +40,7 @@ use std::sync::Arc;
 use crate::error::{ErrorClass, FlowError};
 use crate::flow::TokenGoal;
 use crate::intent::Notice;
+use crate::provider::TokenKind;
 use crate::secret::{AccessToken, SecretBytes};
 use crate::store::{AccessRecord, SessionRecords, Slot, StoreError};
 use crate::time::UnixTime;
@@ -75,6 +76,9 @@ pub struct BrokerSettings {
     pub access_slot: Slot,
     /// How long requests wait for a token; [`REQUEST_TOKEN_WAIT`] outside tests.
     pub token_wait: Duration,
+    /// Which token is handed out (`llm.oidc.token_kind`): the stored record is judged by
+    /// it.
+    pub token_kind: TokenKind,
 }
 
 /// Identifies a request waiting for a token.
@@ -433,7 +437,7 @@ impl TokenBroker {
             Ok(Some(bytes)) => {
                 let stored = SessionRecords::decode(bytes.expose_secret())
                     .ok()
-                    .and_then(|records| records.access);
+                    .and_then(|records| records.access?.handout(self.settings.token_kind));
                 self.compare_stored(stored, now);
             }
         }
@@ -819,6 +823,7 @@ fn record_of(credential: Credential, now: UnixTime) -> AccessRecord {
         issued_at,
         lifetime: credential.lifetime,
         generation: credential.generation,
+        id_token: None,
     }
 }
 

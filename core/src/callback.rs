@@ -1,12 +1,13 @@
-//! The loopback redirect (RFC 8252 §7.3): checking what arrives at
-//! `http://localhost:<port>/callback` (or is pasted back by the user), and the small
-//! self-contained pages the listener answers with.
+//! The loopback redirect (RFC 8252 §7.3): checking what arrives at the redirect URI
+//! (`http://<host>:<port>/callback`, or the configured `redirect_url`) or is pasted back
+//! by the user, and the small self-contained pages the listener answers with.
 
 use crate::oauth::{OAuthError, clean};
 use crate::pkce::constant_time_eq;
+use crate::provider::IssuerMatch;
 use crate::secret::AuthorizationCode;
 
-/// The redirect path registered with the IdP.
+/// The redirect path registered with the IdP (unless `redirect_url` names another).
 pub const CALLBACK_PATH: &str = "/callback";
 
 /// What to do with one request to the listener (or one pasted URL).
@@ -53,6 +54,10 @@ pub struct CallbackExpectations<'a> {
     pub state: &'a str,
     /// The configured issuer.
     pub issuer: &'a str,
+    /// How issuers compare ([`IssuerMatch::response_matches`]).
+    pub issuer_match: IssuerMatch,
+    /// The redirect URI's path.
+    pub path: &'a str,
     /// Discovery said `authorization_response_iss_parameter_supported: true`.
     pub iss_required: bool,
 }
@@ -70,7 +75,7 @@ pub fn evaluate(target: &str, expect: &CallbackExpectations<'_>) -> Verdict {
         .split_once('?')
         .unwrap_or((without_scheme, ""));
     let path = path.split('#').next().unwrap_or(path);
-    if path != CALLBACK_PATH {
+    if path != expect.path {
         let page = error_page(
             "Not found",
             "This address only receives the sign-in redirect.",
@@ -113,7 +118,7 @@ pub fn evaluate(target: &str, expect: &CallbackExpectations<'_>) -> Verdict {
     }
     // RFC 9207 §2.4.
     match &iss {
-        Some(iss) if iss != expect.issuer => {
+        Some(iss) if !expect.issuer_match.response_matches(expect.issuer, iss) => {
             return Verdict::Failed {
                 error: CallbackError::IssuerMismatch,
             };
@@ -193,6 +198,8 @@ mod tests {
         CallbackExpectations {
             state: "S",
             issuer: "https://idp",
+            issuer_match: IssuerMatch::Exact,
+            path: CALLBACK_PATH,
             iss_required,
         }
     }

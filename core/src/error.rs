@@ -5,6 +5,7 @@
 //! the exit code and the proxy's status are derived from that class alone.
 
 use core::fmt;
+use core::time::Duration;
 
 use crate::callback::CallbackError;
 use crate::discovery::DiscoveryError;
@@ -99,9 +100,35 @@ impl FlowError {
         }
     }
 
-    /// What the user can do about it, when there is something.
+    /// What the user can do about it, when there is something: for an IdP error llmauth
+    /// recognises (a provider trap), the cause and its fix.
     pub fn hint(&self) -> Option<String> {
+        if let Some(cause) = self.oauth_error().and_then(crate::provider::known_cause) {
+            return Some(cause.to_owned());
+        }
+        if let Self::Misconfigured(Misconfiguration::Discovery(DiscoveryError::IssuerMismatch {
+            expected,
+            found,
+        })) = self
+            && let Some(fix) = crate::provider::issuer_mismatch_fix(expected, found)
+        {
+            return Some(fix);
+        }
         match self {
+            Self::NeedsLogin(NeedsLogin::CannotRenew { .. }) => {
+                Some("run `llmauth login`, or ask for less with --min-valid".to_owned())
+            }
+            Self::IdpUnavailable(IdpUnavailable::ShortLived { .. }) => Some(
+                "ask for less with --min-valid, or raise the token lifetime at the IdP".to_owned(),
+            ),
+            Self::Misconfigured(Misconfiguration::ClientSecretMissing) => Some(
+                "store it with `llmauth config set --client-secret-stdin` (an empty line removes the setting)"
+                    .to_owned(),
+            ),
+            Self::Misconfigured(Misconfiguration::NoIdToken) => Some(
+                "request the openid scope, or hand out the access token: `llmauth config set --token-kind access`"
+                    .to_owned(),
+            ),
             Self::NeedsLogin(NeedsLogin::LoginInProgress { url }) => Some(format!(
                 "finish the sign-in at {}, then try again",
                 crate::text::printable(url)
@@ -140,6 +167,37 @@ fn store_message(error: &StoreError) -> String {
         error.to_string()
     } else {
         format!("the session store failed: {error}")
+    }
+}
+
+impl FlowError {
+    /// The IdP's RFC 6749 error behind this failure, if there is one.
+    fn oauth_error(&self) -> Option<&OAuthError> {
+        let failure = match self {
+            Self::LoginFailed(LoginFailure::Callback(CallbackError::Refused(error)))
+            | Self::NeedsLogin(NeedsLogin::SessionEnded { error, .. }) => return Some(error),
+            Self::LoginFailed(LoginFailure::TokenEndpoint(failure))
+            | Self::Misconfigured(Misconfiguration::RefreshRejected(failure))
+            | Self::IdpUnavailable(
+                IdpUnavailable::CodeExchange(ExchangeFailure::Answered(failure))
+                | IdpUnavailable::DeviceAuthorization(ExchangeFailure::Answered(failure)),
+            ) => failure,
+            Self::NeedsLogin(_)
+            | Self::LoginFailed(_)
+            | Self::IdpUnavailable(_)
+            | Self::Store(_)
+            | Self::Misconfigured(_)
+            | Self::CallbackPortInUse { .. }
+            | Self::LockTimeout
+            | Self::Protocol(_)
+            | Self::IdToken(_)
+            | Self::Entropy(_)
+            | Self::Internal(_) => return None,
+        };
+        match failure {
+            TokenFailure::OAuth { error, .. } => Some(error),
+            TokenFailure::Status(_) | TokenFailure::Malformed(_) => None,
+        }
     }
 }
 
@@ -185,6 +243,14 @@ pub enum NeedsLogin {
         /// When helpers may open the browser again.
         until: UnixTime,
     },
+    /// No refresh token is stored, and the cached token does not last as long as the
+    /// caller asked (`--min-valid`).
+    CannotRenew {
+        /// How long the cached token stays valid.
+        valid_for: Duration,
+        /// What the caller asked for.
+        min_valid: Duration,
+    },
 }
 
 impl fmt::Display for NeedsLogin {
@@ -212,6 +278,15 @@ impl fmt::Display for NeedsLogin {
                 f,
                 "a sign-in in the browser was not completed, so tools will not open the browser again before {}",
                 until.to_rfc3339()
+            ),
+            Self::CannotRenew {
+                valid_for,
+                min_valid,
+            } => write!(
+                f,
+                "no refresh token is stored, and the cached token is valid for only {}s, less than the {}s --min-valid asks for",
+                valid_for.as_secs(),
+                min_valid.as_secs()
             ),
         }
     }
@@ -273,6 +348,33 @@ pub enum IdpUnavailable {
     /// The device authorization request failed.
     #[error("could not start the device sign-in: {0}")]
     DeviceAuthorization(ExchangeFailure),
+    /// A refresh failed, and the cached token does not last as long as the caller asked
+    /// (`--min-valid`), so it is not handed out.
+    #[error(
+        "could not refresh the access token ({reason}), and the cached one is valid for only {}s, less than the {}s --min-valid asks for",
+        valid_for.as_secs(),
+        min_valid.as_secs()
+    )]
+    RefreshedNotInTime {
+        /// Why the refresh failed.
+        reason: RefreshFailure,
+        /// How long the cached token stays valid.
+        valid_for: Duration,
+        /// What the caller asked for.
+        min_valid: Duration,
+    },
+    /// The IdP's new token does not last as long as the caller asked (`--min-valid`).
+    #[error(
+        "the IdP issued a token valid for {}s, less than the {}s --min-valid asks for",
+        valid_for.as_secs(),
+        min_valid.as_secs()
+    )]
+    ShortLived {
+        /// How long the new token is valid.
+        valid_for: Duration,
+        /// What the caller asked for.
+        min_valid: Duration,
+    },
 }
 
 /// Why the discovery document could not be fetched just now.
@@ -352,6 +454,13 @@ pub enum Misconfiguration {
     /// The callback listener could not start (for another reason than a taken port).
     #[error("{0}")]
     CallbackBind(BindError),
+    /// `llm.oidc.client_secret: stored`, but no secret is stored for this issuer and
+    /// client id (another machine's config, or the issuer or client id changed since).
+    #[error("a client secret is configured, but none is stored for this issuer and client id")]
+    ClientSecretMissing,
+    /// `token_kind: id`, and the IdP issued no ID token that is still valid.
+    #[error("the IdP issued no ID token to hand out (token_kind is id)")]
+    NoIdToken,
 }
 
 /// What an IdP answered that llmauth refuses to use.

@@ -67,10 +67,10 @@ mod token;
 
 use core::fmt;
 use core::time::Duration;
-use std::collections::BTreeMap;
 
 use crate::error::{FlowError, Internal, Misuse};
 use crate::intent::{Input, IntentResult, Output};
+use crate::provider::{AudienceVia, IssuerMatch, Redirect, TokenKind};
 use crate::secret::Entropy;
 use crate::setup::tool::Platform;
 use crate::store::{Backend, SessionKey};
@@ -86,7 +86,8 @@ use shell::{Progress, Shell};
 /// how long one request waits for a token.
 pub const SIGN_IN_TIME_LIMIT: Duration = Duration::from_secs(300);
 
-/// The settings a flow needs, taken from the validated configuration.
+/// The settings a flow needs, taken from the validated configuration and its provider
+/// preset: everything provider-specific a flow does is decided by these values.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FlowSettings {
     /// The session the flow works on: derived from the gateway, the issuer, the client
@@ -95,33 +96,80 @@ pub struct FlowSettings {
     pub session_key: SessionKey,
     /// The issuer, exactly as configured.
     pub issuer: String,
-    /// The public client id.
+    /// How issuers compare (exactly, or Entra's and Google's documented exceptions).
+    pub issuer_match: IssuerMatch,
+    /// The client id.
     pub client_id: String,
-    /// RFC 8707 resource; empty when unset.
+    /// A client secret is stored for this issuer and client, and goes into every
+    /// token-endpoint request (`client_secret_post`); otherwise none is ever sent.
+    pub client_secret: bool,
+    /// The gateway's audience; empty when unset.
     pub audience: String,
-    /// Scopes to request (always includes `openid` and `offline_access`).
+    /// How the audience is requested.
+    pub audience_via: AudienceVia,
+    /// Scopes to request (with `openid`, the audience scope and `offline_access` as the
+    /// provider needs them).
     pub scopes: Vec<String>,
-    /// `prompt` to send; empty for none.
-    pub prompt: String,
-    /// Extra authorization parameters.
-    pub auth_params: BTreeMap<String, String>,
-    /// Redirect listener port (0: any free port).
-    pub callback_port: u16,
+    /// Extra authorization request parameters, in order (`prompt`, Google's
+    /// `access_type`, `auth_params`).
+    pub authorization_params: Vec<(String, String)>,
+    /// The loopback redirect.
+    pub redirect: Redirect,
+    /// Refreshes re-send the requested `scope` (Keycloak 26.7 drops `openid` otherwise).
+    pub resend_scope: bool,
+    /// Which token is handed out.
+    pub token_kind: TokenKind,
     /// Upper bound of the refresh margin.
     pub refresh_window: Duration,
 }
 
+impl FlowSettings {
+    /// The parameter naming the audience in the authorization and device authorization
+    /// requests: RFC 8707 `resource`, Auth0's `audience` or PingFederate's `aud`.
+    pub(crate) fn audience_parameter(&self) -> Option<(&'static str, &str)> {
+        let name = match self.audience_via {
+            AudienceVia::Resource => "resource",
+            AudienceVia::Audience => "audience",
+            AudienceVia::Aud => "aud",
+            AudienceVia::Scope | AudienceVia::None => return None,
+        };
+        (!self.audience.is_empty()).then_some((name, self.audience.as_str()))
+    }
+
+    /// The parameter naming the audience in token-endpoint requests: only RFC 8707's
+    /// `resource` (§2.2: some IdPs issue the gateway's JWT only when every token request
+    /// names it).
+    pub(crate) fn token_audience(&self) -> Option<(&'static str, &str)> {
+        self.audience_parameter()
+            .filter(|_| self.audience_via == AudienceVia::Resource)
+    }
+
+    /// An audience an ID token may be issued to on this client's behalf: the gateway,
+    /// when it was requested as a scope (Dex's cross-client trust puts it in `aud` and
+    /// this client in `azp`).
+    pub(crate) fn on_behalf_of(&self) -> Option<&str> {
+        (self.audience_via == AudienceVia::Scope && !self.audience.is_empty())
+            .then_some(self.audience.as_str())
+    }
+}
+
 impl From<&crate::config::Config> for FlowSettings {
     fn from(config: &crate::config::Config) -> Self {
+        let provider = &config.provider;
         Self {
             session_key: config.session_key(),
             issuer: config.issuer.clone(),
+            issuer_match: provider.issuer_match,
             client_id: config.client_id.clone(),
+            client_secret: config.client_secret,
             audience: config.audience.clone(),
+            audience_via: provider.audience_via.value,
             scopes: config.scopes.clone(),
-            prompt: config.prompt.clone(),
-            auth_params: config.auth_params.clone(),
-            callback_port: config.callback_port,
+            authorization_params: provider
+                .authorization_extras(&config.prompt, &config.auth_params),
+            redirect: provider.redirect(),
+            resend_scope: provider.resend_scope.value,
+            token_kind: provider.token_kind.value,
             refresh_window: config.refresh_window,
         }
     }

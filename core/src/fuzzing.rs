@@ -6,8 +6,9 @@
 use crate::callback::{self, CallbackExpectations, Verdict};
 use crate::discovery;
 use crate::http::HttpResponse;
-use crate::id_token::{self, Expectations};
+use crate::id_token::{self, Expectations, NonceRule};
 use crate::oauth::parse_token_response;
+use crate::provider::IssuerMatch;
 use crate::secret::IdToken;
 use crate::setup::edit::decode;
 use crate::setup::receipt::Format;
@@ -61,16 +62,26 @@ pub fn token_response(data: &[u8]) {
 pub fn discovery_doc(data: &[u8]) {
     let issuer = "https://idp.test";
     let response = HttpResponse::json(200, &String::from_utf8_lossy(data));
-    if let Ok(metadata) = discovery::parse(&response, issuer) {
+    if let Ok(metadata) = discovery::parse(&response, issuer, IssuerMatch::Exact) {
         assert_eq!(metadata.issuer, issuer);
         let now = UnixTime::from_secs(1_000_000);
-        let cached = discovery::encode_cache(&metadata, now);
-        assert_eq!(
-            discovery::decode_cache(&cached, issuer, now),
-            Some(metadata)
+        // Only a document whose endpoints stay on the issuer's origin is cached.
+        match discovery::encode_cache(&metadata, issuer, now) {
+            Some(cached) => assert_eq!(
+                discovery::decode_cache(&cached, issuer, IssuerMatch::Exact, now),
+                Some(metadata)
+            ),
+            None => assert!(!discovery::on_issuer_origin(&metadata, issuer)),
+        }
+    }
+    if let Some(metadata) =
+        discovery::decode_cache(data, issuer, IssuerMatch::Exact, UnixTime::from_secs(1))
+    {
+        assert!(
+            discovery::on_issuer_origin(&metadata, issuer),
+            "a cached document sends requests off the issuer's origin"
         );
     }
-    let _ = discovery::decode_cache(data, issuer, UnixTime::from_secs(1));
     let _ = discovery::well_known_urls(&String::from_utf8_lossy(data));
 }
 
@@ -80,6 +91,8 @@ pub fn redirect_callback(data: &[u8]) {
     let expect = CallbackExpectations {
         state: "the-state",
         issuer: "https://idp.test",
+        issuer_match: IssuerMatch::Exact,
+        path: callback::CALLBACK_PATH,
         iss_required: data.len().is_multiple_of(2),
     };
     if let Verdict::Code(_) = callback::evaluate(&target, &expect) {
@@ -95,12 +108,17 @@ pub fn id_token_claims(data: &[u8]) {
     let token = IdToken::new(String::from_utf8_lossy(data).into_owned());
     let expect = Expectations {
         issuer: "https://idp.test",
+        issuer_match: IssuerMatch::Exact,
         client_id: "cid",
-        nonce: Some("n"),
+        on_behalf_of: None,
+        nonce: NonceRule::Equal("n"),
         sub: None,
     };
-    if let Ok(sub) = id_token::verify(&token, &expect, UnixTime::from_secs(1_000)) {
-        let _ = sub;
+    if let Ok(verified) = id_token::verify(&token, &expect, UnixTime::from_secs(1_000)) {
+        assert!(
+            verified.expires_at >= UnixTime::from_secs(1_000 - id_token::LEEWAY.as_secs()),
+            "an expired ID token was accepted"
+        );
     }
 }
 

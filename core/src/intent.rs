@@ -173,13 +173,6 @@ pub enum Notice {
         /// How long the served token stays valid.
         valid_for: Duration,
     },
-    /// The IdP ended the session; a still-valid cached token is used until it expires.
-    SessionEndedServingCachedToken {
-        /// The IdP's error.
-        reason: String,
-        /// How long the served token stays valid.
-        valid_for: Duration,
-    },
     /// The sign-in URL, with whether a browser was opened for it.
     SignInUrl {
         /// The authorization URL.
@@ -217,6 +210,8 @@ pub enum Notice {
         /// Why.
         reason: String,
     },
+    /// The IdP advertises no revocation endpoint (Entra ID, Dex): revocation was skipped.
+    RevocationNotAdvertised,
     /// A request to the listener was answered with an error page and ignored.
     CallbackIgnored {
         /// What it was.
@@ -237,12 +232,6 @@ impl fmt::Display for Notice {
             Self::ServingCachedToken { reason, valid_for } => write!(
                 f,
                 "warning: could not refresh the access token ({}); using the cached one, valid for {}s more",
-                printable(reason),
-                valid_for.as_secs()
-            ),
-            Self::SessionEndedServingCachedToken { reason, valid_for } => write!(
-                f,
-                "warning: the sign-in session has ended ({}); using the cached access token, valid for {}s more — run `llmauth login` before then",
                 printable(reason),
                 valid_for.as_secs()
             ),
@@ -288,6 +277,9 @@ let the client request the offline_access scope",
                 f,
                 "warning: could not revoke the refresh token at the IdP ({}); it was deleted here",
                 printable(reason)
+            ),
+            Self::RevocationNotAdvertised => f.write_str(
+                "note: the IdP advertises no revocation endpoint, so the refresh token was only deleted here (it stays valid at the IdP until it expires)",
             ),
             Self::CallbackIgnored { reason } => write!(f, "note: the sign-in listener ignored {reason}"),
             Self::AccessCacheNotWritten { reason } => write!(

@@ -3,10 +3,11 @@
 //! # Scope
 //! In: the token lifecycle (cache tiers, refresh margin, single flight, rotation safety,
 //! failure classes), interactive login (authorization code + PKCE, device flow),
-//! discovery, ID-token checks, OAuth error classification, configuration, session
-//! records, the verdicts of `doctor`'s checks and the wording of every notice. Out:
-//! sockets, files, the keychain, clocks, randomness, threads and processes — the runtimes
-//! (`llmauth-blocking`, `llmauth-async`) do those, and decide nothing.
+//! discovery, ID-token checks, OAuth error classification, the identity providers'
+//! presets ([`provider`]), configuration, session records, the verdicts of `doctor`'s
+//! checks and the wording of every notice. Out: sockets, files, the keychain, clocks,
+//! randomness, threads and processes — the runtimes (`llmauth-blocking`,
+//! `llmauth-async`) do those, and decide nothing.
 //!
 //! # Driving a flow
 //! A [`flow::TokenFlow`] hands out one [`intent::Intent`] at a time and takes its result
@@ -55,6 +56,7 @@ pub mod net;
 pub mod oauth;
 pub mod pem;
 pub mod pkce;
+pub mod provider;
 pub mod secret;
 pub mod service;
 pub mod setup;

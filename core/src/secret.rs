@@ -54,7 +54,13 @@ secret_string!(
 );
 secret_string!(
     /// An OpenID Connect ID token (a JWT; itself a bearer credential for some services).
-    IdToken
+    IdToken, Clone, PartialEq, Eq
+);
+secret_string!(
+    /// An OAuth client secret (Google's desktop clients need one even with PKCE): stored
+    /// like the refresh token, sent only to the token endpoint of the issuer it was
+    /// stored for, never written to `config.yaml` or printed.
+    ClientSecret
 );
 secret_string!(
     /// A one-time authorization code from the redirect.

@@ -22,9 +22,11 @@ pub mod slot;
 
 pub use backend::{Backend, BackendChoice, after_probe, choose_backend};
 pub use cooldown::{SIGN_IN_COOLDOWN, SignInCooldown};
-pub use key::{SessionKey, discovery_key};
+pub use key::{ClientKey, SessionKey, discovery_key};
 pub use lock::LockName;
 pub use marker::LoginMarker;
 pub use ownership::{PathFacts, PathKind, judge};
-pub use records::{AccessRecord, CorruptRecord, RECORD_VERSION, RefreshRecord, SessionRecords};
+pub use records::{
+    AccessRecord, CorruptRecord, IdTokenRecord, RECORD_VERSION, RefreshRecord, SessionRecords,
+};
 pub use slot::{Slot, StoreError, StoreErrorKind};

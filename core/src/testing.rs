@@ -15,9 +15,9 @@ mod world;
 pub use world::{Finished, InitialSession, Kind, RefreshEvent, Run, Task, World, WorldSetup};
 
 use core::time::Duration;
-use std::collections::BTreeMap;
 
 use crate::flow::{FlowContext, FlowSettings, Interaction};
+use crate::provider::{AudienceVia, CallbackHost, IssuerMatch, Redirect, TokenKind};
 use crate::store::{Backend, SessionKey};
 use crate::time::UnixTime;
 
@@ -40,12 +40,19 @@ pub fn settings() -> FlowSettings {
             "https://gateway.test",
         ),
         issuer: ISSUER.to_owned(),
+        issuer_match: IssuerMatch::Exact,
         client_id: "llmauth-test".to_owned(),
+        client_secret: false,
         audience: "https://gateway.test".to_owned(),
+        audience_via: AudienceVia::Resource,
         scopes: vec!["openid".to_owned(), "offline_access".to_owned()],
-        prompt: String::new(),
-        auth_params: BTreeMap::new(),
-        callback_port: 8666,
+        authorization_params: Vec::new(),
+        redirect: Redirect::Loopback {
+            host: CallbackHost::Localhost,
+            port: 8666,
+        },
+        resend_scope: false,
+        token_kind: TokenKind::Access,
         refresh_window: Duration::from_secs(600),
     }
 }

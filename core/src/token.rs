@@ -6,11 +6,15 @@ use core::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::secret::AccessToken;
-use crate::store::AccessRecord;
+use crate::id_token::Verified;
+use crate::provider::TokenKind;
+use crate::secret::{AccessToken, IdToken};
+use crate::store::{AccessRecord, IdTokenRecord};
 use crate::time::UnixTime;
 
-/// Lifetime assumed for a token whose expiry nobody told us (no `expires_in`, not a JWT).
+/// Lifetime assumed for a token whose expiry nobody told us (no `expires_in`, not a JWT
+/// with `exp`): five minutes, short enough that an opaque token is refreshed well before
+/// any IdP's usual lifetime ends (requirement 13 of the quirks reference).
 pub const ASSUMED_LIFETIME: Duration = Duration::from_secs(300);
 
 /// A token still "valid" must have at least this long left, so it is not dead on arrival.
@@ -89,7 +93,13 @@ pub fn is_fresh(
 
 /// Whether the token still works at all (used when a refresh failed transiently).
 pub fn is_valid(record: &AccessRecord, now: UnixTime) -> bool {
-    expiry(record) > now.saturating_add(VALIDITY_SKEW)
+    is_valid_for(record, now, Duration::ZERO)
+}
+
+/// Whether the token stays valid for at least `min_valid` (and the skew) from `now`: the
+/// promise `--min-valid` makes for whatever is handed out.
+pub fn is_valid_for(record: &AccessRecord, now: UnixTime, min_valid: Duration) -> bool {
+    expiry(record) > now.saturating_add(min_valid.max(VALIDITY_SKEW))
 }
 
 /// When a holder of this record should refresh (the proxy refreshes ahead of this).
@@ -106,12 +116,14 @@ pub fn helper_interval(lifetime: Option<Duration>) -> Duration {
 }
 
 /// The record of an access token received at `now`: its expiry from `expires_in`, or
-/// from the JWT's `exp` when the IdP did not say.
+/// from the JWT's `exp` when the IdP did not say (and [`ASSUMED_LIFETIME`] when neither
+/// says), with the ID token kept beside it when that is what is handed out.
 pub(crate) fn access_record(
     token: AccessToken,
     expires_in: Option<Duration>,
     now: UnixTime,
     generation: u64,
+    id_token: Option<IdTokenRecord>,
 ) -> AccessRecord {
     let expires_at = match expires_in {
         Some(lifetime) => Some(now.saturating_add(lifetime)),
@@ -124,6 +136,25 @@ pub(crate) fn access_record(
         issued_at: now,
         lifetime,
         generation,
+        id_token,
+    }
+}
+
+/// The ID token to keep with the session: only when it is what is handed out
+/// (`token_kind: id`), checked, with its expiry from its `exp`.
+pub(crate) fn id_token_record(
+    kind: TokenKind,
+    token: Option<IdToken>,
+    verified: Option<Verified>,
+    now: UnixTime,
+) -> Option<IdTokenRecord> {
+    match (kind, token, verified) {
+        (TokenKind::Id, Some(token), Some(verified)) => Some(IdTokenRecord {
+            token,
+            expires_at: verified.expires_at,
+            lifetime: verified.expires_at.since(now),
+        }),
+        _ => None,
     }
 }
 
@@ -155,6 +186,7 @@ mod tests {
             issued_at: UnixTime::from_secs(issued),
             lifetime: lifetime.map(Duration::from_secs),
             generation: 1,
+            id_token: None,
         }
     }
 

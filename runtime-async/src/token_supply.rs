@@ -62,6 +62,7 @@ impl TokenSupply {
             refresh_window: setup.settings.refresh_window,
             access_slot: setup.backend.access_slot(&setup.settings.session_key),
             token_wait,
+            token_kind: setup.settings.token_kind,
         };
         let broker = TokenBroker::new(settings, clock::now());
         let (kick, kicked) = smol::channel::bounded(1);

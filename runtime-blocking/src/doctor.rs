@@ -15,6 +15,7 @@ use llmauth_core::doctor::{
 };
 use llmauth_core::flow::TokenGoal;
 use llmauth_core::http::HttpRequest;
+use llmauth_core::provider::IssuerMatch;
 use llmauth_core::secret::AccessToken;
 use llmauth_core::setup::tool::{Platform, Tool};
 use llmauth_core::store::Backend;
@@ -34,7 +35,7 @@ pub fn gather(config: &Config, setup: &FlowSetup, probe_path: &str) -> Result<Fa
     let probe = |now| gateway_probe(&config.gateway_url, probe_path, now);
     probe(clock::now())?;
     let mut http = HttpClient::new(setup.io_options.ca_file.clone());
-    let discovery = discover(&mut http, &config.issuer);
+    let discovery = discover(&mut http, &config.issuer, config.provider.issuer_match);
     let keychain = keychain_facts(config, setup.backend);
     let (credential, session) = session(setup);
     let gateway = GatewayFacts {
@@ -88,10 +89,10 @@ fn send(http: &mut HttpClient, request: &HttpRequest, bearer: Option<&AccessToke
 
 /// The discovery documents, fresh from the IdP (the 24-hour cache is what `token` uses;
 /// doctor asks the IdP as it is now).
-fn discover(http: &mut HttpClient, issuer: &str) -> DiscoveryFacts {
+fn discover(http: &mut HttpClient, issuer: &str, issuer_match: IssuerMatch) -> DiscoveryFacts {
     let [first, _] = discovery_requests(issuer, clock::now());
     let oidc = send(http, &first, None);
-    let rfc8414 = wants_rfc8414(&oidc, issuer).then(|| {
+    let rfc8414 = wants_rfc8414(&oidc, issuer, issuer_match).then(|| {
         let [_, second] = discovery_requests(issuer, clock::now());
         send(http, &second, None)
     });

@@ -76,7 +76,9 @@ impl FlowSetup {
         let refresh = refresh.as_ref().map(SecretBytes::expose_secret);
         let access = cache.as_ref().map(SecretBytes::expose_secret);
         let now = clock::now();
-        Ok(SessionStatus::of(refresh, access, now)
-            .with_cooldown(cooldown.as_ref().map(SecretBytes::expose_secret), now))
+        Ok(
+            SessionStatus::of(refresh, access, now, self.settings.token_kind)
+                .with_cooldown(cooldown.as_ref().map(SecretBytes::expose_secret), now),
+        )
     }
 }

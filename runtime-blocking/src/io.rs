@@ -5,6 +5,7 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 use llmauth_core::intent::{Intent, IntentResult, LockOutcome, Notice};
+use llmauth_core::secret::SecretBytes;
 use llmauth_core::store::{LockName, Slot, StoreError};
 use llmauth_core::time::UnixTime;
 
@@ -14,6 +15,20 @@ use crate::keychain::Keychain;
 use crate::lock::{self, LockGuard};
 use crate::paths::Paths;
 use crate::{browser, clock, file_store};
+
+/// The keychain account of a slot that lives in the keychain; `None` for files.
+fn keychain_account(slot: &Slot) -> Option<String> {
+    match slot {
+        Slot::Keychain(key) => Some(key.as_str().to_owned()),
+        Slot::ClientSecretKeychain(key) => Some(key.keychain_account()),
+        Slot::SessionFile(_)
+        | Slot::AccessCache(_)
+        | Slot::Discovery(_)
+        | Slot::LoginMarker(_)
+        | Slot::SignInCooldown(_)
+        | Slot::ClientSecretFile(_) => None,
+    }
+}
 
 /// Settings of the I/O layer that come from the configuration.
 #[derive(Clone, Debug, Default)]
@@ -108,16 +123,8 @@ impl BlockingIo {
         match intent {
             Intent::Http(request) => IntentResult::Http(self.http.perform(request, clock::now())),
             Intent::Read(slot) => IntentResult::Read(self.read(slot)),
-            Intent::Write { slot, bytes } => IntentResult::Stored(match slot {
-                Slot::Keychain(key) => self.keychain.write(key, bytes),
-                other => self.file_op(other, |path| {
-                    file_store::write_atomic(path, bytes.expose_secret(), file_store::PRIVATE_FILE)
-                }),
-            }),
-            Intent::Delete(slot) => IntentResult::Stored(match slot {
-                Slot::Keychain(key) => self.keychain.delete(key),
-                other => self.file_op(other, file_store::delete),
-            }),
+            Intent::Write { slot, bytes } => IntentResult::Stored(self.write(slot, bytes)),
+            Intent::Delete(slot) => IntentResult::Stored(self.delete(slot)),
             Intent::MoveAside(slot) => {
                 let secs = clock::now().as_secs();
                 IntentResult::Stored(match slot {
@@ -166,15 +173,36 @@ impl BlockingIo {
     ///
     /// # Errors
     /// The keychain or the file could not be read.
-    pub fn read(
-        &mut self,
-        slot: &Slot,
-    ) -> Result<Option<llmauth_core::secret::SecretBytes>, StoreError> {
-        if let Slot::Keychain(key) = slot {
-            return self.keychain.read(key);
+    pub fn read(&mut self, slot: &Slot) -> Result<Option<SecretBytes>, StoreError> {
+        if let Some(account) = keychain_account(slot) {
+            return self.keychain.read(&account);
         }
         let path = self.slot_path(slot)?;
         file_store::read(&path, slot.holds_secrets())
+    }
+
+    /// Replaces a slot's content, as [`Intent::Write`] does (atomically, owner-only).
+    ///
+    /// # Errors
+    /// The keychain or the file could not be written.
+    pub fn write(&mut self, slot: &Slot, bytes: &SecretBytes) -> Result<(), StoreError> {
+        match keychain_account(slot) {
+            Some(account) => self.keychain.write(&account, bytes),
+            None => self.file_op(slot, |path| {
+                file_store::write_atomic(path, bytes.expose_secret(), file_store::PRIVATE_FILE)
+            }),
+        }
+    }
+
+    /// Deletes a slot (absent is fine), as [`Intent::Delete`] does.
+    ///
+    /// # Errors
+    /// The keychain or the file system refused.
+    pub fn delete(&mut self, slot: &Slot) -> Result<(), StoreError> {
+        match keychain_account(slot) {
+            Some(account) => self.keychain.delete(&account),
+            None => self.file_op(slot, file_store::delete),
+        }
     }
 
     /// Runs a file operation on the slot's file, mapping OS errors with the path.

@@ -2,7 +2,8 @@
 //! Linux, Keychain on macOS, Credential Manager on Windows (SPEC §4).
 //!
 //! One item per session: service `llmauth`, account `<session key>`, holding the
-//! refresh-token record's JSON as raw bytes (`set_secret`, not `set_password`, so Windows
+//! refresh-token record's JSON as raw bytes; and one per stored client secret, account
+//! `client-secret:<client key>` (`set_secret`, not `set_password`, so Windows
 //! does not re-encode it as UTF-16 and double its size against the 2,560-byte limit).
 //! The store is connected on first use only: the cached-token fast path never reaches
 //! this module.
@@ -29,8 +30,8 @@ pub(crate) struct Keychain {
 
 impl Keychain {
     /// The item's bytes, or `None` when there is no item.
-    pub(crate) fn read(&mut self, key: &SessionKey) -> Result<Option<SecretBytes>, StoreError> {
-        let entry = self.entry(key)?;
+    pub(crate) fn read(&mut self, account: &str) -> Result<Option<SecretBytes>, StoreError> {
+        let entry = self.entry(account)?;
         match entry.get_secret() {
             Ok(bytes) => Ok(Some(SecretBytes::new(bytes))),
             Err(Error::NoEntry) => Ok(None),
@@ -39,20 +40,16 @@ impl Keychain {
     }
 
     /// Creates or replaces the item.
-    pub(crate) fn write(
-        &mut self,
-        key: &SessionKey,
-        bytes: &SecretBytes,
-    ) -> Result<(), StoreError> {
-        let entry = self.entry(key)?;
+    pub(crate) fn write(&mut self, account: &str, bytes: &SecretBytes) -> Result<(), StoreError> {
+        let entry = self.entry(account)?;
         entry
             .set_secret(bytes.expose_secret())
             .map_err(|e| unavailable(&e))
     }
 
     /// Deletes the item; a missing item is fine.
-    pub(crate) fn delete(&mut self, key: &SessionKey) -> Result<(), StoreError> {
-        let entry = self.entry(key)?;
+    pub(crate) fn delete(&mut self, account: &str) -> Result<(), StoreError> {
+        let entry = self.entry(account)?;
         match entry.delete_credential() {
             Ok(()) | Err(Error::NoEntry) => Ok(()),
             Err(e) => Err(unavailable(&e)),
@@ -67,7 +64,7 @@ impl Keychain {
         paths: &Paths,
         unix_secs: u64,
     ) -> Result<(), StoreError> {
-        let Some(bytes) = self.read(key)? else {
+        let Some(bytes) = self.read(key.as_str())? else {
             return Ok(());
         };
         let mut target = paths.keychain_corrupt_file(key, unix_secs);
@@ -83,10 +80,10 @@ impl Keychain {
                 Err(e) => return Err(file_store::io_error(&target, &e)),
             }
         }
-        self.delete(key)
+        self.delete(key.as_str())
     }
 
-    fn entry(&mut self, key: &SessionKey) -> Result<Entry, StoreError> {
+    fn entry(&mut self, account: &str) -> Result<Entry, StoreError> {
         let store = match &self.store {
             Some(store) => store.clone(),
             None => {
@@ -95,7 +92,7 @@ impl Keychain {
                 store
             }
         };
-        Entry::new_in_store(&store, SERVICE, key.as_str()).map_err(|e| unavailable(&e))
+        Entry::new_in_store(&store, SERVICE, account).map_err(|e| unavailable(&e))
     }
 }
 

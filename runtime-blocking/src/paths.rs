@@ -76,7 +76,11 @@ impl Paths {
             Slot::Discovery(hash) => Some(self.discovery_dir().join(format!("{hash}.json"))),
             Slot::LoginMarker(key) => Some(self.locks_dir().join(format!("{key}.login"))),
             Slot::SignInCooldown(key) => Some(self.locks_dir().join(format!("{key}.cooldown"))),
-            Slot::Keychain(_) => None,
+            Slot::ClientSecretFile(key) => Some(
+                self.state_dir
+                    .join(format!("client-secret-{}", key.as_str())),
+            ),
+            Slot::Keychain(_) | Slot::ClientSecretKeychain(_) => None,
         }
     }
 

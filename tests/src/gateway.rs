@@ -55,6 +55,10 @@ pub struct GatewayOptions {
     /// Extra roots (PEM) for fetching the JWKS, beyond the gateway's own CA — e.g. for an
     /// IdP with its own certificate.
     pub jwks_extra_roots_pem: Option<String>,
+    /// RFC 7662 introspection endpoint: when set, tokens are checked there (active,
+    /// then the same claim checks) instead of against the JWKS — how a gateway accepts
+    /// opaque tokens (GitLab, Django OAuth Toolkit).
+    pub introspection_url: Option<String>,
     /// Required `iss`; `None` skips the check.
     pub expected_issuer: Option<String>,
     /// Required audience (`aud` as a string, or contained in an array); `None` skips it.
@@ -80,6 +84,7 @@ impl Default for GatewayOptions {
             port: 0,
             jwks_url: None,
             jwks_extra_roots_pem: None,
+            introspection_url: None,
             expected_issuer: None,
             expected_audience: None,
             leeway: Duration::from_secs(5),
@@ -99,7 +104,7 @@ impl GatewayOptions {
     pub fn for_idp(idp: &TestIdp) -> GatewayOptions {
         GatewayOptions {
             jwks_url: Some(idp.jwks_uri()),
-            expected_issuer: Some(idp.issuer().to_string()),
+            expected_issuer: Some(idp.token_issuer()),
             expected_audience: Some(idp.client_id().to_string()),
             ..GatewayOptions::default()
         }

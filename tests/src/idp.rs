@@ -14,12 +14,16 @@ mod authorize;
 mod device;
 mod discovery;
 mod options;
+mod quirks;
 mod state;
 mod token;
 
 pub use options::{
     AuthorizeMode, DEVICE_CODE_GRANT, GrantType, IdpEndpoint, IdpOptions, RedirectUris,
     RefreshPolicy,
+};
+pub use quirks::{
+    AccessTokens, AudienceRule, ENTRA_TENANT, ExpiresIn, GOOGLE_CLIENT_SECRET, Quirks, audiences,
 };
 
 use std::collections::HashMap;
@@ -70,8 +74,13 @@ impl std::fmt::Debug for IssuedTokens {
 /// Shared by the server's handler and the test-facing handle.
 pub(crate) struct Inner {
     pub(crate) options: IdpOptions,
-    /// `https://127.0.0.1:<port>` (or the plain-http origin asked for) + issuer path.
+    /// `https://127.0.0.1:<port>` (or the plain-http origin asked for) + issuer path, and
+    /// the trailing `/` of a quirk mode whose issuer has one.
     pub(crate) issuer: String,
+    /// `https://127.0.0.1:<port>` (or the plain-http origin).
+    pub(crate) origin: String,
+    /// The origin and the issuer path: where the endpoints live.
+    pub(crate) base: String,
     pub(crate) key: SigningKey,
     pub(crate) state: Mutex<State>,
     faults: Mutex<HashMap<IdpEndpoint, FaultQueue>>,
@@ -88,6 +97,7 @@ enum Route {
     DeviceAuthorization,
     DeviceVerification,
     Revoke,
+    Introspect,
     Jwks,
 }
 
@@ -100,6 +110,7 @@ impl Route {
             Route::DeviceAuthorization => IdpEndpoint::DeviceAuthorization,
             Route::DeviceVerification => IdpEndpoint::DeviceVerification,
             Route::Revoke => IdpEndpoint::Revocation,
+            Route::Introspect => IdpEndpoint::Introspection,
             Route::Jwks => IdpEndpoint::Jwks,
         }
     }
@@ -143,8 +154,16 @@ impl TestIdp {
                     None => format!("https://{addr}"),
                     Some(host) => format!("http://{host}:{}", addr.port()),
                 };
+                let base = format!("{origin}{issuer_path}");
+                let slash = if options.quirks.issuer_trailing_slash {
+                    "/"
+                } else {
+                    ""
+                };
                 let inner = Arc::new(Inner {
-                    issuer: format!("{origin}{issuer_path}"),
+                    issuer: format!("{base}{slash}"),
+                    origin,
+                    base,
                     options: IdpOptions {
                         issuer_path,
                         ..options
@@ -164,14 +183,22 @@ impl TestIdp {
     // ----- addresses -----
 
     /// The issuer: `https://127.0.0.1:<port>` (or `http://<plain_http_host>:<port>`) plus
-    /// the configured issuer path.
+    /// the configured issuer path (and the trailing `/` of Auth0's and authentik's quirk
+    /// modes).
     pub fn issuer(&self) -> &str {
         &self.inner.issuer
     }
 
-    /// The issuer plus `path` (e.g. `"/token"`).
+    /// The `iss` of the access tokens it issues: the issuer, or — in Entra's
+    /// multi-tenant quirk mode — the user's tenant's.
+    pub fn token_issuer(&self) -> String {
+        self.inner.token_issuer()
+    }
+
+    /// The endpoint at `path` (e.g. `"/token"`): the issuer without its trailing `/`,
+    /// plus `path`.
     pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.inner.issuer)
+        self.inner.url(path)
     }
 
     /// `<issuer>/.well-known/openid-configuration`.
@@ -202,6 +229,11 @@ impl TestIdp {
     /// `<issuer>/jwks`.
     pub fn jwks_uri(&self) -> String {
         self.url("/jwks")
+    }
+
+    /// `<issuer>/introspect` (RFC 7662): how a gateway checks an opaque token.
+    pub fn introspection_endpoint(&self) -> String {
+        self.url("/introspect")
     }
 
     /// The bound port.
@@ -346,9 +378,9 @@ impl TestIdp {
     /// access token's audience.
     pub fn create_session(&self, scope: &str, resource: Option<&str>) -> IssuedTokens {
         let mut state = lock(&self.inner.state);
-        let refresh = token::refresh_allowed(&self.inner.options, scope, None);
+        let refresh = token::refresh_allowed(&self.inner.options, scope, None, None);
         let granted = token::granted_scope(&self.inner.options, scope, refresh);
-        let grant = state.new_grant(granted.clone(), resource.map(str::to_string));
+        let grant = state.new_grant(granted.clone(), resource.map(str::to_string), None);
         let action = if refresh {
             token::RefreshAction::New
         } else {
@@ -495,6 +527,20 @@ impl TestIdp {
         lock(&self.inner.state).records.device_forms.clone()
     }
 
+    /// The last ID token issued.
+    pub fn last_id_token(&self) -> Option<String> {
+        lock(&self.inner.state)
+            .records
+            .issued_id_tokens
+            .last()
+            .cloned()
+    }
+
+    /// Whether an access token is still active (what the introspection endpoint says).
+    pub fn is_access_token_active(&self, token: &str) -> bool {
+        lock(&self.inner.state).is_active(token).is_some()
+    }
+
     /// The last access token issued.
     pub fn last_access_token(&self) -> Option<String> {
         lock(&self.inner.state)
@@ -585,6 +631,7 @@ impl Inner {
             "/device_authorization" => Route::DeviceAuthorization,
             "/device" => Route::DeviceVerification,
             "/revoke" => Route::Revoke,
+            "/introspect" => Route::Introspect,
             "/jwks" => Route::Jwks,
             _ => return None,
         })
@@ -618,28 +665,37 @@ impl Inner {
             | Route::Login
             | Route::DeviceVerification
             | Route::Revoke
+            | Route::Introspect
             | Route::Jwks => {}
         }
     }
 
     fn process(&self, route: Route, request: &Request) -> Response {
         match route {
-            Route::OpenIdConfiguration | Route::OAuthMetadata => {
-                Response::json(200, &discovery::document(self))
-            }
+            Route::OpenIdConfiguration => Response::json(200, &discovery::document(self, false)),
+            Route::OAuthMetadata => Response::json(200, &discovery::document(self, true)),
             Route::Authorize => authorize::authorize(self, request),
             Route::Login => authorize::login(self, request),
             Route::Token => token::token(self, request),
             Route::DeviceAuthorization => device::device_authorization(self, request),
             Route::DeviceVerification => device::verification(self, request),
             Route::Revoke => token::revoke(self, request),
+            Route::Introspect => token::introspect(self, request),
             Route::Jwks => Response::json(200, &jwks_document(&[&self.key])),
         }
     }
 
-    /// `<issuer><path>`.
+    /// The endpoint at `path`.
     pub(crate) fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.issuer)
+        format!("{}{path}", self.base)
+    }
+
+    /// The `iss` of issued tokens (Entra's multi-tenant mode: the tenant's issuer).
+    pub(crate) fn token_issuer(&self) -> String {
+        match &self.options.quirks.tenant {
+            Some(tenant) => format!("{}/{tenant}/v2.0", self.origin),
+            None => self.issuer.clone(),
+        }
     }
 }
 

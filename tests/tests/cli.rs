@@ -19,6 +19,7 @@ mod cli {
     mod leaks;
     mod login;
     mod ownership;
+    mod providers;
     mod proxies;
     mod session;
     mod terminal;

@@ -5,11 +5,14 @@ use std::io::{BufRead, IsTerminal, Write};
 use llmauth_blocking::tools;
 use llmauth_core::setup::error::SetupError;
 
+use llmauth_core::config::ConfigDocument;
+use llmauth_core::provider::{self, Preset};
+
 use crate::app::App;
-use crate::args::{ConfigCommand, Format, SetArgs};
-use crate::config_file;
+use crate::args::{ConfigCommand, ConfigSetArgs, Format};
 use crate::failure::{Exit, Failure};
 use crate::service;
+use crate::{client_secret, config_file};
 
 /// Runs a `config` subcommand.
 pub(crate) fn run(app: &App, command: &ConfigCommand) -> Result<(), Failure> {
@@ -20,8 +23,16 @@ pub(crate) fn run(app: &App, command: &ConfigCommand) -> Result<(), Failure> {
     }
 }
 
-fn set(app: &App, args: &SetArgs) -> Result<(), Failure> {
-    let changes = config_file::changes(args);
+fn set(app: &App, args: &ConfigSetArgs) -> Result<(), Failure> {
+    let mut changes = config_file::changes(&args.settings);
+    let secret = args
+        .client_secret_stdin
+        .then(client_secret::read_line)
+        .transpose()?;
+    let new_secret = secret.filter(|secret| !secret.expose_secret().is_empty());
+    if args.client_secret_stdin {
+        changes.client_secret_stored = Some(new_secret.is_some());
+    }
     if changes.is_empty() {
         return Err(Failure::new(
             Exit::Usage,
@@ -29,23 +40,81 @@ fn set(app: &App, args: &SetArgs) -> Result<(), Failure> {
             Some("see `llmauth config set --help`".to_owned()),
         ));
     }
-    let document = config_file::apply(app, &changes)?;
+    let before = app.read_config().ok();
+    // The secret is stored before the file says so; removed after it no longer does.
+    let document = config_file::update(app, &changes, |document| match &new_secret {
+        Some(secret) => client_secret::store(app, document, secret),
+        None => Ok(()),
+    })?;
+    if args.client_secret_stdin && new_secret.is_none() {
+        client_secret::remove(app, &document)?;
+    }
     eprintln!("Saved {}.", app.config_path().display());
+    match &new_secret {
+        Some(_) => eprintln!("The client secret is stored (never in config.yaml)."),
+        None if args.client_secret_stdin => eprintln!("The client secret is removed."),
+        None => {}
+    }
+    for warning in warnings(&document, before.as_ref(), new_secret.is_some()) {
+        eprintln!("warning: {warning}");
+    }
     let missing = document.raw().missing_required();
     if !missing.is_empty() {
         eprintln!("Still needed before signing in: {}.", missing.join(", "));
+    } else if let Ok(config) = document.validate() {
+        let provider = &config.provider;
+        eprintln!(
+            "Provider preset: {} ({}); register the redirect URI {}.",
+            provider.preset,
+            provider.reason,
+            provider.redirect()
+        );
     }
-    if args.require_local_key == Some(false) {
+    if args.settings.require_local_key == Some(false) {
         eprintln!(
             "warning: the proxy will accept requests without the local key: any program on this machine can use it with your identity"
         );
     }
-    if args.tls_skip_verify == Some(true) {
+    if args.settings.tls_skip_verify == Some(true) {
         eprintln!(
             "warning: TLS verification of the gateway is off; use this only for local development"
         );
     }
     Ok(())
+}
+
+/// What the saved configuration still lacks or gets wrong, for the provider it names.
+fn warnings(
+    document: &ConfigDocument,
+    before: Option<&ConfigDocument>,
+    secret_given: bool,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let Ok(config) = document.validate() else {
+        return warnings;
+    };
+    let provider = &config.provider;
+    if let Some(fix) = provider::v1_issuer_fix(&config.issuer, provider.preset == Preset::Entra) {
+        warnings.push(fix);
+    }
+    if provider.client_secret_expected && !config.client_secret {
+        warnings.push(format!(
+            "the {} preset needs the client secret: `llmauth config set --client-secret-stdin < secret.txt`",
+            provider.preset
+        ));
+    }
+    // A secret belongs to one issuer and client id.
+    let moved = before.is_some_and(|before| {
+        let (old, new) = (&before.raw().oidc, &document.raw().oidc);
+        old.issuer != new.issuer || old.client_id != new.client_id
+    });
+    if config.client_secret && moved && !secret_given {
+        warnings.push(
+            "the stored client secret belongs to the previous issuer or client id: store this client's with `llmauth config set --client-secret-stdin`"
+                .to_owned(),
+        );
+    }
+    warnings
 }
 
 fn show(app: &App, format: Format) -> Result<(), Failure> {
@@ -128,6 +197,9 @@ fn reset(app: &App, yes: bool) -> Result<(), Failure> {
     // The session next: a config without a session is harmless, the reverse strands it.
     if let Ok(config) = app.config() {
         app.logout(&config, false)?;
+        if config.client_secret {
+            client_secret::remove(app, &app.read_config()?)?;
+        }
     }
     config_file::remove(app)?;
     // What belongs to this install: a new one starts with a new local key and no failure

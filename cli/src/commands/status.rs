@@ -16,8 +16,11 @@ use llmauth_core::text::{excerpt, printable};
 use llmauth_core::time::UnixTime;
 use serde_json::{Value, json};
 
+use llmauth_core::provider::{self, Preset, TokenKind};
+
 use crate::app::App;
 use crate::args::{Format, FormatArgs};
+use crate::client_secret;
 use crate::failure::{Exit, Failure};
 
 /// How long `status` waits for the proxy's health answer.
@@ -33,6 +36,7 @@ pub(crate) fn run(app: &App, args: &FormatArgs) -> Result<(), Failure> {
         .validate()
         .map_err(|e| Failure::config(app.config_path(), &e))?;
     let mut warnings = warnings(&config);
+    warnings.extend(provider_warnings(app, &config));
     let setup = app.flow_setup(&config, Interaction::NONE);
     let backend = setup.backend;
     let (session, unreadable) = match setup.session_status() {
@@ -69,6 +73,7 @@ pub(crate) fn run(app: &App, args: &FormatArgs) -> Result<(), Failure> {
     let proxy = ProxyState::probe(config.proxy_port);
     let report = Report {
         app,
+        config: &config,
         document: &document,
         backend,
         session: &session,
@@ -111,6 +116,32 @@ fn warnings(config: &Config) -> Vec<String> {
     warnings
 }
 
+/// What the provider needs that the configuration lacks: the client secret a preset
+/// expects, or one marked stored but not found; a v1 Entra issuer.
+fn provider_warnings(app: &App, config: &Config) -> Vec<String> {
+    let provider = &config.provider;
+    let mut warnings = Vec::new();
+    if let Some(fix) = provider::v1_issuer_fix(&config.issuer, provider.preset == Preset::Entra) {
+        warnings.push(fix);
+    }
+    let store = "`llmauth config set --client-secret-stdin < secret.txt`";
+    match (config.client_secret, provider.client_secret_expected) {
+        (true, _) => match client_secret::is_stored(app, config) {
+            Ok(true) => {}
+            Ok(false) => warnings.push(format!(
+                "llm.oidc.client_secret says stored, but none is stored for this issuer and client id: {store}"
+            )),
+            Err(error) => warnings.push(format!("the client secret could not be read: {error}")),
+        },
+        (false, true) => warnings.push(format!(
+            "the {} preset needs the client secret: {store}",
+            provider.preset
+        )),
+        (false, false) => {}
+    }
+    warnings
+}
+
 /// The managed profiles that override configured tools' files (macOS).
 fn managed_warnings(tools: &[ToolDrift]) -> Vec<String> {
     let Some(env) = llmauth_blocking::tools::environment() else {
@@ -125,6 +156,7 @@ fn managed_warnings(tools: &[ToolDrift]) -> Vec<String> {
 
 struct Report<'a> {
     app: &'a App,
+    config: &'a Config,
     document: &'a ConfigDocument,
     backend: Backend,
     session: &'a SessionStatus,
@@ -254,9 +286,23 @@ impl Report<'_> {
         let mut line = |label: &str, value: &str| {
             out.push_str(&format!("{label:<14} {}\n", printable(value)));
         };
+        let provider = &self.config.provider;
+        line(
+            "provider:",
+            &format!(
+                "{} ({}); redirect URI {}",
+                provider.preset,
+                provider.reason,
+                provider.redirect()
+            ),
+        );
         line("secrets:", &self.backend_line());
         line("session:", &self.session_line());
-        line("access token:", &self.access_line());
+        let handed_out = match self.config.provider.token_kind.value {
+            TokenKind::Access => "access token:",
+            TokenKind::Id => "id token:",
+        };
+        line(handed_out, &self.access_line());
         let refresh = match (self.session.refresh_token, self.session.maybe_spent) {
             _ if self.unreadable.is_some() => "unknown",
             (false, _) => "none",
@@ -313,6 +359,7 @@ impl Report<'_> {
         json!({
             "config_file": self.app.config_path().display().to_string(),
             "config": self.document.show_json(),
+            "provider": self.config.provider.to_json(),
             "secrets_backend": self.backend.name(),
             "session": {
                 "refresh_token": s.refresh_token,

@@ -1,9 +1,12 @@
-//! `llmauth token`: a fresh access token on stdout, and nothing else, ever.
+//! `llmauth token`: a fresh token on stdout — the access token, or the ID token with
+//! `token_kind: id` or `--kind id` — and nothing else, ever.
 
 use std::io::Write;
 use std::time::Duration;
 
+use llmauth_core::config::Config;
 use llmauth_core::flow::TokenGoal;
+use llmauth_core::provider::TokenKind;
 use llmauth_core::secret::{AccessToken, is_printable_token};
 use llmauth_core::time::UnixTime;
 use llmauth_core::token::jwt_expiry;
@@ -19,7 +22,7 @@ pub(crate) fn run(app: &App, args: &TokenArgs) -> Result<(), Failure> {
     if let Ok(token) = std::env::var("LLMAUTH_ACCESS_TOKEN") {
         let token = AccessToken::new(token);
         let expires_at = jwt_expiry(&token);
-        return print(&token, expires_at, args.format);
+        return print(&token, expires_at, TokenKind::Access, args.format);
     }
     let interaction = interaction(args.non_interactive, args.skip_browser);
     // Without a configuration there is no session to record a failure for; `status`
@@ -31,7 +34,10 @@ pub(crate) fn run(app: &App, args: &TokenArgs) -> Result<(), Failure> {
         force_refresh: args.force_refresh,
     };
     let budget = interaction.budget(args.timeout);
-    let credential = match app.run_flow(&config, goal, interaction, budget) {
+    let mut setup = app.flow_setup(&config, interaction);
+    let kind = kind(args, &config);
+    setup.settings.token_kind = kind;
+    let credential = match app.drive(&setup, goal, budget) {
         Ok(credential) => credential,
         Err(failure) => {
             if !interaction.attended() {
@@ -47,15 +53,31 @@ pub(crate) fn run(app: &App, args: &TokenArgs) -> Result<(), Failure> {
             return Err(failure);
         }
     };
-    print(&credential.access_token, credential.expires_at, args.format)?;
+    print(
+        &credential.access_token,
+        credential.expires_at,
+        kind,
+        args.format,
+    )?;
     app.after_new_token(&key, &credential);
     Ok(())
 }
 
+/// The token kind this call hands out: `--kind`, else the configured one.
+fn kind(args: &TokenArgs, config: &Config) -> TokenKind {
+    args.kind
+        .as_deref()
+        .and_then(|kind| kind.parse().ok())
+        .unwrap_or(config.provider.token_kind.value)
+}
+
 /// Prints the token (or its JSON line) on stdout after checking it is safe to print.
+/// The JSON keeps the token under `access_token` (what tools read) and says which kind
+/// it is.
 fn print(
     token: &AccessToken,
     expires_at: Option<UnixTime>,
+    kind: TokenKind,
     format: TokenFormat,
 ) -> Result<(), Failure> {
     if !is_printable_token(token.expose_secret()) {
@@ -72,6 +94,7 @@ fn print(
                 "access_token": token.expose_secret(),
                 "token_type": "Bearer",
                 "expires_at": expires_at.map(UnixTime::to_rfc3339),
+                "token_kind": kind.as_str(),
             });
             format!("{json}\n")
         }

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::*;
 use crate::error::{IdpUnavailable, NeedsLogin, RefreshFailure};
 use crate::http::{TransportError, TransportErrorKind};
+use crate::provider::TokenKind;
 use crate::store::SessionKey;
 use crate::testing::T0;
 
@@ -18,6 +19,7 @@ fn settings() -> BrokerSettings {
         refresh_window: Duration::from_secs(600),
         access_slot: Slot::SessionFile(SessionKey::derive("g", "i", "c", "")),
         token_wait: REQUEST_TOKEN_WAIT,
+        token_kind: TokenKind::Access,
     }
 }
 
@@ -153,6 +155,7 @@ impl Script {
                 issued_at,
                 lifetime: credential.lifetime,
                 generation: credential.generation,
+                id_token: None,
             }),
         }
         .encode()

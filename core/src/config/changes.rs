@@ -7,8 +7,8 @@ use super::raw::RawConfig;
 /// Changes requested by `llmauth config set` (SPEC §2). `None` leaves a field as it is.
 ///
 /// For the optional string fields (`audience`, `prompt`, `ca_file`,
-/// `anthropic_path_prefix`, `refresh_window`) an empty string removes the key, so the
-/// default applies again. Apply with [`ConfigDocument::apply`](super::ConfigDocument::apply).
+/// `anthropic_path_prefix`, `refresh_window` and the provider settings) an empty string
+/// removes the key, so the default (or the preset's value) applies again. Apply with [`ConfigDocument::apply`](super::ConfigDocument::apply).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConfigChanges {
     /// `--gateway-url`
@@ -47,6 +47,23 @@ pub struct ConfigChanges {
     pub bedrock_compat: Option<bool>,
     /// `--enable-1m[=false]`
     pub bedrock_enable_1m: Option<bool>,
+    /// `--provider` (`""` removes it: `auto`)
+    pub provider: Option<String>,
+    /// `--audience-via` (`""` removes it: the preset decides)
+    pub audience_via: Option<String>,
+    /// `--offline-via` (`""` removes it)
+    pub offline_via: Option<String>,
+    /// `--redirect-url` (`""` removes it)
+    pub redirect_url: Option<String>,
+    /// `--callback-host` (`""` removes it)
+    pub callback_host: Option<String>,
+    /// `--resend-scope[=false]`
+    pub resend_scope: Option<bool>,
+    /// `--token-kind` (`""` removes it)
+    pub token_kind: Option<String>,
+    /// `--client-secret-stdin`: `Some(true)` marks the client secret as stored (the CLI
+    /// stores the secret itself first), `Some(false)` removes the marker.
+    pub client_secret_stored: Option<bool>,
 }
 
 impl ConfigChanges {
@@ -95,6 +112,17 @@ impl ConfigChanges {
         set_list(&mut raw.models, self.models.as_ref());
         set(&mut raw.bedrock.compat, self.bedrock_compat.as_ref());
         set(&mut raw.bedrock.enable_1m, self.bedrock_enable_1m.as_ref());
+        let oidc = &mut raw.oidc;
+        set_or_clear(&mut oidc.provider, self.provider.as_ref());
+        set_or_clear(&mut oidc.audience_via, self.audience_via.as_ref());
+        set_or_clear(&mut oidc.offline_via, self.offline_via.as_ref());
+        set_or_clear(&mut oidc.redirect_url, self.redirect_url.as_ref());
+        set_or_clear(&mut oidc.callback_host, self.callback_host.as_ref());
+        set(&mut oidc.resend_scope, self.resend_scope.as_ref());
+        set_or_clear(&mut oidc.token_kind, self.token_kind.as_ref());
+        if let Some(stored) = self.client_secret_stored {
+            oidc.client_secret = stored.then(|| super::validate::CLIENT_SECRET_STORED.to_owned());
+        }
     }
 }
 
@@ -205,6 +233,33 @@ mod tests {
         .apply_to(&mut raw);
         assert_eq!(raw.secrets.backend.as_deref(), Some("keyring"));
         assert_eq!(raw.tls.skip_verify, Some(false));
+    }
+
+    #[test]
+    fn provider_settings_are_set_and_cleared() {
+        let mut raw = RawConfig::default();
+        ConfigChanges {
+            provider: Some("google".into()),
+            audience_via: Some("none".into()),
+            resend_scope: Some(true),
+            client_secret_stored: Some(true),
+            ..ConfigChanges::default()
+        }
+        .apply_to(&mut raw);
+        assert_eq!(raw.oidc.provider.as_deref(), Some("google"));
+        assert_eq!(raw.oidc.client_secret.as_deref(), Some("stored"));
+        assert_eq!(raw.oidc.resend_scope, Some(true));
+        ConfigChanges {
+            provider: Some(String::new()),
+            audience_via: Some(String::new()),
+            client_secret_stored: Some(false),
+            ..ConfigChanges::default()
+        }
+        .apply_to(&mut raw);
+        assert_eq!(raw.oidc.provider, None);
+        assert_eq!(raw.oidc.audience_via, None);
+        assert_eq!(raw.oidc.client_secret, None);
+        assert_eq!(raw.oidc.resend_scope, Some(true));
     }
 
     #[test]

@@ -21,6 +21,22 @@ pub const PROMPT: &str = "llm.oidc.prompt";
 pub const AUTH_PARAMS: &str = "llm.oidc.auth_params";
 /// `llm.oidc.refresh_window`
 pub const REFRESH_WINDOW: &str = "llm.oidc.refresh_window";
+/// `llm.oidc.provider`
+pub const PROVIDER: &str = "llm.oidc.provider";
+/// `llm.oidc.audience_via`
+pub const AUDIENCE_VIA: &str = "llm.oidc.audience_via";
+/// `llm.oidc.offline_via`
+pub const OFFLINE_VIA: &str = "llm.oidc.offline_via";
+/// `llm.oidc.client_secret` (the marker `stored`)
+pub const CLIENT_SECRET: &str = "llm.oidc.client_secret";
+/// `llm.oidc.redirect_url`
+pub const REDIRECT_URL: &str = "llm.oidc.redirect_url";
+/// `llm.oidc.callback_host`
+pub const CALLBACK_HOST: &str = "llm.oidc.callback_host";
+/// `llm.oidc.resend_scope`
+pub const RESEND_SCOPE: &str = "llm.oidc.resend_scope";
+/// `llm.oidc.token_kind`
+pub const TOKEN_KIND: &str = "llm.oidc.token_kind";
 /// `llm.proxy.listen_port`
 pub const PROXY_LISTEN_PORT: &str = "llm.proxy.listen_port";
 /// `llm.proxy.require_local_key`

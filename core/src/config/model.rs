@@ -8,6 +8,7 @@ use core::time::Duration;
 
 use super::error::FieldError;
 use super::raw::ConfiguredTool;
+use crate::provider::Provider;
 use crate::store::SessionKey;
 
 /// A complete, valid configuration, with every default filled in.
@@ -21,15 +22,14 @@ pub struct Config {
     pub gateway_url: String,
     /// `llm.oidc.issuer`: https, or http on a loopback host.
     pub issuer: String,
-    /// `llm.oidc.client_id`: a public client, never a secret.
+    /// `llm.oidc.client_id`.
     pub client_id: String,
-    /// `llm.oidc.audience`, sent as RFC 8707 `resource`; `""` when unset.
+    /// `llm.oidc.audience`, requested as [`Provider::audience_via`] says; `""` when unset.
     pub audience: String,
-    /// The scopes to request: as configured (order kept, duplicates dropped), always
-    /// including `openid` and `offline_access`.
+    /// The scopes to request: as configured (order kept, duplicates dropped), with
+    /// `openid`, the audience scope and `offline_access` as the provider needs
+    /// ([`Provider::scopes`]).
     pub scopes: Vec<String>,
-    /// `llm.oidc.callback_port`: 0 (any free port) or 1024–65535.
-    pub callback_port: u16,
     /// `llm.oidc.prompt`; `""` means the parameter is not sent.
     pub prompt: String,
     /// `llm.oidc.auth_params`: extra authorization request parameters.
@@ -58,6 +58,13 @@ pub struct Config {
     pub bedrock_enable_1m: bool,
     /// `llm.configured_tools`, the index written by setup.
     pub configured_tools: Vec<ConfiguredTool>,
+    /// The provider preset and its settings (`llm.oidc.provider`, `audience_via`,
+    /// `offline_via`, `callback_host`, `callback_port`, `redirect_url`, `resend_scope`,
+    /// `token_kind`), each with where it came from.
+    pub provider: Provider,
+    /// `llm.oidc.client_secret: stored`: a client secret is stored for this issuer and
+    /// client (in the keychain or the state directory) and is sent to the token endpoint.
+    pub client_secret: bool,
 }
 
 impl Config {

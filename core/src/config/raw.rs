@@ -50,6 +50,23 @@ pub struct RawOidc {
     pub auth_params: Option<BTreeMap<String, String>>,
     /// `llm.oidc.refresh_window`, as written (e.g. `10m`)
     pub refresh_window: Option<String>,
+    /// `llm.oidc.provider`: `auto` or a preset name, as written (checked by validation)
+    pub provider: Option<String>,
+    /// `llm.oidc.audience_via`, as written
+    pub audience_via: Option<String>,
+    /// `llm.oidc.offline_via`, as written
+    pub offline_via: Option<String>,
+    /// `llm.oidc.client_secret`: only the marker `stored` (the secret itself lives in the
+    /// keychain or a 0600 file in the state directory, never here)
+    pub client_secret: Option<String>,
+    /// `llm.oidc.redirect_url`, as written
+    pub redirect_url: Option<String>,
+    /// `llm.oidc.callback_host`, as written
+    pub callback_host: Option<String>,
+    /// `llm.oidc.resend_scope`
+    pub resend_scope: Option<bool>,
+    /// `llm.oidc.token_kind`, as written
+    pub token_kind: Option<String>,
 }
 
 /// `llm.proxy` as written.

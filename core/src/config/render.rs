@@ -7,7 +7,7 @@
 
 use std::fmt::Write as _;
 
-use super::raw::RawConfig;
+use super::raw::{RawConfig, RawOidc};
 
 /// Renders `llm:` and everything under it, each line prefixed with `indent` spaces and
 /// ended with `newline`.
@@ -26,15 +26,7 @@ pub(crate) fn render_block(raw: &RawConfig, indent: usize, newline: &str) -> Str
     out.opt_str(1, "gateway_url", raw.gateway_url.as_deref());
 
     let oidc = &raw.oidc;
-    let oidc_set = oidc.issuer.is_some()
-        || oidc.client_id.is_some()
-        || oidc.scopes.is_some()
-        || oidc.audience.is_some()
-        || oidc.callback_port.is_some()
-        || oidc.prompt.is_some()
-        || oidc.auth_params.is_some()
-        || oidc.refresh_window.is_some();
-    if oidc_set {
+    if *oidc != RawOidc::default() {
         out.line(1, "oidc:");
         out.opt_str(2, "issuer", oidc.issuer.as_deref());
         out.opt_str(2, "client_id", oidc.client_id.as_deref());
@@ -55,6 +47,14 @@ pub(crate) fn render_block(raw: &RawConfig, indent: usize, newline: &str) -> Str
             }
         }
         out.opt_str(2, "refresh_window", oidc.refresh_window.as_deref());
+        out.opt_str(2, "provider", oidc.provider.as_deref());
+        out.opt_str(2, "audience_via", oidc.audience_via.as_deref());
+        out.opt_str(2, "offline_via", oidc.offline_via.as_deref());
+        out.opt_str(2, "client_secret", oidc.client_secret.as_deref());
+        out.opt_str(2, "redirect_url", oidc.redirect_url.as_deref());
+        out.opt_str(2, "callback_host", oidc.callback_host.as_deref());
+        out.opt_display(2, "resend_scope", oidc.resend_scope);
+        out.opt_str(2, "token_kind", oidc.token_kind.as_deref());
     }
 
     let proxy = &raw.proxy;

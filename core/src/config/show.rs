@@ -12,7 +12,8 @@ use super::error::{ConfigError, FieldError};
 use super::field;
 use super::model::{SecretsBackend, defaults};
 use super::render::scalar;
-use super::validate::effective_scopes;
+use super::validate::shown_provider;
+use crate::provider::{Choice, Provider, Source};
 
 /// What validation says, for both output formats.
 struct Status {
@@ -58,11 +59,11 @@ impl Status {
     }
 }
 
-/// One line of the text table: field, value, and whether the value is a default.
+/// One line of the text table: field, value, and where a value not set came from.
 struct Row {
     field: String,
     value: String,
-    note: &'static str,
+    note: String,
 }
 
 fn row(field: &str, value: Option<String>, default: &str) -> Row {
@@ -70,18 +71,39 @@ fn row(field: &str, value: Option<String>, default: &str) -> Row {
         Some(value) => Row {
             field: field.to_owned(),
             value,
-            note: "",
+            note: String::new(),
         },
         None => Row {
             field: field.to_owned(),
             value: default.to_owned(),
             // Placeholders such as "(not set)" speak for themselves.
             note: if default.starts_with('(') {
-                ""
+                String::new()
             } else {
-                "(default)"
+                "(default)".to_owned()
             },
         },
+    }
+}
+
+/// A setting the provider preset fills when the file does not.
+fn preset_row<T: ToString>(field: &str, choice: &Choice<T>, provider: &Provider) -> Row {
+    Row {
+        field: field.to_owned(),
+        value: choice.value.to_string(),
+        note: match choice.source {
+            Source::Config => String::new(),
+            Source::Preset => format!("({} preset)", provider.preset),
+        },
+    }
+}
+
+/// A value derived from the rows above it.
+fn derived(label: &str, value: String) -> Row {
+    Row {
+        field: format!("  {label}"),
+        value,
+        note: String::new(),
     }
 }
 
@@ -89,8 +111,52 @@ fn required(field: &str, value: Option<&str>) -> Row {
     Row {
         field: field.to_owned(),
         value: value.map_or_else(|| "(not set — required)".to_owned(), scalar),
-        note: "",
+        note: String::new(),
     }
+}
+
+/// The rows of the provider settings: the preset and why, each setting and where it
+/// came from, the redirect URI to register and the client secret.
+fn provider_rows(oidc: &super::raw::RawOidc, provider: &Provider) -> Vec<Row> {
+    let secret = match (
+        oidc.client_secret.as_deref(),
+        provider.client_secret_expected,
+    ) {
+        (Some(marker), _) => scalar(marker),
+        (None, false) => "(none)".to_owned(),
+        (None, true) => format!(
+            "(none — the {} preset needs one: llmauth config set --client-secret-stdin)",
+            provider.preset
+        ),
+    };
+    vec![
+        row(
+            field::PROVIDER,
+            oidc.provider.as_deref().map(scalar),
+            "auto",
+        ),
+        derived(
+            "preset",
+            format!("{} — {}", provider.preset, provider.reason),
+        ),
+        preset_row(field::AUDIENCE_VIA, &provider.audience_via, provider),
+        preset_row(field::OFFLINE_VIA, &provider.offline_via, provider),
+        preset_row(field::CALLBACK_HOST, &provider.callback_host, provider),
+        preset_row(field::CALLBACK_PORT, &provider.callback_port, provider),
+        row(
+            field::REDIRECT_URL,
+            oidc.redirect_url.as_deref().map(scalar),
+            "(not set)",
+        ),
+        derived("redirect URI", provider.redirect().to_string()),
+        preset_row(field::RESEND_SCOPE, &provider.resend_scope, provider),
+        preset_row(field::TOKEN_KIND, &provider.token_kind, provider),
+        Row {
+            field: field::CLIENT_SECRET.to_owned(),
+            value: secret,
+            note: String::new(),
+        },
+    ]
 }
 
 impl ConfigDocument {
@@ -102,6 +168,8 @@ impl ConfigDocument {
         let default_scopes: Vec<String> =
             defaults::SCOPES.iter().map(|s| (*s).to_owned()).collect();
         let scopes = oidc.scopes.as_deref().unwrap_or(&default_scopes);
+        let provider = shown_provider(oidc);
+        let audience = oidc.audience.as_deref().unwrap_or_default();
         let mut rows = vec![
             required(field::GATEWAY_URL, raw.gateway_url.as_deref()),
             required(field::ISSUER, oidc.issuer.as_deref()),
@@ -113,18 +181,13 @@ impl ConfigDocument {
             ),
             Row {
                 field: "  requested scopes".to_owned(),
-                value: effective_scopes(scopes).join(" "),
-                note: "",
+                value: provider.scopes(scopes, audience).join(" "),
+                note: String::new(),
             },
             row(
                 field::AUDIENCE,
                 oidc.audience.as_deref().map(scalar),
                 "(not set)",
-            ),
-            row(
-                field::CALLBACK_PORT,
-                oidc.callback_port.map(|p| p.to_string()),
-                &defaults::CALLBACK_PORT.to_string(),
             ),
             row(
                 field::PROMPT,
@@ -151,6 +214,9 @@ impl ConfigDocument {
                 oidc.refresh_window.as_deref().map(scalar),
                 &format_duration(defaults::REFRESH_WINDOW),
             ),
+        ];
+        rows.extend(provider_rows(oidc, &provider));
+        rows.extend([
             row(
                 field::PROXY_LISTEN_PORT,
                 raw.proxy.listen_port.map(|p| p.to_string()),
@@ -196,7 +262,7 @@ impl ConfigDocument {
                 raw.bedrock.enable_1m.map(|b| b.to_string()),
                 &defaults::BEDROCK_ENABLE_1M.to_string(),
             ),
-        ];
+        ]);
         let tools = raw.configured_tools.as_deref().unwrap_or_default();
         if tools.is_empty() {
             rows.push(row(field::CONFIGURED_TOOLS, None, "(none)"));
@@ -210,14 +276,14 @@ impl ConfigDocument {
                     scalar(&tool.mode),
                     scalar(&tool.file)
                 ),
-                note: "",
+                note: String::new(),
             });
         }
         if let Some(key) = &status.session_key {
             rows.push(Row {
                 field: "session key".to_owned(),
                 value: key.clone(),
-                note: "",
+                note: String::new(),
             });
         }
 
@@ -268,6 +334,8 @@ impl ConfigDocument {
             .scopes
             .clone()
             .unwrap_or_else(|| default_scopes.clone());
+        let provider = shown_provider(oidc);
+        let audience = oidc.audience.as_deref().unwrap_or_default();
         let mut defaulted: Vec<&str> = Vec::new();
         let mut note = |set: bool, name: &'static str| {
             if !set {
@@ -280,6 +348,14 @@ impl ConfigDocument {
         note(oidc.prompt.is_some(), field::PROMPT);
         note(oidc.auth_params.is_some(), field::AUTH_PARAMS);
         note(oidc.refresh_window.is_some(), field::REFRESH_WINDOW);
+        note(oidc.provider.is_some(), field::PROVIDER);
+        note(oidc.audience_via.is_some(), field::AUDIENCE_VIA);
+        note(oidc.offline_via.is_some(), field::OFFLINE_VIA);
+        note(oidc.callback_host.is_some(), field::CALLBACK_HOST);
+        note(oidc.redirect_url.is_some(), field::REDIRECT_URL);
+        note(oidc.resend_scope.is_some(), field::RESEND_SCOPE);
+        note(oidc.token_kind.is_some(), field::TOKEN_KIND);
+        note(oidc.client_secret.is_some(), field::CLIENT_SECRET);
         note(raw.proxy.listen_port.is_some(), field::PROXY_LISTEN_PORT);
         note(
             raw.proxy.require_local_key.is_some(),
@@ -313,7 +389,8 @@ impl ConfigDocument {
                 .map(|p| json!({"field": p.field, "problem": p.problem}))
                 .collect::<Vec<_>>(),
             "session_key": status.session_key,
-            "requested_scopes": effective_scopes(&scopes),
+            "requested_scopes": provider.scopes(&scopes, audience),
+            "provider": provider.to_json(),
             "defaults": defaulted,
             "llm": {
                 "version": raw.version.unwrap_or(super::CURRENT_VERSION),
@@ -323,13 +400,21 @@ impl ConfigDocument {
                     "client_id": oidc.client_id,
                     "scopes": scopes,
                     "audience": oidc.audience.clone().unwrap_or_default(),
-                    "callback_port": oidc.callback_port.unwrap_or(i64::from(defaults::CALLBACK_PORT)),
+                    "callback_port": oidc.callback_port.unwrap_or(i64::from(provider.callback_port.value)),
                     "prompt": oidc.prompt.clone().unwrap_or_default(),
                     "auth_params": oidc.auth_params.clone().unwrap_or_default(),
                     "refresh_window": oidc
                         .refresh_window
                         .clone()
                         .unwrap_or_else(|| format_duration(defaults::REFRESH_WINDOW)),
+                    "provider": oidc.provider.clone().unwrap_or_else(|| "auto".to_owned()),
+                    "audience_via": provider.audience_via.value.as_str(),
+                    "offline_via": provider.offline_via.value.as_str(),
+                    "callback_host": provider.callback_host.value.as_str(),
+                    "redirect_url": oidc.redirect_url,
+                    "resend_scope": provider.resend_scope.value,
+                    "token_kind": provider.token_kind.value.as_str(),
+                    "client_secret": oidc.client_secret,
                 },
                 "proxy": {
                     "listen_port": raw.proxy.listen_port.unwrap_or(i64::from(defaults::PROXY_PORT)),
@@ -398,7 +483,17 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("llm.oidc.callback_port           8666 (default)"),
+            text.contains("llm.oidc.callback_port           8666 (generic preset)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "  preset                         generic — the issuer names no known provider"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("  redirect URI                   http://localhost:8666/callback\n"),
             "{text}"
         );
         assert!(
@@ -448,6 +543,61 @@ mod tests {
         let defaults = json["defaults"].as_array().cloned().unwrap_or_default();
         assert!(defaults.contains(&json!("llm.bedrock.enable_1m")));
         assert!(!defaults.contains(&json!("llm.models")));
+    }
+
+    /// The preset and why, each provider setting with where it came from, and what a
+    /// preset needs that is not there (Google's client secret).
+    #[test]
+    fn the_provider_and_its_sources_are_shown() {
+        let document = doc(
+            "llm:\n  gateway_url: https://llm.example.com\n  oidc:\n    \
+             issuer: https://accounts.google.com\n    client_id: c.apps.googleusercontent.com\n    \
+             callback_host: localhost\n",
+        );
+        let text = document.show_text();
+        assert!(
+            text.contains("preset                         google — the issuer's host accounts.google.com matches accounts.google.com"),
+            "{text}"
+        );
+        assert!(
+            text.contains("llm.oidc.offline_via             access_type (google preset)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("llm.oidc.callback_host           localhost\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("redirect URI                   http://localhost:<any port>/callback"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "(none — the google preset needs one: llmauth config set --client-secret-stdin)"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("  requested scopes               openid\n"),
+            "{text}"
+        );
+        let json = document.show_json();
+        assert_eq!(json["provider"]["preset"], "google");
+        assert_eq!(json["provider"]["settings"]["token_kind"]["value"], "id");
+        assert_eq!(
+            json["provider"]["settings"]["token_kind"]["source"],
+            "preset"
+        );
+        assert_eq!(
+            json["provider"]["settings"]["redirect_uri"]["source"],
+            "config"
+        );
+        assert_eq!(json["llm"]["oidc"]["callback_host"], "localhost");
+        assert_eq!(json["llm"]["oidc"]["client_secret"], Value::Null);
+        assert_eq!(json["requested_scopes"], json!(["openid"]));
+        let defaults = json["defaults"].as_array().cloned().unwrap_or_default();
+        assert!(defaults.contains(&json!("llm.oidc.token_kind")));
+        assert!(!defaults.contains(&json!("llm.oidc.callback_host")));
     }
 
     #[test]

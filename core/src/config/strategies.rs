@@ -8,6 +8,7 @@ use proptest::option;
 use proptest::prelude::*;
 
 use super::{ConfigChanges, ConfiguredTool, RESERVED_AUTH_PARAMS, SecretsBackend, field};
+use crate::provider::{AudienceVia, CallbackHost, OfflineVia, Preset, TokenKind};
 
 fn host() -> impl Strategy<Value = String> {
     // `xn--` labels are punycode, which `url` checks; real ones are not generated here.
@@ -116,6 +117,97 @@ pub fn model_id() -> impl Strategy<Value = String> {
     ]
 }
 
+/// One of the spellings of a setting, as `config set` writes it.
+fn spelled<T: Copy + core::fmt::Debug + 'static>(
+    all: &'static [T],
+    name: fn(T) -> &'static str,
+) -> impl Strategy<Value = String> {
+    proptest::sample::select(all).prop_map(move |value| name(value).to_owned())
+}
+
+/// `llm.oidc.provider`: `auto` or any preset.
+fn provider() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("auto".to_owned()),
+        spelled(Preset::ALL, Preset::as_str),
+    ]
+}
+
+/// A redirect URL llmauth accepts.
+fn redirect_url() -> impl Strategy<Value = String> {
+    (
+        prop_oneof![Just("127.0.0.1"), Just("localhost")],
+        1024u16..,
+        "(/[a-z0-9_-]{1,8}){1,2}",
+    )
+        .prop_map(|(host, port, path)| format!("http://{host}:{port}{path}"))
+}
+
+/// The provider settings of a valid configuration (what `config set` flags give).
+#[derive(Clone, Debug)]
+struct ProviderFlags {
+    provider: Option<String>,
+    audience_via: Option<String>,
+    offline_via: Option<String>,
+    redirect_url: Option<String>,
+    callback_host: Option<String>,
+    resend_scope: Option<bool>,
+    token_kind: Option<String>,
+    client_secret_stored: Option<bool>,
+}
+
+fn provider_flags() -> impl Strategy<Value = ProviderFlags> {
+    (
+        option::of(provider()),
+        // Never `resource` over the default: with the Entra preset (chosen by another
+        // change, or from the issuer) that is the one refused combination.
+        option::of(spelled(&AudienceVia::ALL[1..], AudienceVia::as_str)),
+        option::of(spelled(OfflineVia::ALL, OfflineVia::as_str)),
+        option::of(redirect_url()),
+        option::of(spelled(CallbackHost::ALL, CallbackHost::as_str)),
+        option::of(any::<bool>()),
+        option::of(spelled(TokenKind::ALL, TokenKind::as_str)),
+        option::of(any::<bool>()),
+    )
+        .prop_map(
+            |(
+                provider,
+                audience_via,
+                offline_via,
+                redirect_url,
+                callback_host,
+                resend_scope,
+                token_kind,
+                client_secret_stored,
+            )| ProviderFlags {
+                provider,
+                audience_via,
+                offline_via,
+                redirect_url,
+                callback_host,
+                resend_scope,
+                token_kind,
+                client_secret_stored,
+            },
+        )
+}
+
+/// The ports the sign-in listener may use with `changes`.
+fn callback_ports(changes: &ConfigChanges) -> Vec<i64> {
+    let redirect = changes.redirect_url.as_deref().and_then(|url| {
+        url.rsplit_once(':')?
+            .1
+            .split('/')
+            .next()?
+            .parse::<i64>()
+            .ok()
+    });
+    [redirect, changes.callback_port, Some(8666)]
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
 /// `config set` changes that give a complete, valid configuration when applied to an empty
 /// document.
 pub fn valid_changes() -> impl Strategy<Value = ConfigChanges> {
@@ -145,8 +237,8 @@ pub fn valid_changes() -> impl Strategy<Value = ConfigChanges> {
         option::of(any::<bool>()),
         option::of(any::<bool>()),
     );
-    (required, oidc, rest, models)
-        .prop_map(|(required, oidc, rest, models)| {
+    (required, oidc, rest, models, provider_flags())
+        .prop_map(|(required, oidc, rest, models, flags)| {
             let (gateway_url, issuer, client_id) = required;
             let (scopes, audience, callback_port, prompt, auth_params, refresh_window) = oidc;
             let (proxy_port, require_local_key, ca_file, tls_skip_verify, secrets_backend, prefix) =
@@ -171,10 +263,19 @@ pub fn valid_changes() -> impl Strategy<Value = ConfigChanges> {
                 models,
                 bedrock_compat,
                 bedrock_enable_1m,
+                provider: flags.provider,
+                audience_via: flags.audience_via,
+                offline_via: flags.offline_via,
+                redirect_url: flags.redirect_url,
+                callback_host: flags.callback_host,
+                resend_scope: flags.resend_scope,
+                token_kind: flags.token_kind,
+                client_secret_stored: flags.client_secret_stored,
             }
         })
         .prop_filter("callback and proxy ports must differ", |changes| {
-            changes.callback_port.unwrap_or(8666) != changes.proxy_port.unwrap_or(14000)
+            let proxy = changes.proxy_port.unwrap_or(14000);
+            !callback_ports(changes).contains(&proxy)
         })
 }
 
@@ -244,15 +345,20 @@ pub fn invalid_change() -> impl Strategy<Value = (ConfigChanges, String)> {
             },
             field::SCOPES.to_owned()
         )),
-        prop_oneof![Just("not-a-uri".to_owned()), Just("https://a#b".to_owned())].prop_map(
-            move |v| (
-                ConfigChanges {
-                    audience: Some(v),
-                    ..base()
-                },
-                field::AUDIENCE.to_owned()
-            )
-        ),
+        // Invalid however the audience is requested (a URI for `resource`, one identifier
+        // otherwise).
+        prop_oneof![
+            Just("a b".to_owned()),
+            Just("q\"".to_owned()),
+            Just("back\\slash".to_owned())
+        ]
+        .prop_map(move |v| (
+            ConfigChanges {
+                audience: Some(v),
+                ..base()
+            },
+            field::AUDIENCE.to_owned()
+        )),
         prop_oneof![i64::MIN..1024, 65536..i64::MAX].prop_map(move |v| (
             ConfigChanges {
                 proxy_port: Some(v),
@@ -334,5 +440,64 @@ pub fn invalid_change() -> impl Strategy<Value = (ConfigChanges, String)> {
                     field::MODELS.to_owned(),
                 )
             }),
+        invalid_provider_setting(),
     ]
+}
+
+/// A provider setting with a value that is not one of its spellings.
+fn invalid_provider_setting() -> impl Strategy<Value = (ConfigChanges, String)> {
+    let base = ConfigChanges::default;
+    let misspelled = prop_oneof![
+        Just("Entra".to_owned()),
+        Just("both".to_owned()),
+        Just("::1".to_owned()),
+        "[a-z]{1,3}[0-9]{1,2}",
+    ];
+    (misspelled, 0u8..6).prop_map(move |(value, which)| {
+        let (changes, field) = match which {
+            0 => (
+                ConfigChanges {
+                    provider: Some(value),
+                    ..base()
+                },
+                field::PROVIDER,
+            ),
+            1 => (
+                ConfigChanges {
+                    audience_via: Some(value),
+                    ..base()
+                },
+                field::AUDIENCE_VIA,
+            ),
+            2 => (
+                ConfigChanges {
+                    offline_via: Some(value),
+                    ..base()
+                },
+                field::OFFLINE_VIA,
+            ),
+            3 => (
+                ConfigChanges {
+                    callback_host: Some(value),
+                    ..base()
+                },
+                field::CALLBACK_HOST,
+            ),
+            4 => (
+                ConfigChanges {
+                    token_kind: Some(value),
+                    ..base()
+                },
+                field::TOKEN_KIND,
+            ),
+            _ => (
+                ConfigChanges {
+                    redirect_url: Some(format!("https://127.0.0.1:9000/{value}")),
+                    ..base()
+                },
+                field::REDIRECT_URL,
+            ),
+        };
+        (changes, field.to_owned())
+    })
 }

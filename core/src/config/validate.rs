@@ -15,8 +15,9 @@ use super::duration::parse_duration;
 use super::error::{ConfigError, FieldError, required_field_error};
 use super::field;
 use super::model::{Config, SecretsBackend, defaults};
-use super::raw::{ConfiguredTool, RawConfig};
+use super::raw::{ConfiguredTool, RawConfig, RawOidc};
 use crate::net::is_loopback_url;
+use crate::provider::{AudienceVia, Preset, Provider, ProviderInputs, RedirectUrl};
 
 /// Authorization request parameters that llmauth sets itself (or that must never be sent
 /// from a public client), so `auth_params` cannot override them.
@@ -97,19 +98,46 @@ fn check(raw: &RawConfig) -> (Vec<FieldError>, Option<Config>) {
         check_url(url, true)
     });
     let client_id = errors.check(field::CLIENT_ID, oidc.client_id.as_deref(), check_client_id);
-    let scopes = check_scopes(&mut errors, oidc.scopes.as_deref());
+    let provider = provider_of(oidc, &mut errors);
+    let audience_via = provider.audience_via.value;
+    let configured_scopes = check_scopes(&mut errors, oidc.scopes.as_deref());
     let audience = errors
-        .check(field::AUDIENCE, oidc.audience.as_deref(), check_audience)
-        .unwrap_or_default();
-    let callback_port = errors
-        .check(field::CALLBACK_PORT, oidc.callback_port, |port| {
-            check_port(port, true)
+        .check(field::AUDIENCE, oidc.audience.as_deref(), |audience| {
+            check_audience(audience, audience_via)
         })
-        .unwrap_or(defaults::CALLBACK_PORT);
+        .unwrap_or_default();
+    let scopes = provider.scopes(&configured_scopes, &audience);
+    // Requirement 1 of the quirks reference: Entra ID v2 refuses `resource` outright.
+    if provider.preset == Preset::Entra && audience_via == AudienceVia::Resource {
+        errors.push(
+            field::AUDIENCE_VIA,
+            "Entra ID v2 rejects the resource parameter (AADSTS9010010); use scope",
+        );
+    }
+    errors.check(field::CALLBACK_PORT, oidc.callback_port, |port| {
+        check_port(port, true)
+    });
+    let client_secret = errors
+        .check(
+            field::CLIENT_SECRET,
+            oidc.client_secret.as_deref(),
+            check_client_secret,
+        )
+        .unwrap_or(false);
     let prompt = errors
         .check(field::PROMPT, oidc.prompt.as_deref(), check_prompt)
         .unwrap_or_default();
-    let auth_params = check_auth_params(&mut errors, oidc.auth_params.as_ref());
+    let audience_param = match audience_via {
+        AudienceVia::Audience | AudienceVia::Aud if !audience.is_empty() => {
+            Some(audience_via.as_str())
+        }
+        AudienceVia::Audience
+        | AudienceVia::Aud
+        | AudienceVia::Resource
+        | AudienceVia::Scope
+        | AudienceVia::None => None,
+    };
+    let auth_params = check_auth_params(&mut errors, oidc.auth_params.as_ref(), audience_param);
     let refresh_window = errors
         .check(
             field::REFRESH_WINDOW,
@@ -123,6 +151,7 @@ fn check(raw: &RawConfig) -> (Vec<FieldError>, Option<Config>) {
             check_port(port, false)
         })
         .unwrap_or(defaults::PROXY_PORT);
+    let callback_port = provider.redirect().port();
     if callback_port != 0 && callback_port == proxy_port {
         errors.push(
             field::CALLBACK_PORT,
@@ -170,7 +199,6 @@ fn check(raw: &RawConfig) -> (Vec<FieldError>, Option<Config>) {
         client_id,
         audience,
         scopes,
-        callback_port,
         prompt,
         auth_params,
         refresh_window,
@@ -187,6 +215,8 @@ fn check(raw: &RawConfig) -> (Vec<FieldError>, Option<Config>) {
         bedrock_compat: raw.bedrock.compat.unwrap_or(defaults::BEDROCK_COMPAT),
         bedrock_enable_1m: raw.bedrock.enable_1m.unwrap_or(defaults::BEDROCK_ENABLE_1M),
         configured_tools,
+        provider,
+        client_secret,
     };
     (Vec::new(), Some(config))
 }
@@ -285,49 +315,45 @@ fn check_client_id(text: &str) -> Result<String, String> {
     Ok(text.to_owned())
 }
 
-/// RFC 6749 §3.3 scope tokens; the effective list always has `openid` and `offline_access`.
+/// RFC 6749 §3.3 scope tokens, as configured (the provider adds `openid`, the audience
+/// scope and `offline_access` as it needs them).
 fn check_scopes(errors: &mut Errors, scopes: Option<&[String]>) -> Vec<String> {
     let configured: Vec<String> = match scopes {
         Some(scopes) => scopes.to_vec(),
         None => defaults::SCOPES.iter().map(|s| (*s).to_owned()).collect(),
     };
     for scope in &configured {
-        let valid = !scope.is_empty()
-            && scope
-                .chars()
-                .all(|c| c == '!' || ('#'..='[').contains(&c) || (']'..='~').contains(&c));
-        if !valid {
+        if !is_scope_token(scope) {
             errors.push(
                 field::SCOPES,
                 format!("{scope:?} is not a valid scope (RFC 6749 §3.3: no spaces, quotes or backslashes)"),
             );
         }
     }
-    effective_scopes(&configured)
+    configured
 }
 
-/// The scopes to request: order kept, duplicates dropped, `openid` first when it had to be
-/// added and `offline_access` last (SPEC §3: offline access is always requested).
-pub(crate) fn effective_scopes(configured: &[String]) -> Vec<String> {
-    let mut scopes: Vec<String> = Vec::with_capacity(configured.len() + 2);
-    for scope in configured {
-        if !scopes.contains(scope) {
-            scopes.push(scope.clone());
-        }
-    }
-    if !scopes.iter().any(|s| s == "openid") {
-        scopes.insert(0, "openid".to_owned());
-    }
-    if !scopes.iter().any(|s| s == "offline_access") {
-        scopes.push("offline_access".to_owned());
-    }
-    scopes
+/// RFC 6749 §3.3: `1*( %x21 / %x23-5B / %x5D-7E )`.
+fn is_scope_token(scope: &str) -> bool {
+    !scope.is_empty()
+        && scope
+            .chars()
+            .all(|c| c == '!' || ('#'..='[').contains(&c) || (']'..='~').contains(&c))
 }
 
-/// RFC 8707 §2: `resource` is an absolute URI without a fragment; `""` means unset.
-fn check_audience(text: &str) -> Result<String, String> {
+/// `""` means unset. Sent as RFC 8707 `resource` it must be an absolute URI without a
+/// fragment (§2); sent any other way (a parameter, a scope) or not at all it is an
+/// identifier such as a client id, a project id or `api://…`, without spaces or quotes.
+fn check_audience(text: &str, via: AudienceVia) -> Result<String, String> {
     if text.is_empty() {
         return Ok(String::new());
+    }
+    if via != AudienceVia::Resource {
+        return if is_scope_token(text) {
+            Ok(text.to_owned())
+        } else {
+            Err("must be one identifier without spaces, quotes or backslashes".to_owned())
+        };
     }
     let wanted = "must be an absolute URI such as https://llm.example.com (RFC 8707 §2)";
     if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -349,6 +375,57 @@ pub fn check_proxy_start_port(port: u16) -> Result<u16, String> {
     check_port(i64::from(port), true)
 }
 
+/// The value `llm.oidc.client_secret` may hold: a marker, never the secret.
+pub(crate) const CLIENT_SECRET_STORED: &str = "stored";
+
+/// The secret itself is never accepted here (nor echoed: it may be one).
+fn check_client_secret(text: &str) -> Result<bool, String> {
+    if text == CLIENT_SECRET_STORED {
+        Ok(true)
+    } else {
+        Err(format!(
+            "may only be \"{CLIENT_SECRET_STORED}\": the secret itself is never written to \
+             config.yaml — remove the line and run `llmauth config set --client-secret-stdin`"
+        ))
+    }
+}
+
+/// The provider settings `config show` reports, whatever else is wrong with the file.
+pub(crate) fn shown_provider(oidc: &RawOidc) -> Provider {
+    provider_of(oidc, &mut Errors::default())
+}
+
+/// The provider settings of `llm.oidc`: each value that is set and valid, the preset's
+/// for the rest; problems are recorded in `errors`.
+fn provider_of(oidc: &RawOidc, errors: &mut Errors) -> Provider {
+    fn parsed<T: FromStr<Err = String>>(
+        errors: &mut Errors,
+        field: &str,
+        value: Option<&String>,
+    ) -> Option<T> {
+        errors.check(field, value, |text| text.parse::<T>())
+    }
+    let inputs = ProviderInputs {
+        provider: parsed(errors, field::PROVIDER, oidc.provider.as_ref()),
+        issuer: oidc.issuer.as_deref(),
+        audience_via: parsed(errors, field::AUDIENCE_VIA, oidc.audience_via.as_ref()),
+        offline_via: parsed(errors, field::OFFLINE_VIA, oidc.offline_via.as_ref()),
+        callback_host: parsed(errors, field::CALLBACK_HOST, oidc.callback_host.as_ref()),
+        // Its range is reported with the other port rules.
+        callback_port: oidc
+            .callback_port
+            .and_then(|port| check_port(port, true).ok()),
+        redirect_url: errors.check(
+            field::REDIRECT_URL,
+            oidc.redirect_url.as_deref(),
+            RedirectUrl::parse,
+        ),
+        resend_scope: oidc.resend_scope,
+        token_kind: parsed(errors, field::TOKEN_KIND, oidc.token_kind.as_ref()),
+    };
+    Provider::resolve(&inputs)
+}
+
 fn check_port(port: i64, zero_allowed: bool) -> Result<u16, String> {
     match u16::try_from(port) {
         Ok(0) if zero_allowed => Ok(0),
@@ -368,9 +445,12 @@ fn check_prompt(text: &str) -> Result<String, String> {
     }
 }
 
+/// Extra authorization parameters; `audience_param` is the parameter llmauth itself sends
+/// the audience in (Auth0's `audience`, PingFederate's `aud`), if any.
 fn check_auth_params(
     errors: &mut Errors,
     params: Option<&BTreeMap<String, String>>,
+    audience_param: Option<&str>,
 ) -> BTreeMap<String, String> {
     let Some(params) = params else {
         return BTreeMap::new();
@@ -383,6 +463,11 @@ fn check_auth_params(
             errors.push(
                 entry,
                 "parameter names must not contain spaces or control characters",
+            );
+        } else if audience_param == Some(key.as_str()) {
+            errors.push(
+                entry,
+                "is set by llmauth from llm.oidc.audience (see llm.oidc.audience_via)",
             );
         } else if RESERVED_AUTH_PARAMS.contains(&key.as_str()) {
             let hint = match key.as_str() {

@@ -496,7 +496,15 @@ leaf_section!(RawOidc {
     callback_port,
     prompt,
     auth_params,
-    refresh_window
+    refresh_window,
+    provider,
+    audience_via,
+    offline_via,
+    client_secret,
+    redirect_url,
+    callback_host,
+    resend_scope,
+    token_kind
 });
 
 leaf_section!(RawProxy {

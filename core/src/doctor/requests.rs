@@ -7,6 +7,7 @@ use core::time::Duration;
 use crate::broker::path::gateway_target;
 use crate::discovery::{self, well_known_urls};
 use crate::http::{HttpRequest, Limits};
+use crate::provider::IssuerMatch;
 use crate::time::UnixTime;
 
 use super::facts::Exchange;
@@ -48,10 +49,10 @@ pub fn discovery_requests(issuer: &str, now: UnixTime) -> [HttpRequest; 2] {
 /// Whether the RFC 8414 document is worth fetching after `oidc`: the IdP answered, but
 /// not with a usable document for `issuer`. (When it did not answer at all, the same
 /// host will not answer the second request either.)
-pub fn wants_rfc8414(oidc: &Exchange, issuer: &str) -> bool {
+pub fn wants_rfc8414(oidc: &Exchange, issuer: &str, issuer_match: IssuerMatch) -> bool {
     oidc.answer
         .as_ref()
-        .is_ok_and(|answer| discovery::parse(&answer.response, issuer).is_err())
+        .is_ok_and(|answer| discovery::parse(&answer.response, issuer, issuer_match).is_err())
 }
 
 /// The probe path is not an absolute path under the gateway URL.
@@ -136,9 +137,21 @@ mod tests {
         };
         let issuer = "https://idp.example/realms/x";
         let document = r#"{"issuer":"https://idp.example/realms/x","authorization_endpoint":"https://idp.example/a","token_endpoint":"https://idp.example/t"}"#;
-        assert!(!wants_rfc8414(&exchange(200, document), issuer));
-        assert!(wants_rfc8414(&exchange(404, ""), issuer));
-        assert!(wants_rfc8414(&exchange(200, "<html>"), issuer));
+        assert!(!wants_rfc8414(
+            &exchange(200, document),
+            issuer,
+            IssuerMatch::Exact
+        ));
+        assert!(wants_rfc8414(
+            &exchange(404, ""),
+            issuer,
+            IssuerMatch::Exact
+        ));
+        assert!(wants_rfc8414(
+            &exchange(200, "<html>"),
+            issuer,
+            IssuerMatch::Exact
+        ));
         let unreachable = Exchange {
             answer: Err(crate::http::TransportError {
                 kind: crate::http::TransportErrorKind::Connect,
@@ -147,6 +160,6 @@ mod tests {
             }),
             ..exchange(200, document)
         };
-        assert!(!wants_rfc8414(&unreachable, issuer));
+        assert!(!wants_rfc8414(&unreachable, issuer, IssuerMatch::Exact));
     }
 }

@@ -15,7 +15,7 @@ use super::device::{self, DeviceStep};
 use super::shell::{Progress, Shell};
 use crate::callback::{self, CallbackExpectations, Verdict};
 use crate::error::{ExchangeFailure, FlowError, IdpUnavailable, LoginFailure, Misconfiguration};
-use crate::id_token::{self, Expectations};
+use crate::id_token::{self, Expectations, NonceRule};
 use crate::intent::{CallbackEvent, Intent, IntentResult, Notice};
 use crate::oauth::{FailureClass, TokenResponse, parse_token_response};
 use crate::pkce::{self, LoginSecrets};
@@ -81,7 +81,7 @@ pub(super) fn start<S: From<SignInStep>>(
     if device {
         return device::start(shell, now);
     }
-    let port = shell.settings.callback_port;
+    let port = shell.settings.redirect.port();
     let step = SignInStep::Bound(Box::new(entropy));
     shell.perform(Intent::BindCallback { port }, step);
     Ok(None)
@@ -132,7 +132,7 @@ fn on_bound<S: From<SignInStep>>(
     };
     shell.listener_opened();
     let secrets = LoginSecrets::derive(entropy);
-    let redirect_uri = format!("http://localhost:{port}{}", callback::CALLBACK_PATH);
+    let redirect_uri = shell.settings.redirect.uri(port);
     let url = authorization_url(shell, &secrets, &redirect_uri);
     shell.write_marker(&url, None);
     let attempt = Authorizing {
@@ -170,8 +170,9 @@ fn redirect_deadline<S>(shell: &Shell<S>, now: UnixTime) -> UnixTime {
     }
 }
 
-/// The authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3, OIDC Core §3.1.2.1,
-/// RFC 8707 §2).
+/// The authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3, OIDC Core §3.1.2.1), with
+/// the audience as the provider asks for it (RFC 8707 §2 `resource`, Auth0's `audience`,
+/// PingFederate's `aud`) and the provider's extra parameters.
 fn authorization_url<S>(shell: &Shell<S>, secrets: &LoginSecrets, redirect_uri: &str) -> String {
     let Some(metadata) = &shell.metadata else {
         return String::new();
@@ -189,13 +190,10 @@ fn authorization_url<S>(shell: &Shell<S>, secrets: &LoginSecrets, redirect_uri: 
         .append_pair("nonce", &secrets.nonce)
         .append_pair("code_challenge", &challenge)
         .append_pair("code_challenge_method", "S256");
-    if !settings.prompt.is_empty() {
-        query.append_pair("prompt", &settings.prompt);
+    if let Some((name, audience)) = settings.audience_parameter() {
+        query.append_pair(name, audience);
     }
-    if !settings.audience.is_empty() {
-        query.append_pair("resource", &settings.audience);
-    }
-    for (name, value) in &settings.auth_params {
+    for (name, value) in &settings.authorization_params {
         query.append_pair(name, value);
     }
     let separator = if metadata.authorization_endpoint.contains('?') {
@@ -287,6 +285,8 @@ fn on_redirect<S: From<SignInStep>>(
     let expect = CallbackExpectations {
         state: &attempt.secrets.state,
         issuer: &shell.settings.issuer,
+        issuer_match: shell.settings.issuer_match,
+        path: shell.settings.redirect.path(),
         iss_required,
     };
     match callback::evaluate(target.expose_secret(), &expect) {
@@ -388,7 +388,7 @@ fn on_exchanged<S: From<SignInStep>>(
 }
 
 /// Checks the ID token, answers the browser (when a request waits), and builds the new
-/// session's records.
+/// session's records. `nonce` is the code flow's; the device flow has none.
 pub(super) fn complete<S>(
     shell: &mut Shell<S>,
     now: UnixTime,
@@ -396,16 +396,19 @@ pub(super) fn complete<S>(
     nonce: Option<&str>,
     request_open: &mut bool,
 ) -> Progress<Verified> {
-    let sub = match &tokens.id_token {
+    let settings = &shell.settings;
+    let checked = match &tokens.id_token {
         Some(id_token) => {
             let expect = Expectations {
-                issuer: &shell.settings.issuer,
-                client_id: &shell.settings.client_id,
-                nonce,
+                issuer: &settings.issuer,
+                issuer_match: settings.issuer_match,
+                client_id: &settings.client_id,
+                on_behalf_of: settings.on_behalf_of(),
+                nonce: nonce.map_or(NonceRule::Any, NonceRule::Equal),
                 sub: None,
             };
             match id_token::verify(id_token, &expect, now) {
-                Ok(sub) => sub,
+                Ok(verified) => Some(verified),
                 Err(error) => {
                     let page = callback::error_page("Sign-in failed", &error.to_string());
                     respond(shell, request_open, 400, page);
@@ -413,8 +416,12 @@ pub(super) fn complete<S>(
                 }
             }
         }
-        None => String::new(),
+        None => None,
     };
+    let sub = checked
+        .as_ref()
+        .map(|verified| verified.sub.clone())
+        .unwrap_or_default();
     respond(shell, request_open, 200, callback::success_page());
     cooldown::end(shell);
     let generation = shell.next_generation();
@@ -422,19 +429,28 @@ pub(super) fn complete<S>(
     if !refresh_token {
         shell.notify(Notice::NoRefreshToken);
     }
+    let settings = &shell.settings;
     let refresh = tokens.refresh_token.map(|refresh_token| RefreshRecord {
         refresh_token,
         scopes: tokens
             .scope
             .clone()
-            .unwrap_or_else(|| shell.settings.scopes.clone()),
+            .unwrap_or_else(|| settings.scopes.clone()),
         sub: sub.clone(),
-        issuer: shell.settings.issuer.clone(),
+        issuer: settings.issuer.clone(),
         obtained_at: now,
         generation,
         maybe_spent: false,
+        nonce: nonce.map(str::to_owned),
     });
-    let access = token::access_record(tokens.access_token, tokens.expires_in, now, generation);
+    let id_token = token::id_token_record(settings.token_kind, tokens.id_token, checked, now);
+    let access = token::access_record(
+        tokens.access_token,
+        tokens.expires_in,
+        now,
+        generation,
+        id_token,
+    );
     let credential = Credential::issued(&access);
     Ok(Some(Verified {
         records: SessionRecords {

@@ -27,7 +27,7 @@ const MAX_DEVICE_LIFETIME: Duration = Duration::from_secs(1800);
 struct DeviceAuthorization {
     device_code: String,
     user_code: String,
-    // Google calls it `verification_url`.
+    // Requirement 16: Google calls it `verification_url`.
     #[serde(alias = "verification_url")]
     verification_uri: String,
     #[serde(default)]
@@ -69,8 +69,11 @@ pub(super) fn start<S: From<SignInStep>>(
     let (Some(endpoint), Some(limits)) = (endpoint, shell.limits(now)) else {
         return Err(FlowError::LoginFailed(LoginFailure::DeviceFlowUnsupported));
     };
+    // RFC 8628 §3.1: the scope and, as in the authorization request, the audience.
     let scope = shell.settings.scopes.join(" ");
-    let request = shell.idp_form(&endpoint, &[("scope", scope.as_str())], limits);
+    let mut fields = vec![("scope", scope.as_str())];
+    fields.extend(shell.settings.audience_parameter());
+    let request = shell.client_form(&endpoint, &fields, limits);
     shell.perform(
         Intent::Http(request),
         SignInStep::Device(DeviceStep::Authorized),

@@ -6,8 +6,7 @@ use super::metadata::{self, Found, MetadataStep};
 use super::persist::{self, DeleteStep};
 use super::shell::{Progress, Shell, Then};
 use super::{LoggedOut, LogoutGoal, sealed};
-use crate::error::{FlowError, Internal};
-use crate::http::HttpRequest;
+use crate::error::{FlowError, IdpUnavailable, Internal};
 use crate::intent::{Intent, IntentResult, Notice};
 use crate::oauth::parse_error;
 use crate::secret::Entropy;
@@ -131,18 +130,22 @@ fn with_metadata(
         .metadata
         .as_ref()
         .and_then(|m| m.revocation_endpoint.clone());
-    let (Some(endpoint), Some(record), Some(limits)) =
-        (endpoint, &shell.session.refresh, shell.limits(now))
-    else {
-        let reason = "the IdP advertises no revocation endpoint".to_owned();
+    // Requirement 17: Entra ID and Dex have no revocation endpoint; that is a note, not
+    // a failure.
+    let Some(endpoint) = endpoint else {
+        shell.notify(Notice::RevocationNotAdvertised);
+        return delete(shell, logging_out, None);
+    };
+    let (Some(record), Some(limits)) = (&shell.session.refresh, shell.limits(now)) else {
+        let reason = IdpUnavailable::BudgetSpent.to_string();
         return delete(shell, logging_out, Some(Err(reason)));
     };
     let fields = [
         ("token", record.refresh_token.expose_secret()),
         ("token_type_hint", "refresh_token"),
-        ("client_id", shell.settings.client_id.as_str()),
     ];
-    let request = HttpRequest::post_form(&endpoint, &fields, limits);
+    // RFC 7009 §2.1: the client authenticates as at the token endpoint.
+    let request = shell.client_form(&endpoint, &fields, limits);
     shell.perform(
         Intent::Http(request),
         LogoutStep(Step::Revoked(logging_out)),

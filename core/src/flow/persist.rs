@@ -145,17 +145,6 @@ pub(super) fn delete<C, S: From<DeleteStep<C>>>(shell: &mut Shell<S>, then: C, s
     }
 }
 
-/// Deletes only the keychain's refresh-token record (keeping the access-token cache),
-/// ignoring a failure.
-pub(super) fn delete_keychain_record<C, S: From<DeleteStep<C>>>(shell: &mut Shell<S>, then: C) {
-    let slot = Slot::Keychain(shell.key().clone());
-    let deleting = Deleting {
-        then,
-        strict: false,
-    };
-    shell.perform(Intent::Delete(slot), DeleteStep::SessionDeleted(deleting));
-}
-
 pub(super) fn on_deleted<C, S: From<DeleteStep<C>>>(
     shell: &mut Shell<S>,
     step: DeleteStep<C>,

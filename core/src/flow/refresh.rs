@@ -8,11 +8,11 @@ use super::shell::Progress;
 use super::token::{AfterDelete, AfterPersist, ReadPurpose, Step, Token, TokenStep};
 use crate::error::{FlowError, Misconfiguration, NeedsLogin, RefreshFailure};
 use crate::http::{HttpResponse, TransportError};
-use crate::id_token::{self, Expectations};
-use crate::intent::{Intent, Notice};
+use crate::id_token::{self, Expectations, NonceRule};
+use crate::intent::Intent;
 use crate::oauth::{FailureClass, OAuthError, TokenFailure, TokenResponse, parse_token_response};
 use crate::secret::RefreshToken;
-use crate::store::{Backend, RefreshRecord, SessionRecords};
+use crate::store::{RefreshRecord, SessionRecords};
 use crate::time::UnixTime;
 use crate::token::{self, Credential};
 
@@ -37,10 +37,17 @@ impl Token<'_> {
         let Some(limits) = shell.limits(now) else {
             return self.serve_cached_or_fail(now, RefreshFailure::BudgetSpent);
         };
-        let fields = [
+        // Requirement 12: Keycloak 26.7 drops `openid` from a refresh that does not
+        // re-send the scope; the scopes of the sign-in request are always allowed
+        // (RFC 6749 §6: equal to or narrower than the grant).
+        let scope = shell.settings.scopes.join(" ");
+        let mut fields = vec![
             ("grant_type", "refresh_token"),
             ("refresh_token", record.refresh_token.expose_secret()),
         ];
+        if shell.settings.resend_scope {
+            fields.push(("scope", scope.as_str()));
+        }
         let request = shell.idp_form(&metadata.token_endpoint, &fields, limits);
         let sent = record.refresh_token.clone();
         shell.perform(
@@ -134,17 +141,24 @@ impl Token<'_> {
         let Some(old) = self.shell.session.refresh.clone() else {
             return self.login_or_fail(NeedsLogin::NoSession);
         };
-        // OIDC Core §12.2: a refreshed ID token names the same user.
+        // Requirement 11: an ID token on refresh is optional; when present it names the
+        // same user (OIDC Core §12.2) and carries no nonce, or the sign-in's.
         let id_check = tokens.id_token.as_ref().map(|id_token| {
             let expect = Expectations {
                 issuer: &settings.issuer,
+                issuer_match: settings.issuer_match,
                 client_id: &settings.client_id,
-                nonce: None,
+                on_behalf_of: settings.on_behalf_of(),
+                nonce: old
+                    .nonce
+                    .as_deref()
+                    .map_or(NonceRule::Any, NonceRule::AbsentOr),
                 sub: Some(&old.sub),
             };
             id_token::verify(id_token, &expect, now)
         });
         let generation = self.shell.next_generation();
+        // Requirement 9: a refresh answer without a refresh token keeps the old one.
         let rotated = tokens.refresh_token.as_ref().is_some_and(|new| new != sent);
         let refresh = RefreshRecord {
             refresh_token: tokens
@@ -158,9 +172,7 @@ impl Token<'_> {
             ..old.clone()
         };
         let refresh_changed = rotated || old.maybe_spent || refresh.scopes != old.scopes;
-        let access = token::access_record(tokens.access_token, tokens.expires_in, now, generation);
-        let credential = Credential::issued(&access);
-        match id_check {
+        let verified = match id_check {
             // A rotated refresh token is persisted whatever the ID token says (it is the
             // only one that still works), but an access token whose ID token names someone
             // else is never stored or served.
@@ -169,16 +181,37 @@ impl Token<'_> {
                     refresh: Some(refresh),
                     access: self.shell.session.access.clone(),
                 };
-                self.persist(records, true, AfterPersist::Fail(FlowError::IdToken(error)))
+                return self.persist(records, true, AfterPersist::Fail(FlowError::IdToken(error)));
             }
-            Some(Ok(_)) | None => {
-                let records = SessionRecords {
-                    refresh: Some(refresh),
-                    access: Some(access),
-                };
-                self.persist(records, refresh_changed, AfterPersist::Serve(credential))
-            }
-        }
+            Some(Ok(verified)) => Some(verified),
+            None => None,
+        };
+        // Without a new ID token, the one kept from before goes on being handed out
+        // (PingFederate sends none on refresh) while it lasts.
+        let kind = self.shell.settings.token_kind;
+        let id_token = token::id_token_record(kind, tokens.id_token, verified, now).or_else(|| {
+            self.shell
+                .session
+                .access
+                .as_ref()
+                .and_then(|access| access.id_token.clone())
+        });
+        let access = token::access_record(
+            tokens.access_token,
+            tokens.expires_in,
+            now,
+            generation,
+            id_token,
+        );
+        let after = match self.hand_out(&access, now) {
+            Ok(credential) => AfterPersist::Serve(credential),
+            Err(error) => AfterPersist::Fail(error),
+        };
+        let records = SessionRecords {
+            refresh: Some(refresh),
+            access: Some(access),
+        };
+        self.persist(records, refresh_changed, after)
     }
 
     pub(super) fn after_invalid_grant_reread(
@@ -198,49 +231,18 @@ impl Token<'_> {
             }
             current => {
                 let maybe_spent = current.as_ref().is_some_and(|c| c.maybe_spent);
-                self.session_ended(now, error, maybe_spent)
+                self.session_ended(error, maybe_spent)
             }
         }
     }
 
-    /// The IdP ended the session. A `token` caller keeps getting a still-valid access
-    /// token (with a warning) until it expires, so a lost refresh answer or a revoked
-    /// grant does not cut a tool off early; the dead refresh token is deleted either way.
-    fn session_ended(
-        &mut self,
-        now: UnixTime,
-        error: OAuthError,
-        maybe_spent: bool,
-    ) -> Progress<Credential> {
-        let shell = &mut *self.shell;
-        let valid = shell
-            .session
-            .access
-            .as_ref()
-            .or(shell.cached.as_ref())
-            .filter(|a| token::is_valid(a, now));
-        let Some(access) = valid.cloned() else {
-            let then = AfterDelete::SessionEnded { error, maybe_spent };
-            persist::delete(shell, then, false);
-            return Ok(None);
-        };
-        let credential = Credential::from(&access);
-        shell.notify(Notice::SessionEndedServingCachedToken {
-            reason: error.to_string(),
-            valid_for: token::expiry(&access).since(now),
-        });
-        match shell.ctx.backend {
-            Backend::File => {
-                let records = SessionRecords {
-                    refresh: None,
-                    access: Some(access),
-                };
-                self.persist(records, true, AfterPersist::Serve(credential))
-            }
-            Backend::Keyring => {
-                persist::delete_keychain_record(shell, AfterDelete::Serve(credential));
-                Ok(None)
-            }
-        }
+    /// The IdP ended the session (SPEC §5: `invalid_grant` → sign in, or exit 3). The
+    /// cached access token goes too: a provider that detects refresh-token reuse revokes
+    /// the whole family, access tokens included, and an introspecting gateway would refuse
+    /// it for the rest of its life while a tool kept being handed it.
+    fn session_ended(&mut self, error: OAuthError, maybe_spent: bool) -> Progress<Credential> {
+        let then = AfterDelete::SessionEnded { error, maybe_spent };
+        persist::delete(self.shell, then, false);
+        Ok(None)
     }
 }

@@ -14,7 +14,7 @@ use crate::discovery::ProviderMetadata;
 use crate::error::{FlowError, Misuse};
 use crate::http::{HttpRequest, Limits, SentSecrets};
 use crate::intent::{Intent, IntentId, IntentResult, Notice, Output};
-use crate::secret::SecretBytes;
+use crate::secret::{ClientSecret, SecretBytes};
 use crate::store::{AccessRecord, LockName, LoginMarker, SessionKey, SessionRecords, Slot};
 use crate::time::{UnixTime, WaitReason};
 
@@ -59,6 +59,8 @@ pub struct Shell<S> {
     listener_open: bool,
     // What the flow has learned.
     pub(super) metadata: Option<ProviderMetadata>,
+    /// The client secret, read with the metadata when one is configured.
+    pub(super) client_secret: Option<ClientSecret>,
     /// The records read under the lock, or written since.
     pub(super) session: SessionRecords,
     /// The access-token record read on the fast path, before the lock.
@@ -98,6 +100,7 @@ impl<S> Shell<S> {
             marker_written: false,
             listener_open: false,
             metadata: None,
+            client_secret: None,
             session: SessionRecords::default(),
             cached: None,
             sent: SentSecrets::default(),
@@ -298,9 +301,9 @@ impl<S> Shell<S> {
         })
     }
 
-    /// A form POST of a public client (`client_id`) to the IdP, naming the gateway as the
-    /// RFC 8707 `resource` when an audience is configured: some IdPs issue the gateway's
-    /// JWT only when every token request names it (§2.2).
+    /// A form POST to the token endpoint: [`Shell::client_form`], naming the gateway as
+    /// the RFC 8707 `resource` when the audience is requested that way — some IdPs issue
+    /// the gateway's JWT only when every token request names it (§2.2).
     pub(super) fn idp_form(
         &self,
         url: &str,
@@ -308,9 +311,22 @@ impl<S> Shell<S> {
         limits: Limits,
     ) -> HttpRequest {
         let mut all = fields.to_vec();
+        all.extend(self.settings.token_audience());
+        self.client_form(url, &all, limits)
+    }
+
+    /// A form POST authenticated as this client (RFC 6749 §2.3.1): `client_id` always,
+    /// `client_secret` only when one is configured (`client_secret_post`).
+    pub(super) fn client_form(
+        &self,
+        url: &str,
+        fields: &[(&str, &str)],
+        limits: Limits,
+    ) -> HttpRequest {
+        let mut all = fields.to_vec();
         all.push(("client_id", &self.settings.client_id));
-        if !self.settings.audience.is_empty() {
-            all.push(("resource", &self.settings.audience));
+        if let Some(secret) = &self.client_secret {
+            all.push(("client_secret", secret.expose_secret()));
         }
         HttpRequest::post_form(url, &all, limits)
     }

@@ -3,6 +3,7 @@
 
 use core::time::Duration;
 
+use crate::provider::TokenKind;
 use crate::store::{Backend, SessionKey, SessionRecords, SignInCooldown, Slot};
 use crate::time::UnixTime;
 use crate::token;
@@ -16,9 +17,10 @@ pub struct SessionStatus {
     pub maybe_spent: bool,
     /// The stored user.
     pub sub: Option<String>,
-    /// An access token is cached, expiring then.
+    /// A token to hand out is cached (the access token, or the ID token with
+    /// `token_kind: id`), expiring then.
     pub access_expires_at: Option<Option<UnixTime>>,
-    /// The access token is still valid now.
+    /// That token is still valid now.
     pub access_valid: bool,
     /// When the cached access token was issued: the session's last success.
     pub access_issued_at: Option<UnixTime>,
@@ -43,8 +45,14 @@ impl SessionStatus {
 
     /// What `status` shows at `now`, from what those slots hold: `None` is an absent slot,
     /// and the driver passes an unreadable access-token cache as absent too (it is only a
-    /// cache). Without a separate cache, the access token is the refresh slot's.
-    pub fn of(refresh_slot: Option<&[u8]>, access_cache: Option<&[u8]>, now: UnixTime) -> Self {
+    /// cache). Without a separate cache, the access token is the refresh slot's. `kind` is
+    /// the token handed out, whose expiry is shown.
+    pub fn of(
+        refresh_slot: Option<&[u8]>,
+        access_cache: Option<&[u8]>,
+        now: UnixTime,
+        kind: TokenKind,
+    ) -> Self {
         let (records, corrupt) = match refresh_slot.map(SessionRecords::decode) {
             None => (SessionRecords::default(), None),
             Some(Ok(records)) => (records, None),
@@ -52,7 +60,7 @@ impl SessionStatus {
         };
         let cached = access_cache.and_then(|bytes| SessionRecords::decode(bytes).ok()?.access);
         let refresh = records.refresh;
-        let access = cached.or(records.access);
+        let access = cached.or(records.access).and_then(|a| a.handout(kind));
         Self {
             refresh_token: refresh.is_some(),
             maybe_spent: refresh.as_ref().is_some_and(|r| r.maybe_spent),
@@ -117,6 +125,7 @@ mod tests {
             issued_at: T0,
             lifetime: Some(Duration::from_secs(valid_for)),
             generation: 1,
+            id_token: None,
         };
         let records = SessionRecords {
             refresh: None,
@@ -143,17 +152,29 @@ mod tests {
 
     #[test]
     fn a_corrupt_session_with_a_valid_cached_token_is_still_usable() {
-        let status = SessionStatus::of(Some(b"{\"version\":1,\"refresh\":"), Some(&cache(300)), T0);
+        let access = TokenKind::Access;
+        let status = SessionStatus::of(
+            Some(b"{\"version\":1,\"refresh\":"),
+            Some(&cache(300)),
+            T0,
+            access,
+        );
         assert!(status.corrupt.is_some() && !status.refresh_token);
         assert!(status.access_valid && status.is_usable());
-        let expired = SessionStatus::of(Some(b"not json"), Some(&cache(3)), T0);
+        let expired = SessionStatus::of(Some(b"not json"), Some(&cache(3)), T0, access);
         assert!(!expired.is_usable());
-        assert_eq!(SessionStatus::of(None, None, T0), SessionStatus::default());
+        assert_eq!(
+            SessionStatus::of(None, None, T0, access),
+            SessionStatus::default()
+        );
+        // Handing out the ID token, a cache without one holds nothing to hand out.
+        let id = SessionStatus::of(None, Some(&cache(300)), T0, TokenKind::Id);
+        assert_eq!(id.access_expires_at, None);
     }
 
     #[test]
     fn a_failure_shows_until_a_token_is_issued_after_it() {
-        let status = SessionStatus::of(None, Some(&cache(300)), T0);
+        let status = SessionStatus::of(None, Some(&cache(300)), T0, TokenKind::Access);
         assert_eq!(status.access_issued_at, Some(T0));
         assert!(!status.failure_is_current(T0.saturating_sub(Duration::from_secs(1))));
         assert!(status.failure_is_current(T0.saturating_add(Duration::from_secs(1))));
@@ -163,7 +184,7 @@ mod tests {
     #[test]
     fn the_margin_and_the_cooldown_of_what_is_stored() {
         let window = Duration::from_secs(600);
-        let status = SessionStatus::of(None, Some(&cache(300)), T0);
+        let status = SessionStatus::of(None, Some(&cache(300)), T0, TokenKind::Access);
         assert_eq!(
             status.refresh_margin(window),
             Some(Duration::from_secs(150))

@@ -11,11 +11,14 @@ use super::refresh::Refreshing;
 use super::session::{self, SessionRead, SessionStep};
 use super::shell::{Progress, Shell, Then};
 use super::{TokenGoal, sealed};
-use crate::error::{FlowError, IdpUnavailable, Internal, NeedsLogin, RefreshFailure};
+use crate::error::{
+    FlowError, IdpUnavailable, Internal, Misconfiguration, NeedsLogin, RefreshFailure,
+};
 use crate::intent::{Intent, IntentResult, Notice};
 use crate::oauth::OAuthError;
+use crate::provider::TokenKind;
 use crate::secret::{Entropy, RefreshToken};
-use crate::store::SessionRecords;
+use crate::store::{AccessRecord, SessionRecords};
 use crate::time::UnixTime;
 use crate::token::{self, Credential};
 
@@ -75,8 +78,6 @@ pub(super) enum AfterPersist {
 
 /// What happens once the session is deleted.
 pub(super) enum AfterDelete {
-    /// The dead refresh token is gone; serve the still-valid access token.
-    Serve(Credential),
     /// The IdP ended the session: sign in, or say so.
     SessionEnded {
         error: OAuthError,
@@ -146,7 +147,6 @@ impl sealed::Machine<Credential> for TokenGoal {
                 .then(|after| token.after_persist(after)),
             Step::Delete(step) => match persist::on_deleted(token.shell, step, result)? {
                 None => Ok(None),
-                Some(AfterDelete::Serve(credential)) => Ok(Some(credential)),
                 // A dead session that could not be deleted is still dead.
                 Some(AfterDelete::SessionEnded { error, maybe_spent }) => {
                     token.login_or_fail(NeedsLogin::SessionEnded { error, maybe_spent })
@@ -180,19 +180,54 @@ impl Token<'_> {
         // An unreadable cache is only a miss: the session is re-read and judged under the lock.
         self.shell.cached = session::access_record(result.into_read()?);
         let goal = self.state.goal;
-        if let Some(cached) = &self.shell.cached
+        if let Some(cached) = self.handout(self.shell.cached.as_ref())
             && !goal.force_refresh
             && token::is_fresh(
-                cached,
+                &cached,
                 now,
                 self.shell.settings.refresh_window,
                 goal.min_valid,
             )
         {
-            return Ok(Some(Credential::from(cached)));
+            return Ok(Some(Credential::from(&cached)));
         }
         lock::start(self.shell, now);
         Ok(None)
+    }
+
+    /// What `record` hands out: the access token, or the ID token kept beside it.
+    fn handout(&self, record: Option<&AccessRecord>) -> Option<AccessRecord> {
+        record?.handout(self.shell.settings.token_kind)
+    }
+
+    /// The credential for a record just received: what it hands out, if that keeps the
+    /// `--min-valid` promise.
+    ///
+    /// # Errors
+    /// [`Misconfiguration::NoIdToken`] when the ID token is handed out and there is none
+    /// left that is valid; [`IdpUnavailable::ShortLived`] when the token does not last as
+    /// long as asked.
+    pub(super) fn hand_out(
+        &self,
+        record: &AccessRecord,
+        now: UnixTime,
+    ) -> Result<Credential, FlowError> {
+        let min_valid = self.state.goal.min_valid;
+        let kind = self.shell.settings.token_kind;
+        // An ID token kept from before (no new one came) may have expired meanwhile.
+        let Some(handout) = self
+            .handout(Some(record))
+            .filter(|handout| kind == TokenKind::Access || token::expiry(handout) > now)
+        else {
+            return Err(FlowError::Misconfigured(Misconfiguration::NoIdToken));
+        };
+        if !min_valid.is_zero() && !token::is_valid_for(&handout, now, min_valid) {
+            return Err(FlowError::IdpUnavailable(IdpUnavailable::ShortLived {
+                valid_for: token::expiry(&handout).since(now),
+                min_valid,
+            }));
+        }
+        Ok(Credential::issued(&handout))
     }
 
     fn on_session_read(
@@ -227,19 +262,19 @@ impl Token<'_> {
     /// process already refreshed).
     fn cached_answer(&self, now: UnixTime) -> Option<Credential> {
         let goal = self.state.goal;
-        let access = self.shell.session.access.as_ref()?;
+        let access = self.handout(self.shell.session.access.as_ref())?;
         let refreshed_elsewhere = self
             .shell
             .cached
             .as_ref()
             .is_none_or(|c| access.generation > c.generation);
         let fresh = token::is_fresh(
-            access,
+            &access,
             now,
             self.shell.settings.refresh_window,
             goal.min_valid,
         );
-        (fresh && (!goal.force_refresh || refreshed_elsewhere)).then(|| Credential::from(access))
+        (fresh && (!goal.force_refresh || refreshed_elsewhere)).then(|| Credential::from(&access))
     }
 
     /// What the goal needs, now that the session is known and the lock held.
@@ -252,11 +287,21 @@ impl Token<'_> {
             return metadata::ensure(self.shell, Purpose::Refresh(refreshing))
                 .then(|found| self.with_metadata(now, found));
         }
-        // Without a refresh token, a token that still works beats a login.
-        if let Some(access) = &self.shell.session.access
-            && token::is_valid(access, now)
+        // Without a refresh token, a token that still works beats a login — when it keeps
+        // the `--min-valid` promise.
+        if let Some(access) = self.handout(self.shell.session.access.as_ref())
+            && token::is_valid(&access, now)
         {
-            return Ok(Some(Credential::from(access)));
+            let min_valid = self.state.goal.min_valid;
+            if token::is_valid_for(&access, now, min_valid) {
+                return Ok(Some(Credential::from(&access)));
+            }
+            let valid_for = token::expiry(&access).since(now);
+            let reason = NeedsLogin::CannotRenew {
+                valid_for,
+                min_valid,
+            };
+            return self.login_or_fail(reason);
         }
         self.login_or_fail(NeedsLogin::NoSession)
     }
@@ -302,7 +347,17 @@ impl Token<'_> {
     }
 
     fn persist_sign_in(&mut self, verified: Verified) -> Progress<Credential> {
-        let after = AfterPersist::Serve(verified.signed_in.credential);
+        let now = self.shell.now;
+        let handed_out = verified
+            .records
+            .access
+            .as_ref()
+            .map(|access| self.hand_out(access, now));
+        let after = match handed_out {
+            Some(Ok(credential)) => AfterPersist::Serve(credential),
+            Some(Err(error)) => AfterPersist::Fail(error),
+            None => AfterPersist::Serve(verified.signed_in.credential),
+        };
         self.persist(verified.records, true, after)
     }
 
@@ -328,26 +383,33 @@ impl Token<'_> {
         }
     }
 
-    /// A transient failure: a still-valid cached token is served with a warning; a
-    /// transient failure never opens a browser.
+    /// A transient failure: a still-valid cached token is served with a warning when it
+    /// keeps the `--min-valid` promise; a transient failure never opens a browser.
     pub(super) fn serve_cached_or_fail(
         &mut self,
         now: UnixTime,
         reason: RefreshFailure,
     ) -> Progress<Credential> {
-        let shell = &mut *self.shell;
-        let candidate = shell.session.access.as_ref().or(shell.cached.as_ref());
-        if let Some(access) = candidate
-            && token::is_valid(access, now)
-        {
-            let valid_for = token::expiry(access).since(now);
-            let credential = Credential::from(access);
-            shell.notify(Notice::ServingCachedToken {
-                reason: reason.to_string(),
-                valid_for,
-            });
-            return Ok(Some(credential));
+        let shell = &*self.shell;
+        let candidate = self.handout(shell.session.access.as_ref().or(shell.cached.as_ref()));
+        let Some(access) = candidate.filter(|access| token::is_valid(access, now)) else {
+            return Err(FlowError::IdpUnavailable(IdpUnavailable::Refresh(reason)));
+        };
+        let valid_for = token::expiry(&access).since(now);
+        let min_valid = self.state.goal.min_valid;
+        if !token::is_valid_for(&access, now, min_valid) {
+            return Err(FlowError::IdpUnavailable(
+                IdpUnavailable::RefreshedNotInTime {
+                    reason,
+                    valid_for,
+                    min_valid,
+                },
+            ));
         }
-        Err(FlowError::IdpUnavailable(IdpUnavailable::Refresh(reason)))
+        self.shell.notify(Notice::ServingCachedToken {
+            reason: reason.to_string(),
+            valid_for,
+        });
+        Ok(Some(Credential::from(&access)))
     }
 }

@@ -1,6 +1,6 @@
 //! Where a session lives: the keyring or a file, and how `auto` settles (SPEC §4).
 
-use super::key::SessionKey;
+use super::key::{ClientKey, SessionKey};
 use super::slot::Slot;
 
 /// Where the session's records live.
@@ -43,6 +43,14 @@ impl Backend {
         match self {
             Self::Keyring => Slot::Keychain(key.clone()),
             Self::File => Slot::SessionFile(key.clone()),
+        }
+    }
+
+    /// The slot holding a client secret: stored like the refresh token.
+    pub fn client_secret_slot(self, key: &ClientKey) -> Slot {
+        match self {
+            Self::Keyring => Slot::ClientSecretKeychain(key.clone()),
+            Self::File => Slot::ClientSecretFile(key.clone()),
         }
     }
 }

@@ -48,6 +48,39 @@ impl fmt::Debug for SessionKey {
     }
 }
 
+/// Identifies a client's stored secret: the first 16 hex digits of
+/// `sha256(issuer \0 client_id)`, so a secret is only ever sent to the issuer and for the
+/// client it was stored for.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ClientKey(String);
+
+impl ClientKey {
+    /// Derives the key of the secret of `client_id` at `issuer`.
+    pub fn derive(issuer: &str, client_id: &str) -> Self {
+        let mut hasher = Sha256::new();
+        hasher.update(issuer.as_bytes());
+        hasher.update([0u8]);
+        hasher.update(client_id.as_bytes());
+        Self(hex_prefix(&hasher.finalize(), 8))
+    }
+
+    /// The 16 hex digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The keychain account holding the secret: `client-secret:<key>`.
+    pub fn keychain_account(&self) -> String {
+        format!("client-secret:{}", self.0)
+    }
+}
+
+impl fmt::Debug for ClientKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ClientKey({})", self.0)
+    }
+}
+
 /// The cache key of an issuer's discovery document: 16 hex digits of `sha256(issuer)`.
 pub fn discovery_key(issuer: &str) -> String {
     hex_prefix(&Sha256::digest(issuer.as_bytes()), 8)
@@ -110,6 +143,15 @@ mod tests {
             assert_eq!(key.as_str(), expected);
             assert_eq!(key.to_string(), expected);
         }
+    }
+
+    #[test]
+    fn client_key_matches_an_independent_sha256() {
+        // python3: hashlib.sha256(b"https://accounts.google.com\0cid").hexdigest()[:16]
+        let key = ClientKey::derive("https://accounts.google.com", "cid");
+        assert_eq!(key.as_str(), "baae7faec6e0fd17");
+        assert_eq!(key.keychain_account(), "client-secret:baae7faec6e0fd17");
+        assert_ne!(ClientKey::derive("ab", "c"), ClientKey::derive("a", "bc"));
     }
 
     #[test]

@@ -5,10 +5,17 @@ use core::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::secret::{AccessToken, RefreshToken, SecretBytes, is_printable_token};
+use crate::provider::TokenKind;
+use crate::secret::{AccessToken, IdToken, RefreshToken, SecretBytes, is_printable_token};
 use crate::time::UnixTime;
 
 /// The version of the serialized session records this build writes and reads.
+///
+/// The ID token and the login's `nonce` were added as optional fields without a new
+/// version: a record written before them reads as "no ID token stored" and "nonce
+/// unknown", and an older llmauth reading a newer record ignores them (it hands out the
+/// access token, and keeps working with the refresh token) instead of refusing a session
+/// it can use.
 pub const RECORD_VERSION: u32 = 1;
 
 /// The long-lived half of a session.
@@ -28,6 +35,9 @@ pub struct RefreshRecord {
     pub generation: u64,
     /// A refresh with this token may have reached the IdP without an answer (SPEC §5).
     pub maybe_spent: bool,
+    /// The `nonce` of the sign-in, which an ID token on refresh may repeat (OIDC Core
+    /// §12.2); `None` when unknown (device flow, or a record written before it was kept).
+    pub nonce: Option<String>,
 }
 
 /// The short-lived half of a session.
@@ -43,6 +53,38 @@ pub struct AccessRecord {
     pub lifetime: Option<Duration>,
     /// Increases on every write of the session.
     pub generation: u64,
+    /// The ID token, kept when it is what llmauth hands out (`token_kind: id`).
+    pub id_token: Option<IdTokenRecord>,
+}
+
+/// An ID token kept to be handed out, with its expiry from its `exp` claim.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IdTokenRecord {
+    /// The token.
+    pub token: IdToken,
+    /// Its `exp`.
+    pub expires_at: UnixTime,
+    /// From receipt to `exp`.
+    pub lifetime: Duration,
+}
+
+impl AccessRecord {
+    /// The record of the token to hand out: this one for the access token; for the ID
+    /// token, one carrying it with its own expiry (`None` when none is kept). Every rule
+    /// about freshness then applies to what is actually handed out.
+    pub fn handout(&self, kind: TokenKind) -> Option<AccessRecord> {
+        match kind {
+            TokenKind::Access => Some(self.clone()),
+            TokenKind::Id => self.id_token.as_ref().map(|id| AccessRecord {
+                access_token: AccessToken::new(id.token.expose_secret()),
+                expires_at: Some(id.expires_at),
+                issued_at: id.expires_at.saturating_sub(id.lifetime),
+                lifetime: Some(id.lifetime),
+                generation: self.generation,
+                id_token: None,
+            }),
+        }
+    }
 }
 
 impl fmt::Debug for RefreshRecord {
@@ -62,6 +104,7 @@ impl fmt::Debug for AccessRecord {
             .field("access_token", &self.access_token)
             .field("expires_at", &self.expires_at)
             .field("generation", &self.generation)
+            .field("id_token", &self.id_token.as_ref().map(|id| &id.token))
             .finish_non_exhaustive()
     }
 }
@@ -95,6 +138,7 @@ impl SessionRecords {
                 obtained_at: r.obtained_at.as_millis(),
                 generation: r.generation,
                 maybe_spent: r.maybe_spent,
+                nonce: r.nonce.clone(),
             }),
             access: self.access.as_ref().map(|a| WireAccess {
                 access_token: a.access_token.expose_secret().to_owned(),
@@ -102,6 +146,11 @@ impl SessionRecords {
                 issued_at: a.issued_at.as_millis(),
                 lifetime: a.lifetime.map(|l| l.as_secs()),
                 generation: a.generation,
+                id_token: a.id_token.as_ref().map(|id| WireIdToken {
+                    token: id.token.expose_secret().to_owned(),
+                    expires_at: id.expires_at.as_millis(),
+                    lifetime: id.lifetime.as_secs(),
+                }),
             }),
         };
         // Serializing plain strings and integers cannot fail.
@@ -126,7 +175,11 @@ impl SessionRecords {
             });
         }
         if let Some(access) = &wire.access
-            && !is_printable_token(&access.access_token)
+            && (!is_printable_token(&access.access_token)
+                || access
+                    .id_token
+                    .as_ref()
+                    .is_some_and(|id| !is_printable_token(&id.token)))
         {
             return Err(CorruptRecord {
                 reason: "the stored access token is malformed".to_owned(),
@@ -148,6 +201,7 @@ impl SessionRecords {
                 obtained_at: UnixTime::from_millis(r.obtained_at),
                 generation: r.generation,
                 maybe_spent: r.maybe_spent,
+                nonce: r.nonce,
             }),
             access: wire.access.map(|a| AccessRecord {
                 access_token: AccessToken::new(a.access_token),
@@ -155,6 +209,11 @@ impl SessionRecords {
                 issued_at: UnixTime::from_millis(a.issued_at),
                 lifetime: a.lifetime.map(Duration::from_secs),
                 generation: a.generation,
+                id_token: a.id_token.map(|id| IdTokenRecord {
+                    token: IdToken::new(id.token),
+                    expires_at: UnixTime::from_millis(id.expires_at),
+                    lifetime: Duration::from_secs(id.lifetime),
+                }),
             }),
         })
     }
@@ -188,6 +247,8 @@ struct WireRefresh {
     generation: u64,
     #[serde(default, skip_serializing_if = "core::ops::Not::not")]
     maybe_spent: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nonce: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -197,6 +258,15 @@ struct WireAccess {
     issued_at: u64,
     lifetime: Option<u64>,
     generation: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id_token: Option<WireIdToken>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireIdToken {
+    token: String,
+    expires_at: u64,
+    lifetime: u64,
 }
 
 #[cfg(test)]
@@ -214,6 +284,7 @@ mod tests {
                 obtained_at: UnixTime::from_secs(10),
                 generation: 3,
                 maybe_spent: true,
+                nonce: Some("n-1".into()),
             }),
             access: Some(AccessRecord {
                 access_token: AccessToken::new("CANARY-at"),
@@ -221,12 +292,36 @@ mod tests {
                 issued_at: UnixTime::from_secs(10),
                 lifetime: Some(Duration::from_secs(90)),
                 generation: 3,
+                id_token: Some(IdTokenRecord {
+                    token: IdToken::new("CANARY-idt"),
+                    expires_at: UnixTime::from_secs(70),
+                    lifetime: Duration::from_secs(60),
+                }),
             }),
         };
         let decoded = SessionRecords::decode(records.encode().expose_secret());
         assert_eq!(decoded.as_ref(), Ok(&records));
         assert!(!format!("{records:?}").contains("CANARY"));
         assert_eq!(records.generation(), 3);
+
+        let access = records.access.as_ref().unwrap();
+        assert_eq!(access.handout(TokenKind::Access).as_ref(), Some(access));
+        let id = access.handout(TokenKind::Id).unwrap();
+        assert_eq!(id.access_token.expose_secret(), "CANARY-idt");
+        assert_eq!(id.expires_at, Some(UnixTime::from_secs(70)));
+        assert_eq!(id.lifetime, Some(Duration::from_secs(60)));
+    }
+
+    /// A record written before the ID token and nonce were kept reads with neither, and
+    /// one written now carries them in fields an older reader ignores.
+    #[test]
+    fn records_without_the_new_fields_still_read() {
+        let old = br#"{"version":1,"refresh":{"refresh_token":"rt","scopes":["openid"],"sub":"u","issuer":"https://idp","obtained_at":1,"generation":1},"access":{"access_token":"at","expires_at":null,"issued_at":1,"lifetime":null,"generation":1}}"#;
+        let records = SessionRecords::decode(old).unwrap();
+        assert_eq!(records.refresh.as_ref().and_then(|r| r.nonce.clone()), None);
+        let access = records.access.unwrap();
+        assert!(access.id_token.is_none());
+        assert!(access.handout(TokenKind::Id).is_none());
     }
 
     #[test]

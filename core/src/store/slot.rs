@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use super::key::SessionKey;
+use super::key::{ClientKey, SessionKey};
 
 /// A place the driver can read, write or delete.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -20,6 +20,11 @@ pub enum Slot {
     /// `$STATE/locks/<key>.cooldown`, the cooldown after an abandoned browser-only
     /// sign-in (not secret).
     SignInCooldown(SessionKey),
+    /// Keyring backend: the keychain item (service `llmauth`, account
+    /// `client-secret:<key>`) holding the client secret.
+    ClientSecretKeychain(ClientKey),
+    /// File backend: `$STATE/client-secret-<key>` (0600), holding the client secret.
+    ClientSecretFile(ClientKey),
 }
 
 impl Slot {
@@ -28,7 +33,11 @@ impl Slot {
     pub fn holds_secrets(&self) -> bool {
         matches!(
             self,
-            Self::SessionFile(_) | Self::Keychain(_) | Self::AccessCache(_)
+            Self::SessionFile(_)
+                | Self::Keychain(_)
+                | Self::AccessCache(_)
+                | Self::ClientSecretKeychain(_)
+                | Self::ClientSecretFile(_)
         )
     }
 }

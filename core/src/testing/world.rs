@@ -304,6 +304,14 @@ pub struct World {
     pub browsers_opened: u32,
     /// The `sub` of the ID tokens the IdP issues.
     pub subject: String,
+    /// Whether discovery advertises a revocation endpoint (Entra ID and Dex do not).
+    pub advertise_revocation: bool,
+    /// Whether refresh answers carry an ID token (PingFederate's often do not).
+    pub id_token_on_refresh: bool,
+    /// The `nonce` of ID tokens issued on refresh (Keycloak and Entra repeat the sign-in's).
+    pub refresh_nonce: Option<String>,
+    /// A refresh request is being answered.
+    refreshing: bool,
     auth: Option<AuthRequest>,
     holding_lock: bool,
     plans: BTreeMap<Kind, VecDeque<u8>>,
@@ -326,6 +334,10 @@ impl World {
             code_exchanges: Vec::new(),
             browsers_opened: 0,
             subject: "user-1".to_owned(),
+            advertise_revocation: true,
+            id_token_on_refresh: true,
+            refresh_nonce: None,
+            refreshing: false,
             auth: None,
             holding_lock: false,
             plans: BTreeMap::new(),
@@ -359,6 +371,7 @@ impl World {
             obtained_at: issued_at,
             generation: 1,
             maybe_spent: setup.session == InitialSession::MaybeSpent,
+            nonce: None,
         });
         let access = AccessRecord {
             access_token: AccessToken::new(format!("{CANARY}-at-0")),
@@ -366,6 +379,7 @@ impl World {
             issued_at,
             lifetime: Some(Duration::from_secs(300)),
             generation: 1,
+            id_token: None,
         };
         match setup.backend {
             Backend::File => {
@@ -454,6 +468,7 @@ impl World {
             refresh.as_ref().map(SecretBytes::expose_secret),
             cache.as_ref().map(SecretBytes::expose_secret),
             self.now,
+            settings().token_kind,
         );
         run.outcome = Some(Ok(Finished::Status(status)));
         run
@@ -537,6 +552,11 @@ impl World {
     /// Whether the lock is held at the end.
     pub fn lock_held(&self) -> bool {
         self.holding_lock
+    }
+
+    /// The `nonce` of the last authorization request the browser was sent with.
+    pub fn login_nonce(&self) -> Option<String> {
+        self.auth.as_ref().map(|auth| auth.nonce.clone())
     }
 
     /// Plans the answers to the next intents of one kind; they take precedence over the
@@ -765,8 +785,13 @@ impl World {
         } else {
             ISSUER
         };
+        let revocation = if self.advertise_revocation {
+            r#","revocation_endpoint":"https://idp.test/revoke""#
+        } else {
+            ""
+        };
         let document = format!(
-            r#"{{"issuer":"{issuer}","authorization_endpoint":"https://idp.test/auth","token_endpoint":"https://idp.test/token","device_authorization_endpoint":"https://idp.test/device","revocation_endpoint":"https://idp.test/revoke","authorization_response_iss_parameter_supported":true}}"#
+            r#"{{"issuer":"{issuer}","authorization_endpoint":"https://idp.test/auth","token_endpoint":"https://idp.test/token","device_authorization_endpoint":"https://idp.test/device"{revocation},"authorization_response_iss_parameter_supported":true}}"#
         );
         match choice % 8 {
             1 if request.url.contains("openid-configuration") => Ok(HttpResponse::json(404, "")),
@@ -778,6 +803,17 @@ impl World {
     }
 
     fn refresh(&mut self, presented: String, choice: u8) -> Result<HttpResponse, TransportError> {
+        self.refreshing = true;
+        let answer = self.refresh_answer(presented, choice);
+        self.refreshing = false;
+        answer
+    }
+
+    fn refresh_answer(
+        &mut self,
+        presented: String,
+        choice: u8,
+    ) -> Result<HttpResponse, TransportError> {
         self.presented_refresh_tokens.push(presented.clone());
         self.refresh_log
             .push(RefreshEvent::Presented(presented.clone()));
@@ -790,8 +826,9 @@ impl World {
             self.grant_revoked = true;
             return Ok(invalid_grant());
         }
+        let nonce = self.refresh_nonce.clone();
         match choice % 10 {
-            1 => Ok(self.tokens(false, None)),
+            1 => Ok(self.tokens(false, nonce)),
             2 => {
                 self.grant_revoked = true;
                 Ok(invalid_grant())
@@ -808,7 +845,7 @@ impl World {
                 Err(transport(true))
             }
             7 => Err(transport(true)),
-            _ => Ok(self.tokens(true, None)),
+            _ => Ok(self.tokens(true, nonce)),
         }
     }
 
@@ -863,6 +900,8 @@ impl World {
         token
     }
 
+    /// A token response; `nonce: None` on refresh answers without an ID token when the
+    /// IdP issues none there.
     fn tokens(&mut self, new_refresh_token: bool, nonce: Option<String>) -> HttpResponse {
         let n = self.next();
         let refresh = if new_refresh_token {
@@ -885,10 +924,15 @@ impl World {
             URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256"}"#),
             URL_SAFE_NO_PAD.encode(claims.to_string())
         );
+        let id_token = if self.refreshing && !self.id_token_on_refresh {
+            String::new()
+        } else {
+            format!(r#","id_token":"{id_token}""#)
+        };
         HttpResponse::json(
             200,
             &format!(
-                r#"{{"access_token":"{CANARY}-at-{n}","token_type":"Bearer","expires_in":300,"id_token":"{id_token}"{refresh}}}"#
+                r#"{{"access_token":"{CANARY}-at-{n}","token_type":"Bearer","expires_in":300{id_token}{refresh}}}"#
             ),
         )
     }

@@ -2,7 +2,6 @@
 //! `BlockingIo` on a temporary state directory (file backend, no network); `status`'s
 //! reads through `FlowSetup::session_status`.
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,6 +11,7 @@ use llmauth_core::flow::{
     FlowResult, FlowSettings, Goal, Interaction, LoggedOut, LogoutGoal, TokenGoal,
 };
 use llmauth_core::intent::{Intent, IntentResult, LockOutcome};
+use llmauth_core::provider::{AudienceVia, CallbackHost, IssuerMatch, Redirect, TokenKind};
 use llmauth_core::secret::{AccessToken, RefreshToken};
 use llmauth_core::store::{
     AccessRecord, Backend, LockName, RefreshRecord, SessionKey, SessionRecords, Slot,
@@ -28,12 +28,19 @@ fn settings() -> FlowSettings {
             "",
         ),
         issuer: "https://auth.example.com".to_owned(),
+        issuer_match: IssuerMatch::Exact,
         client_id: "llmauth-test".to_owned(),
+        client_secret: false,
         audience: String::new(),
+        audience_via: AudienceVia::Resource,
         scopes: vec!["openid".to_owned(), "offline_access".to_owned()],
-        prompt: String::new(),
-        auth_params: BTreeMap::new(),
-        callback_port: 0,
+        authorization_params: Vec::new(),
+        redirect: Redirect::Loopback {
+            host: CallbackHost::Localhost,
+            port: 0,
+        },
+        resend_scope: false,
+        token_kind: TokenKind::Access,
         refresh_window: Duration::from_secs(600),
     }
 }
@@ -77,6 +84,7 @@ fn store_fresh_session(paths: &Paths) {
             obtained_at: t,
             generation: 4,
             maybe_spent: false,
+            nonce: None,
         }),
         access: Some(AccessRecord {
             access_token: AccessToken::new("CANARY-access.token"),
@@ -84,6 +92,7 @@ fn store_fresh_session(paths: &Paths) {
             issued_at: t,
             lifetime: Some(Duration::from_secs(3600)),
             generation: 4,
+            id_token: None,
         }),
     };
     let slot = Slot::SessionFile(settings().session_key);

@@ -2,8 +2,12 @@
 //!
 //! ```text
 //! test-idp [--token-lifetime SECS] [--ca-dir DIR] [--audience AUD] [--issuer-path PATH]
-//!          [--idp-port N] [--gateway-port N]
+//!          [--idp-port N] [--gateway-port N] [--quirk-mode PRESET]
 //! ```
+//!
+//! `--quirk-mode` makes the IdP behave like that provider (`IdpOptions::quirk_mode`; exact
+//! redirect URIs are registered for port 8666), to try `llmauth config set --provider`
+//! against it by hand.
 //!
 //! Prints one JSON line on stdout once both are listening:
 //! `{"issuer":…,"gateway":…,"ca_file":…,"client_id":…,"jwks_uri":…}`, then serves until
@@ -17,6 +21,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use llmauth_core::provider::Preset;
 use llmauth_tests::ca::TestCa;
 use llmauth_tests::gateway::{GatewayOptions, TestGateway};
 use llmauth_tests::idp::{IdpOptions, TestIdp};
@@ -29,6 +34,7 @@ struct Args {
     issuer_path: String,
     idp_port: u16,
     gateway_port: u16,
+    quirk_mode: Option<Preset>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -39,6 +45,7 @@ fn parse_args() -> Result<Args, String> {
         issuer_path: String::new(),
         idp_port: 0,
         gateway_port: 0,
+        quirk_mode: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -62,6 +69,7 @@ fn parse_args() -> Result<Args, String> {
                     .parse()
                     .map_err(|_| "--gateway-port takes a port")?;
             }
+            "--quirk-mode" => args.quirk_mode = Some(value()?.parse::<Preset>()?),
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -75,7 +83,7 @@ fn main() -> ExitCode {
             let _ = writeln!(
                 std::io::stderr(),
                 "error: {e}\nusage: test-idp [--token-lifetime SECS] [--ca-dir DIR] [--audience AUD] \
-                 [--issuer-path PATH] [--idp-port N] [--gateway-port N]"
+                 [--issuer-path PATH] [--idp-port N] [--gateway-port N] [--quirk-mode PRESET]"
             );
             return ExitCode::from(2);
         }
@@ -100,11 +108,16 @@ fn run(args: Args) -> std::io::Result<()> {
         }
     };
     let ca_file = ca.write_ca_pem(&ca_dir)?;
+    let base = args.quirk_mode.map_or_else(IdpOptions::default, |preset| {
+        IdpOptions::quirk_mode(preset, llmauth_core::config::defaults::CALLBACK_PORT)
+    });
     let mut options = IdpOptions {
         port: args.idp_port,
-        issuer_path: args.issuer_path,
-        ..IdpOptions::default()
+        ..base
     };
+    if !args.issuer_path.is_empty() {
+        options.issuer_path = args.issuer_path;
+    }
     if let Some(secs) = args.token_lifetime {
         options.access_token_lifetime = Duration::from_secs(secs);
     }

@@ -1,6 +1,6 @@
-//! Bearer-JWT verification as a resource server does it: signature against the IdP's
-//! JWKS (fetched lazily, refetched once when a token names an unknown key), then `exp`,
-//! `nbf`, `iss` and `aud`.
+//! Bearer-token verification as a resource server does it: a JWT's signature against the
+//! IdP's JWKS (fetched lazily, refetched once when a token names an unknown key) — or any
+//! token at the IdP's RFC 7662 introspection endpoint — then `exp`, `nbf`, `iss` and `aud`.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -16,6 +16,7 @@ use crate::jwt::{Jwks, JwtError};
 
 pub(crate) struct Verifier {
     jwks_url: Option<String>,
+    introspection_url: Option<String>,
     issuer: Option<String>,
     audience: Option<String>,
     leeway: Duration,
@@ -35,6 +36,7 @@ impl Verifier {
     pub(crate) fn new(options: &GatewayOptions, roots: &[CertificateDer<'static>]) -> Verifier {
         Verifier {
             jwks_url: options.jwks_url.clone(),
+            introspection_url: options.introspection_url.clone(),
             issuer: options.expected_issuer.clone(),
             audience: options.expected_audience.clone(),
             leeway: options.leeway,
@@ -49,8 +51,14 @@ impl Verifier {
         self.fetches.load(Ordering::SeqCst)
     }
 
-    /// `Ok(None)` when no JWKS is configured (tokens are not verified).
+    /// `Ok(None)` when neither a JWKS nor introspection is configured (tokens are not
+    /// verified).
     pub(crate) fn verify(&self, token: &str) -> Result<Option<Value>, Denial> {
+        if let Some(url) = &self.introspection_url {
+            let claims = self.introspect(url, token)?;
+            self.check_claims(&claims)?;
+            return Ok(Some(claims));
+        }
         let Some(url) = &self.jwks_url else {
             return Ok(None);
         };
@@ -85,6 +93,26 @@ impl Verifier {
         }
         self.check_claims(&claims)?;
         Ok(Some(claims))
+    }
+
+    /// Asks the IdP whether `token` is active (never cached: a token can be revoked).
+    fn introspect(&self, url: &str, token: &str) -> Result<Value, Denial> {
+        let broken = |why: String| Denial::Broken(format!("introspection at {url} failed: {why}"));
+        let mut response = self
+            .agent
+            .post(url)
+            .send_form([("token", token)])
+            .map_err(|e| broken(e.to_string()))?;
+        let text = response
+            .body_mut()
+            .read_to_string()
+            .map_err(|e| broken(e.to_string()))?;
+        let answer: Value = serde_json::from_str(&text).map_err(|e| broken(e.to_string()))?;
+        if answer.get("active") == Some(&Value::Bool(true)) {
+            Ok(answer)
+        } else {
+            Err(Denial::Unauthorized("the token is not active".to_string()))
+        }
     }
 
     fn fetch(&self, url: &str) -> Result<Jwks, Denial> {

@@ -9,7 +9,7 @@ use url::form_urlencoded;
 
 use super::Inner;
 use super::options::AuthorizeMode;
-use super::state::{AuthCode, Interaction, random_token};
+use super::state::{AuthCode, Interaction, has_scope, random_token};
 use crate::http_server::{Request, Response, lock};
 
 /// The name of the cookie the interactive login sets and its form submission must carry.
@@ -131,6 +131,18 @@ fn validate(idp: &Inner, params: &[(String, String)]) -> Result<(), Response> {
     if !scope.split_ascii_whitespace().any(|s| s == "openid") {
         return fail("invalid_scope", "scope must include openid");
     }
+    let quirks = &idp.options.quirks;
+    if let Some((error, description)) = quirks.rejects_offline_access
+        && has_scope(scope, "offline_access")
+    {
+        return fail(error, description);
+    }
+    if quirks.rejects_resource && param(params, "resource").is_some() {
+        return fail(
+            "invalid_request",
+            "AADSTS901002: The 'resource' request parameter isn't supported.",
+        );
+    }
     Ok(())
 }
 
@@ -169,9 +181,13 @@ fn approve(idp: &Inner, params: &[(String, String)]) -> Response {
                 .to_string(),
             nonce: param(params, "nonce").map(str::to_string),
             scope: param(params, "scope").unwrap_or_default().to_string(),
-            resource: param(params, "resource").map(str::to_string),
+            resource: idp
+                .options
+                .quirks
+                .requested_audience(|name| param(params, name).map(str::to_owned)),
             prompt_consent: param(params, "prompt")
                 .is_some_and(|p| p.split_ascii_whitespace().any(|v| v == "consent")),
+            access_type_offline: param(params, "access_type") == Some("offline"),
             issued: Instant::now(),
             redeemed_grant: None,
         },

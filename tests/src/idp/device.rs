@@ -29,7 +29,10 @@ pub(crate) fn device_authorization(idp: &Inner, request: &Request) -> Response {
         DeviceAuth {
             user_code: user_code.clone(),
             scope,
-            resource: request.form_param("resource"),
+            resource: idp
+                .options
+                .quirks
+                .requested_audience(|name| request.form_param(name)),
             status: DeviceStatus::Pending,
             expires: Instant::now() + lifetime,
             last_poll: None,
@@ -44,18 +47,20 @@ pub(crate) fn device_authorization(idp: &Inner, request: &Request) -> Response {
             .append_pair("user_code", &user_code)
             .finish()
     );
-    Response::json(
-        200,
-        &json!({
-            "device_code": device_code,
-            "user_code": user_code,
-            "verification_uri": idp.url("/device"),
-            "verification_uri_complete": complete,
-            "expires_in": lifetime.as_secs(),
-            "interval": idp.options.device_interval.as_secs(),
-        }),
-    )
-    .with_header("cache-control", "no-store")
+    let mut answer = json!({
+        "device_code": device_code,
+        "user_code": user_code,
+        "expires_in": lifetime.as_secs(),
+        "interval": idp.options.device_interval.as_secs(),
+    });
+    if idp.options.quirks.verification_url {
+        // Google: `verification_url`, and no `_complete` form.
+        answer["verification_url"] = json!(idp.url("/device"));
+    } else {
+        answer["verification_uri"] = json!(idp.url("/device"));
+        answer["verification_uri_complete"] = json!(complete);
+    }
+    Response::json(200, &answer).with_header("cache-control", "no-store")
 }
 
 /// `GET|POST /device?user_code=…[&action=deny]`: approves (or denies) at once.

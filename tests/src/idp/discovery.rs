@@ -5,11 +5,19 @@ use serde_json::{Value, json};
 use super::Inner;
 use super::options::DEVICE_CODE_GRANT;
 
-pub(crate) fn document(idp: &Inner) -> Value {
+/// The OpenID configuration, or (`oauth_metadata`) the RFC 8414 document.
+pub(crate) fn document(idp: &Inner, oauth_metadata: bool) -> Value {
     let options = &idp.options;
+    let quirks = &options.quirks;
+    // Entra's multi-tenant endpoints name a template (R4).
+    let template = quirks
+        .tenant
+        .as_ref()
+        .map(|_| format!("{}/{{tenantid}}/v2.0", idp.origin));
     let issuer = options
         .discovery_issuer_override
         .clone()
+        .or(template)
         .unwrap_or_else(|| idp.issuer.clone());
     let mut doc = json!({
         "issuer": issuer,
@@ -29,9 +37,16 @@ pub(crate) fn document(idp: &Inner) -> Value {
     if options.advertise_device_endpoint {
         doc["device_authorization_endpoint"] = json!(idp.url("/device_authorization"));
     }
-    if options.advertise_revocation_endpoint {
+    // Django OAuth Toolkit lists revocation only in the RFC 8414 document.
+    let revocation = options.advertise_revocation_endpoint
+        && (oauth_metadata || !quirks.revocation_only_in_oauth_metadata);
+    if revocation {
         doc["revocation_endpoint"] = json!(idp.url("/revoke"));
         doc["revocation_endpoint_auth_methods_supported"] = json!(["none"]);
     }
+    if quirks.client_secret.is_some() {
+        doc["token_endpoint_auth_methods_supported"] = json!(["client_secret_post"]);
+    }
+    doc["introspection_endpoint"] = json!(idp.url("/introspect"));
     doc
 }

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::quirks::Quirks;
 use crate::jwt::SigningAlg;
 
 /// Start-time configuration of a test IdP.
@@ -69,6 +70,9 @@ pub struct IdpOptions {
     /// How far the IdP's clock is from this machine's, in seconds (negative: behind), as
     /// the `Date` header of every answer shows. Default 0.
     pub clock_offset_secs: i64,
+    /// How this IdP bends the standards (a provider's quirk mode,
+    /// [`IdpOptions::quirk_mode`]). Default: not at all.
+    pub quirks: Quirks,
 }
 
 impl Default for IdpOptions {
@@ -96,6 +100,7 @@ impl Default for IdpOptions {
             discovery_issuer_override: None,
             plain_http_host: None,
             clock_offset_secs: 0,
+            quirks: Quirks::default(),
         }
     }
 }
@@ -113,6 +118,9 @@ pub enum RefreshPolicy {
     /// The refresh token stays valid and refresh responses omit `refresh_token` (the
     /// client must keep the one it has, RFC 6749 §6).
     ReuseAndOmit,
+    /// Every refresh returns a new refresh token, and the old ones stay valid too (Entra
+    /// ID, Keycloak without single-use rotation).
+    RotateKeepOld,
 }
 
 /// Which redirect URIs `/authorize` and the code exchange accept.
@@ -124,6 +132,10 @@ pub enum RedirectUris {
     AnyLoopbackPort,
     /// Exactly these strings.
     Exact(Vec<String>),
+    /// These port-less loopback URIs (`http://127.0.0.1/callback`), on any port — the
+    /// RFC 8252 §7.3 rule of a provider that compares the rest exactly (Keycloak,
+    /// ZITADEL, PingOne, Entra's `localhost`).
+    AnyPort(Vec<String>),
 }
 
 impl RedirectUris {
@@ -131,6 +143,16 @@ impl RedirectUris {
     pub fn allows(&self, uri: &str) -> bool {
         match self {
             RedirectUris::Exact(list) => list.iter().any(|allowed| allowed == uri),
+            RedirectUris::AnyPort(list) => {
+                let Ok(url) = url::Url::parse(uri) else {
+                    return false;
+                };
+                let portless = url
+                    .port()
+                    .filter(|port| *port != 0)
+                    .map(|port| uri.replacen(&format!(":{port}/"), "/", 1));
+                portless.is_some_and(|portless| list.contains(&portless))
+            }
             RedirectUris::AnyLoopbackPort => {
                 ["http://localhost:", "http://127.0.0.1:", "http://[::1]:"]
                     .iter()
@@ -172,6 +194,8 @@ pub enum IdpEndpoint {
     DeviceVerification,
     /// `/revoke`.
     Revocation,
+    /// `/introspect`.
+    Introspection,
     /// `/jwks`.
     Jwks,
 }
@@ -223,5 +247,10 @@ mod tests {
         let exact = RedirectUris::Exact(vec!["http://localhost:8666/callback".into()]);
         assert!(exact.allows("http://localhost:8666/callback"));
         assert!(!exact.allows("http://localhost:8667/callback"));
+        let any_port = RedirectUris::AnyPort(vec!["http://127.0.0.1/callback".into()]);
+        assert!(any_port.allows("http://127.0.0.1:50123/callback"));
+        assert!(!any_port.allows("http://localhost:50123/callback"));
+        assert!(!any_port.allows("http://127.0.0.1/callback"));
+        assert!(!any_port.allows("http://127.0.0.1:50123/other"));
     }
 }

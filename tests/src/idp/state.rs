@@ -15,8 +15,11 @@ use super::options::{AuthorizeMode, GrantType, IdpEndpoint};
 #[derive(Debug)]
 pub(crate) struct Grant {
     pub(crate) scope: String,
-    /// The RFC 8707 resource of the original request, if any.
+    /// The audience of the original request (its RFC 8707 resource, or what the quirk
+    /// mode's audience rule found), if any.
     pub(crate) resource: Option<String>,
+    /// The sign-in's nonce (repeated in refreshed ID tokens by some quirk modes).
+    pub(crate) nonce: Option<String>,
     pub(crate) auth_time: u64,
     /// Every refresh token issued for this grant, oldest first; the last is current.
     pub(crate) refresh_tokens: Vec<String>,
@@ -32,6 +35,8 @@ pub(crate) struct AuthCode {
     pub(crate) scope: String,
     pub(crate) resource: Option<String>,
     pub(crate) prompt_consent: bool,
+    /// `access_type=offline` was asked for (Google).
+    pub(crate) access_type_offline: bool,
     pub(crate) issued: Instant,
     /// The grant created when the code was redeemed (revoked if the code is replayed).
     pub(crate) redeemed_grant: Option<u64>,
@@ -79,8 +84,21 @@ pub(crate) struct State {
     /// Device authorizations by device code.
     pub(crate) devices: HashMap<String, DeviceAuth>,
     pub(crate) interactions: HashMap<String, Interaction>,
+    /// Every access token issued, for introspection.
+    pub(crate) access_tokens: HashMap<String, IssuedAccess>,
 
     pub(crate) records: Records,
+}
+
+/// An access token as introspection sees it (RFC 7662).
+#[derive(Debug)]
+pub(crate) struct IssuedAccess {
+    pub(crate) grant: u64,
+    pub(crate) expires_at: u64,
+    /// Not invalidated by a later refresh (GitLab).
+    pub(crate) active: bool,
+    /// Its claims (for the introspection answer).
+    pub(crate) claims: serde_json::Value,
 }
 
 /// What tests assert on.
@@ -93,6 +111,7 @@ pub(crate) struct Records {
     pub(crate) device_forms: Vec<Vec<(String, String)>>,
     pub(crate) presented_refresh_tokens: Vec<String>,
     pub(crate) issued_access_tokens: Vec<String>,
+    pub(crate) issued_id_tokens: Vec<String>,
     pub(crate) issued_user_codes: Vec<String>,
     pub(crate) revoked_tokens: Vec<String>,
     pub(crate) reuse_detections: usize,
@@ -110,12 +129,18 @@ impl State {
             codes: HashMap::new(),
             devices: HashMap::new(),
             interactions: HashMap::new(),
+            access_tokens: HashMap::new(),
             records: Records::default(),
         }
     }
 
     /// Creates a grant and returns its id.
-    pub(crate) fn new_grant(&mut self, scope: String, resource: Option<String>) -> u64 {
+    pub(crate) fn new_grant(
+        &mut self,
+        scope: String,
+        resource: Option<String>,
+        nonce: Option<String>,
+    ) -> u64 {
         let id = self.next_grant;
         self.next_grant += 1;
         self.grants.insert(
@@ -123,6 +148,7 @@ impl State {
             Grant {
                 scope,
                 resource,
+                nonce,
                 auth_time: unix_now(),
                 refresh_tokens: Vec::new(),
                 revoked: false,
@@ -141,11 +167,28 @@ impl State {
         token
     }
 
-    /// Revokes a grant and with it every refresh token issued for it.
+    /// Revokes a grant and with it every refresh and access token issued for it.
     pub(crate) fn revoke_grant(&mut self, grant_id: u64) {
         if let Some(grant) = self.grants.get_mut(&grant_id) {
             grant.revoked = true;
         }
+        self.invalidate_access_tokens(grant_id);
+    }
+
+    /// Marks every access token of a grant inactive.
+    pub(crate) fn invalidate_access_tokens(&mut self, grant_id: u64) {
+        for access in self.access_tokens.values_mut() {
+            if access.grant == grant_id {
+                access.active = false;
+            }
+        }
+    }
+
+    /// Whether an access token is active now (RFC 7662 §2.2).
+    pub(crate) fn is_active(&self, token: &str) -> Option<&IssuedAccess> {
+        let access = self.access_tokens.get(token)?;
+        let revoked = self.grants.get(&access.grant).is_none_or(|g| g.revoked);
+        (access.active && !revoked && access.expires_at > unix_now()).then_some(access)
     }
 
     /// Finds a device authorization by user code (case and dashes ignored).

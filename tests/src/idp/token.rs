@@ -10,7 +10,8 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
 use super::options::{GrantType, IdpOptions, RefreshPolicy};
-use super::state::{DeviceStatus, State, has_scope, random_token, unix_now};
+use super::quirks::{AccessTokens, AudienceRule, ExpiresIn};
+use super::state::{DeviceStatus, IssuedAccess, State, has_scope, random_token, unix_now};
 use super::{Inner, oauth_error};
 use crate::http_server::{Request, Response, lock};
 use crate::jwt::b64;
@@ -83,9 +84,29 @@ fn check_client(idp: &Inner, request: &Request, form: &Form) -> Result<(), Respo
         });
     let client = field(form, "client_id").map(str::to_string).or(from_basic);
     match client {
-        Some(id) if id == idp.options.client_id => Ok(()),
-        Some(_) => Err(oauth_error(401, "invalid_client", "unknown client")),
-        None => Err(oauth_error(401, "invalid_client", "client_id is required")),
+        Some(id) if id == idp.options.client_id => {}
+        Some(_) => return Err(oauth_error(401, "invalid_client", "unknown client")),
+        None => return Err(oauth_error(401, "invalid_client", "client_id is required")),
+    }
+    let quirks = &idp.options.quirks;
+    let secret = field(form, "client_secret");
+    match (&quirks.client_secret, secret) {
+        // Google's desktop clients (R6).
+        (Some(_), None) => Err(oauth_error(
+            400,
+            "invalid_request",
+            "client_secret is missing.",
+        )),
+        (Some(expected), Some(sent)) if sent != expected => {
+            Err(oauth_error(401, "invalid_client", "Unauthorized"))
+        }
+        // A public Entra client (R6).
+        (None, Some(_)) if quirks.rejects_client_secret => Err(oauth_error(
+            401,
+            "invalid_client",
+            "AADSTS700025: Client is public so neither 'client_assertion' nor 'client_secret' should be presented.",
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -117,16 +138,28 @@ fn authorization_code(idp: &Inner, state: &mut State, form: &Form) -> Result<Val
     if !verifier_ok {
         return Err(invalid_grant("PKCE verification failed"));
     }
+    let quirks = &idp.options.quirks;
+    if quirks.spa_redirect {
+        return Err(oauth_error(
+            400,
+            "invalid_request",
+            "AADSTS9002327: Tokens issued for the 'Single-Page Application' client-type may only be redeemed via cross-origin requests.",
+        ));
+    }
     let nonce = entry.nonce.clone();
     let requested_scope = entry.scope.clone();
     let prompt_consent = entry.prompt_consent;
-    let resource = field(form, "resource")
-        .map(str::to_string)
-        .or_else(|| entry.resource.clone());
+    let access_type = entry.access_type_offline;
+    let resource = token_resource(idp, form)?.or_else(|| entry.resource.clone());
 
-    let with_refresh = refresh_allowed(&idp.options, &requested_scope, Some(prompt_consent));
+    let with_refresh = refresh_allowed(
+        &idp.options,
+        &requested_scope,
+        Some(prompt_consent),
+        Some(access_type),
+    );
     let scope = granted_scope(&idp.options, &requested_scope, with_refresh);
-    let grant = state.new_grant(scope.clone(), resource.clone());
+    let grant = state.new_grant(scope.clone(), resource.clone(), nonce.clone());
     if let Some(entry) = state.codes.get_mut(code) {
         entry.redeemed_grant = Some(grant);
     }
@@ -164,12 +197,14 @@ fn refresh(idp: &Inner, state: &mut State, form: &Form) -> Result<Value, Respons
     if grant.revoked {
         return Err(invalid_grant("grant revoked"));
     }
-    if grant.refresh_tokens.last().map(String::as_str) != Some(presented) {
+    let keeps_old = idp.options.refresh_policy == RefreshPolicy::RotateKeepOld;
+    if grant.refresh_tokens.last().map(String::as_str) != Some(presented) && !keeps_old {
         // Reuse of a rotated token: someone has a copy. Kill the whole grant.
         state.revoke_grant(grant_id);
         state.records.reuse_detections += 1;
         return Err(invalid_grant("refresh token already used; grant revoked"));
     }
+    let quirks = &idp.options.quirks;
     let scope = match field(form, "scope") {
         Some(requested) => {
             if !requested
@@ -180,21 +215,37 @@ fn refresh(idp: &Inner, state: &mut State, form: &Form) -> Result<Value, Respons
             }
             requested.to_string()
         }
+        // Keycloak 26.7.0 (R12): without `scope`, the refreshed token loses `openid`.
+        None if quirks.drops_openid_unless_scope_resent => grant
+            .scope
+            .split_ascii_whitespace()
+            .filter(|s| *s != "openid")
+            .collect::<Vec<_>>()
+            .join(" "),
         None => grant.scope.clone(),
     };
-    let resource = field(form, "resource")
-        .map(str::to_string)
-        .or_else(|| grant.resource.clone());
+    let nonce = grant
+        .nonce
+        .clone()
+        .filter(|_| quirks.repeat_nonce_on_refresh);
+    let resource = token_resource(idp, form)?.or_else(|| grant.resource.clone());
     let action = match idp.options.refresh_policy {
-        RefreshPolicy::Rotate => RefreshAction::New,
+        RefreshPolicy::Rotate | RefreshPolicy::RotateKeepOld => RefreshAction::New,
         RefreshPolicy::ReuseAndEcho => RefreshAction::Echo(presented.to_string()),
         RefreshPolicy::ReuseAndOmit => RefreshAction::Omit,
     };
+    if quirks.refresh_invalidates_access_tokens {
+        // GitLab (S22): the old access token dies with the refresh, no grace.
+        state.invalidate_access_tokens(grant_id);
+        if let Some(grant) = state.grants.get_mut(&grant_id) {
+            grant.refresh_tokens.retain(|token| token != presented);
+        }
+    }
     let mut body = issue(
         idp,
         state,
         grant_id,
-        None,
+        nonce.as_deref(),
         resource.as_deref(),
         &scope,
         action,
@@ -247,12 +298,11 @@ fn device_code(idp: &Inner, state: &mut State, form: &Form) -> Result<Value, Res
         DeviceStatus::Approved => {
             device.status = DeviceStatus::Redeemed;
             let requested_scope = device.scope.clone();
-            let resource = field(form, "resource")
-                .map(str::to_string)
-                .or_else(|| device.resource.clone());
-            let with_refresh = refresh_allowed(&idp.options, &requested_scope, None);
+            let device_resource = device.resource.clone();
+            let resource = token_resource(idp, form)?.or(device_resource);
+            let with_refresh = refresh_allowed(&idp.options, &requested_scope, None, None);
             let scope = granted_scope(&idp.options, &requested_scope, with_refresh);
-            let grant = state.new_grant(scope.clone(), resource.clone());
+            let grant = state.new_grant(scope.clone(), resource.clone(), None);
             let action = if with_refresh {
                 RefreshAction::New
             } else {
@@ -271,15 +321,36 @@ fn device_code(idp: &Inner, state: &mut State, form: &Form) -> Result<Value, Res
     }
 }
 
-/// Whether a new grant gets a refresh token. `prompt_consent` is `None` where there is
-/// no authorization request (device flow, seeded sessions).
+/// Whether a new grant gets a refresh token. `prompt_consent` and `access_type_offline`
+/// are `None` where there is no authorization request (device flow, seeded sessions).
 pub(crate) fn refresh_allowed(
     options: &IdpOptions,
     scope: &str,
     prompt_consent: Option<bool>,
+    access_type_offline: Option<bool>,
 ) -> bool {
-    !options.refresh_requires_offline_consent
-        || (has_scope(scope, "offline_access") && prompt_consent.unwrap_or(true))
+    let consent = !options.refresh_requires_offline_consent
+        || (has_scope(scope, "offline_access") && prompt_consent.unwrap_or(true));
+    // Google (R7): refresh tokens only for `access_type=offline`.
+    let access_type =
+        !options.quirks.refresh_needs_access_type || access_type_offline.unwrap_or(true);
+    consent && access_type
+}
+
+/// The RFC 8707 `resource` of a token request, when the IdP reads it there; Entra's
+/// quirk mode refuses it (R1).
+fn token_resource(idp: &Inner, form: &Form) -> Result<Option<String>, Response> {
+    let resource = field(form, "resource");
+    if idp.options.quirks.rejects_resource && resource.is_some() {
+        return Err(oauth_error(
+            400,
+            "invalid_request",
+            "AADSTS9010010: The resource parameter provided in the request doesn't match with the requested scopes.",
+        ));
+    }
+    Ok(resource
+        .filter(|_| idp.options.quirks.audience == AudienceRule::Resource)
+        .map(str::to_owned))
 }
 
 /// The scope actually granted: `offline_access` is dropped when no refresh token comes
@@ -295,14 +366,16 @@ pub(crate) fn granted_scope(options: &IdpOptions, scope: &str, with_refresh: boo
         .join(" ")
 }
 
-/// Builds a token response for `grant`: a fresh access token, an ID token when `openid`
-/// is in scope, and the refresh token per `refresh`.
+/// Builds a token response for `grant`: a fresh access token (a JWT, or opaque in the
+/// quirk modes that issue those), an ID token when `openid` is in scope, and the refresh
+/// token per `refresh`. `audience` is what the request asked for under the quirk mode's
+/// audience rule.
 pub(crate) fn issue(
     idp: &Inner,
     state: &mut State,
     grant: u64,
     nonce: Option<&str>,
-    resource: Option<&str>,
+    audience: Option<&str>,
     scope: &str,
     refresh: RefreshAction,
 ) -> Value {
@@ -310,41 +383,90 @@ pub(crate) fn issue(
     let lifetime = state.access_token_lifetime.as_secs();
     let sub = state.subject.clone();
     let client_id = &idp.options.client_id;
+    let quirks = &idp.options.quirks;
     let auth_time = state.grants.get(&grant).map_or(now, |g| g.auth_time);
-    let access_claims = json!({
-        "iss": idp.issuer,
+    let issuer = idp.token_issuer();
+    let mut access_claims = json!({
+        "iss": issuer,
         "sub": sub,
-        "aud": resource.unwrap_or(client_id),
         "exp": now + lifetime,
         "iat": now,
         "jti": random_token(12),
         "scope": scope,
         "client_id": client_id,
     });
-    let access_token = idp.key.sign("at+jwt", &access_claims).unwrap_or_default();
+    match (&quirks.audience, audience) {
+        // Cognito (R15): `client_id`, no `aud`.
+        (AudienceRule::ClientIdOnly, _) => {}
+        (AudienceRule::Client, _) | (_, None) => access_claims["aud"] = json!(client_id),
+        // Auth0: the API and its own userinfo.
+        (AudienceRule::AudienceParameter, Some(audience)) => {
+            access_claims["aud"] = json!([audience, idp.url("/userinfo")]);
+        }
+        (_, Some(audience)) => access_claims["aud"] = json!(audience),
+    }
+    if let Some(tenant) = &quirks.tenant {
+        access_claims["tid"] = json!(tenant);
+    }
+    // Auth0 without `audience`: an opaque token for `/userinfo` only (R15).
+    let opaque = quirks.access_tokens == AccessTokens::Opaque
+        || (quirks.audience == AudienceRule::AudienceParameter && audience.is_none());
+    let access_token = if opaque {
+        format!("opaque-{}", random_token(24))
+    } else {
+        idp.key.sign("at+jwt", &access_claims).unwrap_or_default()
+    };
     state
         .records
         .issued_access_tokens
         .push(access_token.clone());
+    state.access_tokens.insert(
+        access_token.clone(),
+        IssuedAccess {
+            grant,
+            expires_at: now + lifetime,
+            active: true,
+            claims: access_claims,
+        },
+    );
     let mut body = json!({
         "access_token": access_token,
         "token_type": "Bearer",
-        "expires_in": lifetime,
         "scope": scope,
     });
+    match quirks.expires_in {
+        ExpiresIn::Number => body["expires_in"] = json!(lifetime),
+        ExpiresIn::Text => body["expires_in"] = json!(lifetime.to_string()),
+        ExpiresIn::Missing => {}
+    }
     if has_scope(scope, "openid") {
+        let id_issuer = if quirks.bare_issuer_in_id_token {
+            issuer.trim_start_matches("https://").to_owned()
+        } else {
+            issuer
+        };
         let mut id_claims = json!({
-            "iss": idp.issuer,
+            "iss": id_issuer,
             "sub": sub,
             "aud": client_id,
             "exp": now + lifetime,
             "iat": now,
             "auth_time": auth_time,
         });
+        // Dex's cross-client trust: issued to the gateway on the client's behalf.
+        if let (true, Some(audience)) = (quirks.on_behalf(), audience) {
+            id_claims["aud"] = json!(audience);
+            id_claims["azp"] = json!(client_id);
+        }
+        if let Some(tenant) = &quirks.tenant {
+            id_claims["tid"] = json!(tenant);
+        }
         if let Some(nonce) = nonce {
             id_claims["nonce"] = json!(nonce);
         }
-        body["id_token"] = json!(idp.key.sign("JWT", &id_claims).unwrap_or_default());
+        let id_token = idp.key.sign("JWT", &id_claims).unwrap_or_default();
+        state.records.issued_id_tokens.push(id_token.clone());
+        body["id_token"] = json!(id_token);
     }
     let refresh_token = match refresh {
         RefreshAction::New => Some(state.new_refresh_token(grant)),
@@ -355,6 +477,31 @@ pub(crate) fn issue(
         body["refresh_token"] = json!(token);
     }
     body
+}
+
+/// RFC 7662: whether an access token is active, as a gateway that cannot read it (an
+/// opaque token) asks; unknown, expired, invalidated and revoked tokens are inactive.
+pub(crate) fn introspect(idp: &Inner, request: &Request) -> Response {
+    if !request.method.eq_ignore_ascii_case("POST") {
+        return oauth_error(
+            405,
+            "invalid_request",
+            "the introspection endpoint takes POST",
+        );
+    }
+    let Some(token) = request.form_param("token") else {
+        return oauth_error(400, "invalid_request", "token is required");
+    };
+    let state = lock(&idp.state);
+    let answer = match state.is_active(&token) {
+        Some(access) => {
+            let mut answer = access.claims.clone();
+            answer["active"] = json!(true);
+            answer
+        }
+        None => json!({"active": false}),
+    };
+    Response::json(200, &answer).with_header("cache-control", "no-store")
 }
 
 /// RFC 7009: revoking a refresh token revokes its grant; unknown tokens are fine (200).

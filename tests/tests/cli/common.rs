@@ -1,8 +1,9 @@
 //! The world every CLI test runs in: a test IdP, a gateway that verifies its tokens, and a
 //! sandboxed `llmauth` configured for both — plus small readers for what llmauth stores.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Child;
+use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -253,6 +254,19 @@ impl Drop for Running {
             let _ = child.wait();
         }
     }
+}
+
+/// `llmauth <args>` with `input` (and a newline) on standard input.
+pub(crate) fn run_with_stdin(sandbox: &Sandbox, args: &[&str], input: Option<&str>) -> Finished {
+    let mut command = sandbox.command(args);
+    if input.is_some() {
+        command.stdin(Stdio::piped());
+    }
+    let mut child = command.spawn().expect("start llmauth");
+    if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
+        writeln!(stdin, "{input}").expect("write standard input");
+    }
+    wait(child, Duration::from_secs(60))
 }
 
 /// Panics with the process's output unless it exited with `code`.

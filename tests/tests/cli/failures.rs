@@ -25,10 +25,7 @@ fn stored_access_token(world: &World) -> String {
 }
 
 fn assert_served_cached_with_warning(world: &World, finished: &Finished, cached: &str) {
-    assert_served_cached_with(world, finished, cached, "warning: could not refresh");
-}
-
-fn assert_served_cached_with(world: &World, finished: &Finished, cached: &str, warning: &str) {
+    let warning = "warning: could not refresh";
     let token = printed_token(finished);
     assert_eq!(token, cached, "the still-valid cached token is served");
     assert!(
@@ -67,16 +64,58 @@ fn idp_down_inside_the_refresh_margin_serves_the_cached_token_with_a_warning() {
     );
 }
 
+/// `--min-valid` is a promise (issue 8): with the IdP down, a cached token with less
+/// left than asked is not printed; exit 4 says why the refresh failed and what was asked.
 #[test]
-fn idp_down_with_a_raised_min_valid_serves_the_cached_token_with_a_warning() {
+fn idp_down_with_a_raised_min_valid_fails_saying_why() {
     let world = World::new();
     world.login();
-    let cached = stored_access_token(&world);
     world.idp.down();
 
     let finished = world.run(&["token", "--min-valid", "10m"]);
 
-    assert_served_cached_with_warning(&world, &finished, &cached);
+    expect_exit(&finished, 4, "token --min-valid 10m with the IdP down");
+    assert_eq!(
+        finished.stdout, "",
+        "no token with less than 10 minutes left"
+    );
+    assert!(
+        finished
+            .stderr
+            .contains("less than the 600s --min-valid asks for")
+            && finished.stderr.contains("could not refresh"),
+        "{}",
+        finished.stderr
+    );
+    // Asked for less, the same cached token is served with a warning.
+    let cached = stored_access_token(&world);
+    let relaxed = world.run(&["token", "--min-valid", "1m", "--force-refresh"]);
+    assert_served_cached_with_warning(&world, &relaxed, &cached);
+}
+
+/// `--min-valid` is a promise even without a refresh token: a cached token with less left
+/// is not printed (exit 3, naming `llmauth login`).
+#[test]
+fn min_valid_without_a_refresh_token_never_prints_a_shorter_token() {
+    let options = IdpOptions {
+        refresh_requires_offline_consent: true,
+        ..IdpOptions::default()
+    };
+    let world = World::with(options, "file");
+    world.login();
+    assert!(world.stored_session()["refresh"].is_null());
+
+    let finished = world.run(&["token", "--non-interactive", "--min-valid", "1h"]);
+
+    expect_exit(&finished, 3, "token --min-valid 1h without a refresh token");
+    assert_eq!(finished.stdout, "");
+    assert!(
+        finished.stderr.contains("no refresh token is stored")
+            && finished.stderr.contains("3600s --min-valid"),
+        "{}",
+        finished.stderr
+    );
+    printed_token(&world.run(&["token", "--non-interactive"]));
 }
 
 #[test]
@@ -372,11 +411,11 @@ fn a_lost_refresh_answer_is_retried_once_under_the_lock() {
 }
 
 #[test]
-fn a_lost_refresh_answer_keeps_serving_the_still_valid_token() {
+fn a_lost_refresh_answer_that_ends_the_grant_ends_the_session() {
     // A rotating IdP with reuse detection: the answer to the refresh is lost, so the
-    // retry presents a spent token and the IdP ends the grant. The access token in hand
-    // is still valid for minutes; SPEC §5: "the still-valid access token (if any) keeps
-    // being served ... (at worst it gets invalid_grant, the same end)".
+    // retry presents a spent token and the IdP ends the grant — access tokens included.
+    // An ended session is ended (issue 8): the cached access token, though it has not
+    // expired, is not handed out any more; SPEC §5: `invalid_grant` → sign in or exit 3.
     let world = World::new();
     world.login();
     let cached = stored_access_token(&world);
@@ -384,14 +423,21 @@ fn a_lost_refresh_answer_keeps_serving_the_still_valid_token() {
         .idp
         .push_fault(IdpEndpoint::Token, Fault::CloseAfterProcessing);
 
-    let finished = world.run(&["token", "--min-valid", "10m"]);
+    let finished = world.run(&["token", "--non-interactive", "--min-valid", "10m"]);
 
-    assert_served_cached_with(
-        &world,
-        &finished,
-        &cached,
-        "warning: the sign-in session has ended",
+    expect_exit(&finished, 3, "token after the grant ended");
+    assert_eq!(finished.stdout, "");
+    assert!(
+        finished.stderr.contains("the sign-in session has ended")
+            && finished.stderr.contains("answer was lost"),
+        "{}",
+        finished.stderr
     );
-    let again = world.run(&["token"]);
-    assert_eq!(printed_token(&again), cached, "and on the next call too");
+    let again = world.run(&["token", "--non-interactive"]);
+    expect_exit(&again, 3, "token on the next call");
+    assert!(!again.stdout.contains(&cached));
+    assert!(
+        !world.session_file().exists(),
+        "the ended session is deleted, cached token included"
+    );
 }

@@ -3,10 +3,12 @@
 
 use std::os::unix::fs::PermissionsExt as _;
 
-use llmauth_tests::idp::{GrantType, IdpOptions};
+use llmauth_core::provider::Preset;
+use llmauth_core::store::ClientKey;
+use llmauth_tests::idp::{GOOGLE_CLIENT_SECRET, GrantType, IdpOptions};
 use llmauth_tests::keyring_session::SecretService;
 
-use super::common::{World, expect_exit, printed_token};
+use super::common::{World, expect_exit, printed_token, run_with_stdin};
 use super::concurrency::fifty_at_expiry_make_one_refresh;
 
 /// The fallback notice's start (SPEC §4: announced once on stderr).
@@ -211,4 +213,42 @@ fn keyring_backend_without_a_keychain_is_exit_4_naming_it() {
         "no silent switch to the file store"
     );
     assert!(!world.sandbox.state_dir().join("backend").exists());
+}
+
+/// A client secret is stored like the refresh token: with the keyring backend, in the
+/// keychain (account `client-secret:<hash>`), in no file; sign-in and refresh read it.
+#[test]
+fn keyring_backend_keeps_the_client_secret_in_the_keychain() {
+    let service = secret_service();
+    let mut world = World::unconfigured(IdpOptions::quirk_mode(Preset::Google, 0));
+    world
+        .sandbox
+        .set_env("DBUS_SESSION_BUS_ADDRESS", service.bus_address());
+    world.configure(&["--secrets-backend", "keyring", "--provider", "google"]);
+    let set = run_with_stdin(
+        &world.sandbox,
+        &["config", "set", "--client-secret-stdin"],
+        Some(GOOGLE_CLIENT_SECRET),
+    );
+    expect_exit(&set, 0, "config set --client-secret-stdin");
+    assert!(
+        world
+            .sandbox
+            .files_containing(GOOGLE_CLIENT_SECRET)
+            .is_empty()
+    );
+
+    world.login();
+    printed_token(&world.run(&["token", "--force-refresh"]));
+    assert!(
+        world
+            .sandbox
+            .files_containing(GOOGLE_CLIENT_SECRET)
+            .is_empty()
+    );
+    let account = ClientKey::derive(world.idp.issuer(), world.idp.client_id()).keychain_account();
+    match service.lookup(&[("service", "llmauth"), ("username", &account)]) {
+        Ok(item) => assert_eq!(item.as_deref(), Some(GOOGLE_CLIENT_SECRET)),
+        Err(e) => eprintln!("note: keychain item not inspected directly: {e}"),
+    }
 }

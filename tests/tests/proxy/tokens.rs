@@ -408,3 +408,32 @@ fn concurrent_connections_are_bounded() {
         "the stream was delivered to its end before its connection went"
     );
 }
+
+/// With `token_kind: id` (Google's default) the proxy injects the ID token, and a gateway
+/// 401 refreshes it like an access token.
+#[test]
+fn the_proxy_injects_the_id_token_when_that_is_the_kind_handed_out() {
+    let rig = Rig::with(Setup {
+        extra_config: vec!["--token-kind", "id"],
+        ..Setup::default()
+    });
+    let key = rig.key();
+    let proxy = rig.start_proxy();
+    let first = Req::post("/v1/messages", MESSAGE)
+        .header("x-api-key", key.clone())
+        .send(proxy.port);
+    assert_eq!(first.status, 200, "{}", first.text());
+    let id_token = rig.idp.last_id_token().expect("an ID token");
+    let seen = rig.gateway.last_request().expect("seen");
+    assert_eq!(seen.bearer_token(), Some(id_token.as_str()));
+
+    rig.gateway.reject_next(1);
+    let retried = Req::post("/v1/messages", MESSAGE)
+        .header("x-api-key", key)
+        .send(proxy.port);
+    assert_eq!(retried.status, 200, "{}", retried.text());
+    let refreshed = rig.idp.last_id_token().expect("a new ID token");
+    assert_ne!(refreshed, id_token);
+    let seen = rig.gateway.last_request().expect("seen");
+    assert_eq!(seen.bearer_token(), Some(refreshed.as_str()));
+}

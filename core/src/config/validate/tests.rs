@@ -1,5 +1,6 @@
 use super::*;
 use crate::config::ConfigDocument;
+use crate::provider::{OfflineVia, TokenKind};
 use core::time::Duration;
 
 const TRIO: &str = "llm:\n  gateway_url: https://llm.example.com\n  oidc:\n    \
@@ -51,7 +52,6 @@ fn defaults_fill_every_unset_field() {
             client_id: "my-client-id".into(),
             audience: String::new(),
             scopes: vec!["openid".into(), "offline_access".into()],
-            callback_port: 8666,
             prompt: String::new(),
             auth_params: BTreeMap::new(),
             refresh_window: Duration::from_secs(600),
@@ -65,7 +65,17 @@ fn defaults_fill_every_unset_field() {
             bedrock_compat: false,
             bedrock_enable_1m: false,
             configured_tools: Vec::new(),
+            provider: Provider::resolve(&ProviderInputs {
+                issuer: Some("https://auth.example.com"),
+                ..ProviderInputs::default()
+            }),
+            client_secret: false,
         }
+    );
+    assert_eq!(config.provider.preset, Preset::Generic);
+    assert_eq!(
+        config.provider.redirect().to_string(),
+        "http://localhost:8666/callback"
     );
 }
 
@@ -82,7 +92,7 @@ fn every_field_set() {
     );
     assert_eq!(config.scopes, ["openid", "profile", "offline_access"]);
     assert_eq!(config.audience, "https://llm.example.com");
-    assert_eq!(config.callback_port, 0);
+    assert_eq!(config.provider.redirect().port(), 0);
     assert_eq!(config.prompt, "consent");
     assert_eq!(
         config.auth_params,
@@ -312,11 +322,142 @@ fn audience_defaults_to_empty_and_must_be_an_absolute_uri() {
     assert_rejects("    audience: https://a#b\n", field::AUDIENCE, "fragment");
 }
 
+/// Sent any other way than `resource`, the audience is an identifier: a client id
+/// (Keycloak, Dex), a project id (ZITADEL), an `api://` URI (Entra).
+#[test]
+fn the_audience_rule_follows_how_it_is_requested() {
+    for (via, audience) in [
+        ("none", "llm-gateway"),
+        ("scope", "271234567890123456"),
+        ("audience", "https://llm.example.com"),
+        ("aud", "llm-gateway"),
+    ] {
+        let config = valid(&format!(
+            "    audience_via: {via}\n    audience: {audience}\n"
+        ));
+        assert_eq!(config.audience, audience);
+    }
+    assert_rejects(
+        "    audience_via: none\n    audience: \"two words\"\n",
+        field::AUDIENCE,
+        "one identifier",
+    );
+    // Entra's audience goes into its scope.
+    let entra = valid("    provider: entra\n    audience: api://gateway\n    scopes: [profile]\n");
+    assert_eq!(
+        entra.scopes,
+        [
+            "openid",
+            "profile",
+            "api://gateway/.default",
+            "offline_access"
+        ]
+    );
+}
+
+/// Requirement 1: never `resource` for Entra ID v2, whatever the configuration says.
+#[test]
+fn entra_never_gets_resource() {
+    assert_rejects(
+        "    provider: entra\n    audience_via: resource\n",
+        field::AUDIENCE_VIA,
+        "AADSTS9010010",
+    );
+    let detected = doc(
+        "llm:\n  gateway_url: https://llm.example.com\n  oidc:\n    \
+         issuer: https://login.microsoftonline.com/t/v2.0\n    client_id: c\n    \
+         audience_via: resource\n",
+    );
+    let fields: Vec<String> = detected
+        .validate()
+        .unwrap_err()
+        .field_errors()
+        .iter()
+        .map(|e| e.field.clone())
+        .collect();
+    assert_eq!(fields, [field::AUDIENCE_VIA]);
+}
+
+#[test]
+fn provider_settings_take_their_spellings_only() {
+    let config = valid(
+        "    provider: keycloak\n    offline_via: none\n    callback_host: localhost\n    \
+         resend_scope: false\n    token_kind: id\n",
+    );
+    assert_eq!(config.provider.preset, Preset::Keycloak);
+    assert_eq!(config.provider.offline_via.value, OfflineVia::None);
+    assert_eq!(config.provider.token_kind.value, TokenKind::Id);
+    assert!(!config.provider.resend_scope.value);
+    assert_eq!(config.scopes, ["openid"]);
+    for (key, value, field) in [
+        ("provider", "Entra", field::PROVIDER),
+        ("audience_via", "header", field::AUDIENCE_VIA),
+        ("offline_via", "prompt", field::OFFLINE_VIA),
+        ("callback_host", "::1", field::CALLBACK_HOST),
+        ("token_kind", "both", field::TOKEN_KIND),
+        (
+            "redirect_url",
+            "https://127.0.0.1:9000/cb",
+            field::REDIRECT_URL,
+        ),
+    ] {
+        assert_rejects(&format!("    {key}: \"{value}\"\n"), field, "");
+    }
+}
+
+/// The redirect URL replaces host, port and path; its port must not be the proxy's.
+#[test]
+fn a_redirect_url_wins_and_is_checked_against_the_proxy_port() {
+    let config = valid("    callback_port: 0\n    redirect_url: http://localhost:9000/oauth/cb\n");
+    let redirect = config.provider.redirect();
+    assert_eq!(redirect.uri(9000), "http://localhost:9000/oauth/cb");
+    assert_rejects(
+        "    redirect_url: http://127.0.0.1:14000/cb\n",
+        field::CALLBACK_PORT,
+        "must differ",
+    );
+}
+
+/// The client secret is never written to the file: only the marker is accepted, and a
+/// secret pasted there is refused without being echoed.
+#[test]
+fn the_client_secret_key_holds_only_the_marker() {
+    assert!(valid("    client_secret: stored\n").client_secret);
+    assert!(!valid("").client_secret);
+    let errors = rejected("    client_secret: GOCSPX-CANARY-secret\n");
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].field, field::CLIENT_SECRET);
+    assert!(
+        !errors[0].problem.contains("CANARY"),
+        "{}",
+        errors[0].problem
+    );
+    assert!(errors[0].problem.contains("--client-secret-stdin"));
+}
+
+/// Auth0's `audience` and PingFederate's `aud` come from `llm.oidc.audience`, not from
+/// `auth_params` (which would send it twice).
+#[test]
+fn auth_params_cannot_name_the_audience_parameter_in_use() {
+    assert_rejects(
+        "    provider: auth0\n    audience: https://api\n    auth_params: {audience: x}\n",
+        "llm.oidc.auth_params.audience",
+        "llm.oidc.audience",
+    );
+    // Without a configured audience, an Auth0 user's own `audience` parameter stays.
+    let config = valid("    provider: auth0\n    auth_params: {audience: https://api}\n");
+    assert_eq!(
+        config.auth_params.get("audience").map(String::as_str),
+        Some("https://api")
+    );
+}
+
 #[test]
 fn ports_are_in_range() {
-    assert_eq!(valid("    callback_port: 0\n").callback_port, 0);
-    assert_eq!(valid("    callback_port: 1024\n").callback_port, 1024);
-    assert_eq!(valid("    callback_port: 65535\n").callback_port, 65535);
+    let port = |extra: &str| valid(extra).provider.redirect().port();
+    assert_eq!(port("    callback_port: 0\n"), 0);
+    assert_eq!(port("    callback_port: 1024\n"), 1024);
+    assert_eq!(port("    callback_port: 65535\n"), 65535);
     for port in ["1", "80", "1023", "65536", "-1", "99999999999"] {
         assert_rejects(
             &format!("    callback_port: {port}\n"),

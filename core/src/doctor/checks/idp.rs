@@ -8,6 +8,7 @@ use crate::discovery::{self, DiscoveryError, ProviderMetadata};
 use crate::doctor::{Exchange, Facts, Finding};
 use crate::error::ErrorClass;
 use crate::http::{TransportError, TransportErrorKind};
+use crate::provider::IssuerMatch;
 use crate::time::UnixTime;
 
 /// Clock differences up to this are normal (network delay, a second's resolution).
@@ -27,8 +28,9 @@ pub(in crate::doctor) fn discovery(facts: &Facts) -> Vec<Finding> {
         return skip("discovery", NO_CONFIG);
     };
     let issuer = &config.issuer;
-    let second = found.rfc8414.as_ref().map(|e| document(e, issuer));
-    match (document(&found.oidc, issuer), second) {
+    let rule = config.provider.issuer_match;
+    let second = found.rfc8414.as_ref().map(|e| document(e, issuer, rule));
+    match (document(&found.oidc, issuer, rule), second) {
         (Ok(metadata), _) => pass("discovery", describe(&metadata, false)),
         (Err(_), Some(Ok(metadata))) => pass("discovery", describe(&metadata, true)),
         // A second location that was served says more than a first that was not.
@@ -49,12 +51,16 @@ enum Trouble {
     Unusable(DiscoveryError, String),
 }
 
-fn document(exchange: &Exchange, issuer: &str) -> Result<ProviderMetadata, Trouble> {
+fn document(
+    exchange: &Exchange,
+    issuer: &str,
+    rule: IssuerMatch,
+) -> Result<ProviderMetadata, Trouble> {
     let answer = exchange
         .answer
         .as_ref()
         .map_err(|e| Trouble::Unreachable(exchange.url.clone(), e.clone()))?;
-    discovery::parse(&answer.response, issuer)
+    discovery::parse(&answer.response, issuer, rule)
         .map_err(|e| Trouble::Unusable(e, exchange.url.clone()))
 }
 

@@ -1,7 +1,6 @@
 //! `config` and `provider`: the configuration, and the provider preset it selects.
 
 use super::{NO_CONFIG, fail, pass, skip};
-use crate::config::Config;
 use crate::doctor::{Facts, Finding};
 use crate::error::ErrorClass;
 
@@ -36,26 +35,16 @@ pub(in crate::doctor) fn provider(facts: &Facts) -> Vec<Finding> {
     let Ok(config) = &facts.config else {
         return skip("provider", NO_CONFIG);
     };
-    let preset = preset(config);
-    pass("provider", format!("{} ({})", preset.name, preset.why))
-}
-
-/// A provider preset and why it applies.
-struct Preset {
-    name: String,
-    why: String,
-}
-
-/// The preset `config` selects.
-//
-// MERGE(idp-presets): `crate::provider` chooses the preset from the configuration (set
-// explicitly, or detected from the issuer) and says why; return its choice here. Nothing
-// else in `doctor` changes: the line and its test follow this function.
-fn preset(_config: &Config) -> Preset {
-    Preset {
-        name: "generic".to_owned(),
-        why: "standard OpenID Connect; this llmauth has no provider presets".to_owned(),
-    }
+    let provider = &config.provider;
+    pass(
+        "provider",
+        format!(
+            "{} ({}); redirect URI {}",
+            provider.preset,
+            provider.reason,
+            provider.redirect()
+        ),
+    )
 }
 
 #[cfg(test)]
