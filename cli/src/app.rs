@@ -1,6 +1,7 @@
 //! What every command needs: where files are, the configuration, the session backend,
 //! and a flow wired to the blocking runtime.
 
+use std::fs::Metadata;
 use std::io::{ErrorKind, IsTerminal, Read as _};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -58,16 +59,27 @@ impl App {
     /// Reads and parses the config file; a missing file is an empty configuration. At
     /// most one byte more than core accepts is read.
     pub(crate) fn read_config(&self) -> Result<ConfigDocument, Failure> {
+        self.read_config_file().map(|(document, _)| document)
+    }
+
+    /// [`read_config`](Self::read_config), with what `stat` said about the file read
+    /// (`None` when there is none).
+    fn read_config_file(&self) -> Result<(ConfigDocument, Option<Metadata>), Failure> {
         let path = self.config_path();
         let limit = u64::try_from(MAX_CONFIG_BYTES)
             .unwrap_or(u64::MAX)
             .saturating_add(1);
         let mut bytes = Vec::new();
-        let read =
-            std::fs::File::open(path).and_then(|file| file.take(limit).read_to_end(&mut bytes));
-        match read {
-            Ok(_) => {}
-            Err(error) if error.kind() == ErrorKind::NotFound => return Ok(ConfigDocument::new()),
+        let read = std::fs::File::open(path).and_then(|file| {
+            let metadata = file.metadata()?;
+            file.take(limit).read_to_end(&mut bytes)?;
+            Ok(metadata)
+        });
+        let metadata = match read {
+            Ok(metadata) => metadata,
+            Err(error) if error.kind() == ErrorKind::NotFound => {
+                return Ok((ConfigDocument::new(), None));
+            }
             Err(error) => {
                 return Err(Failure::new(
                     Exit::Usage,
@@ -76,7 +88,9 @@ impl App {
                 ));
             }
         };
-        ConfigDocument::parse_bytes(&bytes).map_err(|e| Failure::config(path, &e))
+        let document =
+            ConfigDocument::parse_bytes(&bytes).map_err(|e| Failure::config(path, &e))?;
+        Ok((document, Some(metadata)))
     }
 
     /// The validated configuration.
@@ -90,6 +104,20 @@ impl App {
             .map_err(|e| Failure::config(self.config_path(), &e))
     }
 
+    /// [`config`](Self::config), keeping the configuration snapshot `llmauth-token`
+    /// answers from in step with the file just read (best effort: without it, every call
+    /// comes here).
+    pub(crate) fn config_for_token(&self) -> Result<Config, Failure> {
+        let (document, metadata) = self.read_config_file()?;
+        let config = document
+            .validate()
+            .map_err(|e| Failure::config(self.config_path(), &e))?;
+        if let Some(metadata) = metadata {
+            let _ = llmauth_blocking::snapshot::keep(&self.paths, &config, &metadata);
+        }
+        Ok(config)
+    }
+
     /// The session backend, printing the one-time notice when `auto` falls back to a file.
     pub(crate) fn backend(&self, config: &Config) -> Backend {
         self.backend_of(config.secrets_backend)
@@ -98,12 +126,7 @@ impl App {
     /// The backend for `llm.secrets.backend`, printing the one-time notice when `auto`
     /// falls back to a file.
     pub(crate) fn backend_of(&self, secrets_backend: SecretsBackend) -> Backend {
-        let configured = match secrets_backend {
-            SecretsBackend::Auto => None,
-            SecretsBackend::Keyring => Some(Backend::Keyring),
-            SecretsBackend::File => Some(Backend::File),
-        };
-        let (backend, notice) = resolve_backend(&self.paths, configured);
+        let (backend, notice) = resolve_backend(&self.paths, secrets_backend.named());
         if let Some(notice) = notice {
             eprintln!("{notice}");
         }

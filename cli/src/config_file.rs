@@ -127,9 +127,11 @@ pub(crate) fn forget_tools(app: &App, cleared: &[String]) -> Option<String> {
     })
 }
 
-/// Deletes the config file (`config reset`).
+/// Deletes the config file (`config reset`), and its snapshot.
 pub(crate) fn remove(app: &App) -> Result<(), Failure> {
     let path = app.config_path();
+    // A snapshot left behind would never match another config file; removed all the same.
+    let _ = llmauth_blocking::snapshot::remove(&app.paths);
     std::fs::remove_file(path).map_err(|e| {
         Failure::new(
             Exit::Usage,
@@ -161,15 +163,20 @@ pub(crate) fn update(
             let text = document
                 .render()
                 .map_err(|e| Failure::config(app.config_path(), &e))?;
-            llmauth_blocking::write_atomic(app.config_path(), text.as_bytes(), 0o600).map_err(
-                |e| {
-                    Failure::new(
-                        Exit::Usage,
-                        format!("cannot write {}: {e}", app.config_path().display()),
-                        None,
-                    )
-                },
-            )?;
+            let written =
+                llmauth_blocking::write_atomic_stat(app.config_path(), text.as_bytes(), 0o600)
+                    .map_err(|e| {
+                        Failure::new(
+                            Exit::Usage,
+                            format!("cannot write {}: {e}", app.config_path().display()),
+                            None,
+                        )
+                    })?;
+            // `llmauth-token` answers from this snapshot (best effort: a configuration
+            // still incomplete has none, and without one `llmauth token` answers).
+            if let Ok(config) = document.validate() {
+                let _ = llmauth_blocking::snapshot::keep(&app.paths, &config, &written);
+            }
             Ok(document)
         },
     );

@@ -10,6 +10,7 @@ mod client_secret;
 mod commands;
 mod config_file;
 mod failure;
+pub mod lean;
 mod output;
 mod service;
 

@@ -30,6 +30,7 @@ mod model;
 mod raw;
 mod render;
 mod show;
+pub mod snapshot;
 mod validate;
 mod wire;
 

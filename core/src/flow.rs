@@ -59,6 +59,7 @@ mod logout;
 mod metadata;
 mod payload;
 mod persist;
+mod read_only;
 mod refresh;
 mod session;
 mod shell;
@@ -77,6 +78,7 @@ use crate::store::{Backend, SessionKey};
 use crate::time::UnixTime;
 use crate::token::Credential;
 
+pub use read_only::ReadOnlyStep;
 pub use status::SessionStatus;
 
 use shell::{Progress, Shell};
@@ -428,8 +430,18 @@ impl<G: Goal> TokenFlow<G> {
         entropy: Entropy,
         now: UnixTime,
     ) -> Self {
+        Self::start(settings, ctx, |shell| goal.start(shell, entropy, now), now)
+    }
+
+    /// Builds the shell, lets `begin` issue the goal's first intent, and settles.
+    fn start(
+        settings: FlowSettings,
+        ctx: FlowContext,
+        begin: impl FnOnce(&mut Shell<G::Step>) -> (G::State, Progress<G::Outcome>),
+        now: UnixTime,
+    ) -> Self {
         let mut shell = Shell::new(settings, ctx, now);
-        let (state, progress) = goal.start(&mut shell, entropy, now);
+        let (state, progress) = begin(&mut shell);
         let mut flow = Self {
             shell,
             state,

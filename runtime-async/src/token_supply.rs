@@ -10,14 +10,15 @@ use std::io::Write as _;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use llmauth_blocking::{FlowSetup, Paths, file_store};
+use llmauth_blocking::{FlowSetup, file_store};
 use llmauth_core::broker::{
     Action, BrokerSettings, Decision, FlowId, Lease, ReadId, Refusal, TokenBroker, WaiterId,
 };
 use llmauth_core::error::FlowError;
 use llmauth_core::flow::TokenGoal;
-use llmauth_core::secret::{AccessToken, SecretBytes};
-use llmauth_core::store::{Slot, StoreError, StoreErrorKind};
+use llmauth_core::secret::AccessToken;
+use llmauth_core::store::Slot;
+
 use llmauth_core::time::UnixTime;
 use llmauth_core::token::Credential;
 use smol::Executor;
@@ -246,25 +247,13 @@ impl Shared {
         self.executor
             .spawn(async move {
                 let paths = shared.setup.paths.clone();
-                let read = smol::unblock(move || read_slot(&paths, &slot)).await;
+                let read = smol::unblock(move || file_store::read_slot(&paths, &slot)).await;
                 let mut state = shared.lock();
                 state.broker.handle_stored(id, read, clock::now());
                 shared.pump(&mut state);
             })
             .detach();
     }
-}
-
-/// Reads a slot's file the way the blocking performer does (the broker only reads the
-/// access slot, which is always a file).
-fn read_slot(paths: &Paths, slot: &Slot) -> Result<Option<SecretBytes>, StoreError> {
-    let Some(path) = paths.slot_file(slot) else {
-        return Err(StoreError {
-            kind: StoreErrorKind::Io,
-            detail: "the proxy reads only file slots".to_owned(),
-        });
-    };
-    file_store::read(&path, slot.holds_secrets())
 }
 
 /// Starts what the broker asked for and fires its timers, for the proxy's lifetime.

@@ -49,7 +49,7 @@ pub(crate) fn resolve_with(
 }
 
 /// The content of `$STATE/backend`, if it can be read.
-fn read_recorded(paths: &Paths) -> Option<String> {
+pub(crate) fn read_recorded(paths: &Paths) -> Option<String> {
     let bytes = file_store::read(&paths.backend_file(), false).ok()??;
     String::from_utf8(bytes.expose_secret().to_vec()).ok()
 }

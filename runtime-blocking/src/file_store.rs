@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use llmauth_core::secret::SecretBytes;
-use llmauth_core::store::{PathFacts, PathKind, StoreError, StoreErrorKind, judge};
+use llmauth_core::store::{PathFacts, PathKind, Slot, StoreError, StoreErrorKind, judge};
+
+use crate::paths::Paths;
 
 /// Owner-only permissions for every file llmauth writes.
 pub const PRIVATE_FILE: u32 = 0o600;
@@ -50,7 +52,10 @@ pub fn read(path: &Path, secret: bool) -> Result<Option<SecretBytes>, StoreError
     }
     let meta = file.metadata().map_err(|e| io_error(path, &e))?;
     trust(path, &meta, kind)?;
-    let mut bytes = Vec::new();
+    // Sized from `stat`: one read takes it all (a growing buffer costs a read per
+    // doubling), the next sees the end.
+    let expected = usize::try_from(meta.len().min(MAX_FILE)).unwrap_or(0);
+    let mut bytes = Vec::with_capacity(expected.saturating_add(1));
     (&mut file)
         .take(MAX_FILE + 1)
         .read_to_end(&mut bytes)
@@ -65,6 +70,21 @@ pub fn read(path: &Path, secret: bool) -> Result<Option<SecretBytes>, StoreError
     Ok(Some(bytes))
 }
 
+/// Reads the file behind `slot` under `paths`, as [`Intent::Read`] does for every slot but
+/// the keychain's.
+///
+/// [`Intent::Read`]: llmauth_core::intent::Intent::Read
+///
+/// # Errors
+/// As [`read`]; `Io` for the keychain slot, which has no file.
+pub fn read_slot(paths: &Paths, slot: &Slot) -> Result<Option<SecretBytes>, StoreError> {
+    let path = paths.slot_file(slot).ok_or_else(|| StoreError {
+        kind: StoreErrorKind::Io,
+        detail: format!("no file for {slot:?}"),
+    })?;
+    read(&path, slot.holds_secrets())
+}
+
 /// Replaces `path` with `bytes` atomically, creating missing parent directories (0700).
 ///
 /// `mode` is the new file's Unix permission bits (ignored elsewhere); use
@@ -75,6 +95,19 @@ pub fn read(path: &Path, secret: bool) -> Result<Option<SecretBytes>, StoreError
 /// file is left behind.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     stage(path, bytes, mode)?.commit()
+}
+
+/// [`write_atomic`], returning what `stat` says about the file written — taken from the
+/// file itself before the rename, which keeps it, so a file put in its place afterwards
+/// is not mistaken for it.
+///
+/// # Errors
+/// As [`write_atomic`].
+pub fn write_atomic_stat(path: &Path, bytes: &[u8], mode: u32) -> io::Result<fs::Metadata> {
+    let staged = stage(path, bytes, mode)?;
+    let metadata = staged.metadata.clone();
+    staged.commit()?;
+    Ok(metadata)
 }
 
 /// Deletes `path`; a missing file is fine.
@@ -177,6 +210,8 @@ pub(crate) struct Staged {
     tmp: PathBuf,
     target: PathBuf,
     committed: bool,
+    /// The temporary file's `stat`, once written and flushed.
+    metadata: fs::Metadata,
 }
 
 /// Writes `bytes` to a fresh temporary file beside `path`, in a private directory (see
@@ -200,14 +235,23 @@ pub fn write_user_file(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
 /// [`stage`] in a directory that exists.
 fn stage_in(path: &Path, bytes: &[u8], mode: u32) -> io::Result<Staged> {
     let (tmp, mut file) = create_temp_beside(path, mode)?;
-    let staged = Staged {
-        tmp,
-        target: path.to_path_buf(),
-        committed: false,
-    };
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    Ok(staged)
+    let written = file
+        .write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .and_then(|()| file.metadata());
+    match written {
+        Ok(metadata) => Ok(Staged {
+            tmp,
+            target: path.to_path_buf(),
+            committed: false,
+            metadata,
+        }),
+        Err(error) => {
+            drop(file);
+            let _ = fs::remove_file(&tmp);
+            Err(error)
+        }
+    }
 }
 
 impl Staged {
@@ -321,13 +365,16 @@ fn parent(path: &Path) -> Option<&Path> {
 #[cfg(unix)]
 fn trust(path: &Path, meta: &fs::Metadata, kind: PathKind) -> Result<(), StoreError> {
     use std::os::unix::fs::MetadataExt as _;
+    // llmauth never changes its user: asked once per process.
+    static USER: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     let facts = PathFacts {
         owner: meta.uid(),
-        user: rustix::process::geteuid().as_raw(),
+        user: *USER.get_or_init(|| rustix::process::geteuid().as_raw()),
         mode: meta.mode(),
         kind,
     };
-    judge(&path.display().to_string(), facts)
+    // The path is formatted only into a refusal's message.
+    judge(path.display(), facts)
 }
 
 /// Windows protects files through the profile directory's ACLs; nothing to check here.

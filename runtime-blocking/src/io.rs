@@ -177,8 +177,7 @@ impl BlockingIo {
         if let Some(account) = keychain_account(slot) {
             return self.keychain.read(&account);
         }
-        let path = self.slot_path(slot)?;
-        file_store::read(&path, slot.holds_secrets())
+        file_store::read_slot(&self.paths, slot)
     }
 
     /// Replaces a slot's content, as [`Intent::Write`] does (atomically, owner-only).

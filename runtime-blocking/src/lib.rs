@@ -36,14 +36,16 @@ pub mod local_http;
 pub mod lock;
 pub mod paths;
 pub mod proxy_key;
+pub mod read_only;
 pub mod service;
+pub mod snapshot;
 pub mod tls;
 pub mod tools;
 
 pub use backend::resolve_backend;
 pub use clock::{entropy, now};
 pub use driver::drive;
-pub use file_store::write_atomic;
+pub use file_store::{write_atomic, write_atomic_stat};
 pub use flow_setup::FlowSetup;
 pub use io::{BlockingIo, IoOptions};
 pub use keychain::probe as probe_keychain;

@@ -5,7 +5,7 @@
 //! written, so the read-only fast path never touches the file system beyond its reads.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use llmauth_core::store::{LockName, SessionKey, Slot};
 
@@ -124,6 +124,28 @@ impl Paths {
         self.sessions_dir()
             .join(format!("{key}.keychain.corrupt-{unix_secs}"))
     }
+}
+
+/// What the lean token binary is called: the full binary's name with `-token` (`llmauth`
+/// → `llmauth-token`, `llmauth.exe` → `llmauth-token.exe`).
+const LEAN_SUFFIX: &str = "-token";
+
+/// The lean token binary that belongs to the full binary at `full` (beside it, whether or
+/// not it exists).
+pub fn lean_binary_of(full: &Path) -> Option<PathBuf> {
+    let stem = full.file_stem()?.to_str()?;
+    Some(full.with_file_name(format!(
+        "{stem}{LEAN_SUFFIX}{}",
+        std::env::consts::EXE_SUFFIX
+    )))
+}
+
+/// The full binary the lean token binary at `lean` hands calls to: beside it, its name
+/// without `-token`.
+pub fn full_binary_of(lean: &Path) -> Option<PathBuf> {
+    let stem = lean.file_stem()?.to_str()?;
+    let full = stem.strip_suffix(LEAN_SUFFIX).filter(|s| !s.is_empty())?;
+    Some(lean.with_file_name(format!("{full}{}", std::env::consts::EXE_SUFFIX)))
 }
 
 /// The platform families with different conventions.
@@ -366,5 +388,24 @@ mod tests {
             paths.keychain_corrupt_file(&key, 17),
             PathBuf::from(format!("/state/sessions/{k}.keychain.corrupt-17"))
         );
+    }
+
+    #[test]
+    fn the_lean_binary_is_named_after_the_full_one() {
+        let exe = std::env::consts::EXE_SUFFIX;
+        let full = Path::new("/opt/bin").join(format!("llmauth{exe}"));
+        let lean = lean_binary_of(&full).unwrap();
+        assert_eq!(
+            lean,
+            Path::new("/opt/bin").join(format!("llmauth-token{exe}"))
+        );
+        assert_eq!(full_binary_of(&lean), Some(full));
+        let test_build = Path::new("/t").join(format!("llmauth-under-test-token{exe}"));
+        assert_eq!(
+            full_binary_of(&test_build),
+            Some(Path::new("/t").join(format!("llmauth-under-test{exe}")))
+        );
+        assert_eq!(full_binary_of(Path::new("/t/other")), None);
+        assert_eq!(full_binary_of(Path::new("/t/-token")), None);
     }
 }

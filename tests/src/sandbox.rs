@@ -153,7 +153,14 @@ impl Sandbox {
     /// A `Command` for `llmauth <args>` in this sandbox (stdin closed, so llmauth sees no
     /// terminal and is non-interactive unless the test says otherwise).
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(&self.llmauth);
+        self.command_of(&self.llmauth, args)
+    }
+
+    /// A `Command` for `program <args>` with this sandbox's environment, as
+    /// [`command`](Self::command) prepares llmauth's (the token helper `llmauth-token`,
+    /// a tool's helper command).
+    pub fn command_of(&self, program: &Path, args: &[&str]) -> Command {
+        let mut command = Command::new(program);
         command.args(args);
         for name in SCRUBBED {
             command.env_remove(name);
@@ -193,6 +200,18 @@ impl Sandbox {
     /// When the process cannot start or outlives [`RUN_LIMIT`].
     pub fn run(&self, args: &[&str]) -> Finished {
         let child = self.command(args).spawn().expect("start llmauth");
+        wait(child, RUN_LIMIT)
+    }
+
+    /// Runs `program <args>` to completion in this sandbox.
+    ///
+    /// # Panics
+    /// When the process cannot start or outlives [`RUN_LIMIT`].
+    pub fn run_program(&self, program: &Path, args: &[&str]) -> Finished {
+        let child = self
+            .command_of(program, args)
+            .spawn()
+            .expect("start the program");
         wait(child, RUN_LIMIT)
     }
 

@@ -17,6 +17,7 @@ mod cli {
     mod keyring;
     mod last_error;
     mod leaks;
+    mod lean;
     mod login;
     mod ownership;
     mod providers;

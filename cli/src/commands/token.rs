@@ -27,7 +27,7 @@ pub(crate) fn run(app: &App, args: &TokenArgs) -> Result<(), Failure> {
     let interaction = interaction(args.non_interactive, args.skip_browser);
     // Without a configuration there is no session to record a failure for; `status`
     // reports the configuration problem itself.
-    let config = app.config()?;
+    let config = app.config_for_token()?;
     let key = config.session_key();
     let goal = TokenGoal {
         min_valid: args.min_valid.unwrap_or(Duration::ZERO),
@@ -74,7 +74,7 @@ fn kind(args: &TokenArgs, config: &Config) -> TokenKind {
 /// Prints the token (or its JSON line) on stdout after checking it is safe to print.
 /// The JSON keeps the token under `access_token` (what tools read) and says which kind
 /// it is.
-fn print(
+pub(crate) fn print(
     token: &AccessToken,
     expires_at: Option<UnixTime>,
     kind: TokenKind,

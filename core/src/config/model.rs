@@ -9,7 +9,7 @@ use core::time::Duration;
 use super::error::FieldError;
 use super::raw::ConfiguredTool;
 use crate::provider::Provider;
-use crate::store::SessionKey;
+use crate::store::{Backend, SessionKey};
 
 /// A complete, valid configuration, with every default filled in.
 ///
@@ -92,6 +92,16 @@ pub enum SecretsBackend {
 }
 
 impl SecretsBackend {
+    /// The backend this setting names; `None` for `auto`, which the record of the first
+    /// probe settles ([`choose_backend`](crate::store::choose_backend)).
+    pub fn named(self) -> Option<Backend> {
+        match self {
+            Self::Auto => None,
+            Self::Keyring => Some(Backend::Keyring),
+            Self::File => Some(Backend::File),
+        }
+    }
+
     /// The spelling used in `config.yaml` and on the command line.
     pub fn as_str(self) -> &'static str {
         match self {

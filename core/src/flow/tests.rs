@@ -1709,3 +1709,4 @@ fn a_browser_only_call_without_a_browser_fails_instead_of_printing_a_url() {
 }
 
 mod providers;
+mod read_only;

@@ -111,13 +111,7 @@ impl sealed::Machine<Credential> for TokenGoal {
         entropy: Entropy,
         _now: UnixTime,
     ) -> (TokenState, Progress<Credential>) {
-        let slot = shell.ctx.backend.access_slot(shell.key());
-        shell.perform(Intent::Read(slot), TokenStep(Step::CacheRead));
-        let state = TokenState {
-            goal: self,
-            entropy: Some(entropy),
-        };
-        (state, Ok(None))
+        start(self, shell, Some(entropy))
     }
 
     fn on_result(
@@ -172,6 +166,18 @@ impl sealed::Machine<Credential> for TokenGoal {
         authorize::on_wake(shell, step, now)
             .then(|verified| Token { state, shell }.persist_sign_in(verified))
     }
+}
+
+/// Reads the stored access token first. Without `entropy` the flow can never sign in
+/// ([`TokenFlow::read_only`](super::TokenFlow::read_only)).
+pub(super) fn start(
+    goal: TokenGoal,
+    shell: &mut Shell<TokenStep>,
+    entropy: Option<Entropy>,
+) -> (TokenState, Progress<Credential>) {
+    let slot = shell.ctx.backend.access_slot(shell.key());
+    shell.perform(Intent::Read(slot), TokenStep(Step::CacheRead));
+    (TokenState { goal, entropy }, Ok(None))
 }
 
 impl Token<'_> {

@@ -1,5 +1,6 @@
-//! The commands tools run to get a token: `llmauth token` as a shell command line (Claude
-//! Code), as a program and arguments (Codex), and as a small shim script (Claude Desktop).
+//! The commands tools run to get a token — `llmauth-token`, or `llmauth token` where the
+//! lean binary is not installed — as a shell command line (Claude Code), as a program and
+//! arguments (Codex), and as a small shim script (Claude Desktop).
 
 use super::tool::Platform;
 
@@ -14,12 +15,26 @@ pub struct Helper {
     /// The config file to pass with `--config`, when it is not the default one (a tool
     /// runs the helper without our environment, so it would read the default).
     pub config: Option<String>,
+    /// The absolute path of `llmauth-token` beside [`program`](Self::program), when it
+    /// is installed there: tools run it instead of `llmauth token`, since it answers from
+    /// the stored token without loading the rest of llmauth (and runs `llmauth token`
+    /// itself for everything else).
+    pub lean: Option<String>,
 }
 
 impl Helper {
-    /// The arguments after the program for a token call, `--config` included when needed.
+    /// The program a tool runs for a token: `llmauth-token` when installed, else llmauth.
+    pub fn token_program(&self) -> &str {
+        self.lean.as_deref().unwrap_or(&self.program)
+    }
+
+    /// The arguments after [`token_program`](Self::token_program) for a token call:
+    /// `token` for llmauth itself, `extra`, and `--config` when needed.
     pub fn token_args(&self, extra: &[&str]) -> Vec<String> {
-        let mut args = vec!["token".to_owned()];
+        let mut args = Vec::new();
+        if self.lean.is_none() {
+            args.push("token".to_owned());
+        }
         args.extend(extra.iter().map(|a| (*a).to_owned()));
         if let Some(config) = &self.config {
             args.push("--config".to_owned());
@@ -28,16 +43,21 @@ impl Helper {
         args
     }
 
+    /// Whether a token call names the binary by its absolute path (always, except `llmauth
+    /// token` when `llmauth` on PATH is this binary).
+    pub fn names_a_path(&self) -> bool {
+        self.lean.is_some() || !self.on_path
+    }
+
     /// A command line for a tool that runs it through the shell (`/bin/sh`, `cmd.exe` on
-    /// Windows): `llmauth token`, or the quoted absolute path when `llmauth` on PATH is not
-    /// this binary.
+    /// Windows): the quoted absolute path of `llmauth-token`; without it, `llmauth token`,
+    /// or the quoted absolute path when `llmauth` on PATH is not this binary.
     pub fn shell_command(&self, platform: Platform) -> String {
-        let program = if self.on_path {
-            "llmauth".to_owned()
+        let mut line = if self.names_a_path() {
+            quote(self.token_program(), platform)
         } else {
-            quote(&self.program, platform)
+            "llmauth".to_owned()
         };
-        let mut line = program;
         for arg in self.token_args(&[]) {
             line.push(' ');
             line.push_str(&quote(&arg, platform));
@@ -45,44 +65,33 @@ impl Helper {
         line
     }
 
-    /// The credential-helper shim for Claude Desktop: runs `llmauth token`, letting it log
-    /// in only when Claude Desktop says a person is waiting (`CLAUDE_HELPER_CONTEXT=
+    /// The credential-helper shim for Claude Desktop: runs the token program, letting it
+    /// log in only when Claude Desktop says a person is waiting (`CLAUDE_HELPER_CONTEXT=
     /// interactive`); every other context (background refresh, scheduled task) must not
     /// prompt.
     pub fn shim(&self, platform: Platform) -> String {
         let interactive = self.token_args(&[]);
         let background = self.token_args(&["--non-interactive"]);
+        let program = quote(self.token_program(), platform);
+        let line = |args: &[String]| {
+            let mut line = program.clone();
+            for arg in args {
+                line.push(' ');
+                line.push_str(&quote(arg, platform));
+            }
+            line
+        };
         match platform {
-            Platform::Linux | Platform::Mac => {
-                let line = |args: &[String]| {
-                    let mut line = format!("exec {}", quote(&self.program, platform));
-                    for arg in args {
-                        line.push(' ');
-                        line.push_str(&quote(arg, platform));
-                    }
-                    line
-                };
-                format!(
-                    "#!/bin/sh\n# Written by `llmauth setup` for Claude Desktop; removed by `llmauth teardown`.\nif [ \"${{CLAUDE_HELPER_CONTEXT:-}}\" = interactive ]; then\n  {}\nfi\n{}\n",
-                    line(&interactive),
-                    line(&background)
-                )
-            }
-            Platform::Windows => {
-                let line = |args: &[String]| {
-                    let mut line = quote(&self.program, platform);
-                    for arg in args {
-                        line.push(' ');
-                        line.push_str(&quote(arg, platform));
-                    }
-                    line
-                };
-                format!(
-                    "@echo off\r\nrem Written by `llmauth setup` for Claude Desktop; removed by `llmauth teardown`.\r\nif \"%CLAUDE_HELPER_CONTEXT%\"==\"interactive\" (\r\n  {}\r\n) else (\r\n  {}\r\n)\r\nexit /b %ERRORLEVEL%\r\n",
-                    line(&interactive),
-                    line(&background)
-                )
-            }
+            Platform::Linux | Platform::Mac => format!(
+                "#!/bin/sh\n# Written by `llmauth setup` for Claude Desktop; removed by `llmauth teardown`.\nif [ \"${{CLAUDE_HELPER_CONTEXT:-}}\" = interactive ]; then\n  exec {}\nfi\nexec {}\n",
+                line(&interactive),
+                line(&background)
+            ),
+            Platform::Windows => format!(
+                "@echo off\r\nrem Written by `llmauth setup` for Claude Desktop; removed by `llmauth teardown`.\r\nif \"%CLAUDE_HELPER_CONTEXT%\"==\"interactive\" (\r\n  {}\r\n) else (\r\n  {}\r\n)\r\nexit /b %ERRORLEVEL%\r\n",
+                line(&interactive),
+                line(&background)
+            ),
         }
     }
 }
@@ -117,6 +126,14 @@ mod tests {
             program: program.into(),
             on_path,
             config: config.map(str::to_owned),
+            lean: None,
+        }
+    }
+
+    fn lean(program: &str, lean: &str, config: Option<&str>) -> Helper {
+        Helper {
+            lean: Some(lean.into()),
+            ..helper(program, true, config)
         }
     }
 
@@ -134,6 +151,31 @@ mod tests {
         assert_eq!(
             helper("C:\\Program Files\\llmauth.exe", false, None).shell_command(Platform::Windows),
             "\"C:\\Program Files\\llmauth.exe\" token"
+        );
+    }
+
+    #[test]
+    fn the_lean_binary_is_named_by_its_path_without_token() {
+        let wired = lean("/usr/bin/llmauth", "/usr/bin/llmauth-token", None);
+        assert_eq!(
+            wired.shell_command(Platform::Linux),
+            "/usr/bin/llmauth-token"
+        );
+        assert_eq!(wired.token_program(), "/usr/bin/llmauth-token");
+        assert!(wired.names_a_path());
+        let with_config = lean("/o t/llmauth", "/o t/llmauth-token", Some("/c.yaml"));
+        assert_eq!(
+            with_config.shell_command(Platform::Linux),
+            "'/o t/llmauth-token' --config /c.yaml"
+        );
+        assert_eq!(
+            with_config.token_args(&["--non-interactive"]),
+            ["--non-interactive", "--config", "/c.yaml"]
+        );
+        let shim = with_config.shim(Platform::Linux);
+        assert!(
+            shim.ends_with("exec '/o t/llmauth-token' --non-interactive --config /c.yaml\n"),
+            "{shim}"
         );
     }
 

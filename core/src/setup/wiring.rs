@@ -331,7 +331,7 @@ pub fn files(
                     set(&provider(&["wire_api"]), json!("responses")),
                     set(
                         &provider(&["auth", "command"]),
-                        json!(settings.helper.program),
+                        json!(settings.helper.token_program()),
                     ),
                     set(&provider(&["auth", "args"]), json!(args)),
                     HelperTtl::CODEX.edit(settings.interval),
@@ -466,16 +466,17 @@ pub fn files(
     })
 }
 
-/// The absolute path of llmauth that `tool`'s files name, if they name one (`status`
-/// warns when an upgrade moved it): Codex and the Claude Desktop shim always do; Claude
-/// Code does when `llmauth` on PATH is another binary; proxy-mode tools name no program.
+/// The absolute path of the token program (`llmauth-token`, or llmauth) that `tool`'s
+/// files name, if they name one (`status` warns when an upgrade moved it): Codex and the
+/// Claude Desktop shim always do; Claude Code does unless it runs `llmauth token` from
+/// PATH; proxy-mode tools name no program.
 pub fn helper_program(tool: Tool, helper: &Helper) -> Option<String> {
     let names_path = match tool {
-        Tool::ClaudeCode => !helper.on_path,
+        Tool::ClaudeCode => helper.names_a_path(),
         Tool::Codex | Tool::ClaudeDesktop => true,
         Tool::GeminiCli | Tool::Vscode | Tool::VscodeInsiders | Tool::Cursor | Tool::Xcode => false,
     };
-    names_path.then(|| helper.program.clone())
+    names_path.then(|| helper.token_program().to_owned())
 }
 
 /// What the settings of a run need the runtime to find out, given the tools it wires.
@@ -693,6 +694,16 @@ mod tests {
         assert_eq!(helper_program(Tool::GeminiCli, &helper), None);
         helper.on_path = false;
         assert!(helper_program(Tool::ClaudeCode, &helper).is_some());
+        // With llmauth-token beside it, every helper names that by its path.
+        helper.on_path = true;
+        helper.lean = Some("/usr/local/bin/llmauth-token".to_owned());
+        for tool in [Tool::ClaudeCode, Tool::Codex, Tool::ClaudeDesktop] {
+            assert_eq!(
+                helper_program(tool, &helper).as_deref(),
+                Some("/usr/local/bin/llmauth-token"),
+                "{tool:?}"
+            );
+        }
 
         let needs = Needs::of(&[Tool::Codex, Tool::Cursor]);
         assert!(needs.local_key && !needs.anthropic_prefix && !needs.desktop_document_id);

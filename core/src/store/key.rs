@@ -34,6 +34,14 @@ impl SessionKey {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A key written out before ([`as_str`](Self::as_str)), checked: 16 lowercase hex
+    /// digits, or `None`.
+    pub fn from_hex(text: &str) -> Option<Self> {
+        let well_formed =
+            text.len() == 16 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        well_formed.then(|| Self(text.to_owned()))
+    }
 }
 
 impl fmt::Display for SessionKey {
@@ -86,11 +94,14 @@ pub fn discovery_key(issuer: &str) -> String {
     hex_prefix(&Sha256::digest(issuer.as_bytes()), 8)
 }
 
-fn hex_prefix(digest: &[u8], bytes: usize) -> String {
+/// The first `bytes` bytes of `digest`, as lowercase hex.
+pub(crate) fn hex_prefix(digest: &[u8], bytes: usize) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     digest
         .iter()
         .take(bytes)
-        .map(|b| format!("{b:02x}"))
+        .flat_map(|b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 0xf)]])
+        .map(char::from)
         .collect()
 }
 
@@ -103,6 +114,16 @@ mod tests {
         // python3: hashlib.sha256(b"https://gw\0https://idp\0cid\0").hexdigest()[:16]
         let key = SessionKey::derive("https://gw", "https://idp", "cid", "");
         assert_eq!(key.as_str(), "5aa4b7c2d92cc14d");
+        assert_eq!(SessionKey::from_hex(key.as_str()), Some(key));
+        for bad in [
+            "",
+            "5aa4b7c2d92cc14",
+            "5AA4B7C2D92CC14D",
+            "5aa4b7c2d92cc14g",
+            "../../etc/passwd",
+        ] {
+            assert_eq!(SessionKey::from_hex(bad), None, "{bad}");
+        }
     }
 
     // Vectors computed independently with Python:

@@ -7,6 +7,8 @@
 //! naming the path and the command that fixes it. Nothing is repaired silently: a
 //! directory someone else owns, or could write, may hold anything by now.
 
+use core::fmt;
+
 use super::slot::{StoreError, StoreErrorKind};
 
 /// What the runtime found out about a path in llmauth's state, without judging it.
@@ -42,7 +44,7 @@ pub enum PathKind {
 /// A [`StoreError`] of kind [`StoreErrorKind::InsecurePermissions`] for a secret file,
 /// and [`StoreErrorKind::UntrustedState`] for anything else, whose detail names the path,
 /// what is wrong and the `chmod` or `chown` that fixes it.
-pub fn judge(path: &str, facts: PathFacts) -> Result<(), StoreError> {
+pub fn judge(path: impl fmt::Display, facts: PathFacts) -> Result<(), StoreError> {
     let kind = match facts.kind {
         PathKind::Secret => StoreErrorKind::InsecurePermissions,
         PathKind::Directory | PathKind::File => StoreErrorKind::UntrustedState,

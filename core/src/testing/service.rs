@@ -11,6 +11,7 @@ pub fn spec() -> ServiceSpec {
             program: "/usr/local/bin/llmauth".into(),
             on_path: true,
             config: None,
+            lean: None,
         },
         state_dir: None,
         port: 14000,

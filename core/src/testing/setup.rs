@@ -36,6 +36,7 @@ pub fn settings() -> Settings {
             program: "/usr/local/bin/llmauth".into(),
             on_path: true,
             config: None,
+            lean: None,
         },
         interval: Duration::from_secs(100),
         ca_file: Some("/etc/ca.pem".into()),

@@ -118,6 +118,11 @@ pub(super) fn running_binary() -> std::io::Result<(PathBuf, bool)> {
     Ok((exe, on_path))
 }
 
+/// The lean `llmauth-token` installed beside the llmauth at `program`, if it is there.
+pub(super) fn lean_binary(program: &Path) -> Option<PathBuf> {
+    crate::paths::lean_binary_of(program).filter(|lean| is_executable(lean))
+}
+
 /// Where the config file is when neither `--config` nor `LLMAUTH_CONFIG` says otherwise.
 pub(super) fn default_config_file() -> Option<PathBuf> {
     let os = match current_platform() {

@@ -15,7 +15,7 @@ use llmauth_core::setup::tool::{Environment, Tool, claude_desktop_library};
 use llmauth_core::setup::wiring::{self, Needs, Settings, shim_file_name};
 use llmauth_core::token::helper_interval;
 
-use super::detect::{default_config_file, running_binary};
+use super::detect::{default_config_file, lean_binary, running_binary};
 use super::files::read_tool_file;
 use super::probe::probe_status;
 use super::receipts;
@@ -144,7 +144,8 @@ fn desktop_document_id(paths: &Paths, env: &Environment) -> Result<String, Setup
 /// # Errors
 /// The OS random source failed.
 /// How tools (and the proxy's service) run this llmauth: its absolute path, whether
-/// `llmauth` on PATH is this binary, and `--config` when the config is not the default.
+/// `llmauth` on PATH is this binary, `llmauth-token` when it is installed beside it, and
+/// `--config` when the config is not the default.
 ///
 /// # Errors
 /// [`SetupError::RunningBinary`] when the running binary cannot be located.
@@ -152,6 +153,7 @@ pub fn helper(paths: &Paths) -> Result<Helper, SetupError> {
     let (program, on_path) =
         running_binary().map_err(|e| SetupError::RunningBinary(e.to_string()))?;
     Ok(Helper {
+        lean: lean_binary(&program).map(|lean| lean.to_string_lossy().into_owned()),
         program: program.to_string_lossy().into_owned(),
         on_path,
         config: non_default_config(&paths.config_file),

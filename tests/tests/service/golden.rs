@@ -35,6 +35,7 @@ fn spec(program: &str, config: &str, state_dir: &str, log_file: &str) -> Service
             program: program.into(),
             on_path: false,
             config: Some(config.into()),
+            lean: None,
         },
         state_dir: Some(state_dir.into()),
         port: 14000,

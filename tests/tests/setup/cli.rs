@@ -45,6 +45,11 @@ fn llmauth() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_llmauth-under-test"))
 }
 
+/// The lean token helper built beside it, which setup wires tools to.
+fn lean() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_llmauth-under-test-token"))
+}
+
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(
         Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -171,8 +176,8 @@ fn every_tool_set_up_then_torn_down_leaves_home_as_it_was() {
     let settings = read(&claude);
     assert!(
         settings.contains(&format!(
-            "\"apiKeyHelper\": \"{} token {config_arg}\"",
-            llmauth().display()
+            "\"apiKeyHelper\": \"{} {config_arg}\"",
+            lean().display()
         )),
         "{settings}"
     );
@@ -203,7 +208,7 @@ fn every_tool_set_up_then_torn_down_leaves_home_as_it_was() {
     let toml = read(&codex);
     assert!(toml.contains("model_provider = \"llmauth\"\r\n"), "{toml}");
     assert!(
-        toml.contains(&format!("command = \"{}\"\r\n", llmauth().display())),
+        toml.contains(&format!("command = \"{}\"\r\n", lean().display())),
         "{toml}"
     );
     let key = read(&sandbox.state_dir().join("proxy.key"))
@@ -256,7 +261,10 @@ fn every_tool_set_up_then_torn_down_leaves_home_as_it_was() {
     );
     let shim = PathBuf::from(document["inferenceCredentialHelper"].as_str().unwrap());
     assert_eq!(mode(&shim), 0o700);
-    assert!(read(&shim).contains("--non-interactive"));
+    assert!(read(&shim).contains(&format!(
+        "exec {} --non-interactive --config",
+        lean().display()
+    )));
     for receipt in std::fs::read_dir(sandbox.state_dir().join("receipts")).unwrap() {
         assert_eq!(mode(&receipt.unwrap().path()), 0o600);
     }

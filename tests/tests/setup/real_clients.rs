@@ -15,6 +15,9 @@ use llmauth_tests::gateway::{GatewayRequest, TestGateway};
 use llmauth_tests::idp::{GrantType, IdpOptions, TestIdp};
 use llmauth_tests::sandbox::{Finished, Sandbox, wait};
 
+/// The lean token helper setup wires tools to (beside `llmauth-under-test`).
+const LEAN: &str = env!("CARGO_BIN_EXE_llmauth-under-test-token");
+
 /// How long a real client may take to answer one prompt.
 const CLIENT_LIMIT: Duration = Duration::from_secs(180);
 
@@ -168,8 +171,8 @@ fn claude_code_answers_through_the_gateway_with_a_token_from_llmauth() {
         serde_json::from_slice(&std::fs::read(&settings_file).unwrap()).unwrap();
     let helper = settings["apiKeyHelper"].as_str().unwrap();
     assert!(
-        helper.starts_with(env!("CARGO_BIN_EXE_llmauth-under-test")),
-        "llmauth is not on PATH, so the helper names this binary: {helper}"
+        helper.starts_with(&format!("{LEAN} ")),
+        "the helper is the lean llmauth-token beside llmauth, by its path: {helper}"
     );
     assert_eq!(
         settings["env"]["NODE_EXTRA_CA_CERTS"],
@@ -288,6 +291,11 @@ fn codex_answers_through_the_gateway_with_a_token_from_llmauth() {
         setup.stderr.contains("CODEX_CA_CERTIFICATE="),
         "setup says how Codex trusts the CA: {}",
         setup.stderr
+    );
+    let config = std::fs::read_to_string(world.sandbox.home().join(".codex/config.toml")).unwrap();
+    assert!(
+        config.contains(&format!("command = \"{LEAN}\"\n")),
+        "Codex runs the lean llmauth-token: {config}"
     );
     world.gateway.clear_requests();
 
