@@ -18,12 +18,14 @@
 //! how to compare issuers.
 
 mod advice;
+mod concerns;
 mod detect;
 mod issuer;
 mod kinds;
 mod resolve;
 
 pub use advice::{issuer_mismatch_fix, known_cause, v1_issuer_fix};
+pub use concerns::{Concern, Concerning};
 pub use detect::{Reason, detect};
 pub use issuer::IssuerMatch;
 pub use kinds::{AudienceVia, CallbackHost, OfflineVia, Preset, ProviderSetting, TokenKind};
