@@ -53,6 +53,16 @@ impl Provider {
             && self.token_kind.value == TokenKind::Access
             && is_okta_org_server(issuer)
         {
+            let refused = self.token_kind.source == Source::Preset;
+            // Okta validates them itself, at its introspection endpoint (the
+            // @okta/jwt-verifier README; support.okta.com, quoted in
+            // okta/okta-jwt-verifier-python#16).
+            let unless = if refused {
+                ""
+            } else {
+                "; keep `--token-kind access` only if the gateway checks these tokens at \
+                 Okta's introspection endpoint"
+            };
             concerns.push(Concern {
                 about: Concerning::Issuer,
                 problem: format!(
@@ -63,21 +73,28 @@ impl Provider {
                 fix: format!(
                     "use a custom authorization server (`llmauth config set --issuer {}/oauth2/default`, \
                      or your server's issuer URI) or hand out the ID token, which a gateway can \
-                     verify (`--token-kind id`)",
+                     verify (`--token-kind id`){unless}",
                     issuer.trim_end_matches('/')
                 ),
-                refused: self.token_kind.source == Source::Preset,
+                refused,
             });
         }
         if self.preset == Preset::Authentik && !audience.is_empty() && audience != client_id {
+            let refused = self.audience_via.source == Source::Preset;
+            let unless = if refused {
+                ""
+            } else {
+                "; or keep it if your authentik now honours the audience_via you set (`llmauth \
+                 doctor` shows the aud it issues)"
+            };
             concerns.push(Concern {
                 about: Concerning::Audience,
                 problem: format!(
                     "authentik issues every token with aud = the client id, whatever is asked \
                      (goauthentik/authentik#14545), so no token will carry the audience {audience:?}"
                 ),
-                fix: CLIENT_AUDIENCE.to_owned(),
-                refused: self.audience_via.source == Source::Preset,
+                fix: format!("{CLIENT_AUDIENCE}{unless}"),
+                refused,
             });
         }
         concerns

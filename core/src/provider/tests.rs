@@ -486,6 +486,11 @@ fn presets_know_what_their_providers_cannot_serve() {
     let okta_named = with(org, Some(TokenKind::Access), None);
     let [named] = okta_named.concerns(org, "", "c").try_into().unwrap();
     assert!(!named.refused);
+    assert!(
+        named.fix.ends_with("Okta's introspection endpoint"),
+        "{named:?}"
+    );
+    assert!(!concern.fix.contains("introspection"), "{concern:?}");
     for fine in [
         with(org, Some(TokenKind::Id), None).concerns(org, "", "c"),
         with("https://acme.okta.com/oauth2/default", None, None).concerns(
@@ -519,6 +524,11 @@ fn presets_know_what_their_providers_cannot_serve() {
         .try_into()
         .unwrap();
     assert!(!named_audience.refused);
+    assert!(
+        named_audience
+            .fix
+            .contains("honours the audience_via you set")
+    );
 
     // When the gateway rejects a token, the preset's fix beats asking for an audience.
     let fix = preset.rejected_token_fix(authentik, "", "llm-cli").unwrap();

@@ -398,6 +398,7 @@ pub(crate) fn issue(
     match (&quirks.audience, audience) {
         // Cognito (R15): `client_id`, no `aud`.
         (AudienceRule::ClientIdOnly, _) => {}
+        (AudienceRule::Issuer, _) => access_claims["aud"] = json!(issuer),
         (AudienceRule::Client, _) | (_, None) => access_claims["aud"] = json!(client_id),
         // Auth0: the API and its own userinfo.
         (AudienceRule::AudienceParameter, Some(audience)) => {
