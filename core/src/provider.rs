@@ -13,6 +13,11 @@
 //!  llm.oidc.{audience_via, offline_via, callback_host, …} ──overrides──▶ Provider
 //! ```
 //!
+//! A preset also knows configurations its provider cannot serve ([`Concern`]: Okta's org
+//! authorization server handing out access tokens, an audience authentik cannot issue):
+//! validation refuses them when the preset chose the failing setting, and `status` and
+//! `doctor` warn when the configuration named it.
+//!
 //! Nothing provider-specific lives anywhere else: flows ask the [`Provider`]'s settings
 //! (carried in [`FlowSettings`](crate::flow::FlowSettings)) how to shape each request and
 //! how to compare issuers.

@@ -48,56 +48,73 @@ impl Provider {
     /// What this preset knows about `issuer`, `audience` and `client_id` (as configured;
     /// `""` when unset): every configuration whose tokens the gateway will reject.
     pub fn concerns(&self, issuer: &str, audience: &str, client_id: &str) -> Vec<Concern> {
-        let mut concerns = Vec::new();
-        if self.preset == Preset::Okta
+        [
+            self.okta_org_server(issuer),
+            self.authentik_audience(audience, client_id),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
+    /// Okta's org authorization server while the access token is handed out.
+    fn okta_org_server(&self, issuer: &str) -> Option<Concern> {
+        let applies = self.preset == Preset::Okta
             && self.token_kind.value == TokenKind::Access
-            && is_okta_org_server(issuer)
-        {
-            let refused = self.token_kind.source == Source::Preset;
-            // Okta validates them itself, at its introspection endpoint (the
-            // @okta/jwt-verifier README; support.okta.com, quoted in
-            // okta/okta-jwt-verifier-python#16).
-            let unless = if refused {
-                ""
-            } else {
-                "; keep `--token-kind access` only if the gateway checks these tokens at \
-                 Okta's introspection endpoint"
-            };
-            concerns.push(Concern {
-                about: Concerning::Issuer,
-                problem: format!(
-                    "{issuer} is Okta's org authorization server, whose access tokens are for \
-                     Okta's own APIs only (their aud is the org URL; Okta says no gateway \
-                     should validate them)"
-                ),
-                fix: format!(
-                    "use a custom authorization server (`llmauth config set --issuer {}/oauth2/default`, \
-                     or your server's issuer URI) or hand out the ID token, which a gateway can \
-                     verify (`--token-kind id`){unless}",
-                    issuer.trim_end_matches('/')
-                ),
-                refused,
-            });
+            && is_okta_org_server(issuer);
+        if !applies {
+            return None;
         }
-        if self.preset == Preset::Authentik && !audience.is_empty() && audience != client_id {
-            let refused = self.audience_via.source == Source::Preset;
-            let unless = if refused {
-                ""
-            } else {
-                "; or keep it if your authentik now honours the audience_via you set (`llmauth \
-                 doctor` shows the aud it issues)"
-            };
-            concerns.push(Concern {
-                about: Concerning::Audience,
-                problem: format!(
-                    "authentik issues every token with aud = the client id, whatever is asked \
-                     (goauthentik/authentik#14545), so no token will carry the audience {audience:?}"
-                ),
-                fix: format!("{CLIENT_AUDIENCE}{unless}"),
-                refused,
-            });
+        let refused = self.token_kind.source == Source::Preset;
+        // Okta checks them itself, at its introspection endpoint (the @okta/jwt-verifier
+        // README; support.okta.com, quoted in okta/okta-jwt-verifier-python#16).
+        let unless = if refused {
+            ""
+        } else {
+            "; keep `--token-kind access` only if the gateway checks these tokens at Okta's \
+             introspection endpoint"
+        };
+        Some(Concern {
+            about: Concerning::Issuer,
+            problem: format!(
+                "{issuer} is Okta's org authorization server, whose access tokens are for Okta's \
+                 own APIs only (their aud is the org URL; Okta says no gateway should validate \
+                 them)"
+            ),
+            fix: format!(
+                "use a custom authorization server (`llmauth config set --issuer {}/oauth2/default`, \
+                 or your server's issuer URI) or hand out the ID token, which a gateway can verify \
+                 (`--token-kind id`){unless}",
+                issuer.trim_end_matches('/')
+            ),
+            refused,
+        })
+    }
+
+    /// An audience authentik cannot issue: any but the client id.
+    fn authentik_audience(&self, audience: &str, client_id: &str) -> Option<Concern> {
+        if self.preset != Preset::Authentik || audience.is_empty() || audience == client_id {
+            return None;
         }
-        concerns
+        let refused = self.audience_via.source == Source::Preset;
+        let unless = if refused {
+            ""
+        } else {
+            "; or keep it if your authentik now honours the audience_via you set (`llmauth \
+             doctor` shows the aud it issues)"
+        };
+        Some(Concern {
+            about: Concerning::Audience,
+            problem: format!(
+                "authentik issues every token with aud = the client id, whatever is asked \
+                 (goauthentik/authentik#14545), so no token will carry the audience {audience:?}"
+            ),
+            fix: format!(
+                "remove it (`llmauth config set --audience \"\"`) and have the gateway accept \
+                 aud = llmauth's client id{unless}"
+            ),
+            refused,
+        })
     }
 
     /// What to do when the gateway rejects the token handed out, when this preset knows
@@ -122,10 +139,6 @@ impl Provider {
         }
     }
 }
-
-/// The fix for an audience authentik cannot issue.
-const CLIENT_AUDIENCE: &str = "remove it (`llmauth config set --audience \"\"`) and have the gateway accept aud = llmauth's \
-     client id";
 
 /// Okta's org authorization server: the issuer is the org's origin, without the
 /// `/oauth2/<id>` path of a custom authorization server.
