@@ -17,11 +17,10 @@ use super::{
 };
 use crate::setup::edit::Edit;
 use crate::setup::error::SetupError;
-use crate::setup::plan::plan_file;
+use crate::setup::plan::{FileSpec, FoundFile, plan_file};
 use crate::setup::receipt::{Format, RECEIPT_VERSION, Receipt};
 use crate::setup::tool::Environment;
-use crate::setup::transaction::{FoundFile, Step};
-use crate::setup::wiring::FileSpec;
+use crate::setup::transaction::Step;
 
 /// The files a manager's service consists of, in the order they are written.
 pub fn files(

@@ -20,13 +20,12 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::drift::{Drift, drift_file};
-use super::edit;
 use super::error::SetupError;
 use super::helper::Helper;
-use super::plan::plan_file;
+use super::plan::{FileSpec, FoundFile, plan_file};
 use super::receipt::{Format, RECEIPT_VERSION, Receipt};
 use super::tool::{Environment, Tool, location};
-use super::wiring::{FileSpec, helper_program};
+use super::wiring::helper_program;
 use crate::config::ConfiguredTool;
 
 /// The tools to configure: the one `--client` names, which must be installed, or every
@@ -58,65 +57,8 @@ pub fn select(
     Ok(vec![tool])
 }
 
-/// A tool file as the runtime found it, under its tool-file lock.
-#[derive(Clone, PartialEq, Eq)]
-pub struct FoundFile {
-    /// Where the content really is (the symlink's target for a link).
-    pub path: PathBuf,
-    /// The content; `None` when the file does not exist.
-    pub bytes: Option<Vec<u8>>,
-    /// The file exists and its owner may not write it.
-    pub read_only: bool,
-    /// The directories that would have to be created to hold it, outermost first.
-    pub missing_dirs: Vec<PathBuf>,
-    /// Who may do what with the existing file (Unix); `None` when it does not exist or
-    /// the platform has no permission bits.
-    pub access: Option<Access>,
-}
-
-/// The Unix permissions of an existing file, as far as setup cares.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Access {
-    /// Its permission bits (`0o7777`).
-    pub mode: u32,
-    /// It belongs to the user running setup.
-    pub own: bool,
-}
-
 /// Owner-only: what a file holding the local key is made.
 const PRIVATE: u32 = 0o600;
-
-impl FoundFile {
-    /// The content as text; `None` when the file does not exist.
-    ///
-    /// # Errors
-    /// [`SetupError::Unparsable`] when it is not UTF-8.
-    pub fn text(&self) -> Result<Option<&str>, SetupError> {
-        self.bytes
-            .as_deref()
-            .map(|bytes| edit::decode(bytes).map_err(|error| self.unparsable(error)))
-            .transpose()
-    }
-
-    /// `error` about this file.
-    pub(crate) fn unparsable(&self, error: edit::PatchError) -> SetupError {
-        SetupError::Unparsable {
-            path: self.path.clone(),
-            error,
-        }
-    }
-}
-
-impl fmt::Debug for FoundFile {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The content may hold a user's own API key.
-        f.debug_struct("FoundFile")
-            .field("path", &self.path)
-            .field("exists", &self.bytes.is_some())
-            .field("read_only", &self.read_only)
-            .finish_non_exhaustive()
-    }
-}
 
 /// One I/O action of setup, teardown or a rollback, for the runtime to perform.
 #[derive(Clone, PartialEq, Eq)]
@@ -524,6 +466,8 @@ fn main_file(files: &[FileSpec]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::setup::edit;
+    use crate::setup::plan::Access;
     use crate::setup::tool::Platform;
     use crate::setup::wiring::files;
     use crate::testing::setup::{environment, found, settings};
