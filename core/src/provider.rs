@@ -27,7 +27,7 @@ pub use advice::{issuer_mismatch_fix, known_cause, v1_issuer_fix};
 pub use detect::{Reason, detect};
 pub use issuer::IssuerMatch;
 pub use kinds::{AudienceVia, CallbackHost, OfflineVia, Preset, ProviderSetting, TokenKind};
-pub use resolve::{Choice, Provider, ProviderInputs, Redirect, RedirectUrl, Source};
+pub use resolve::{CALLBACK_PATH, Choice, Provider, ProviderInputs, Redirect, RedirectUrl, Source};
 
 #[cfg(test)]
 mod tests;
