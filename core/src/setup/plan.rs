@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use super::edit::{self, Edit, Note, PatchError};
 use super::error::SetupError;
-use super::receipt::{Entry, FileReceipt, Format};
+use super::receipt::{Entry, FileReceipt, Format, Receipt};
 
 /// One file setup writes for a tool.
 #[derive(Clone, PartialEq, Eq)]
@@ -72,6 +72,44 @@ impl FoundFile {
             .as_deref()
             .map(|bytes| edit::decode(bytes).map_err(|error| self.unparsable(error)))
             .transpose()
+    }
+
+    /// The content as text, when setup may write over it.
+    ///
+    /// # Errors
+    /// [`SetupError::Unparsable`] when it is not UTF-8, [`SetupError::ReadOnly`] when it
+    /// exists and its owner may not write it.
+    pub fn writable_text(&self) -> Result<Option<&str>, SetupError> {
+        let text = self.text()?;
+        if text.is_some() && self.read_only {
+            return Err(SetupError::ReadOnly(self.path.clone()));
+        }
+        Ok(text)
+    }
+
+    /// Plans `spec` over this file with [`plan_file`], given the receipt of the run so far
+    /// (which may record the file already) and `also_created`: directories someone else
+    /// creates for it, recorded with the missing ones so that they are removed again.
+    ///
+    /// # Errors
+    /// As [`Self::writable_text`], and [`SetupError::Unparsable`] when our keys cannot be
+    /// placed.
+    pub fn plan(
+        &self,
+        spec: &FileSpec,
+        receipt: &Receipt,
+        also_created: &[PathBuf],
+    ) -> Result<FilePlan, SetupError> {
+        let text = self.writable_text()?;
+        let target = self.path.to_string_lossy();
+        let dirs = self
+            .missing_dirs
+            .iter()
+            .chain(also_created)
+            .map(|d| d.to_string_lossy().into_owned())
+            .collect();
+        plan_file(spec, &target, text, receipt.file(&target), dirs)
+            .map_err(|error| self.unparsable(error))
     }
 
     /// `error` about this file.

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use super::drift::{Drift, drift_file};
 use super::error::SetupError;
 use super::helper::Helper;
-use super::plan::{FileSpec, FoundFile, plan_file};
+use super::plan::{FileSpec, FoundFile};
 use super::receipt::{Format, RECEIPT_VERSION, Receipt};
 use super::tool::{Environment, Tool, location};
 use super::wiring::helper_program;
@@ -173,32 +173,22 @@ impl ToolSetup {
     /// when the file already holds what setup wants and the receipt knows it).
     ///
     /// # Errors
-    /// [`SetupError::Unparsable`] or [`SetupError::ReadOnly`]; nothing is to be written
-    /// then.
+    /// [`SetupError::Unparsable`] or [`SetupError::ReadOnly`] (and, resuming,
+    /// [`SetupError::ChangedSinceSetup`]); nothing is to be written then.
     pub fn plan_file(
         &mut self,
         spec: &FileSpec,
         found: FoundFile,
     ) -> Result<Vec<Step>, SetupError> {
-        let text = found.text()?;
-        if text.is_some() && found.read_only {
-            return Err(SetupError::ReadOnly(found.path));
-        }
-        let target = found.path.to_string_lossy().into_owned();
         if self.keep_changed_files {
-            let recorded = self.receipt.file(&target);
+            let text = found.writable_text()?;
+            let recorded = self.receipt.file(&found.path.to_string_lossy());
             let drift = recorded.map(|file| drift_file(file, text));
             if !matches!(drift, Some(Ok(Drift::None))) {
                 return Err(SetupError::ChangedSinceSetup(found.path));
             }
         }
-        let dirs = found
-            .missing_dirs
-            .iter()
-            .map(|d| d.to_string_lossy().into_owned())
-            .collect();
-        let mut plan = plan_file(spec, &target, text, self.receipt.file(&target), dirs)
-            .map_err(|error| found.unparsable(error))?;
+        let mut plan = found.plan(spec, &self.receipt, &[])?;
         let privacy = privacy(spec, &found);
         let tightened = match privacy {
             Privacy::Tighten(mode) => Some(mode),
