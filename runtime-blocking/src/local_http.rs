@@ -13,7 +13,7 @@ const MAX_BODY: u64 = 64 * 1024;
 ///
 /// # Errors
 /// A short description when nothing answers in time.
-pub fn get(port: u16, path: &str, timeout: Duration) -> Result<(u16, String), String> {
+fn get(port: u16, path: &str, timeout: Duration) -> Result<(u16, String), String> {
     let agent = ureq::Agent::config_builder()
         .proxy(None)
         .http_status_as_error(false)
