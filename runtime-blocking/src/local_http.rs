@@ -1,5 +1,6 @@
 //! One plain-HTTP GET to a loopback service of ours (the proxy's health endpoint, for
-//! `status`, `proxy stop` and `doctor`): no proxy, no TLS, a short timeout, the body bounded.
+//! `status`, `proxy stop` and `doctor`): no proxy, no TLS, a short timeout, the body
+//! bounded.
 
 use std::time::Duration;
 
