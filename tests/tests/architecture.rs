@@ -15,7 +15,10 @@ fn root() -> PathBuf {
 /// Every `.rs` path the page names: in `code` spans and in link targets.
 fn named_files() -> Vec<String> {
     let in_code = PAGE.split('`').skip(1).step_by(2);
-    let linked = PAGE.split("](").skip(1).filter_map(|rest| rest.split(')').next());
+    let linked = PAGE
+        .split("](")
+        .skip(1)
+        .filter_map(|rest| rest.split(')').next());
     in_code
         .chain(linked)
         .flat_map(|span| span.split([' ', ',', '(', ')']))
@@ -100,7 +103,10 @@ fn core_imports_only_from_lower_layers() {
         };
         let text = std::fs::read_to_string(&file).unwrap();
         // Unit tests may use anything.
-        let code = text.split("#[cfg(test)]\nmod tests").next().unwrap_or_default();
+        let code = text
+            .split("#[cfg(test)]\nmod tests")
+            .next()
+            .unwrap_or_default();
         for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
             for (at, _) in line.match_indices("crate::") {
                 let path: String = line[at + "crate::".len()..]
