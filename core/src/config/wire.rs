@@ -130,15 +130,6 @@ impl Ctx {
         Ok(value)
     }
 
-    /// Reads the value of field `path`, whose key is at `key`.
-    fn value<'de, A, T>(&mut self, map: &mut A, path: String, key: Position) -> Result<T, A::Error>
-    where
-        A: MapAccess<'de>,
-        T: Deserialize<'de>,
-    {
-        self.within(path, key, |_| map.next_value())
-    }
-
     /// Marks the start of `path` (an entry or a key not read yet) as what is being read.
     fn at_start_of(&mut self, path: String) {
         self.current = Some(Current {
@@ -211,7 +202,13 @@ impl<'de> Visitor<'de> for TopSeed<'_> {
         while let Some(key) = map.next_key::<TopKey>()? {
             match key {
                 TopKey::Llm => {
-                    raw = section(&mut map, self.ctx, "llm".to_owned(), Position::START)?;
+                    let llm = Field {
+                        map: &mut map,
+                        ctx: &mut *self.ctx,
+                        path: "llm".to_owned(),
+                        key: Position::START,
+                    };
+                    raw = llm.section()?;
                 }
                 TopKey::Other => {
                     map.next_value::<IgnoredAny>()?;
@@ -281,16 +278,45 @@ impl<'de> Visitor<'de> for TopKeyVisitor {
 
 /// A mapping under `llm:` whose keys are known in advance.
 trait Section: Default {
-    /// Reads the value of `key` (at `position`) into `self`, or returns `false` when the key
-    /// is unknown (its value is then skipped by the caller).
+    /// Reads the value of `key` into `self`, or returns `false` when the key is unknown
+    /// (its value is then skipped by the caller).
     fn read_field<'de, A: MapAccess<'de>>(
         &mut self,
         key: &str,
-        position: Position,
-        path: &str,
-        map: &mut A,
-        ctx: &mut Ctx,
+        field: Field<'_, A>,
     ) -> Result<bool, A::Error>;
+}
+
+/// The value of one key of a section, about to be read: the map it is in, and the field's
+/// path and place for messages.
+struct Field<'a, A> {
+    map: &'a mut A,
+    ctx: &'a mut Ctx,
+    path: String,
+    key: Position,
+}
+
+impl<'de, A: MapAccess<'de>> Field<'_, A> {
+    /// The value, as `T`.
+    fn value<T: Deserialize<'de>>(self) -> Result<T, A::Error> {
+        self.ctx
+            .within(self.path, self.key, |_| self.map.next_value())
+    }
+
+    /// A nested section.
+    fn section<T: Section>(self) -> Result<T, A::Error> {
+        let path = self.path.clone();
+        self.ctx.within(self.path, self.key, |ctx| {
+            self.map.next_value_seed(SectionSeed::<T>::new(ctx, path))
+        })
+    }
+
+    /// `llm.configured_tools`, each entry named by its index.
+    fn tools(self) -> Result<Option<Vec<ConfiguredTool>>, A::Error> {
+        self.ctx.within(self.path, self.key, |ctx| {
+            self.map.next_value_seed(ToolsSeed { ctx })
+        })
+    }
 }
 
 /// Reads a [`Section`] at `path`, recording unknown keys.
@@ -335,9 +361,16 @@ impl<'de, T: Section> Visitor<'de> for SectionSeed<'_, T> {
                 break;
             };
             let position = Position::of(&key);
-            if !section.read_field(&key.value, position, &self.path, &mut map, self.ctx)? {
+            let path = format!("{}.{}", self.path, key.value);
+            let field = Field {
+                map: &mut map,
+                ctx: &mut *self.ctx,
+                path: path.clone(),
+                key: position,
+            };
+            if !section.read_field(&key.value, field)? {
                 self.ctx.unknown.push(Unknown {
-                    path: format!("{}.{}", self.path, key.value),
+                    path,
                     line: position.line,
                 });
                 map.next_value::<IgnoredAny>()?;
@@ -384,52 +417,27 @@ impl<'de> Visitor<'de> for ToolsSeed<'_> {
     }
 }
 
-/// The field path `section.key`.
-fn join(section: &str, key: &str) -> String {
-    format!("{section}.{key}")
-}
-
 impl Section for RawConfig {
     fn read_field<'de, A: MapAccess<'de>>(
         &mut self,
         key: &str,
-        position: Position,
-        path: &str,
-        map: &mut A,
-        ctx: &mut Ctx,
+        field: Field<'_, A>,
     ) -> Result<bool, A::Error> {
-        let field = join(path, key);
         match key {
-            "version" => self.version = ctx.value(map, field, position)?,
-            "gateway_url" => self.gateway_url = ctx.value(map, field, position)?,
-            "oidc" => self.oidc = section(map, ctx, field, position)?,
-            "proxy" => self.proxy = section(map, ctx, field, position)?,
-            "tls" => self.tls = section(map, ctx, field, position)?,
-            "secrets" => self.secrets = section(map, ctx, field, position)?,
-            "setup" => self.setup = section(map, ctx, field, position)?,
-            "models" => self.models = ctx.value(map, field, position)?,
-            "bedrock" => self.bedrock = section(map, ctx, field, position)?,
-            "configured_tools" => {
-                self.configured_tools = ctx.within(field, position, |ctx| {
-                    map.next_value_seed(ToolsSeed { ctx })
-                })?;
-            }
+            "version" => self.version = field.value()?,
+            "gateway_url" => self.gateway_url = field.value()?,
+            "oidc" => self.oidc = field.section()?,
+            "proxy" => self.proxy = field.section()?,
+            "tls" => self.tls = field.section()?,
+            "secrets" => self.secrets = field.section()?,
+            "setup" => self.setup = field.section()?,
+            "models" => self.models = field.value()?,
+            "bedrock" => self.bedrock = field.section()?,
+            "configured_tools" => self.configured_tools = field.tools()?,
             _ => return Ok(false),
         }
         Ok(true)
     }
-}
-
-/// Reads a nested section.
-fn section<'de, A: MapAccess<'de>, T: Section>(
-    map: &mut A,
-    ctx: &mut Ctx,
-    path: String,
-    position: Position,
-) -> Result<T, A::Error> {
-    ctx.within(path.clone(), position, |ctx| {
-        map.next_value_seed(SectionSeed::<T>::new(ctx, path))
-    })
 }
 
 /// A section whose keys each read straight into the field of the same name.
@@ -439,14 +447,10 @@ macro_rules! leaf_section {
             fn read_field<'de, A: MapAccess<'de>>(
                 &mut self,
                 key: &str,
-                position: Position,
-                path: &str,
-                map: &mut A,
-                ctx: &mut Ctx,
+                field: Field<'_, A>,
             ) -> Result<bool, A::Error> {
-                let field = join(path, key);
                 match key {
-                    $(stringify!($field) => self.$field = ctx.value(map, field, position)?,)*
+                    $(stringify!($field) => self.$field = field.value()?,)*
                     _ => return Ok(false),
                 }
                 Ok(true)
@@ -496,10 +500,7 @@ impl Section for ConfiguredTool {
     fn read_field<'de, A: MapAccess<'de>>(
         &mut self,
         key: &str,
-        position: Position,
-        path: &str,
-        map: &mut A,
-        ctx: &mut Ctx,
+        field: Field<'_, A>,
     ) -> Result<bool, A::Error> {
         let target = match key {
             "tool" => &mut self.tool,
@@ -508,9 +509,7 @@ impl Section for ConfiguredTool {
             _ => return Ok(false),
         };
         // A missing or null entry stays empty; validation names it.
-        *target = ctx
-            .value::<_, Option<String>>(map, join(path, key), position)?
-            .unwrap_or_default();
+        *target = field.value::<Option<String>>()?.unwrap_or_default();
         Ok(true)
     }
 }
