@@ -34,7 +34,7 @@ pub use concerns::{Concern, Concerning};
 pub use detect::{Reason, detect};
 pub use issuer::IssuerMatch;
 pub use kinds::{AudienceVia, CallbackHost, OfflineVia, Preset, ProviderSetting, TokenKind};
-pub use resolve::{Choice, Provider, ProviderInputs, Redirect, RedirectUrl, Source};
+pub use resolve::{CALLBACK_PATH, Choice, Provider, ProviderInputs, Redirect, RedirectUrl, Source};
 
 #[cfg(test)]
 mod tests;

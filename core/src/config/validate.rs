@@ -11,10 +11,11 @@ use std::str::FromStr;
 use core::time::Duration;
 use url::{Host, Url};
 
+use super::defaults;
 use super::duration::parse_duration;
 use super::error::{ConfigError, FieldError, required_field_error};
 use super::field;
-use super::model::{Config, SecretsBackend, defaults};
+use super::model::{Config, SecretsBackend};
 use super::raw::{ConfiguredTool, RawConfig, RawOidc};
 use crate::net::is_loopback_url;
 use crate::provider::{AudienceVia, Concerning, Preset, Provider, ProviderInputs, RedirectUrl};

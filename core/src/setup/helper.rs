@@ -37,12 +37,7 @@ impl Helper {
         } else {
             quote(&self.program, platform)
         };
-        let mut line = program;
-        for arg in self.token_args(&[]) {
-            line.push(' ');
-            line.push_str(&quote(&arg, platform));
-        }
-        line
+        command_line(program, &self.token_args(&[]), platform)
     }
 
     /// The credential-helper shim for Claude Desktop: runs `llmauth token`, letting it log
@@ -50,41 +45,38 @@ impl Helper {
     /// interactive`); every other context (background refresh, scheduled task) must not
     /// prompt.
     pub fn shim(&self, platform: Platform) -> String {
-        let interactive = self.token_args(&[]);
-        let background = self.token_args(&["--non-interactive"]);
+        let line = |extra: &[&str]| {
+            command_line(
+                quote(&self.program, platform),
+                &self.token_args(extra),
+                platform,
+            )
+        };
+        let interactive = line(&[]);
+        let background = line(&["--non-interactive"]);
         match platform {
             Platform::Linux | Platform::Mac => {
-                let line = |args: &[String]| {
-                    let mut line = format!("exec {}", quote(&self.program, platform));
-                    for arg in args {
-                        line.push(' ');
-                        line.push_str(&quote(arg, platform));
-                    }
-                    line
-                };
                 format!(
-                    "#!/bin/sh\n# Written by `llmauth setup` for Claude Desktop; removed by `llmauth teardown`.\nif [ \"${{CLAUDE_HELPER_CONTEXT:-}}\" = interactive ]; then\n  {}\nfi\n{}\n",
-                    line(&interactive),
-                    line(&background)
+                    "#!/bin/sh\n# Written by `llmauth setup` for Claude Desktop; removed by `llmauth teardown`.\nif [ \"${{CLAUDE_HELPER_CONTEXT:-}}\" = interactive ]; then\n  exec {interactive}\nfi\nexec {background}\n"
                 )
             }
             Platform::Windows => {
-                let line = |args: &[String]| {
-                    let mut line = quote(&self.program, platform);
-                    for arg in args {
-                        line.push(' ');
-                        line.push_str(&quote(arg, platform));
-                    }
-                    line
-                };
                 format!(
-                    "@echo off\r\nrem Written by `llmauth setup` for Claude Desktop; removed by `llmauth teardown`.\r\nif \"%CLAUDE_HELPER_CONTEXT%\"==\"interactive\" (\r\n  {}\r\n) else (\r\n  {}\r\n)\r\nexit /b %ERRORLEVEL%\r\n",
-                    line(&interactive),
-                    line(&background)
+                    "@echo off\r\nrem Written by `llmauth setup` for Claude Desktop; removed by `llmauth teardown`.\r\nif \"%CLAUDE_HELPER_CONTEXT%\"==\"interactive\" (\r\n  {interactive}\r\n) else (\r\n  {background}\r\n)\r\nexit /b %ERRORLEVEL%\r\n"
                 )
             }
         }
     }
+}
+
+/// `program` (already quoted) followed by `args`, each quoted for the platform's shell.
+fn command_line(program: String, args: &[String], platform: Platform) -> String {
+    let mut line = program;
+    for arg in args {
+        line.push(' ');
+        line.push_str(&quote(arg, platform));
+    }
+    line
 }
 
 /// Quotes one word for the platform's shell; words made only of safe characters are left
