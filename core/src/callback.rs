@@ -7,9 +7,6 @@ use crate::pkce::constant_time_eq;
 use crate::provider::IssuerMatch;
 use crate::secret::AuthorizationCode;
 
-/// The redirect path registered with the IdP (unless `redirect_url` names another).
-pub const CALLBACK_PATH: &str = "/callback";
-
 /// What to do with one request to the listener (or one pasted URL).
 #[derive(Debug)]
 pub enum Verdict {
@@ -193,6 +190,7 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provider::CALLBACK_PATH;
 
     fn expect(iss_required: bool) -> CallbackExpectations<'static> {
         CallbackExpectations {

@@ -21,6 +21,7 @@
 //!   contents in ([`ConfigDocument::parse_bytes`], [`check_ca_pem`]).
 
 mod changes;
+pub mod defaults;
 mod document;
 mod duration;
 mod error;
@@ -43,7 +44,7 @@ pub use changes::ConfigChanges;
 pub use document::{ConfigDocument, MAX_CONFIG_BYTES};
 pub use duration::{format_duration, parse_duration};
 pub use error::{ConfigError, FieldError};
-pub use model::{Config, SecretsBackend, defaults};
+pub use model::{Config, SecretsBackend};
 pub use raw::{
     ConfiguredTool, RawBedrock, RawConfig, RawOidc, RawProxy, RawSecrets, RawSetup, RawTls,
 };

@@ -25,8 +25,7 @@ use crate::error::ErrorClass;
 pub use claims::TokenClaims;
 pub use facts::{
     Answer, CaFile, DiscoveryFacts, Exchange, Facts, GatewayFacts, HelperFacts, HelperOutcome,
-    HelperRun, KeychainFacts, Problem, ProxyFacts, ProxyHealth, SessionFacts, TlsFacts, TokenFacts,
-    ToolFacts,
+    HelperRun, KeychainFacts, Problem, ProxyFacts, SessionFacts, TlsFacts, TokenFacts, ToolFacts,
 };
 pub use helper::{Invocation, ToolFile, invocation};
 pub use requests::{

@@ -30,10 +30,11 @@
 //!  Logout goal: lock ─▶ read session ─▶ [discovery ─▶ revoke] ─▶ delete ─▶ Done(logged out)
 //! ```
 //!
-//! Each goal's machine (`token.rs` with `refresh.rs`, `login.rs`, `logout.rs`) composes
-//! shared phases — the lock, the session read, metadata, sign-in (`authorize.rs`,
-//! `device.rs`, `cooldown.rs`), persisting and deleting — over one shell (`shell.rs`) that holds the
-//! intent queue, the ids and the resources to release. A phase's data (the PKCE verifier, the device code, the refresh
+//! Each goal's machine (`token.rs` with its child `token/refresh.rs`, `login.rs`,
+//! `logout.rs`) composes shared phases — the lock, the session read, metadata, sign-in
+//! (`authorize.rs` with its child `authorize/device.rs`, `cooldown.rs`), persisting and
+//! deleting — over one shell (`shell.rs`) that holds the intent queue, the ids and the
+//! resources to release. A phase's data (the PKCE verifier, the device code, the refresh
 //! token sent) travels with the step that waits for its result, so it is dropped when the
 //! phase ends. Every exit path that took the lock releases it, deletes the login marker it
 //! wrote and closes the listener it opened, before reporting `Done`.
@@ -52,7 +53,6 @@ macro_rules! steps_from {
 
 mod authorize;
 mod cooldown;
-mod device;
 mod lock;
 mod login;
 mod logout;
@@ -60,7 +60,6 @@ mod metadata;
 mod payload;
 mod persist;
 mod read_only;
-mod refresh;
 mod session;
 mod shell;
 mod status;

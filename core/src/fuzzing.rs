@@ -8,7 +8,7 @@ use crate::discovery;
 use crate::http::HttpResponse;
 use crate::id_token::{self, Expectations, NonceRule};
 use crate::oauth::parse_token_response;
-use crate::provider::IssuerMatch;
+use crate::provider::{CALLBACK_PATH, IssuerMatch};
 use crate::secret::IdToken;
 use crate::setup::edit::decode;
 use crate::setup::receipt::Format;
@@ -92,7 +92,7 @@ pub fn redirect_callback(data: &[u8]) {
         state: "the-state",
         issuer: "https://idp.test",
         issuer_match: IssuerMatch::Exact,
-        path: callback::CALLBACK_PATH,
+        path: CALLBACK_PATH,
         iss_required: data.len().is_multiple_of(2),
     };
     if let Verdict::Code(_) = callback::evaluate(&target, &expect) {

@@ -13,21 +13,28 @@
 //!  llm.oidc.{audience_via, offline_via, callback_host, …} ──overrides──▶ Provider
 //! ```
 //!
+//! A preset also knows configurations its provider cannot serve ([`Concern`]: Okta's org
+//! authorization server handing out access tokens, an audience authentik cannot issue):
+//! validation refuses them when the preset chose the failing setting, and `status` and
+//! `doctor` warn when the configuration named it.
+//!
 //! Nothing provider-specific lives anywhere else: flows ask the [`Provider`]'s settings
 //! (carried in [`FlowSettings`](crate::flow::FlowSettings)) how to shape each request and
 //! how to compare issuers.
 
 mod advice;
+mod concerns;
 mod detect;
 mod issuer;
 mod kinds;
 mod resolve;
 
 pub use advice::{issuer_mismatch_fix, known_cause, v1_issuer_fix};
+pub use concerns::{Concern, Concerning};
 pub use detect::{Reason, detect};
 pub use issuer::IssuerMatch;
 pub use kinds::{AudienceVia, CallbackHost, OfflineVia, Preset, ProviderSetting, TokenKind};
-pub use resolve::{Choice, Provider, ProviderInputs, Redirect, RedirectUrl, Source};
+pub use resolve::{CALLBACK_PATH, Choice, Provider, ProviderInputs, Redirect, RedirectUrl, Source};
 
 #[cfg(test)]
 mod tests;

@@ -5,8 +5,9 @@
 //! * [`wiring`]: the files and keys each tool gets from this run's settings, and what
 //!   those settings need found out.
 //! * [`helper`]: `llmauth token` as a shell command line, an argument vector and a shim.
-//! * [`edit`] and [`plan`]: old file text + wanted changes → new text + receipt;
-//!   receipt + current text → restored text + a report.
+//! * [`edit`] and [`plan`]: a file as found ([`plan::FoundFile`]) + what setup wants in
+//!   it ([`plan::FileSpec`]) → new text + receipt; receipt + current text → restored
+//!   text + a report.
 //! * [`transaction`]: a setup run as ordered [`transaction::Step`]s — receipt first, then
 //!   the file; a failed tool rolled back; all or nothing, the config saved last.
 //! * [`teardown`]: which tools teardown looks at, its steps per file, and its report.

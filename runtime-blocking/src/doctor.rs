@@ -9,9 +9,8 @@ use std::time::Instant;
 use llmauth_core::config::Config;
 use llmauth_core::doctor::{
     Answer, BadProbePath, CaFile, DiscoveryFacts, Exchange, Facts, GatewayFacts, HelperFacts,
-    KeychainFacts, PROXY_PROBE, ProxyFacts, ProxyHealth, SessionFacts, TOKEN_BUDGET, TlsFacts,
-    TokenClaims, TokenFacts, ToolFacts, discovery_requests, gateway_probe, invocation,
-    wants_rfc8414,
+    KeychainFacts, PROXY_PROBE, ProxyFacts, SessionFacts, TOKEN_BUDGET, TlsFacts, TokenClaims,
+    TokenFacts, ToolFacts, discovery_requests, gateway_probe, invocation, wants_rfc8414,
 };
 use llmauth_core::flow::TokenGoal;
 use llmauth_core::http::HttpRequest;
@@ -50,11 +49,7 @@ pub fn gather(config: &Config, setup: &FlowSetup, probe_path: &str) -> Result<Fa
     let tools = tools_facts(setup);
     let proxy = ProxyFacts {
         port: config.proxy_port,
-        health: ProxyHealth::from_answer(local_http::get(
-            config.proxy_port,
-            "/.llmauth/health",
-            PROXY_PROBE,
-        )),
+        health: local_http::probe_proxy(config.proxy_port, PROXY_PROBE),
     };
     Ok(Facts {
         now: clock::now(),

@@ -1,5 +1,6 @@
 //! One plain-HTTP GET to a loopback service of ours (the proxy's health endpoint, for
-//! `status`): no proxy, no TLS, a short timeout, the body bounded.
+//! `status`, `proxy stop` and `doctor`): no proxy, no TLS, a short timeout, the body
+//! bounded.
 
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ const MAX_BODY: u64 = 64 * 1024;
 ///
 /// # Errors
 /// A short description when nothing answers in time.
-pub fn get(port: u16, path: &str, timeout: Duration) -> Result<(u16, String), String> {
+fn get(port: u16, path: &str, timeout: Duration) -> Result<(u16, String), String> {
     let agent = ureq::Agent::config_builder()
         .proxy(None)
         .http_status_as_error(false)

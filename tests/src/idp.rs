@@ -379,22 +379,10 @@ impl TestIdp {
     pub fn create_session(&self, scope: &str, resource: Option<&str>) -> IssuedTokens {
         let mut state = lock(&self.inner.state);
         let refresh = token::refresh_allowed(&self.inner.options, scope, None, None);
-        let granted = token::granted_scope(&self.inner.options, scope, refresh);
-        let grant = state.new_grant(granted.clone(), resource.map(str::to_string), None);
-        let action = if refresh {
-            token::RefreshAction::New
-        } else {
-            token::RefreshAction::None
-        };
-        let body = token::issue(
-            &self.inner,
-            &mut state,
-            grant,
-            None,
-            resource,
-            &granted,
-            action,
-        );
+        let resource = resource.map(str::to_string);
+        let (grant, body) =
+            token::grant_and_issue(&self.inner, &mut state, scope, refresh, resource, None);
+        let granted = state.grants[&grant].scope.clone();
         let text = |name: &str| body.get(name).and_then(Value::as_str).map(str::to_string);
         IssuedTokens {
             access_token: text("access_token").unwrap_or_default(),

@@ -117,13 +117,20 @@ fn warnings(config: &Config) -> Vec<String> {
 }
 
 /// What the provider needs that the configuration lacks: the client secret a preset
-/// expects, or one marked stored but not found; a v1 Entra issuer.
+/// expects, or one marked stored but not found; a v1 Entra issuer; a setting chosen
+/// against what the preset knows of its provider.
 fn provider_warnings(app: &App, config: &Config) -> Vec<String> {
     let provider = &config.provider;
     let mut warnings = Vec::new();
     if let Some(fix) = provider::v1_issuer_fix(&config.issuer, provider.preset == Preset::Entra) {
         warnings.push(fix);
     }
+    warnings.extend(
+        provider
+            .concerns(&config.issuer, &config.audience, &config.client_id)
+            .into_iter()
+            .map(|concern| format!("{} — {}", concern.problem, concern.fix)),
+    );
     let store = "`llmauth config set --client-secret-stdin < secret.txt`";
     match (config.client_secret, provider.client_secret_expected) {
         (true, _) => match client_secret::is_stored(app, config) {

@@ -6,11 +6,12 @@
 
 use serde_json::{Value, json};
 
+use super::defaults;
 use super::document::ConfigDocument;
 use super::duration::format_duration;
 use super::error::{ConfigError, FieldError};
 use super::field;
-use super::model::{SecretsBackend, defaults};
+use super::model::SecretsBackend;
 use super::render::scalar;
 use super::validate::shown_provider;
 use crate::provider::{Choice, Provider, Source};

@@ -179,15 +179,26 @@ fn provider_flags() -> impl Strategy<Value = ProviderFlags> {
                 resend_scope,
                 token_kind,
                 client_secret_stored,
-            )| ProviderFlags {
-                provider,
-                audience_via,
-                offline_via,
-                redirect_url,
-                callback_host,
-                resend_scope,
-                token_kind,
-                client_secret_stored,
+            )| {
+                // Okta's preset refuses its org authorization server when it hands out the
+                // access token, authentik's an audience it cannot issue: naming the setting
+                // overrides the preset (and a later change never takes it back here).
+                let named = |preset: Preset| provider.as_deref() == Some(preset.as_str());
+                let token_kind = token_kind
+                    .or_else(|| named(Preset::Okta).then(|| TokenKind::Id.as_str().to_owned()));
+                let audience_via = audience_via.or_else(|| {
+                    named(Preset::Authentik).then(|| AudienceVia::Scope.as_str().to_owned())
+                });
+                ProviderFlags {
+                    provider,
+                    audience_via,
+                    offline_via,
+                    redirect_url,
+                    callback_host,
+                    resend_scope,
+                    token_kind,
+                    client_secret_stored,
+                }
             },
         )
 }

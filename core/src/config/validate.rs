@@ -11,13 +11,14 @@ use std::str::FromStr;
 use core::time::Duration;
 use url::{Host, Url};
 
+use super::defaults;
 use super::duration::parse_duration;
 use super::error::{ConfigError, FieldError, required_field_error};
 use super::field;
-use super::model::{Config, SecretsBackend, defaults};
+use super::model::{Config, SecretsBackend};
 use super::raw::{ConfiguredTool, RawConfig, RawOidc};
 use crate::net::is_loopback_url;
-use crate::provider::{AudienceVia, Preset, Provider, ProviderInputs, RedirectUrl};
+use crate::provider::{AudienceVia, Concerning, Preset, Provider, ProviderInputs, RedirectUrl};
 
 /// Authorization request parameters that llmauth sets itself (or that must never be sent
 /// from a public client), so `auth_params` cannot override them.
@@ -186,6 +187,17 @@ fn check(raw: &RawConfig) -> (Vec<FieldError>, Option<Config>) {
     let models = check_models(&mut errors, raw.models.as_deref());
     let configured_tools = check_tools(&mut errors, raw.configured_tools.as_deref());
 
+    // A combination the preset knows its provider cannot serve is judged once every field
+    // is valid on its own (an invalid field falls back to the preset's value).
+    if errors.0.is_empty() {
+        refuse_concerns(
+            &mut errors,
+            &provider,
+            issuer.as_deref(),
+            &audience,
+            client_id.as_deref(),
+        );
+    }
     let (Some(gateway_url), Some(issuer), Some(client_id)) = (gateway_url, issuer, client_id)
     else {
         return (errors.0, None);
@@ -387,6 +399,30 @@ fn check_client_secret(text: &str) -> Result<bool, String> {
             "may only be \"{CLIENT_SECRET_STORED}\": the secret itself is never written to \
              config.yaml — remove the line and run `llmauth config set --client-secret-stdin`"
         ))
+    }
+}
+
+/// The preset's own choices that cannot give the gateway a token it accepts (Okta's org
+/// authorization server, an audience authentik cannot issue), refused with the fix; an
+/// explicit setting overrides the preset and is only warned about (`status`, `doctor`).
+fn refuse_concerns(
+    errors: &mut Errors,
+    provider: &Provider,
+    issuer: Option<&str>,
+    audience: &str,
+    client_id: Option<&str>,
+) {
+    let concerns = provider.concerns(
+        issuer.unwrap_or_default(),
+        audience,
+        client_id.unwrap_or_default(),
+    );
+    for concern in concerns.into_iter().filter(|concern| concern.refused) {
+        let field = match concern.about {
+            Concerning::Issuer => field::ISSUER,
+            Concerning::Audience => field::AUDIENCE,
+        };
+        errors.push(field, format!("{}; {}", concern.problem, concern.fix));
     }
 }
 

@@ -112,21 +112,31 @@ struct Current {
 }
 
 impl Ctx {
-    /// Reads the value of field `path`, whose key is at `key`, remembering the field while
-    /// doing so.
-    fn value<'de, A, T>(&mut self, map: &mut A, path: String, key: Position) -> Result<T, A::Error>
-    where
-        A: MapAccess<'de>,
-        T: Deserialize<'de>,
-    {
+    /// Runs `read` as the reading of field `path`, whose key is at `key`: an error it
+    /// returns names the field (which stays current for [`parse_error`]).
+    fn within<T, E>(
+        &mut self,
+        path: String,
+        key: Position,
+        read: impl FnOnce(&mut Self) -> Result<T, E>,
+    ) -> Result<T, E> {
         self.current = Some(Current {
             path,
             line: key.line,
             column: key.column,
         });
-        let value = map.next_value()?;
+        let value = read(self)?;
         self.current = None;
         Ok(value)
+    }
+
+    /// Marks the start of `path` (an entry or a key not read yet) as what is being read.
+    fn at_start_of(&mut self, path: String) {
+        self.current = Some(Current {
+            path,
+            line: Position::START.line,
+            column: Position::START.column,
+        });
     }
 }
 
@@ -137,6 +147,9 @@ struct Position {
 }
 
 impl Position {
+    /// The start of the document (or of a node whose place is unknown).
+    const START: Self = Self { line: 1, column: 1 };
+
     fn of(key: &Spanned<String>) -> Self {
         // Inside an aliased node, `defined` is where the key is actually written.
         let location = if key.defined == Location::UNKNOWN {
@@ -149,6 +162,17 @@ impl Position {
             column: to_usize(location.column()).max(1),
         }
     }
+}
+
+/// Visitor methods that read the node they are given as `$value`, whatever it holds:
+/// `visit_unit()` and `visit_none()` for a node with nothing in it (`key:` alone, or `~`),
+/// `visit_bool(bool)` and the like for scalars.
+macro_rules! reads_as {
+    ($value:expr; $($method:ident($($arg:ty)?)),* $(,)?) => {$(
+        fn $method<E: de::Error>(self $(, _: $arg)?) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+    )*};
 }
 
 /// The top level: a mapping (or nothing); only `llm` is read, everything else is skipped.
@@ -171,21 +195,20 @@ impl<'de> Visitor<'de> for TopSeed<'_> {
         f.write_str("a mapping at the top level of config.yaml")
     }
 
-    fn visit_unit<E: de::Error>(self) -> Result<RawConfig, E> {
-        Ok(RawConfig::default())
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<RawConfig, E> {
-        Ok(RawConfig::default())
-    }
+    reads_as!(RawConfig::default(); visit_unit(), visit_none());
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawConfig, A::Error> {
         let mut raw = RawConfig::default();
         while let Some(key) = map.next_key::<TopKey>()? {
             match key {
                 TopKey::Llm => {
-                    let start = Position { line: 1, column: 1 };
-                    raw = section(&mut map, self.ctx, "llm".to_owned(), start)?;
+                    let llm = Field {
+                        map: &mut map,
+                        ctx: &mut *self.ctx,
+                        path: "llm".to_owned(),
+                        key: Position::START,
+                    };
+                    raw = llm.section()?;
                 }
                 TopKey::Other => {
                     map.next_value::<IgnoredAny>()?;
@@ -225,41 +248,11 @@ impl<'de> Visitor<'de> for TopKeyVisitor {
         })
     }
 
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<TopKey, E> {
-        Ok(TopKey::Other)
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<TopKey, E> {
-        Ok(TopKey::Other)
-    }
-
-    fn visit_i128<E: de::Error>(self, _: i128) -> Result<TopKey, E> {
-        Ok(TopKey::Other)
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<TopKey, E> {
-        Ok(TopKey::Other)
-    }
-
-    fn visit_u128<E: de::Error>(self, _: u128) -> Result<TopKey, E> {
-        Ok(TopKey::Other)
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<TopKey, E> {
-        Ok(TopKey::Other)
-    }
-
-    fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<TopKey, E> {
-        Ok(TopKey::Other)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<TopKey, E> {
-        Ok(TopKey::Other)
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<TopKey, E> {
-        Ok(TopKey::Other)
-    }
+    // A key that is not a string is some other tool's: skipped like any other.
+    reads_as!(TopKey::Other;
+        visit_bool(bool), visit_i64(i64), visit_i128(i128), visit_u64(u64), visit_u128(u128),
+        visit_f64(f64), visit_bytes(&[u8]), visit_unit(), visit_none(),
+    );
 
     fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<TopKey, D::Error> {
         deserializer.deserialize_any(self)
@@ -285,16 +278,45 @@ impl<'de> Visitor<'de> for TopKeyVisitor {
 
 /// A mapping under `llm:` whose keys are known in advance.
 trait Section: Default {
-    /// Reads the value of `key` (at `position`) into `self`, or returns `false` when the key
-    /// is unknown (its value is then skipped by the caller).
+    /// Reads the value of `key` into `self`, or returns `false` when the key is unknown
+    /// (its value is then skipped by the caller).
     fn read_field<'de, A: MapAccess<'de>>(
         &mut self,
         key: &str,
-        position: Position,
-        path: &str,
-        map: &mut A,
-        ctx: &mut Ctx,
+        field: Field<'_, A>,
     ) -> Result<bool, A::Error>;
+}
+
+/// The value of one key of a section, about to be read: the map it is in, and the field's
+/// path and place for messages.
+struct Field<'a, A> {
+    map: &'a mut A,
+    ctx: &'a mut Ctx,
+    path: String,
+    key: Position,
+}
+
+impl<'de, A: MapAccess<'de>> Field<'_, A> {
+    /// The value, as `T`.
+    fn value<T: Deserialize<'de>>(self) -> Result<T, A::Error> {
+        self.ctx
+            .within(self.path, self.key, |_| self.map.next_value())
+    }
+
+    /// A nested section.
+    fn section<T: Section>(self) -> Result<T, A::Error> {
+        let path = self.path.clone();
+        self.ctx.within(self.path, self.key, |ctx| {
+            self.map.next_value_seed(SectionSeed::<T>::new(ctx, path))
+        })
+    }
+
+    /// `llm.configured_tools`, each entry named by its index.
+    fn tools(self) -> Result<Option<Vec<ConfiguredTool>>, A::Error> {
+        self.ctx.within(self.path, self.key, |ctx| {
+            self.map.next_value_seed(ToolsSeed { ctx })
+        })
+    }
 }
 
 /// Reads a [`Section`] at `path`, recording unknown keys.
@@ -329,29 +351,26 @@ impl<'de, T: Section> Visitor<'de> for SectionSeed<'_, T> {
         write!(f, "a mapping for {}", self.path)
     }
 
-    fn visit_unit<E: de::Error>(self) -> Result<T, E> {
-        Ok(T::default())
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<T, E> {
-        Ok(T::default())
-    }
+    reads_as!(T::default(); visit_unit(), visit_none());
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
         let mut section = T::default();
         loop {
-            self.ctx.current = Some(Current {
-                path: self.path.clone(),
-                line: 1,
-                column: 1,
-            });
+            self.ctx.at_start_of(self.path.clone());
             let Some(key) = map.next_key::<Spanned<String>>()? else {
                 break;
             };
             let position = Position::of(&key);
-            if !section.read_field(&key.value, position, &self.path, &mut map, self.ctx)? {
+            let path = format!("{}.{}", self.path, key.value);
+            let field = Field {
+                map: &mut map,
+                ctx: &mut *self.ctx,
+                path: path.clone(),
+                key: position,
+            };
+            if !section.read_field(&key.value, field)? {
                 self.ctx.unknown.push(Unknown {
-                    path: format!("{}.{}", self.path, key.value),
+                    path,
                     line: position.line,
                 });
                 map.next_value::<IgnoredAny>()?;
@@ -381,23 +400,13 @@ impl<'de> Visitor<'de> for ToolsSeed<'_> {
         f.write_str("a list of {tool, mode, file} for llm.configured_tools")
     }
 
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
+    reads_as!(None; visit_unit(), visit_none());
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut tools = Vec::new();
         loop {
             let path = format!("{}[{}]", super::field::CONFIGURED_TOOLS, tools.len());
-            self.ctx.current = Some(Current {
-                path: path.clone(),
-                line: 1,
-                column: 1,
-            });
+            self.ctx.at_start_of(path.clone());
             let seed = SectionSeed::<ConfiguredTool>::new(self.ctx, path);
             let Some(tool) = seq.next_element_seed(seed)? else {
                 break;
@@ -408,61 +417,27 @@ impl<'de> Visitor<'de> for ToolsSeed<'_> {
     }
 }
 
-/// The field path `section.key`.
-fn join(section: &str, key: &str) -> String {
-    format!("{section}.{key}")
-}
-
 impl Section for RawConfig {
     fn read_field<'de, A: MapAccess<'de>>(
         &mut self,
         key: &str,
-        position: Position,
-        path: &str,
-        map: &mut A,
-        ctx: &mut Ctx,
+        field: Field<'_, A>,
     ) -> Result<bool, A::Error> {
-        let field = join(path, key);
         match key {
-            "version" => self.version = ctx.value(map, field, position)?,
-            "gateway_url" => self.gateway_url = ctx.value(map, field, position)?,
-            "oidc" => self.oidc = section(map, ctx, field, position)?,
-            "proxy" => self.proxy = section(map, ctx, field, position)?,
-            "tls" => self.tls = section(map, ctx, field, position)?,
-            "secrets" => self.secrets = section(map, ctx, field, position)?,
-            "setup" => self.setup = section(map, ctx, field, position)?,
-            "models" => self.models = ctx.value(map, field, position)?,
-            "bedrock" => self.bedrock = section(map, ctx, field, position)?,
-            "configured_tools" => {
-                set_current(ctx, field, position);
-                self.configured_tools = map.next_value_seed(ToolsSeed { ctx: &mut *ctx })?;
-                ctx.current = None;
-            }
+            "version" => self.version = field.value()?,
+            "gateway_url" => self.gateway_url = field.value()?,
+            "oidc" => self.oidc = field.section()?,
+            "proxy" => self.proxy = field.section()?,
+            "tls" => self.tls = field.section()?,
+            "secrets" => self.secrets = field.section()?,
+            "setup" => self.setup = field.section()?,
+            "models" => self.models = field.value()?,
+            "bedrock" => self.bedrock = field.section()?,
+            "configured_tools" => self.configured_tools = field.tools()?,
             _ => return Ok(false),
         }
         Ok(true)
     }
-}
-
-fn set_current(ctx: &mut Ctx, path: String, position: Position) {
-    ctx.current = Some(Current {
-        path,
-        line: position.line,
-        column: position.column,
-    });
-}
-
-/// Reads a nested section.
-fn section<'de, A: MapAccess<'de>, T: Section>(
-    map: &mut A,
-    ctx: &mut Ctx,
-    path: String,
-    position: Position,
-) -> Result<T, A::Error> {
-    set_current(ctx, path.clone(), position);
-    let value = map.next_value_seed(SectionSeed::<T>::new(ctx, path))?;
-    ctx.current = None;
-    Ok(value)
 }
 
 /// A section whose keys each read straight into the field of the same name.
@@ -472,14 +447,10 @@ macro_rules! leaf_section {
             fn read_field<'de, A: MapAccess<'de>>(
                 &mut self,
                 key: &str,
-                position: Position,
-                path: &str,
-                map: &mut A,
-                ctx: &mut Ctx,
+                field: Field<'_, A>,
             ) -> Result<bool, A::Error> {
-                let field = join(path, key);
                 match key {
-                    $(stringify!($field) => self.$field = ctx.value(map, field, position)?,)*
+                    $(stringify!($field) => self.$field = field.value()?,)*
                     _ => return Ok(false),
                 }
                 Ok(true)
@@ -529,31 +500,16 @@ impl Section for ConfiguredTool {
     fn read_field<'de, A: MapAccess<'de>>(
         &mut self,
         key: &str,
-        position: Position,
-        path: &str,
-        map: &mut A,
-        ctx: &mut Ctx,
+        field: Field<'_, A>,
     ) -> Result<bool, A::Error> {
-        let field = join(path, key);
-        // A missing or null entry stays empty; validation names it.
-        match key {
-            "tool" => {
-                self.tool = ctx
-                    .value::<_, Option<String>>(map, field, position)?
-                    .unwrap_or_default()
-            }
-            "mode" => {
-                self.mode = ctx
-                    .value::<_, Option<String>>(map, field, position)?
-                    .unwrap_or_default()
-            }
-            "file" => {
-                self.file = ctx
-                    .value::<_, Option<String>>(map, field, position)?
-                    .unwrap_or_default()
-            }
+        let target = match key {
+            "tool" => &mut self.tool,
+            "mode" => &mut self.mode,
+            "file" => &mut self.file,
             _ => return Ok(false),
-        }
+        };
+        // A missing or null entry stays empty; validation names it.
+        *target = field.value::<Option<String>>()?.unwrap_or_default();
         Ok(true)
     }
 }

@@ -6,6 +6,7 @@
 use core::fmt;
 use core::time::Duration;
 
+use crate::broker::health;
 use crate::config::{Config, SecretsBackend};
 use crate::error::FlowError;
 use crate::flow::SessionStatus;
@@ -234,39 +235,6 @@ impl fmt::Debug for HelperOutcome {
 pub struct ProxyFacts {
     /// `proxy.listen_port`.
     pub port: u16,
-    /// Its health endpoint's answer.
-    pub health: ProxyHealth,
-}
-
-/// What answered on the proxy's port.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ProxyHealth {
-    /// Nothing.
-    NotRunning,
-    /// An llmauth proxy.
-    Running {
-        /// When its token expires, as it says (RFC 3339).
-        token_expires_at: Option<String>,
-    },
-    /// Something else.
-    Other(String),
-}
-
-impl ProxyHealth {
-    /// Reads the answer of `GET /.llmauth/health` (status and body), or the failure to
-    /// get one. Only `status` and `token_expires_at` are read; other fields are ignored.
-    pub fn from_answer(answer: Result<(u16, String), String>) -> Self {
-        match answer {
-            Err(_) => Self::NotRunning,
-            Ok((200, body)) => match serde_json::from_str::<serde_json::Value>(&body) {
-                Ok(health) if health["status"] == "ok" => Self::Running {
-                    token_expires_at: health["token_expires_at"]
-                        .as_str()
-                        .map(|at| crate::oauth::clean(at, 40)),
-                },
-                _ => Self::Other("something that is not an llmauth proxy".to_owned()),
-            },
-            Ok((status, _)) => Self::Other(format!("something answering HTTP {status}")),
-        }
-    }
+    /// What answers on that port, judged from its health endpoint's answer.
+    pub health: health::Answer,
 }

@@ -155,6 +155,17 @@ pub(super) fn healthy() -> Facts {
     }
 }
 
+/// [`healthy`] facts with `extra` lines added under `llm.oidc` of the configuration.
+pub(super) fn healthy_with(extra: &str) -> Facts {
+    let config = ConfigDocument::parse(&format!("{CONFIG}{extra}"))
+        .and_then(|d| d.validate())
+        .unwrap_or_else(|e| panic!("{e}"));
+    Facts {
+        config: Ok(config),
+        ..healthy()
+    }
+}
+
 /// Facts when the configuration cannot be used.
 pub(super) fn no_config(problem: Problem) -> Facts {
     Facts::without_config(problem, T0)

@@ -1,17 +1,20 @@
 //! Interactive sign-in with the authorization code grant, PKCE S256, `state`, `nonce` and
 //! the RFC 9207 `iss` check, over a loopback redirect or a pasted URL (SPEC §6); the
-//! device flow ([`super::device`]) when asked for or when no browser can be opened.
+//! device flow ([`device`]) when asked for or when no browser can be opened.
 //!
 //! The phase ends with the checked tokens as records to persist. The PKCE verifier and
 //! `state` live in [`Authorizing`] and are dropped once the code is exchanged; only the
 //! `nonce` is kept until the ID token is checked.
 
+mod device;
+
 use core::time::Duration;
+
+use device::DeviceStep;
 
 use super::SIGN_IN_TIME_LIMIT;
 use super::SignedIn;
 use super::cooldown;
-use super::device::{self, DeviceStep};
 use super::shell::{Progress, Shell};
 use crate::callback::{self, CallbackExpectations, Verdict};
 use crate::error::{ExchangeFailure, FlowError, IdpUnavailable, LoginFailure, Misconfiguration};
@@ -389,7 +392,7 @@ fn on_exchanged<S: From<SignInStep>>(
 
 /// Checks the ID token, answers the browser (when a request waits), and builds the new
 /// session's records. `nonce` is the code flow's; the device flow has none.
-pub(super) fn complete<S>(
+fn complete<S>(
     shell: &mut Shell<S>,
     now: UnixTime,
     tokens: TokenResponse,

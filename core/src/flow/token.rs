@@ -1,13 +1,14 @@
 //! The token goal: the cached token when it is fresh (no lock, no network); otherwise,
-//! under the lock, another process's fresh token, a refresh ([`super::refresh`]), a
+//! under the lock, another process's fresh token, a refresh ([`refresh`]), a
 //! still-valid token, or a sign-in when one is allowed.
+
+mod refresh;
 
 use super::authorize::{self, SignInStep, Verified};
 use super::cooldown::{self, CooldownRead};
 use super::lock::{self, LockStep};
 use super::metadata::{self, Found, MetadataFailure, MetadataStep};
 use super::persist::{self, DeleteStep, PersistStep};
-use super::refresh::Refreshing;
 use super::session::{self, SessionRead, SessionStep};
 use super::shell::{Progress, Shell, Then};
 use super::{TokenGoal, sealed};
@@ -23,10 +24,10 @@ use crate::time::UnixTime;
 use crate::token::{self, Credential};
 
 /// What a token flow's intent continues with.
-pub struct TokenStep(pub(super) Step);
+pub struct TokenStep(Step);
 
 /// The steps of a token flow: its own, and those of the phases it uses.
-pub(super) enum Step {
+enum Step {
     CacheRead,
     Lock(LockStep),
     Session(SessionStep<ReadPurpose>),
@@ -41,6 +42,14 @@ pub(super) enum Step {
     SignIn(SignInStep),
 }
 
+/// A refresh in progress (across its one retry).
+#[derive(Default)]
+struct Refreshing {
+    /// The one retry (after a lost answer, or with a token another process rotated) is
+    /// used up.
+    retried: bool,
+}
+
 /// What a token flow keeps throughout.
 pub struct TokenState {
     goal: TokenGoal,
@@ -49,7 +58,7 @@ pub struct TokenState {
 }
 
 /// Why the session is being (re-)read under the lock.
-pub(super) enum ReadPurpose {
+enum ReadPurpose {
     /// Decide what the goal needs.
     Decide,
     /// The IdP said `invalid_grant` for `sent`: was the token rotated meanwhile?
@@ -61,13 +70,13 @@ pub(super) enum ReadPurpose {
 }
 
 /// Why metadata is being fetched, i.e. where to continue.
-pub(super) enum Purpose {
+enum Purpose {
     Refresh(Refreshing),
     SignIn,
 }
 
 /// What happens once the session is persisted.
-pub(super) enum AfterPersist {
+enum AfterPersist {
     /// Hand out this token.
     Serve(Credential),
     /// The answer to a refresh was lost: try once more.
@@ -77,7 +86,7 @@ pub(super) enum AfterPersist {
 }
 
 /// What happens once the session is deleted.
-pub(super) enum AfterDelete {
+enum AfterDelete {
     /// The IdP ended the session: sign in, or say so.
     SessionEnded {
         error: OAuthError,
@@ -96,9 +105,9 @@ steps_from!(TokenStep {
 });
 
 /// The token flow's steps with what they work on.
-pub(super) struct Token<'a> {
-    pub(super) state: &'a mut TokenState,
-    pub(super) shell: &'a mut Shell<TokenStep>,
+struct Token<'a> {
+    state: &'a mut TokenState,
+    shell: &'a mut Shell<TokenStep>,
 }
 
 impl sealed::Machine<Credential> for TokenGoal {
@@ -213,11 +222,7 @@ impl Token<'_> {
     /// [`Misconfiguration::NoIdToken`] when the ID token is handed out and there is none
     /// left that is valid; [`IdpUnavailable::ShortLived`] when the token does not last as
     /// long as asked.
-    pub(super) fn hand_out(
-        &self,
-        record: &AccessRecord,
-        now: UnixTime,
-    ) -> Result<Credential, FlowError> {
+    fn hand_out(&self, record: &AccessRecord, now: UnixTime) -> Result<Credential, FlowError> {
         let min_valid = self.state.goal.min_valid;
         let kind = self.shell.settings.token_kind;
         // An ID token kept from before (no new one came) may have expired meanwhile.
@@ -334,7 +339,7 @@ impl Token<'_> {
     }
 
     /// Starts an interactive sign-in when allowed; otherwise ends with `reason`.
-    pub(super) fn login_or_fail(&mut self, reason: NeedsLogin) -> Progress<Credential> {
+    fn login_or_fail(&mut self, reason: NeedsLogin) -> Progress<Credential> {
         if self.shell.interactive() {
             self.start_sign_in()
         } else {
@@ -368,7 +373,7 @@ impl Token<'_> {
     }
 
     /// Persists `records`, then continues with `after`.
-    pub(super) fn persist(
+    fn persist(
         &mut self,
         records: SessionRecords,
         refresh_changed: bool,
@@ -378,7 +383,7 @@ impl Token<'_> {
             .then(|after| self.after_persist(after))
     }
 
-    pub(super) fn after_persist(&mut self, after: AfterPersist) -> Progress<Credential> {
+    fn after_persist(&mut self, after: AfterPersist) -> Progress<Credential> {
         match after {
             AfterPersist::Serve(credential) => Ok(Some(credential)),
             AfterPersist::RetryRefresh(refreshing) => {
@@ -391,7 +396,7 @@ impl Token<'_> {
 
     /// A transient failure: a still-valid cached token is served with a warning when it
     /// keeps the `--min-valid` promise; a transient failure never opens a browser.
-    pub(super) fn serve_cached_or_fail(
+    fn serve_cached_or_fail(
         &mut self,
         now: UnixTime,
         reason: RefreshFailure,

@@ -10,7 +10,6 @@ use url::{Host, Url};
 use super::detect::{Reason, detect, is_pingone};
 use super::issuer::IssuerMatch;
 use super::kinds::{AudienceVia, CallbackHost, OfflineVia, Preset, ProviderSetting, TokenKind};
-use crate::callback::CALLBACK_PATH;
 use crate::config::defaults;
 
 /// Where a provider setting's value comes from.
@@ -212,6 +211,9 @@ impl RedirectUrl {
         &self.url
     }
 }
+
+/// The redirect path registered with the IdP (unless `redirect_url` names another).
+pub const CALLBACK_PATH: &str = "/callback";
 
 /// The loopback redirect of a sign-in (RFC 8252 §7.3).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -452,6 +452,92 @@ fn issuers_compare_exactly_but_for_entra_tenants_and_bare_google() {
     assert!(!exact.document_matches("https://idp/", "https://idp"));
 }
 
+/// Okta's org authorization server hands out access tokens for Okta alone; authentik
+/// issues no audience but the client id. Refused when the preset chose the setting that
+/// fails, a warning when the configuration named it.
+#[test]
+fn presets_know_what_their_providers_cannot_serve() {
+    let with = |issuer: &str, token_kind: Option<TokenKind>, audience_via: Option<AudienceVia>| {
+        Provider::resolve(&ProviderInputs {
+            issuer: Some(issuer),
+            token_kind,
+            audience_via,
+            ..ProviderInputs::default()
+        })
+    };
+    let org = "https://acme.okta.com";
+    let [concern] = with(org, None, None)
+        .concerns(org, "", "c")
+        .try_into()
+        .unwrap();
+    assert_eq!(concern.about, Concerning::Issuer);
+    assert!(concern.refused);
+    assert!(
+        concern.problem.contains("aud is the org URL"),
+        "{concern:?}"
+    );
+    assert!(
+        concern
+            .fix
+            .contains("--issuer https://acme.okta.com/oauth2/default")
+            && concern.fix.contains("--token-kind id"),
+        "{concern:?}"
+    );
+    let okta_named = with(org, Some(TokenKind::Access), None);
+    let [named] = okta_named.concerns(org, "", "c").try_into().unwrap();
+    assert!(!named.refused);
+    assert!(
+        named.fix.ends_with("Okta's introspection endpoint"),
+        "{named:?}"
+    );
+    assert!(!concern.fix.contains("introspection"), "{concern:?}");
+    for fine in [
+        with(org, Some(TokenKind::Id), None).concerns(org, "", "c"),
+        with("https://acme.okta.com/oauth2/default", None, None).concerns(
+            "https://acme.okta.com/oauth2/default",
+            "",
+            "c",
+        ),
+        // `auto` on a custom domain: generic, which knows nothing of Okta.
+        with("https://login.acme.example", None, None).concerns(
+            "https://login.acme.example",
+            "",
+            "c",
+        ),
+    ] {
+        assert_eq!(fine, []);
+    }
+
+    let authentik = "https://ak.example/application/o/llm/";
+    let preset = with(authentik, None, None);
+    let [concern] = preset
+        .concerns(authentik, "https://llm.example.com", "c")
+        .try_into()
+        .unwrap();
+    assert_eq!(concern.about, Concerning::Audience);
+    assert!(concern.refused);
+    assert!(concern.problem.contains("#14545"), "{concern:?}");
+    assert_eq!(preset.concerns(authentik, "c", "c"), []);
+    assert_eq!(preset.concerns(authentik, "", "c"), []);
+    let [named_audience] = with(authentik, None, Some(AudienceVia::Resource))
+        .concerns(authentik, "https://llm.example.com", "c")
+        .try_into()
+        .unwrap();
+    assert!(!named_audience.refused);
+    assert!(
+        named_audience
+            .fix
+            .contains("honours the audience_via you set")
+    );
+
+    // When the gateway rejects a token, the preset's fix beats asking for an audience.
+    let fix = preset.rejected_token_fix(authentik, "", "llm-cli").unwrap();
+    assert!(fix.contains("accept aud \"llm-cli\""), "{fix}");
+    assert_eq!(okta_named.rejected_token_fix(org, "", "c"), Some(named.fix));
+    let generic = "https://idp.example";
+    assert_eq!(resolve(generic).rejected_token_fix(generic, "", "c"), None);
+}
+
 #[test]
 fn known_provider_errors_are_named_with_their_fix() {
     let error = |code: &str, description: &str| OAuthError {

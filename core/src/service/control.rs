@@ -5,7 +5,6 @@
 
 use super::install::Command;
 use super::{Manager, SERVICE_UNIT, SOCKET_UNIT, TASK_NAME};
-use crate::broker::health::Health;
 
 /// The command that asks whether `manager` answers for this user.
 pub fn probe(manager: Manager, uid: u32) -> Command {
@@ -37,11 +36,9 @@ pub fn manager_answers(manager: Manager, succeeded: bool, stdout: &str) -> bool 
     }
 }
 
-/// How to stop the proxy that answered (or did not) on the configured port.
+/// How to stop the llmauth proxy that answered on the configured port.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StopPlan {
-    /// Nothing answers: nothing to stop.
-    NotRunning,
     /// A manager started it: stop it through the manager, or the manager would start it
     /// again (systemd at the next connection to its socket, Task Scheduler after what
     /// looks like a failure).
@@ -53,12 +50,10 @@ pub enum StopPlan {
     NoPid,
 }
 
-/// The plan for the proxy whose health answer is `health` (`None`: nothing answered).
-pub fn stop_plan(health: Option<&Health>) -> StopPlan {
-    let Some(health) = health else {
-        return StopPlan::NotRunning;
-    };
-    match (health.manager(), health.pid) {
+/// The plan for the proxy whose health answer says it was started by `managed_by` (`None`:
+/// by hand) and runs as process `pid` (`None`: an older proxy that does not say).
+pub fn stop_plan(managed_by: Option<Manager>, pid: Option<u32>) -> StopPlan {
+    match (managed_by, pid) {
         (Some(Manager::Systemd), _) => StopPlan::Manager(vec![Command {
             program: "systemctl",
             args: vec![
@@ -153,31 +148,23 @@ mod tests {
 
     #[test]
     fn systemd_stops_its_socket_too_and_others_get_a_signal() {
-        let mut health = Health {
-            status: "ok".into(),
-            pid: Some(7),
-            ..Health::default()
-        };
-        assert_eq!(stop_plan(None), StopPlan::NotRunning);
-        assert_eq!(stop_plan(Some(&health)), StopPlan::Signal(7));
-        health.managed_by = Some("launchd".into());
-        assert_eq!(stop_plan(Some(&health)), StopPlan::Signal(7));
-        health.managed_by = Some("systemd".into());
-        let StopPlan::Manager(commands) = stop_plan(Some(&health)) else {
+        assert_eq!(stop_plan(None, Some(7)), StopPlan::Signal(7));
+        assert_eq!(
+            stop_plan(Some(Manager::Launchd), Some(7)),
+            StopPlan::Signal(7)
+        );
+        let StopPlan::Manager(commands) = stop_plan(Some(Manager::Systemd), Some(7)) else {
             panic!()
         };
         assert_eq!(
             commands[0].display(),
             "systemctl --user stop llmauth-proxy.socket llmauth-proxy.service"
         );
-        health.managed_by = Some("task-scheduler".into());
-        let StopPlan::Manager(commands) = stop_plan(Some(&health)) else {
+        let StopPlan::Manager(commands) = stop_plan(Some(Manager::TaskScheduler), Some(7)) else {
             panic!()
         };
         assert_eq!(commands[0].display(), "schtasks /End /TN \"llmauth proxy\"");
-        health.managed_by = None;
-        health.pid = None;
-        assert_eq!(stop_plan(Some(&health)), StopPlan::NoPid);
+        assert_eq!(stop_plan(None, None), StopPlan::NoPid);
     }
 
     #[test]

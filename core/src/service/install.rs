@@ -2,7 +2,7 @@
 //! commands register the service with its manager and take it away again.
 //!
 //! The files are whole files llmauth owns, planned and recorded with setup's machinery
-//! ([`crate::setup::plan::plan_file`], [`Receipt`]): the receipt is stored before each
+//! ([`FoundFile::plan`], [`Receipt`]): the receipt is stored before each
 //! file is written, a file that was already there is given back on uninstall, and a file
 //! changed since install is left where it is and reported. So install followed by
 //! uninstall leaves the home directory as it was — including directories install created,
@@ -17,11 +17,10 @@ use super::{
 };
 use crate::setup::edit::Edit;
 use crate::setup::error::SetupError;
-use crate::setup::plan::plan_file;
+use crate::setup::plan::{FileSpec, FoundFile};
 use crate::setup::receipt::{Format, RECEIPT_VERSION, Receipt};
 use crate::setup::tool::Environment;
-use crate::setup::transaction::{FoundFile, Step};
-use crate::setup::wiring::FileSpec;
+use crate::setup::transaction::Step;
 
 /// The files a manager's service consists of, in the order they are written.
 pub fn files(
@@ -243,19 +242,7 @@ impl ServiceInstall {
         found: FoundFile,
         also_created: &[PathBuf],
     ) -> Result<Vec<Step>, SetupError> {
-        let text = found.text()?;
-        if text.is_some() && found.read_only {
-            return Err(SetupError::ReadOnly(found.path));
-        }
-        let target = found.path.to_string_lossy().into_owned();
-        let dirs = found
-            .missing_dirs
-            .iter()
-            .chain(also_created)
-            .map(|d| d.to_string_lossy().into_owned())
-            .collect();
-        let plan = plan_file(spec, &target, text, self.receipt.file(&target), dirs)
-            .map_err(|error| found.unparsable(error))?;
+        let plan = found.plan(spec, &self.receipt, also_created)?;
         let mut steps = Vec::new();
         if self.receipt.upsert(plan.receipt) {
             steps.push(Step::StoreReceipt(self.receipt.clone()));

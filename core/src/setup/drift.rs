@@ -5,8 +5,8 @@ use core::time::Duration;
 
 use super::edit::{self, Note, PatchError};
 use super::error::SetupError;
+use super::plan::FoundFile;
 use super::receipt::{FileReceipt, Receipt};
-use super::transaction::FoundFile;
 
 /// A file's drift.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -129,10 +129,9 @@ impl ToolDrift {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::setup::plan::plan_file;
+    use crate::setup::plan::{FileSpec, plan_file};
     use crate::setup::receipt::Format;
     use crate::setup::tool::Tool;
-    use crate::setup::wiring::FileSpec;
     use crate::testing::edits::claude_code_edits;
     use crate::testing::setup;
 

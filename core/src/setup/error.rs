@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use super::edit::PatchError;
 use super::tool::Tool;
-use super::wiring::NeedsLocalKey;
 use crate::error::ErrorClass;
 
 /// A setup or teardown failure. The message names the file, tool or lock concerned; OS
@@ -191,6 +190,11 @@ impl SetupError {
         }
     }
 }
+
+/// A proxy-mode tool was asked for without the local key.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("internal error: {0} needs the proxy's local key")]
+pub struct NeedsLocalKey(pub Tool);
 
 #[cfg(test)]
 mod tests {

@@ -53,16 +53,12 @@ impl Helper {
     /// Windows): the quoted absolute path of `llmauth-token`; without it, `llmauth token`,
     /// or the quoted absolute path when `llmauth` on PATH is not this binary.
     pub fn shell_command(&self, platform: Platform) -> String {
-        let mut line = if self.names_a_path() {
+        let program = if self.names_a_path() {
             quote(self.token_program(), platform)
         } else {
             "llmauth".to_owned()
         };
-        for arg in self.token_args(&[]) {
-            line.push(' ');
-            line.push_str(&quote(&arg, platform));
-        }
-        line
+        command_line(program, &self.token_args(&[]), platform)
     }
 
     /// The credential-helper shim for Claude Desktop: runs the token program, letting it
@@ -70,30 +66,38 @@ impl Helper {
     /// interactive`); every other context (background refresh, scheduled task) must not
     /// prompt.
     pub fn shim(&self, platform: Platform) -> String {
-        let interactive = self.token_args(&[]);
-        let background = self.token_args(&["--non-interactive"]);
-        let program = quote(self.token_program(), platform);
-        let line = |args: &[String]| {
-            let mut line = program.clone();
-            for arg in args {
-                line.push(' ');
-                line.push_str(&quote(arg, platform));
-            }
-            line
+        let line = |extra: &[&str]| {
+            command_line(
+                quote(self.token_program(), platform),
+                &self.token_args(extra),
+                platform,
+            )
         };
+        let interactive = line(&[]);
+        let background = line(&["--non-interactive"]);
         match platform {
-            Platform::Linux | Platform::Mac => format!(
-                "#!/bin/sh\n# Written by `llmauth setup` for Claude Desktop; removed by `llmauth teardown`.\nif [ \"${{CLAUDE_HELPER_CONTEXT:-}}\" = interactive ]; then\n  exec {}\nfi\nexec {}\n",
-                line(&interactive),
-                line(&background)
-            ),
-            Platform::Windows => format!(
-                "@echo off\r\nrem Written by `llmauth setup` for Claude Desktop; removed by `llmauth teardown`.\r\nif \"%CLAUDE_HELPER_CONTEXT%\"==\"interactive\" (\r\n  {}\r\n) else (\r\n  {}\r\n)\r\nexit /b %ERRORLEVEL%\r\n",
-                line(&interactive),
-                line(&background)
-            ),
+            Platform::Linux | Platform::Mac => {
+                format!(
+                    "#!/bin/sh\n# Written by `llmauth setup` for Claude Desktop; removed by `llmauth teardown`.\nif [ \"${{CLAUDE_HELPER_CONTEXT:-}}\" = interactive ]; then\n  exec {interactive}\nfi\nexec {background}\n"
+                )
+            }
+            Platform::Windows => {
+                format!(
+                    "@echo off\r\nrem Written by `llmauth setup` for Claude Desktop; removed by `llmauth teardown`.\r\nif \"%CLAUDE_HELPER_CONTEXT%\"==\"interactive\" (\r\n  {interactive}\r\n) else (\r\n  {background}\r\n)\r\nexit /b %ERRORLEVEL%\r\n"
+                )
+            }
         }
     }
+}
+
+/// `program` (already quoted) followed by `args`, each quoted for the platform's shell.
+fn command_line(program: String, args: &[String], platform: Platform) -> String {
+    let mut line = program;
+    for arg in args {
+        line.push(' ');
+        line.push_str(&quote(arg, platform));
+    }
+    line
 }
 
 /// Quotes one word for the platform's shell; words made only of safe characters are left

@@ -1,8 +1,136 @@
-//! Per-file decisions: what setup writes and records, and what teardown restores.
+//! Per-file decisions: from what setup wants in a file ([`FileSpec`]) and what the runtime
+//! found there ([`FoundFile`]), what setup writes and records, and what teardown restores.
 
-use super::edit::{self, Note, PatchError};
-use super::receipt::{Entry, FileReceipt};
-use super::wiring::FileSpec;
+use std::fmt;
+use std::path::PathBuf;
+
+use super::edit::{self, Edit, Note, PatchError};
+use super::error::SetupError;
+use super::receipt::{Entry, FileReceipt, Format, Receipt};
+
+/// One file setup writes for a tool.
+#[derive(Clone, PartialEq, Eq)]
+pub struct FileSpec {
+    /// Where (before following a symlink).
+    pub path: PathBuf,
+    /// How it is edited.
+    pub format: Format,
+    /// What changes.
+    pub edits: Vec<Edit>,
+    /// Permissions of the file when setup creates it: 0600 when it holds the local key,
+    /// 0700 for the shim, 0644 otherwise.
+    pub new_file_mode: u32,
+    /// It holds a secret (the local key): setup makes an existing file owner-only too,
+    /// and teardown gives it its mode back.
+    pub secret: bool,
+}
+
+impl fmt::Debug for FileSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileSpec")
+            .field("path", &self.path)
+            .field("format", &self.format)
+            .field("edits", &self.edits)
+            .field("new_file_mode", &format_args!("{:o}", self.new_file_mode))
+            .field("secret", &self.secret)
+            .finish()
+    }
+}
+
+/// A tool file as the runtime found it, under its tool-file lock.
+#[derive(Clone, PartialEq, Eq)]
+pub struct FoundFile {
+    /// Where the content really is (the symlink's target for a link).
+    pub path: PathBuf,
+    /// The content; `None` when the file does not exist.
+    pub bytes: Option<Vec<u8>>,
+    /// The file exists and its owner may not write it.
+    pub read_only: bool,
+    /// The directories that would have to be created to hold it, outermost first.
+    pub missing_dirs: Vec<PathBuf>,
+    /// Who may do what with the existing file (Unix); `None` when it does not exist or
+    /// the platform has no permission bits.
+    pub access: Option<Access>,
+}
+
+/// The Unix permissions of an existing file, as far as setup cares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Access {
+    /// Its permission bits (`0o7777`).
+    pub mode: u32,
+    /// It belongs to the user running setup.
+    pub own: bool,
+}
+
+impl FoundFile {
+    /// The content as text; `None` when the file does not exist.
+    ///
+    /// # Errors
+    /// [`SetupError::Unparsable`] when it is not UTF-8.
+    pub fn text(&self) -> Result<Option<&str>, SetupError> {
+        self.bytes
+            .as_deref()
+            .map(|bytes| edit::decode(bytes).map_err(|error| self.unparsable(error)))
+            .transpose()
+    }
+
+    /// The content as text, when setup may write over it.
+    ///
+    /// # Errors
+    /// [`SetupError::Unparsable`] when it is not UTF-8, [`SetupError::ReadOnly`] when it
+    /// exists and its owner may not write it.
+    pub fn writable_text(&self) -> Result<Option<&str>, SetupError> {
+        let text = self.text()?;
+        if text.is_some() && self.read_only {
+            return Err(SetupError::ReadOnly(self.path.clone()));
+        }
+        Ok(text)
+    }
+
+    /// Plans `spec` over this file with [`plan_file`], given the receipt of the run so far
+    /// (which may record the file already) and `also_created`: directories someone else
+    /// creates for it, recorded with the missing ones so that they are removed again.
+    ///
+    /// # Errors
+    /// As [`Self::writable_text`], and [`SetupError::Unparsable`] when our keys cannot be
+    /// placed.
+    pub fn plan(
+        &self,
+        spec: &FileSpec,
+        receipt: &Receipt,
+        also_created: &[PathBuf],
+    ) -> Result<FilePlan, SetupError> {
+        let text = self.writable_text()?;
+        let target = self.path.to_string_lossy();
+        let dirs = self
+            .missing_dirs
+            .iter()
+            .chain(also_created)
+            .map(|d| d.to_string_lossy().into_owned())
+            .collect();
+        plan_file(spec, &target, text, receipt.file(&target), dirs)
+            .map_err(|error| self.unparsable(error))
+    }
+
+    /// `error` about this file.
+    pub(crate) fn unparsable(&self, error: PatchError) -> SetupError {
+        SetupError::Unparsable {
+            path: self.path.clone(),
+            error,
+        }
+    }
+}
+
+impl fmt::Debug for FoundFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The content may hold a user's own API key.
+        f.debug_struct("FoundFile")
+            .field("path", &self.path)
+            .field("exists", &self.bytes.is_some())
+            .field("read_only", &self.read_only)
+            .finish_non_exhaustive()
+    }
+}
 
 /// What setup does to one file.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -12,9 +12,10 @@
 use core::time::Duration;
 
 use super::edit::{self, Edit};
+use super::plan::FileSpec;
 use super::receipt::{FileReceipt, Format, Receipt};
 use super::tool::Tool;
-use super::wiring::{FileSpec, HelperTtl, document_text};
+use super::wiring::{HelperTtl, document_text};
 
 /// The rewrite of one tool's files for a new interval.
 #[derive(Clone, Debug, PartialEq, Eq)]

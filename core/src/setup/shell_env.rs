@@ -22,9 +22,9 @@ use std::path::{Path, PathBuf};
 
 use super::edit::Edit;
 use super::helper::quote;
+use super::plan::FileSpec;
 use super::receipt::{Format, Receipt};
 use super::tool::{Environment, Platform};
-use super::wiring::FileSpec;
 
 /// The shells `--shell-env` knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -17,9 +17,9 @@ use std::path::PathBuf;
 
 use super::error::SetupError;
 use super::notices;
-use super::plan::{FileAction, FileTeardown, teardown_file};
+use super::plan::{FileAction, FileTeardown, FoundFile, teardown_file};
 use super::receipt::{FileReceipt, Receipt};
-use super::transaction::{FoundFile, Step};
+use super::transaction::Step;
 use crate::config::ConfiguredTool;
 
 /// The tools teardown looks at: `only`, which must have a receipt or be in the config's
@@ -239,9 +239,9 @@ pub fn forgotten(index: &[ConfiguredTool], cleared: &[String]) -> Option<Vec<Con
 mod tests {
     use super::*;
     use crate::setup::edit::Edit;
+    use crate::setup::plan::FileSpec;
     use crate::setup::plan::plan_file;
     use crate::setup::receipt::{Format, RECEIPT_VERSION};
-    use crate::setup::wiring::FileSpec;
     use crate::testing::edits::claude_code_edits;
     use crate::testing::setup;
 

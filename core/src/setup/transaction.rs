@@ -20,13 +20,12 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::drift::{Drift, drift_file};
-use super::edit;
 use super::error::SetupError;
 use super::helper::Helper;
-use super::plan::plan_file;
+use super::plan::{FileSpec, FoundFile};
 use super::receipt::{Format, RECEIPT_VERSION, Receipt};
 use super::tool::{Environment, Tool, location};
-use super::wiring::{FileSpec, helper_program};
+use super::wiring::helper_program;
 use crate::config::ConfiguredTool;
 
 /// The tools to configure: the one `--client` names, which must be installed, or every
@@ -58,65 +57,8 @@ pub fn select(
     Ok(vec![tool])
 }
 
-/// A tool file as the runtime found it, under its tool-file lock.
-#[derive(Clone, PartialEq, Eq)]
-pub struct FoundFile {
-    /// Where the content really is (the symlink's target for a link).
-    pub path: PathBuf,
-    /// The content; `None` when the file does not exist.
-    pub bytes: Option<Vec<u8>>,
-    /// The file exists and its owner may not write it.
-    pub read_only: bool,
-    /// The directories that would have to be created to hold it, outermost first.
-    pub missing_dirs: Vec<PathBuf>,
-    /// Who may do what with the existing file (Unix); `None` when it does not exist or
-    /// the platform has no permission bits.
-    pub access: Option<Access>,
-}
-
-/// The Unix permissions of an existing file, as far as setup cares.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Access {
-    /// Its permission bits (`0o7777`).
-    pub mode: u32,
-    /// It belongs to the user running setup.
-    pub own: bool,
-}
-
 /// Owner-only: what a file holding the local key is made.
 const PRIVATE: u32 = 0o600;
-
-impl FoundFile {
-    /// The content as text; `None` when the file does not exist.
-    ///
-    /// # Errors
-    /// [`SetupError::Unparsable`] when it is not UTF-8.
-    pub fn text(&self) -> Result<Option<&str>, SetupError> {
-        self.bytes
-            .as_deref()
-            .map(|bytes| edit::decode(bytes).map_err(|error| self.unparsable(error)))
-            .transpose()
-    }
-
-    /// `error` about this file.
-    pub(crate) fn unparsable(&self, error: edit::PatchError) -> SetupError {
-        SetupError::Unparsable {
-            path: self.path.clone(),
-            error,
-        }
-    }
-}
-
-impl fmt::Debug for FoundFile {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The content may hold a user's own API key.
-        f.debug_struct("FoundFile")
-            .field("path", &self.path)
-            .field("exists", &self.bytes.is_some())
-            .field("read_only", &self.read_only)
-            .finish_non_exhaustive()
-    }
-}
 
 /// One I/O action of setup, teardown or a rollback, for the runtime to perform.
 #[derive(Clone, PartialEq, Eq)]
@@ -231,32 +173,22 @@ impl ToolSetup {
     /// when the file already holds what setup wants and the receipt knows it).
     ///
     /// # Errors
-    /// [`SetupError::Unparsable`] or [`SetupError::ReadOnly`]; nothing is to be written
-    /// then.
+    /// [`SetupError::Unparsable`] or [`SetupError::ReadOnly`] (and, resuming,
+    /// [`SetupError::ChangedSinceSetup`]); nothing is to be written then.
     pub fn plan_file(
         &mut self,
         spec: &FileSpec,
         found: FoundFile,
     ) -> Result<Vec<Step>, SetupError> {
-        let text = found.text()?;
-        if text.is_some() && found.read_only {
-            return Err(SetupError::ReadOnly(found.path));
-        }
-        let target = found.path.to_string_lossy().into_owned();
         if self.keep_changed_files {
-            let recorded = self.receipt.file(&target);
+            let text = found.writable_text()?;
+            let recorded = self.receipt.file(&found.path.to_string_lossy());
             let drift = recorded.map(|file| drift_file(file, text));
             if !matches!(drift, Some(Ok(Drift::None))) {
                 return Err(SetupError::ChangedSinceSetup(found.path));
             }
         }
-        let dirs = found
-            .missing_dirs
-            .iter()
-            .map(|d| d.to_string_lossy().into_owned())
-            .collect();
-        let mut plan = plan_file(spec, &target, text, self.receipt.file(&target), dirs)
-            .map_err(|error| found.unparsable(error))?;
+        let mut plan = found.plan(spec, &self.receipt, &[])?;
         let privacy = privacy(spec, &found);
         let tightened = match privacy {
             Privacy::Tighten(mode) => Some(mode),
@@ -524,6 +456,8 @@ fn main_file(files: &[FileSpec]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::setup::edit;
+    use crate::setup::plan::Access;
     use crate::setup::tool::Platform;
     use crate::setup::wiring::files;
     use crate::testing::setup::{environment, found, settings};

@@ -7,8 +7,10 @@ use core::time::Duration;
 use serde_json::{Value as Json, json};
 
 use super::edit::Edit;
+use super::error::NeedsLocalKey;
 use super::helper::Helper;
 use super::models;
+use super::plan::FileSpec;
 use super::prefix;
 use super::receipt::{Format, Receipt};
 use super::shell_env::{self, Shell};
@@ -80,40 +82,6 @@ impl fmt::Debug for Settings {
             .finish_non_exhaustive()
     }
 }
-
-/// One file setup writes for a tool.
-#[derive(Clone, PartialEq, Eq)]
-pub struct FileSpec {
-    /// Where (before following a symlink).
-    pub path: PathBuf,
-    /// How it is edited.
-    pub format: Format,
-    /// What changes.
-    pub edits: Vec<Edit>,
-    /// Permissions of the file when setup creates it: 0600 when it holds the local key,
-    /// 0700 for the shim, 0644 otherwise.
-    pub new_file_mode: u32,
-    /// It holds a secret (the local key): setup makes an existing file owner-only too,
-    /// and teardown gives it its mode back.
-    pub secret: bool,
-}
-
-impl fmt::Debug for FileSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FileSpec")
-            .field("path", &self.path)
-            .field("format", &self.format)
-            .field("edits", &self.edits)
-            .field("new_file_mode", &format_args!("{:o}", self.new_file_mode))
-            .field("secret", &self.secret)
-            .finish()
-    }
-}
-
-/// A proxy-mode tool was asked for without the local key.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("internal error: {0} needs the proxy's local key")]
-pub struct NeedsLocalKey(pub Tool);
 
 fn set(key: &[&str], value: Json) -> Edit {
     Edit::Set {

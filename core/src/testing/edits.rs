@@ -5,9 +5,9 @@
 use serde_json::{Value as Json, json};
 
 use crate::setup::edit::{self, Edit, PatchError};
+use crate::setup::plan::FileSpec;
 use crate::setup::plan::{FileAction, plan_file, teardown_file};
 use crate::setup::receipt::Format;
-use crate::setup::wiring::FileSpec;
 
 /// `Edit::Set` of the key at `key`.
 pub fn set(key: &[&str], value: Json) -> Edit {

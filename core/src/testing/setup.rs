@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use crate::secret::LocalKey;
 use crate::setup::helper::Helper;
+use crate::setup::plan::FoundFile;
 use crate::setup::tool::{Environment, Platform};
-use crate::setup::transaction::FoundFile;
 use crate::setup::wiring::Settings;
 
 /// A home at `/h` on `platform`, with no overrides.

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use llmauth_core::setup::error::SetupError;
 use llmauth_core::setup::notices::tool_lock_name;
-use llmauth_core::setup::transaction::{Access, FoundFile};
+use llmauth_core::setup::plan::{Access, FoundFile};
 
 use crate::file_store;
 use crate::lock::with_lock;

@@ -4,9 +4,10 @@
 //! config did.
 
 use llmauth_core::setup::error::SetupError;
+use llmauth_core::setup::plan::FileSpec;
 use llmauth_core::setup::tool::{Environment, Tool};
 use llmauth_core::setup::transaction::{Configured, Progress, Rollback, SetupRun, ToolSetup};
-use llmauth_core::setup::wiring::{FileSpec, Settings, files};
+use llmauth_core::setup::wiring::{Settings, files};
 
 use super::files::{lock_tool_file, read_tool_file, resolve_link};
 use super::receipts;

@@ -36,6 +36,9 @@ pub enum AudienceRule {
     Fixed(String),
     /// The client id, whatever is asked (authentik, GitLab, Google).
     Client,
+    /// The issuer itself, whatever is asked: Okta's org authorization server, whose access
+    /// tokens are for Okta's own APIs (their `aud` is the org URL).
+    Issuer,
     /// Access tokens carry `client_id` and no `aud` (Cognito, R15).
     ClientIdOnly,
 }
@@ -274,6 +277,18 @@ impl IdpOptions {
     }
 }
 
+impl IdpOptions {
+    /// Moves Okta's quirk mode to Okta's **org** authorization server (issuer
+    /// `https://<org>.okta.com`, no `/oauth2/<id>`), whose access tokens are for Okta's
+    /// own APIs: their `aud` is the org URL (developer.okta.com "Validate access tokens";
+    /// support.okta.com "Validation Failed on Access Token Issued by the Org Authorization
+    /// Server"). Its ID tokens name the client, as everywhere.
+    pub fn okta_org_server(&mut self) {
+        self.issuer_path.clear();
+        self.quirks.audience = AudienceRule::Issuer;
+    }
+}
+
 impl Quirks {
     /// The audience a request asks for under this rule, from the authorization (or
     /// device authorization) parameters; `None` when it asks for none.
@@ -295,7 +310,7 @@ impl Quirks {
                 .filter(|audience| !audience.is_empty())
                 .map(str::to_owned),
             AudienceRule::Fixed(audience) => Some(audience.clone()),
-            AudienceRule::Client | AudienceRule::ClientIdOnly => None,
+            AudienceRule::Client | AudienceRule::Issuer | AudienceRule::ClientIdOnly => None,
         }
     }
 

@@ -158,25 +158,12 @@ fn authorization_code(idp: &Inner, state: &mut State, form: &Form) -> Result<Val
         Some(prompt_consent),
         Some(access_type),
     );
-    let scope = granted_scope(&idp.options, &requested_scope, with_refresh);
-    let grant = state.new_grant(scope.clone(), resource.clone(), nonce.clone());
+    let (grant, body) =
+        grant_and_issue(idp, state, &requested_scope, with_refresh, resource, nonce);
     if let Some(entry) = state.codes.get_mut(code) {
         entry.redeemed_grant = Some(grant);
     }
-    let action = if with_refresh {
-        RefreshAction::New
-    } else {
-        RefreshAction::None
-    };
-    Ok(issue(
-        idp,
-        state,
-        grant,
-        nonce.as_deref(),
-        resource.as_deref(),
-        &scope,
-        action,
-    ))
+    Ok(body)
 }
 
 fn refresh(idp: &Inner, state: &mut State, form: &Form) -> Result<Value, Response> {
@@ -301,22 +288,9 @@ fn device_code(idp: &Inner, state: &mut State, form: &Form) -> Result<Value, Res
             let device_resource = device.resource.clone();
             let resource = token_resource(idp, form)?.or(device_resource);
             let with_refresh = refresh_allowed(&idp.options, &requested_scope, None, None);
-            let scope = granted_scope(&idp.options, &requested_scope, with_refresh);
-            let grant = state.new_grant(scope.clone(), resource.clone(), None);
-            let action = if with_refresh {
-                RefreshAction::New
-            } else {
-                RefreshAction::None
-            };
-            Ok(issue(
-                idp,
-                state,
-                grant,
-                None,
-                resource.as_deref(),
-                &scope,
-                action,
-            ))
+            let (_, body) =
+                grant_and_issue(idp, state, &requested_scope, with_refresh, resource, None);
+            Ok(body)
         }
     }
 }
@@ -366,6 +340,36 @@ pub(crate) fn granted_scope(options: &IdpOptions, scope: &str, with_refresh: boo
         .join(" ")
 }
 
+/// A new grant of `requested_scope` — narrowed as the options say when it comes without a
+/// refresh token (`with_refresh` false) — and its first tokens: the grant's id and the
+/// token response.
+pub(crate) fn grant_and_issue(
+    idp: &Inner,
+    state: &mut State,
+    requested_scope: &str,
+    with_refresh: bool,
+    resource: Option<String>,
+    nonce: Option<String>,
+) -> (u64, Value) {
+    let scope = granted_scope(&idp.options, requested_scope, with_refresh);
+    let grant = state.new_grant(scope.clone(), resource.clone(), nonce.clone());
+    let action = if with_refresh {
+        RefreshAction::New
+    } else {
+        RefreshAction::None
+    };
+    let body = issue(
+        idp,
+        state,
+        grant,
+        nonce.as_deref(),
+        resource.as_deref(),
+        &scope,
+        action,
+    );
+    (grant, body)
+}
+
 /// Builds a token response for `grant`: a fresh access token (a JWT, or opaque in the
 /// quirk modes that issue those), an ID token when `openid` is in scope, and the refresh
 /// token per `refresh`. `audience` is what the request asked for under the quirk mode's
@@ -398,6 +402,7 @@ pub(crate) fn issue(
     match (&quirks.audience, audience) {
         // Cognito (R15): `client_id`, no `aud`.
         (AudienceRule::ClientIdOnly, _) => {}
+        (AudienceRule::Issuer, _) => access_claims["aud"] = json!(issuer),
         (AudienceRule::Client, _) | (_, None) => access_claims["aud"] = json!(client_id),
         // Auth0: the API and its own userinfo.
         (AudienceRule::AudienceParameter, Some(audience)) => {

@@ -171,7 +171,12 @@ impl Provider {
 /// every token handed out.
 fn lifecycle(preset: Preset) {
     let provider = Provider::of(preset);
-    let world = provider.world(preset, &[]);
+    lifecycle_in(&provider, &provider.world(preset, &[]));
+}
+
+/// [`lifecycle`] of `provider`'s preset in `world`.
+fn lifecycle_in(provider: &Provider, world: &World) {
+    let preset = provider.preset;
     let idp = &world.idp;
 
     // Sign in; status says which preset and why.
@@ -453,10 +458,118 @@ fn generic_against_keycloak_loses_openid_on_refresh() {
     assert!(keycloak_id_token);
 }
 
-/// Okta and authentik need nothing on the wire that generic lacks when no audience is
-/// configured: their presets differ from generic only in not sending `resource` (and in
-/// being detected from the issuer). This pins that down, so a difference that appears
-/// later is noticed.
+/// Okta's org authorization server issues access tokens for Okta's own APIs (`aud` is the
+/// org URL): generic signs in and hands one out, and the gateway refuses it. The okta
+/// preset refuses that configuration before any sign-in, naming the two fixes; a
+/// `--token-kind access` named anyway is only warned about; with `--token-kind id` the
+/// gateway accepts what is handed out.
+#[test]
+fn generic_against_okta_org_server_hands_out_a_token_for_okta_itself() {
+    let mut provider = Provider::of(Preset::Okta);
+    provider.audience = None;
+    let world = provider.world_with(IdpOptions::okta_org_server, Preset::Generic, &[]);
+    world.login();
+    let token = printed_token(&world.run(&["token"]));
+    assert_eq!(jwt_claims(&token)["aud"], world.idp.issuer(), "for Okta");
+    assert_eq!(world.gateway_status(&token), 401, "generic's token");
+
+    let refused = world.run(&["config", "set", "--provider", "okta"]);
+    expect_exit(&refused, 2, "config set --provider okta");
+    for part in [
+        "llm.oidc.issuer",
+        "Okta's org authorization server",
+        &format!("--issuer {}/oauth2/default", world.idp.issuer()),
+        "--token-kind id",
+    ] {
+        assert!(refused.stderr.contains(part), "{part}: {}", refused.stderr);
+    }
+    let status = world.run(&["status", "--format", "json"]);
+    let status: Value = serde_json::from_str(&status.stdout).expect("status JSON");
+    assert_eq!(
+        status["provider"]["preset"], "generic",
+        "nothing was written"
+    );
+
+    let named = world.run(&[
+        "config",
+        "set",
+        "--provider",
+        "okta",
+        "--token-kind",
+        "access",
+    ]);
+    expect_exit(&named, 0, "config set --token-kind access");
+    let status = world.run(&["status"]);
+    assert!(
+        status.stdout.contains("warning: ")
+            && status.stdout.contains("Okta's org authorization server"),
+        "{}",
+        status.stdout
+    );
+    let fixed = world.run(&["config", "set", "--token-kind", "id"]);
+    expect_exit(&fixed, 0, "config set --token-kind id");
+    world.login();
+    let token = printed_token(&world.run(&["token"]));
+    assert_eq!(Some(token.clone()), world.idp.last_id_token());
+    assert_eq!(world.gateway_status(&token), 200, "the ID token");
+}
+
+/// The okta preset on Okta's org authorization server, handing out the ID token (the fix
+/// it names), end to end.
+#[test]
+fn okta_org_server_with_the_id_token_end_to_end() {
+    let provider = Provider {
+        audience: None,
+        hands_out_id_token: true,
+        ..Provider::of(Preset::Okta)
+    };
+    let world = provider.world_with(
+        IdpOptions::okta_org_server,
+        Preset::Okta,
+        &["--token-kind", "id"],
+    );
+    lifecycle_in(&provider, &world);
+}
+
+/// authentik puts the client id in `aud` whatever is asked (goauthentik/authentik#14545):
+/// generic asks for the gateway's audience with `resource`, signs in, and hands out a
+/// token the gateway refuses. The authentik preset refuses the audience before any
+/// sign-in, saying the gateway must accept the client id.
+#[test]
+fn generic_against_authentik_gets_no_token_for_the_audience() {
+    let provider = Provider {
+        audience: Some(audiences::API),
+        ..Provider::of(Preset::Authentik)
+    };
+    let world = provider.world(Preset::Generic, &[]);
+    world.login();
+    assert!(
+        world.idp.token_forms().iter().any(|form| form
+            .iter()
+            .any(|(n, v)| n == "resource" && v == audiences::API)),
+        "generic asked for the audience"
+    );
+    let token = printed_token(&world.run(&["token"]));
+    assert_eq!(jwt_claims(&token)["aud"], world.idp.client_id());
+    assert_eq!(world.gateway_status(&token), 401, "generic's token");
+
+    let refused = world.run(&["config", "set", "--provider", "authentik"]);
+    expect_exit(&refused, 2, "config set --provider authentik");
+    for part in [
+        "llm.oidc.audience",
+        "goauthentik/authentik#14545",
+        "--audience \"\"",
+        "accept aud = llmauth's client id",
+    ] {
+        assert!(refused.stderr.contains(part), "{part}: {}", refused.stderr);
+    }
+    let fixed = world.run(&["config", "set", "--provider", "authentik", "--audience", ""]);
+    expect_exit(&fixed, 0, "config set --audience \"\"");
+}
+
+/// Okta's custom authorization servers and authentik without an audience need nothing
+/// on the wire that generic lacks: generic works there. (What the presets exist for is
+/// above: Okta's org authorization server, and an audience authentik cannot issue.)
 #[test]
 fn generic_against_okta_and_authentik_works_without_an_audience() {
     for preset in [Preset::Okta, Preset::Authentik] {

@@ -11,10 +11,11 @@ use std::time::Duration;
 use llmauth_core::secret::LocalKey;
 use llmauth_core::setup::edit::{NoteKind, PatchError};
 use llmauth_core::setup::helper::Helper;
+use llmauth_core::setup::plan::FileSpec;
 use llmauth_core::setup::plan::{FileAction, plan_file, teardown_file};
 use llmauth_core::setup::shell_env::Shell;
 use llmauth_core::setup::tool::{Environment, Platform, Tool};
-use llmauth_core::setup::wiring::{FileSpec, Settings, files};
+use llmauth_core::setup::wiring::{Settings, files};
 use llmauth_core::testing::setup::environment;
 
 fn fixtures() -> PathBuf {

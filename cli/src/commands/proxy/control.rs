@@ -143,8 +143,7 @@ pub(crate) fn stop(app: &App) -> Result<(), Failure> {
             ));
         }
     };
-    let stopped = match stop_plan(Some(&health)) {
-        StopPlan::NotRunning => return Ok(()),
+    let stopped = match stop_plan(health.manager(), health.pid) {
         StopPlan::Manager(commands) => {
             let results = service::run_all(&commands);
             if let Some((command, Err(error))) = results.into_iter().find(|(_, r)| r.is_err()) {

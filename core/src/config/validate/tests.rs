@@ -355,6 +355,61 @@ fn the_audience_rule_follows_how_it_is_requested() {
     );
 }
 
+/// A configuration a preset knows its provider cannot serve is refused when the preset
+/// chose the failing setting, and accepted when the file names that setting itself.
+#[test]
+fn presets_refuse_what_their_providers_cannot_serve() {
+    let okta = |issuer: &str, extra: &str| {
+        doc(&format!(
+            "llm:\n  gateway_url: https://llm.example.com\n  oidc:\n    \
+             issuer: {issuer}\n    client_id: c\n{extra}"
+        ))
+        .validate()
+    };
+    let okta_org = |extra: &str| okta("https://acme.okta.com", extra);
+    // Okta's org authorization server, detected from the host, handing out access tokens.
+    let error = okta_org("").unwrap_err();
+    let [only] = error.field_errors() else {
+        panic!("{error}");
+    };
+    assert_eq!(only.field, field::ISSUER);
+    for part in [
+        "org authorization server",
+        "--issuer https://acme.okta.com/oauth2/default",
+        "--token-kind id",
+    ] {
+        assert!(only.problem.contains(part), "{part}: {only}");
+    }
+    assert!(okta_org("    token_kind: id\n").is_ok());
+    assert!(
+        okta_org("    token_kind: access\n").is_ok(),
+        "named: a warning only"
+    );
+    assert!(okta_org("    provider: generic\n").is_ok());
+    let custom = okta("https://acme.okta.com/oauth2/default", "").unwrap();
+    assert_eq!(custom.provider.preset, Preset::Okta);
+    // A custom domain is Okta's only when named, and then judged the same way.
+    assert!(okta("https://login.acme.example", "").is_ok());
+    assert!(okta("https://login.acme.example", "    provider: okta\n").is_err());
+
+    // authentik: any audience but the client id.
+    assert_rejects(
+        "    provider: authentik\n    audience: https://llm.example.com\n",
+        field::AUDIENCE,
+        "goauthentik/authentik#14545",
+    );
+    valid("    provider: authentik\n    audience: my-client-id\n");
+    valid(
+        "    provider: authentik\n    audience_via: resource\n    audience: https://llm.example.com\n",
+    );
+    // Judged only once every field is valid on its own.
+    let errors = rejected(
+        "    provider: authentik\n    audience_via: sideways\n    audience: https://llm.example.com\n",
+    );
+    let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(fields, [field::AUDIENCE_VIA]);
+}
+
 /// Requirement 1: never `resource` for Entra ID v2, whatever the configuration says.
 #[test]
 fn entra_never_gets_resource() {

@@ -9,6 +9,9 @@ use crate::http::TransportErrorKind;
 const OTHER_PATH: &str =
     "name a GET endpoint of the gateway that needs a token: `llmauth doctor --probe-path <path>`";
 
+/// The fix for a rejected token when the preset knows no better.
+const ASK_FOR_THE_AUDIENCE: &str = "ask the gateway's owner which audience it accepts and `llmauth config set --audience <it>`, then `llmauth login`";
+
 /// The gateway answers, and accepts the token.
 pub(in crate::doctor) fn gateway(facts: &Facts) -> Vec<Finding> {
     let (Ok(config), Some(gateway)) = (&facts.config, &facts.gateway) else {
@@ -58,6 +61,10 @@ pub(in crate::doctor) fn gateway(facts: &Facts) -> Vec<Finding> {
                 .as_ref()
                 .and_then(|s| s.token.as_ref().ok())
                 .and_then(|t| t.claims.as_ref());
+            let fix = config
+                .provider
+                .rejected_token_fix(&config.issuer, &config.audience, &config.client_id)
+                .unwrap_or_else(|| ASK_FOR_THE_AUDIENCE.to_owned());
             fail(
                 "gateway",
                 ErrorClass::Config,
@@ -65,7 +72,7 @@ pub(in crate::doctor) fn gateway(facts: &Facts) -> Vec<Finding> {
                     "the gateway rejected the token: HTTP {status} for {url}; {}",
                     what_it_saw(claims, &config.issuer)
                 ),
-                "ask the gateway's owner which audience it accepts and `llmauth config set --audience <it>`, then `llmauth login`",
+                fix,
             )
         }
         404 | 405 => warn(
@@ -107,7 +114,7 @@ mod tests {
     use super::super::run;
     use super::*;
     use crate::doctor::Status;
-    use crate::doctor::tests::{answer, healthy, probe, transport};
+    use crate::doctor::tests::{answer, healthy, healthy_with, probe, transport};
 
     fn answering(status: u16) -> Facts {
         let mut facts = healthy();
@@ -152,6 +159,22 @@ mod tests {
             t.claims = None;
         }
         assert!(run(gateway, &facts).message.contains("the token is opaque"));
+    }
+
+    /// authentik puts the client id in aud whatever is asked: the fix is the gateway's.
+    #[test]
+    fn a_rejected_authentik_token_asks_the_gateway_to_accept_the_client_id() {
+        let mut facts = healthy_with("    provider: authentik\n");
+        if let Some(g) = facts.gateway.as_mut() {
+            g.exchange = probe(answer(401, "{}", None));
+        }
+        let finding = run(gateway, &facts);
+        assert_eq!(finding.status, Status::Fail(ErrorClass::Config));
+        let fix = finding.fix.unwrap();
+        assert!(
+            fix.contains("#14545") && fix.contains("accept aud \"llmauth-test\""),
+            "{fix}"
+        );
     }
 
     #[test]

@@ -2,9 +2,9 @@
 //! the proxy-mode tools.
 
 use super::{NO_CONFIG, fail, finding, pass, skip};
+use crate::broker::health::Answer;
 use crate::doctor::{
-    Facts, Finding, HelperFacts, HelperOutcome, HelperRun, ProxyHealth, Status, ToolFacts,
-    class_of_exit_code,
+    Facts, Finding, HelperFacts, HelperOutcome, HelperRun, Status, ToolFacts, class_of_exit_code,
 };
 use crate::error::ErrorClass;
 use crate::oauth::clean;
@@ -177,23 +177,23 @@ pub(in crate::doctor) fn proxy(facts: &Facts) -> Vec<Finding> {
     let users = users.join(", ");
     let port = proxy.port;
     match &proxy.health {
-        ProxyHealth::Running { token_expires_at } => {
-            let token = token_expires_at.as_ref().map_or_else(
+        Answer::Proxy(health) => {
+            let token = health.token_expires_at.as_ref().map_or_else(
                 || "no token yet".to_owned(),
-                |at| format!("its token is valid until {at}"),
+                |at| format!("its token is valid until {}", clean(at, 40)),
             );
             pass(
                 "proxy",
                 format!("running on http://localhost:{port} for {users} ({token})"),
             )
         }
-        ProxyHealth::NotRunning => fail(
+        Answer::Nothing => fail(
             "proxy",
             ErrorClass::Transient,
             format!("not running on port {port}, and {users} need it"),
             "start it, and keep it running: `llmauth proxy start`",
         ),
-        ProxyHealth::Other(what) => fail(
+        Answer::Other(what) => fail(
             "proxy",
             ErrorClass::Config,
             format!("port {port} is taken by {what}, and {users} need the proxy there"),
@@ -409,69 +409,42 @@ mod tests {
             });
             run(proxy, facts)
         };
+        // Read leniently: fields this llmauth does not know are ignored.
         let up = with(
             &mut facts,
-            ProxyHealth::Running {
-                token_expires_at: Some("2026-01-01T00:00:00Z".into()),
-            },
+            Answer::judge(Some((
+                200,
+                r#"{"status":"ok","token_expires_at":"2026-01-01T00:00:00Z","pid":7,"uptime_s":3}"#,
+            ))),
         );
         assert_eq!(up.status, Status::Pass);
         assert_eq!(
             up.message,
             "running on http://localhost:14000 for gemini-cli, vscode (its token is valid until 2026-01-01T00:00:00Z)"
         );
-        let down = with(&mut facts, ProxyHealth::NotRunning);
+        let down = with(&mut facts, Answer::judge(None));
         assert_eq!(down.status, Status::Fail(ErrorClass::Transient));
         assert!(down.fix.unwrap().contains("llmauth proxy start"));
-        let taken = with(
-            &mut facts,
-            ProxyHealth::Other("something answering HTTP 404".into()),
-        );
+        let taken = with(&mut facts, Answer::judge(Some((404, ""))));
         assert_eq!(taken.status, Status::Fail(ErrorClass::Config));
-        assert_eq!(
-            with(
-                &mut facts,
-                ProxyHealth::Running {
-                    token_expires_at: None
-                }
-            )
-            .status,
-            Status::Pass
+        assert!(
+            taken
+                .message
+                .contains("taken by something answering HTTP 404"),
+            "{}",
+            taken.message
         );
-    }
-
-    #[test]
-    fn the_health_answer_is_read_leniently() {
-        assert_eq!(
-            ProxyHealth::from_answer(Err("refused".into())),
-            ProxyHealth::NotRunning
+        let html = with(&mut facts, Answer::judge(Some((200, "<html>"))));
+        assert_eq!(html.status, Status::Fail(ErrorClass::Config));
+        let no_token = with(
+            &mut facts,
+            Answer::judge(Some((200, r#"{"status":"ok","token_expires_at":null}"#))),
         );
-        assert_eq!(
-            ProxyHealth::from_answer(Ok((
-                200,
-                r#"{"status":"ok","token_expires_at":"2026-01-01T00:00:00Z","pid":7,"uptime_s":3}"#
-                    .to_owned()
-            ))),
-            ProxyHealth::Running {
-                token_expires_at: Some("2026-01-01T00:00:00Z".into())
-            }
+        assert_eq!(no_token.status, Status::Pass);
+        assert!(
+            no_token.message.ends_with("(no token yet)"),
+            "{}",
+            no_token.message
         );
-        assert_eq!(
-            ProxyHealth::from_answer(Ok((
-                200,
-                r#"{"status":"ok","token_expires_at":null}"#.to_owned()
-            ))),
-            ProxyHealth::Running {
-                token_expires_at: None
-            }
-        );
-        assert!(matches!(
-            ProxyHealth::from_answer(Ok((200, "<html>".to_owned()))),
-            ProxyHealth::Other(_)
-        ));
-        assert!(matches!(
-            ProxyHealth::from_answer(Ok((404, "".to_owned()))),
-            ProxyHealth::Other(_)
-        ));
     }
 }

@@ -1,6 +1,6 @@
 //! `config` and `provider`: the configuration, and the provider preset it selects.
 
-use super::{NO_CONFIG, fail, pass, skip};
+use super::{NO_CONFIG, fail, pass, skip, warn};
 use crate::doctor::{Facts, Finding};
 use crate::error::ErrorClass;
 
@@ -30,28 +30,40 @@ pub(in crate::doctor) fn config(facts: &Facts) -> Vec<Finding> {
 const CONFIGURE: &str =
     "run `llmauth config set --gateway-url URL --issuer URL --client-id ID` (or `llmauth setup`)";
 
-/// The provider preset in force, and why it was chosen.
+/// The provider preset in force, and why it was chosen; a warning for each setting the
+/// configuration chose against what the preset knows of its provider.
 pub(in crate::doctor) fn provider(facts: &Facts) -> Vec<Finding> {
     let Ok(config) = &facts.config else {
         return skip("provider", NO_CONFIG);
     };
     let provider = &config.provider;
-    pass(
-        "provider",
-        format!(
-            "{} ({}); redirect URI {}",
-            provider.preset,
-            provider.reason,
-            provider.redirect()
-        ),
-    )
+    let summary = format!(
+        "{} ({}); redirect URI {}",
+        provider.preset,
+        provider.reason,
+        provider.redirect()
+    );
+    let concerns = provider.concerns(&config.issuer, &config.audience, &config.client_id);
+    if concerns.is_empty() {
+        return pass("provider", summary);
+    }
+    concerns
+        .into_iter()
+        .flat_map(|concern| {
+            warn(
+                "provider",
+                format!("{summary}; {}", concern.problem),
+                concern.fix,
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::run;
     use super::*;
-    use crate::doctor::tests::{healthy, no_config};
+    use crate::doctor::tests::{healthy, healthy_with, no_config};
     use crate::doctor::{Problem, Status};
 
     #[test]
@@ -93,6 +105,25 @@ mod tests {
             Some("run `llmauth config set --issuer URL`")
         );
         assert_eq!(run(provider, &facts).status, Status::Skip);
+    }
+
+    /// A setting named against what the preset knows (Okta's org authorization server
+    /// handing out access tokens) is a warning with the preset's fix.
+    #[test]
+    fn a_setting_chosen_against_the_preset_is_warned_about() {
+        let facts = healthy_with("    provider: okta\n    token_kind: access\n");
+        let finding = run(provider, &facts);
+        assert_eq!(finding.status, Status::Warn);
+        assert!(
+            finding
+                .message
+                .starts_with("okta (set in llm.oidc.provider)")
+                && finding.message.contains("Okta's org authorization server"),
+            "{finding:?}"
+        );
+        assert!(finding.fix.unwrap().contains("--token-kind id"));
+        let fine = healthy_with("    provider: okta\n    token_kind: id\n");
+        assert_eq!(run(provider, &fine).status, Status::Pass);
     }
 
     #[test]

@@ -6,10 +6,10 @@ use core::time::Duration;
 
 use serde::Deserialize;
 
-use super::authorize::{self, SignInStep, Verified};
-use super::shell::{Progress, Shell};
+use super::{SignInStep, Verified, complete};
 use crate::discovery;
 use crate::error::{ExchangeFailure, FlowError, IdpUnavailable, LoginFailure, ProtocolViolation};
+use crate::flow::shell::{Progress, Shell};
 use crate::intent::{Intent, IntentResult, Notice};
 use crate::oauth::{FailureClass, TokenFailure, parse_error, parse_token_response};
 use crate::secret::DeviceCode;
@@ -39,7 +39,7 @@ struct DeviceAuthorization {
 }
 
 /// What the device flow waits for.
-pub(super) enum DeviceStep {
+pub(in crate::flow) enum DeviceStep {
     /// The device authorization request.
     Authorized,
     /// The polling interval (a wait, not an intent).
@@ -49,7 +49,7 @@ pub(super) enum DeviceStep {
 }
 
 /// A device-flow sign-in being polled.
-pub(super) struct DevicePoll {
+pub(in crate::flow) struct DevicePoll {
     device_code: DeviceCode,
     interval: Duration,
     /// How long the code lives, for the message when nobody entered it in time.
@@ -212,7 +212,7 @@ fn on_polled<S: From<SignInStep>>(
         .into_http()?
         .map(|response| parse_token_response(&response, &shell.sent))
     {
-        Ok(Ok(tokens)) => return authorize::complete(shell, now, tokens, None, &mut false),
+        Ok(Ok(tokens)) => return complete(shell, now, tokens, None, &mut false),
         Ok(Err(failure)) => failure,
         // Keep polling through network trouble until the code expires.
         Err(_) => {

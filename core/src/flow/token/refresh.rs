@@ -2,11 +2,11 @@
 //! the token goal. The refresh token sent travels with the step that waits for its
 //! answer, and is dropped with it.
 
-use super::persist;
-use super::session;
-use super::shell::Progress;
-use super::token::{AfterDelete, AfterPersist, ReadPurpose, Step, Token, TokenStep};
+use super::{AfterDelete, AfterPersist, ReadPurpose, Refreshing, Step, Token, TokenStep};
 use crate::error::{FlowError, Misconfiguration, NeedsLogin, RefreshFailure};
+use crate::flow::persist;
+use crate::flow::session;
+use crate::flow::shell::Progress;
 use crate::http::{HttpResponse, TransportError};
 use crate::id_token::{self, Expectations, NonceRule};
 use crate::intent::Intent;
@@ -15,14 +15,6 @@ use crate::secret::RefreshToken;
 use crate::store::{RefreshRecord, SessionRecords};
 use crate::time::UnixTime;
 use crate::token::{self, Credential};
-
-/// A refresh in progress (across its one retry).
-#[derive(Default)]
-pub(super) struct Refreshing {
-    /// The one retry (after a lost answer, or with a token another process rotated) is
-    /// used up.
-    retried: bool,
-}
 
 impl Token<'_> {
     pub(super) fn send_refresh(
