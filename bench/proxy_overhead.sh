@@ -3,10 +3,13 @@
 #   direct  — wrk straight to the loopback HTTPS gateway, with the bearer token itself
 #   nginx   — nginx proxy_pass with a static Authorization header (proxy_buffering off,
 #             upstream keepalive), plain HTTP on loopback, like the llmauth proxy
-#   llmauth — `llmauth proxy start` (release build), with the local key
+#   llmauth — `llmauth proxy start` (release build; one worker thread per core, the default,
+#             or LLMAUTH_PROXY_THREADS), with the local key
 # All three reach the same upstream: the test gateway of `test-idp` (TLS, JWT checked on
 # every request), GET /echo; SSE from its timestamped /sse.
-# Measured, interleaved A B C A B C for $ROUNDS rounds:
+# Measured, interleaved A B C A B C for $ROUNDS rounds; every figure is also computed per
+# round (against direct, or nginx, of the same round) and reported as the median of the
+# rounds with their spread:
 #   1. latency on 1 keep-alive connection (bench/latency_probe.py; wrk's latency
 #      percentiles are unreliable here): p50 / p99, added over direct; plus wrk -c1's
 #      request rate, whose inverse is the mean time per request
@@ -215,57 +218,69 @@ wrk, sse, probe = {}, {}, {}
 for line in open(results):
     kind = line.split(" ", 1)[0]
     v = re.search(r"variant=(\w+)", line).group(1)
+    r = int(re.search(r"round=(\d+)", line).group(1))
     if kind == "wrk":
         c = int(re.search(r"c=(\d+)", line).group(1))
         vals = dict(re.findall(r"(\w+)=([\d.]+)", line.split("RESULT", 1)[1]))
-        wrk.setdefault((c, v), []).append({k: float(x) for k, x in vals.items()})
+        wrk[(c, v, r)] = {k: float(x) for k, x in vals.items()}
     elif kind == "sse":
-        sse.setdefault(v, []).append(json.loads(line.split(" ", 3)[3]))
+        sse[(v, r)] = json.loads(line.split(" ", 3)[3])
     elif kind == "probe":
-        probe.setdefault(v, []).extend(json.loads(line.split(" ", 3)[3])["samples"])
+        probe[(v, r)] = json.loads(line.split(" ", 3)[3])["samples"]
+rounds = sorted({r for (_, r) in probe})
 med = statistics.median
 def pct(samples, q):
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+def spread(values, fmt):
+    return f"{fmt(med(values))} ({fmt(min(values))} – {fmt(max(values))})"
 V = ("direct", "nginx", "llmauth")
-report = {"latency_1conn_us": {}, "wrk_1conn": {}, "throughput_32conn": {}, "sse_delay_us": {}}
-for v in V:
-    report["latency_1conn_us"][v] = {"p50": pct(probe[v], 0.5), "p90": pct(probe[v], 0.9),
-                                     "p99": pct(probe[v], 0.99), "samples": len(probe[v])}
-    rps1 = med(r["rps"] for r in wrk[(1, v)])
-    report["wrk_1conn"][v] = {"rps": rps1, "us_per_request": 1e6 / rps1}
-    runs = wrk[(32, v)]
-    report["throughput_32conn"][v] = {"rps": med(r["rps"] for r in runs),
-                                      "rps_runs": [r["rps"] for r in runs],
-                                      # CPU the proxy itself spent per request (0 for direct)
-                                      "cpu_us_per_request": med(r["cpu_ticks"] * 1e6 / float(hz) / r["requests"] for r in runs)}
-    delays = [d for run in sse[v] for d in run["delays_us"]]
-    report["sse_delay_us"][v] = {"p50": med(delays), "p90": pct(delays, 0.9),
-                                 "max_events_per_read": max(run["max_events_per_read"] for run in sse[v]),
-                                 "events": len(delays)}
+report = {"rounds": len(rounds)}
+# 1. latency, per round
+lat = {v: {r: {"p50": pct(probe[(v, r)], 0.5), "p99": pct(probe[(v, r)], 0.99)} for r in rounds} for v in V}
+added = {v: {q: [lat[v][r][q] - lat["direct"][r][q] for r in rounds] for q in ("p50", "p99")} for v in V}
+us1 = {v: [1e6 / wrk[(1, v, r)]["rps"] for r in rounds] for v in V}
+report["latency_1conn_us"] = {v: {"p50": [lat[v][r]["p50"] for r in rounds], "p99": [lat[v][r]["p99"] for r in rounds],
+                                  "added_p50": added[v]["p50"], "added_p99": added[v]["p99"],
+                                  "wrk_c1_us_per_request": us1[v]} for v in V}
+# 2. throughput, per round
+rps = {v: [wrk[(32, v, r)]["rps"] for r in rounds] for v in V}
+vs_nginx = {v: [rps[v][i] / rps["nginx"][i] for i in range(len(rounds))] for v in V}
+cpu = {v: [wrk[(32, v, r)]["cpu_ticks"] * 1e6 / float(hz) / wrk[(32, v, r)]["requests"] for r in rounds] for v in V}
+report["throughput_32conn"] = {v: {"rps": rps[v], "x_nginx": vs_nginx[v], "x_nginx_median": med(vs_nginx[v]),
+                                   "cpu_us_per_request": cpu[v]} for v in V}
+# 3. SSE, per round
+sse_p50 = {v: [med(sse[(v, r)]["delays_us"]) for r in rounds] for v in V}
+sse_added = {v: [sse_p50[v][i] - sse_p50["direct"][i] for i in range(len(rounds))] for v in V}
+most = {v: max(sse[(v, r)]["max_events_per_read"] for r in rounds) for v in V}
+report["sse_delay_us"] = {v: {"p50": sse_p50[v], "added_p50": sse_added[v], "max_events_per_read": most[v]} for v in V}
 report["rss_kib"] = {"llmauth_idle_start": int(idle_start), "llmauth_idle_after_load": int(idle_after),
                      f"llmauth_{streams}_streams": int(streams_rss), f"nginx_{streams}_streams": int(streams_nginx)}
-report["wrk_errors"] = {f"c{c}_{v}": sum(r["errors"] for r in runs) for (c, v), runs in wrk.items()}
-report["rounds"] = {"wrk": {f"c{c}_{v}": runs for (c, v), runs in wrk.items()}}
+report["wrk_errors"] = {f"c{c}_{v}_r{r}": x["errors"] for (c, v, r), x in wrk.items() if x["errors"]}
 json.dump(report, open(out, "w"), indent=1)
-L, W1, T, S = report["latency_1conn_us"], report["wrk_1conn"], report["throughput_32conn"], report["sse_delay_us"]
-print("\n| 1 connection (µs) | p50 | p90 | p99 | added p50 | added p99 | wrk -c1 µs/request | added |")
-print("|---|---|---|---|---|---|---|---|")
-for v in V:
-    print(f"| {v} | {L[v]['p50']:.0f} | {L[v]['p90']:.0f} | {L[v]['p99']:.0f} | {L[v]['p50'] - L['direct']['p50']:+.0f} "
-          f"| {L[v]['p99'] - L['direct']['p99']:+.0f} | {W1[v]['us_per_request']:.1f} | {W1[v]['us_per_request'] - W1['direct']['us_per_request']:+.1f} |")
-print("\n| 32 connections | requests/s (median) | runs | × direct | × nginx | proxy CPU µs/request |")
+f0 = lambda x: f"{x:.0f}"
+fs = lambda x: f"{x:+.0f}"
+f2 = lambda x: f"{x:.2f}"
+f1 = lambda x: f"{x:.1f}"
+print(f"\n{len(rounds)} rounds; each cell: median of the rounds (lowest – highest)\n")
+print("| 1 connection (µs) | p50 | p99 | added p50 | added p99 | wrk -c1 µs/request |")
 print("|---|---|---|---|---|---|")
 for v in V:
-    runs = ", ".join(f"{x:.0f}" for x in T[v]["rps_runs"])
-    cpu = "—" if v == "direct" else f"{T[v]['cpu_us_per_request']:.1f}"
-    print(f"| {v} | {T[v]['rps']:.0f} | {runs} | {T[v]['rps'] / T['direct']['rps']:.2f} | {T[v]['rps'] / T['nginx']['rps']:.2f} | {cpu} |")
-print("\n| SSE event delay (µs) | p50 | p90 | added p50 | most events in one read |")
-print("|---|---|---|---|---|")
+    print(f"| {v} | {spread([lat[v][r]['p50'] for r in rounds], f0)} | {spread([lat[v][r]['p99'] for r in rounds], f0)} "
+          f"| {spread(added[v]['p50'], fs)} | {spread(added[v]['p99'], fs)} | {spread(us1[v], f1)} |")
+print("\n| 32 connections | requests/s | × nginx (per round) | proxy CPU µs/request |")
+print("|---|---|---|---|")
 for v in V:
-    print(f"| {v} | {S[v]['p50']:.0f} | {S[v]['p90']:.0f} | {S[v]['p50'] - S['direct']['p50']:+.0f} | {S[v]['max_events_per_read']} |")
+    per = ", ".join(f"{x:.2f}" for x in vs_nginx[v])
+    c = "—" if v == "direct" else spread(cpu[v], f1)
+    print(f"| {v} | {spread(rps[v], f0)} | **{med(vs_nginx[v]):.2f}** ({per}) | {c} |")
+print("\n| SSE event delay (µs) | p50 | added p50 | most events in one read |")
+print("|---|---|---|---|")
+for v in V:
+    print(f"| {v} | {spread(sse_p50[v], f0)} | {spread(sse_added[v], fs)} | {most[v]} |")
 R = report["rss_kib"]
 print(f"\nllmauth RSS: idle {R['llmauth_idle_start'] / 1024:.1f} MiB at start, {R['llmauth_idle_after_load'] / 1024:.1f} MiB after the load; "
       f"{R[f'llmauth_{streams}_streams'] / 1024:.1f} MiB with {streams} open streams (nginx master + workers: {R[f'nginx_{streams}_streams'] / 1024:.1f} MiB)")
-print(f"wrk errors: {report['wrk_errors']}")
+print(f"wrk errors: {report['wrk_errors'] or 'none'}")
 PY
+echo "llmauth workers: ${LLMAUTH_PROXY_THREADS:-one per core} ($(nproc) cores); nginx: worker_processes auto"

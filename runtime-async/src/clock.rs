@@ -14,14 +14,14 @@ pub fn now() -> UnixTime {
 }
 
 /// Sleeps until the wall clock reaches `deadline`, in slices of at most a minute (timers
-/// run on a monotonic clock that may not count suspend).
+/// run on a monotonic clock that may not count suspend). Inside a tokio runtime.
 pub async fn sleep_until(deadline: UnixTime) {
     loop {
         let left = deadline.since(now());
         if left.is_zero() {
             return;
         }
-        smol::Timer::after(left.min(MAX_SLEEP)).await;
+        tokio::time::sleep(left.min(MAX_SLEEP)).await;
     }
 }
 
@@ -31,11 +31,15 @@ mod tests {
 
     #[test]
     fn sleeps_until_the_deadline() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
         let deadline = now().saturating_add(Duration::from_millis(80));
-        smol::block_on(sleep_until(deadline));
+        runtime.block_on(sleep_until(deadline));
         assert!(now() >= deadline);
         let start = std::time::Instant::now();
-        smol::block_on(sleep_until(UnixTime::EPOCH));
+        runtime.block_on(sleep_until(UnixTime::EPOCH));
         assert!(start.elapsed() < Duration::from_millis(50));
     }
 }

@@ -1,5 +1,5 @@
 //! [`AsyncIo`]: performs a flow's intents for the async runtime by handing them to the
-//! blocking performer on smol's blocking thread pool.
+//! blocking performer on tokio's blocking thread pool.
 //!
 //! Every intent of a token flow is short file, keychain, lock or IdP work, or a wait for
 //! the sign-in redirect; none is on the proxy's request path. The blocking performer is
@@ -34,11 +34,16 @@ impl AsyncIo {
             // answering `Done` makes core report a misuse instead of hanging.
             return IntentResult::Done;
         };
-        let (blocking, result) = smol::unblock(move || {
+        let performed = tokio::task::spawn_blocking(move || {
             let result = blocking.perform(&intent);
             (blocking, result)
         })
         .await;
+        // A performer that panicked is gone with its locks; `Done` makes core report a
+        // misuse, as after a cancelled perform.
+        let Ok((blocking, result)) = performed else {
+            return IntentResult::Done;
+        };
         self.blocking = Some(blocking);
         result
     }

@@ -1,4 +1,5 @@
-//! llmauth-async: the localhost proxy (SPEC §7), on smol and hyper 1.
+//! llmauth-async: the localhost proxy (SPEC §7), on tokio and hyper 1: a single-threaded
+//! runtime per worker thread, one worker per core.
 //!
 //! Every decision is core's: which requests are admitted, where they go and when they
 //! are sent again (`llmauth_core::broker::admission`), which headers go
@@ -11,7 +12,8 @@
 //! ```text
 //! let proxy = Proxy::bind(ProxyOptions { gateway_url, port, local_key, flow, .. })?;
 //! println!("llmauth proxy listening on http://127.0.0.1:{}", proxy.port());
-//! proxy.run_until(signals::first_signal()?)?;      // graceful stop, ≤ 5 s drain
+//! let stop = signals::first_signal(&proxy)?;
+//! proxy.run_until(stop)?;                          // graceful stop, ≤ 5 s drain
 //! ```
 //!
 //! Bodies are streamed both ways frame by frame and never collected, except request

@@ -4,16 +4,20 @@
 //! `broker::connections` says), and a graceful stop.
 //!
 //! ```text
-//! client ──▶ 127.0.0.1 / [::1]:<port> ──▶ core's admit (method, Host, Origin, health,
-//!                                           local key, path)
+//! client ──▶ 127.0.0.1 / [::1]:<port> ──▶ acceptor ──▶ a worker thread (in turn)
+//!        ──▶ core's admit (method, Host, Origin, health, local key, path)
 //!        ──▶ token from TokenSupply (memory, or the broker's flow)
-//!        ──▶ pooled TLS connection to the gateway ──▶ response streamed back
+//!        ──▶ the worker's pooled TLS connection to the gateway ──▶ response streamed back
 //! ```
+//!
+//! One worker per core, each a single-threaded tokio runtime with its own reactor and its
+//! own pool of gateway connections: a client connection and the gateway connections that
+//! serve it stay on one thread, so a request costs no cross-thread wake-up, and sockets are
+//! registered once (edge-triggered) instead of re-armed for every wait. The calling
+//! thread's worker also runs the acceptor, the token supply and the connection checker.
 
 mod body;
 mod connections;
-mod deadline;
-mod executor;
 mod handler;
 mod socket;
 mod upstream;
@@ -23,28 +27,27 @@ pub use upstream::TlsSetupError;
 
 use std::future::Future;
 use std::io;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::pin::pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use llmauth_core::error::ErrorClass;
 use llmauth_core::secret::LocalKey;
 use llmauth_core::service::Manager;
 use llmauth_core::service::activation::{InheritedError, inherited_port};
-use smol::{Async, Executor};
-use smol_hyper::rt::SmolTimer;
+use tokio::runtime::Runtime;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use crate::FlowSetup;
 use crate::token_supply::TokenSupply;
 use connections::{Connections, Tracked};
 use handler::{Gateway, Handler, Stats};
-use socket::{HyperIo, Socket};
+use upstream::GatewayConnector;
 
 /// How long a client may take to send a request head; also how long an idle keep-alive
 /// connection stays open. Once connections crowd the cap, core's much shorter
@@ -74,7 +77,7 @@ pub struct ProxyOptions {
     pub flow: FlowSetup,
     /// How long a request waits for a token before a 401 (60 s; shorter in tests).
     pub login_wait: Duration,
-    /// Executor threads (at least 1).
+    /// Worker threads (at least 1): one per core serves best.
     pub threads: usize,
     /// Most client connections held at once; the descriptor limit may lower it
     /// (`llmauth_core::broker::connections`).
@@ -116,6 +119,9 @@ pub enum ProxyError {
     /// The listening sockets a service manager passed cannot be served.
     #[error(transparent)]
     Inherited(#[from] InheritedError),
+    /// A worker's runtime could not start (no threads or descriptors left).
+    #[error("cannot start the proxy's workers: {0}")]
+    Runtime(io::Error),
 }
 
 impl ProxyError {
@@ -127,7 +133,7 @@ impl ProxyError {
             | Self::Gateway(_)
             | Self::Tls(_)
             | Self::Inherited(_) => ErrorClass::Config,
-            Self::Signals(_) => ErrorClass::Bug,
+            Self::Signals(_) | Self::Runtime(_) => ErrorClass::Bug,
         }
     }
 
@@ -141,7 +147,7 @@ impl ProxyError {
                 "the service's socket must listen on 127.0.0.1 and [::1] only: run `llmauth proxy install` again to rewrite it",
             ),
             Self::Gateway(_) | Self::Tls(_) => Some("check `llmauth config show`"),
-            Self::Bind { .. } | Self::Signals(_) => None,
+            Self::Bind { .. } | Self::Signals(_) | Self::Runtime(_) => None,
         }
     }
 }
@@ -151,6 +157,9 @@ pub struct Proxy {
     options: ProxyOptions,
     listeners: Vec<TcpListener>,
     port: u16,
+    /// The runtime of the thread that runs the proxy, made at once so the stop signals
+    /// can be installed before it serves ([`crate::signals::first_signal`]).
+    runtime: Runtime,
 }
 
 impl Proxy {
@@ -172,6 +181,7 @@ impl Proxy {
                         options,
                         listeners,
                         port,
+                        runtime: worker_runtime()?,
                     });
                 }
                 Err(error) => last = Some(error),
@@ -214,6 +224,7 @@ impl Proxy {
             options,
             listeners,
             port,
+            runtime: worker_runtime()?,
         })
     }
 
@@ -230,11 +241,18 @@ impl Proxy {
             .collect()
     }
 
+    /// The runtime the stop signals are delivered through.
+    pub(crate) fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
     /// Serves until `stop` resolves, then stops accepting, lets streams in flight finish
-    /// for up to 5 s, and returns. Blocks the calling thread.
+    /// for up to 5 s, and returns. Blocks the calling thread, which is one of the
+    /// workers; the others get threads of their own.
     ///
     /// # Errors
-    /// [`ProxyError`] when the gateway URL or TLS setup is unusable.
+    /// [`ProxyError`] when the gateway URL or TLS setup is unusable, or a worker cannot
+    /// start.
     pub fn run_until(
         self,
         stop: impl Future<Output = ()> + Send + 'static,
@@ -243,73 +261,85 @@ impl Proxy {
             options,
             listeners,
             port,
+            runtime,
         } = self;
-        let gateway = Gateway::parse(&options.gateway_url)?;
+        let gateway = Arc::new(Gateway::parse(&options.gateway_url)?);
         let tls = upstream::client_config(options.ca_file.as_deref(), options.skip_verify)?;
-        let executor = Arc::new(Executor::new());
-        let client = upstream::client(
-            &executor,
-            upstream::GatewayConnector::new(tls, CONNECT_TIMEOUT),
-        );
-        let supply = TokenSupply::start(&executor, options.flow.clone(), options.login_wait);
-        let handler = Arc::new(Handler::new(
-            port,
-            options.local_key.clone(),
-            gateway,
-            client,
-            supply,
-            deadline::Deadlines::start(&executor),
-            Stats::new(options.managed_by),
-        ));
+        let connector = GatewayConnector::new(tls, CONNECT_TIMEOUT);
+        let stats = Arc::new(Stats::new(options.managed_by));
         let cap = options.max_connections.min(crate::limits::raise_and_cap());
-        let connections = Connections::start(&executor, cap.max(1));
-        let listeners = listeners
-            .into_iter()
-            .map(Async::new)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|source| ProxyError::Bind {
-                address: "loopback".to_owned(),
-                source,
-            })?;
-
-        let (finished, worker_stop) = smol::channel::bounded::<()>(1);
-        let workers: Vec<_> = (1..options.threads.max(1))
-            .map(|_| {
-                let executor = Arc::clone(&executor);
-                let worker_stop = worker_stop.clone();
-                std::thread::spawn(move || {
-                    let stopped = executor.spawn(async move {
-                        let _ = worker_stop.recv().await;
-                    });
-                    executor::drive(&executor, stopped);
+        let others = (1..options.threads.max(1))
+            .map(|_| worker_runtime())
+            .collect::<Result<Vec<_>, _>>()?;
+        let (senders, mut inboxes): (Vec<_>, Vec<_>) = (0..=others.len())
+            .map(|_| unbounded_channel::<TcpStream>())
+            .unzip();
+        let own_inbox = inboxes.remove(0);
+        let threads = runtime.block_on(async move {
+            let supply = TokenSupply::start(options.flow.clone(), options.login_wait);
+            let connections = Connections::start(cap.max(1));
+            let handler = |supply: &TokenSupply| {
+                Arc::new(Handler::new(
+                    port,
+                    options.local_key.clone(),
+                    Arc::clone(&gateway),
+                    connector.clone(),
+                    supply.clone(),
+                    Arc::clone(&stats),
+                ))
+            };
+            let threads: Vec<_> = others
+                .into_iter()
+                .zip(inboxes)
+                .map(|(worker, inbox)| {
+                    let handler = handler(&supply);
+                    let connections = Arc::clone(&connections);
+                    std::thread::spawn(move || {
+                        worker.block_on(serve(inbox, handler, connections));
+                        worker.shutdown_background();
+                    })
                 })
-            })
-            .collect();
-        let serving = serve(Arc::clone(&executor), listeners, handler, connections, stop);
-        executor::run(&executor, serving);
-        drop(finished);
-        for worker in workers {
-            let _ = worker.join();
+                .collect();
+            let acceptor = tokio::spawn(accept(listeners, senders, Arc::clone(&connections), stop));
+            serve(own_inbox, handler(&supply), connections).await;
+            let _ = acceptor.await;
+            threads
+        });
+        for thread in threads {
+            let _ = thread.join();
         }
+        // A flow may still wait on the blocking pool (a sign-in nobody finished): it is
+        // not waited for.
+        runtime.shutdown_background();
         Ok(())
     }
 }
 
-/// Accepts connections on every listener until `stop`, then drains.
-async fn serve(
-    executor: Arc<Executor<'static>>,
-    listeners: Vec<Async<TcpListener>>,
-    handler: Arc<Handler>,
+/// A worker's runtime: one thread, its own reactor and timers.
+fn worker_runtime() -> Result<Runtime, ProxyError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(ProxyError::Runtime)
+}
+
+/// Accepts connections on every listener until `stop`, handing them to the workers in
+/// turn; then closes the listeners, and the workers drain once their inbox is closed.
+async fn accept(
+    listeners: Vec<TcpListener>,
+    workers: Vec<UnboundedSender<TcpStream>>,
     connections: Arc<Connections>,
     stop: impl Future<Output = ()>,
 ) {
-    let graceful = GracefulShutdown::new();
-    let connected = Arc::new(AtomicUsize::new(0));
-    let (first_client, woken) = smol::channel::bounded(1);
-    executor
-        .spawn(executor::keep_reactor_here(Arc::clone(&connected), woken))
-        .detach();
-    let mut stop = pin!(stop);
+    let Ok(listeners) = listeners
+        .into_iter()
+        .map(tokio::net::TcpListener::from_std)
+        .collect::<io::Result<Vec<_>>>()
+    else {
+        return;
+    };
+    let mut stop = std::pin::pin!(stop);
+    let mut turn = 0;
     loop {
         let accepted = async {
             let accept = listeners.iter().map(|l| Box::pin(l.accept()));
@@ -317,7 +347,7 @@ async fn serve(
             // Every connection busy at the cap: the new one waits, unserved (as the ones
             // behind it in the backlog), until a request is done.
             while result.is_ok() && !connections.may_accept() {
-                smol::Timer::after(ROOM_POLL).await;
+                tokio::time::sleep(ROOM_POLL).await;
             }
             Some(result)
         };
@@ -326,23 +356,51 @@ async fn serve(
             None
         };
         let Some(result) = futures_lite::future::or(stopped, accepted).await else {
-            break;
+            return;
         };
         let Ok((stream, _peer)) = result else {
             // EMFILE and friends: back off instead of spinning.
-            smol::Timer::after(Duration::from_millis(20)).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
             continue;
         };
-        let stream = Socket::new(stream);
-        let _ = stream.set_nodelay();
-        let registration = connections.register();
+        // Registered with this worker's reactor until now: the worker it goes to
+        // registers it with its own.
+        let Ok(mut stream) = stream.into_std() else {
+            continue;
+        };
+        for _ in 0..workers.len() {
+            let worker = &workers[turn % workers.len()];
+            turn = turn.wrapping_add(1);
+            match worker.send(stream) {
+                Ok(()) => break,
+                // That worker has stopped: the next one.
+                Err(returned) => stream = returned.0,
+            }
+        }
+    }
+}
+
+/// Serves the connections handed to this worker until its inbox closes, then lets
+/// requests in flight finish for up to [`DRAIN_TIMEOUT`].
+async fn serve(
+    mut inbox: UnboundedReceiver<TcpStream>,
+    handler: Arc<Handler>,
+    connections: Arc<Connections>,
+) {
+    let graceful = GracefulShutdown::new();
+    while let Some(stream) = inbox.recv().await {
+        let Ok(stream) = tokio::net::TcpStream::from_std(stream) else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let mut registration = connections.register();
         let activity = registration.activity();
         let handler = Arc::clone(&handler);
         let connection = http1::Builder::new()
-            .timer(SmolTimer::new())
+            .timer(TokioTimer::new())
             .header_read_timeout(HEADER_READ_TIMEOUT)
             .serve_connection(
-                HyperIo::new(stream),
+                TokioIo::new(stream),
                 service_fn(move |request| {
                     let busy = activity.begin();
                     let handler = Arc::clone(&handler);
@@ -355,34 +413,16 @@ async fn serve(
                 }),
             );
         let watched = graceful.watch(connection);
-        if connected.fetch_add(1, Ordering::SeqCst) == 0 {
-            // A full channel already holds a wake-up.
-            let _ = first_client.try_send(());
-        }
-        let connected = Arc::clone(&connected);
-        executor
-            .spawn(async move {
-                // A client that vanished or sent garbage ends only its own connection; one
-                // that crowds the cap while waiting for a head is dropped (closed).
-                let served = async {
-                    let _ = watched.await;
-                };
-                futures_lite::future::or(served, registration.closed()).await;
-                drop(registration);
-                connected.fetch_sub(1, Ordering::SeqCst);
-            })
-            .detach();
+        tokio::spawn(async move {
+            // A client that vanished or sent garbage ends only its own connection; one
+            // that crowds the cap while waiting for a head is dropped (closed).
+            let served = async {
+                let _ = watched.await;
+            };
+            futures_lite::future::or(served, registration.closed()).await;
+        });
     }
-    drop(listeners);
-    let drained = async {
-        graceful.shutdown().await;
-        true
-    };
-    let cut = async {
-        smol::Timer::after(DRAIN_TIMEOUT).await;
-        false
-    };
-    let _ = futures_lite::future::or(drained, cut).await;
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await;
 }
 
 /// The output of whichever future finishes first (the listeners' accepts; the others

@@ -17,12 +17,11 @@ use llmauth_core::broker::{
 use llmauth_core::error::FlowError;
 use llmauth_core::flow::TokenGoal;
 use llmauth_core::secret::AccessToken;
-use llmauth_core::store::Slot;
-
+use llmauth_core::store::{Slot, StoreError, StoreErrorKind};
 use llmauth_core::time::UnixTime;
 use llmauth_core::token::Credential;
-use smol::Executor;
-use smol::channel::{Receiver, Sender};
+use tokio::runtime::Handle;
+use tokio::sync::{Notify, oneshot};
 
 use crate::clock;
 use crate::driver::drive;
@@ -37,14 +36,16 @@ pub struct TokenSupply {
 struct Shared {
     state: Mutex<State>,
     /// Wakes the supervisor: new actions, or an earlier timeout.
-    kick: Sender<()>,
+    kick: Notify,
     setup: FlowSetup,
-    executor: Arc<Executor<'static>>,
+    /// Where flows and store reads run (the runtime the supply started on), whichever
+    /// worker's request set them off.
+    runtime: Handle,
 }
 
 struct State {
     broker: TokenBroker,
-    waiters: HashMap<WaiterId, Sender<Result<Lease, Refusal>>>,
+    waiters: HashMap<WaiterId, oneshot::Sender<Result<Lease, Refusal>>>,
     /// Actions taken from the broker, for the supervisor to start.
     actions: Vec<Action>,
     /// The time the supervisor sleeps until (`None`: no timer).
@@ -52,13 +53,12 @@ struct State {
 }
 
 impl TokenSupply {
-    /// Starts the supply (and its first flow, which reads the stored session) on
-    /// `executor`.
-    pub fn start(
-        executor: &Arc<Executor<'static>>,
-        setup: FlowSetup,
-        token_wait: Duration,
-    ) -> Self {
+    /// Starts the supply (and its first flow, which reads the stored session) on this
+    /// thread's runtime.
+    ///
+    /// # Panics
+    /// Outside a tokio runtime.
+    pub fn start(setup: FlowSetup, token_wait: Duration) -> Self {
         let settings = BrokerSettings {
             refresh_window: setup.settings.refresh_window,
             access_slot: setup.backend.access_slot(&setup.settings.session_key),
@@ -66,7 +66,6 @@ impl TokenSupply {
             token_kind: setup.settings.token_kind,
         };
         let broker = TokenBroker::new(settings, clock::now());
-        let (kick, kicked) = smol::channel::bounded(1);
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 broker,
@@ -74,17 +73,15 @@ impl TokenSupply {
                 actions: Vec::new(),
                 armed: None,
             }),
-            kick,
+            kick: Notify::new(),
             setup,
-            executor: Arc::clone(executor),
+            runtime: Handle::current(),
         });
         {
             let mut state = shared.lock();
             shared.pump(&mut state);
         }
-        executor
-            .spawn(supervise(Arc::clone(&shared), kicked))
-            .detach();
+        shared.runtime.spawn(supervise(Arc::clone(&shared)));
         Self { shared }
     }
 
@@ -124,7 +121,7 @@ enum Waiting {
     Ready(Option<Result<Lease, Refusal>>),
     Pending {
         id: WaiterId,
-        answer: Receiver<Result<Lease, Refusal>>,
+        answer: oneshot::Receiver<Result<Lease, Refusal>>,
         shared: Arc<Shared>,
     },
 }
@@ -134,7 +131,7 @@ impl Waiting {
         match &mut self {
             Self::Ready(result) => result.take().unwrap_or_else(|| Err(internal_refusal())),
             Self::Pending { answer, .. } => {
-                let result = answer.recv().await;
+                let result = answer.await;
                 result.unwrap_or_else(|_| Err(internal_refusal()))
             }
         }
@@ -144,8 +141,7 @@ impl Waiting {
 impl Drop for Waiting {
     fn drop(&mut self) {
         if let Self::Pending { id, answer, shared } = self
-            && answer.is_empty()
-            && !answer.is_closed()
+            && matches!(answer.try_recv(), Err(oneshot::error::TryRecvError::Empty))
         {
             // The request went away before its answer: withdraw it (the flow goes on).
             let mut state = shared.lock();
@@ -174,7 +170,7 @@ impl Shared {
             Decision::Serve(lease) => Waiting::Ready(Some(Ok(lease))),
             Decision::Refuse(refusal) => Waiting::Ready(Some(Err(refusal))),
             Decision::Wait(id) => {
-                let (sender, answer) = smol::channel::bounded(1);
+                let (sender, answer) = oneshot::channel();
                 state.waiters.insert(id, sender);
                 Waiting::Pending {
                     id,
@@ -193,7 +189,7 @@ impl Shared {
         while let Some(answer) = state.broker.poll_answer() {
             if let Some(sender) = state.waiters.remove(&answer.waiter) {
                 // A request that went away meanwhile simply does not read it.
-                let _ = sender.try_send(answer.result);
+                let _ = sender.send(answer.result);
             }
         }
         let mut wake = false;
@@ -206,24 +202,22 @@ impl Shared {
             wake = true;
         }
         if wake {
-            // A full channel already holds a wake-up.
-            let _ = self.kick.try_send(());
+            // Kept as a permit when the supervisor is busy.
+            self.kick.notify_one();
         }
     }
 
     fn start_flow(self: &Arc<Self>, id: FlowId, goal: TokenGoal, login: bool) {
         let shared = Arc::clone(self);
-        self.executor
-            .spawn(async move {
-                let outcome = shared.run_flow(goal, login).await;
-                if let Err(error) = &outcome {
-                    report(&format!("could not get an access token: {error}"));
-                }
-                let mut state = shared.lock();
-                state.broker.handle_flow_done(id, outcome, clock::now());
-                shared.pump(&mut state);
-            })
-            .detach();
+        self.runtime.spawn(async move {
+            let outcome = shared.run_flow(goal, login).await;
+            if let Err(error) = &outcome {
+                report(&format!("could not get an access token: {error}"));
+            }
+            let mut state = shared.lock();
+            state.broker.handle_flow_done(id, outcome, clock::now());
+            shared.pump(&mut state);
+        });
     }
 
     async fn run_flow(
@@ -244,20 +238,25 @@ impl Shared {
 
     fn start_read(self: &Arc<Self>, id: ReadId, slot: Slot) {
         let shared = Arc::clone(self);
-        self.executor
-            .spawn(async move {
-                let paths = shared.setup.paths.clone();
-                let read = smol::unblock(move || file_store::read_slot(&paths, &slot)).await;
-                let mut state = shared.lock();
-                state.broker.handle_stored(id, read, clock::now());
-                shared.pump(&mut state);
-            })
-            .detach();
+        self.runtime.spawn(async move {
+            let paths = shared.setup.paths.clone();
+            let read = tokio::task::spawn_blocking(move || file_store::read_slot(&paths, &slot))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(StoreError {
+                        kind: StoreErrorKind::Io,
+                        detail: "the store read stopped".to_owned(),
+                    })
+                });
+            let mut state = shared.lock();
+            state.broker.handle_stored(id, read, clock::now());
+            shared.pump(&mut state);
+        });
     }
 }
 
 /// Starts what the broker asked for and fires its timers, for the proxy's lifetime.
-async fn supervise(shared: Arc<Shared>, kicked: Receiver<()>) {
+async fn supervise(shared: Arc<Shared>) {
     loop {
         let (actions, timeout) = {
             let mut state = shared.lock();
@@ -277,31 +276,19 @@ async fn supervise(shared: Arc<Shared>, kicked: Receiver<()>) {
                 Some(deadline) => clock::sleep_until(deadline).await,
                 None => std::future::pending::<()>().await,
             }
-            Wake::Timer
+            true
         };
         let kick = async {
-            match kicked.recv().await {
-                Ok(()) => Wake::Kick,
-                Err(_) => Wake::Closed,
-            }
+            shared.kick.notified().await;
+            false
         };
-        match futures_lite::future::or(kick, timer).await {
-            Wake::Kick => {}
-            Wake::Closed => return,
-            Wake::Timer => {
-                let mut state = shared.lock();
-                state.armed = None;
-                state.broker.handle_timeout(clock::now());
-                shared.pump(&mut state);
-            }
+        if futures_lite::future::or(kick, timer).await {
+            let mut state = shared.lock();
+            state.armed = None;
+            state.broker.handle_timeout(clock::now());
+            shared.pump(&mut state);
         }
     }
-}
-
-enum Wake {
-    Kick,
-    Timer,
-    Closed,
 }
 
 /// One line on stderr, prefixed so it stands out among a tool's output.

@@ -93,7 +93,7 @@ fn start(app: &App, args: &ProxyStartArgs) -> Result<(), Failure> {
         Proxy::with_listeners(options, inherited)
     }
     .map_err(proxy_failure)?;
-    let stop = signals::first_signal().map_err(|e| proxy_failure(ProxyError::Signals(e)))?;
+    let stop = signals::first_signal(&proxy).map_err(|e| proxy_failure(ProxyError::Signals(e)))?;
     print_line(&format!(
         "llmauth proxy listening on http://127.0.0.1:{}",
         proxy.port()
@@ -103,14 +103,22 @@ fn start(app: &App, args: &ProxyStartArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Executor threads: one is plenty for a person's tools (and what the benchmarks
-/// measure); `LLMAUTH_PROXY_THREADS` raises it for heavier use.
+/// Most worker threads by default: a person's tools never need more, and each is a
+/// little memory.
+const DEFAULT_MAX_THREADS: usize = 8;
+
+/// Worker threads: one per core (at most [`DEFAULT_MAX_THREADS`]), or
+/// `LLMAUTH_PROXY_THREADS` (1–64).
 fn threads() -> usize {
     std::env::var("LLMAUTH_PROXY_THREADS")
         .ok()
         .and_then(|v| v.parse::<usize>().ok())
         .filter(|n| (1..=64).contains(n))
-        .unwrap_or(1)
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map_or(1, usize::from)
+                .min(DEFAULT_MAX_THREADS)
+        })
 }
 
 fn load_key(app: &App) -> Result<LocalKey, Failure> {

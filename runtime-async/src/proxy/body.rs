@@ -7,7 +7,6 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use futures_lite::FutureExt as _;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 
@@ -83,7 +82,7 @@ pub(crate) struct Idle<B> {
     inner: B,
     limit: Duration,
     last: Instant,
-    timer: smol::Timer,
+    timer: Pin<Box<tokio::time::Sleep>>,
 }
 
 impl<B> Idle<B> {
@@ -93,7 +92,7 @@ impl<B> Idle<B> {
             inner,
             limit,
             last: now,
-            timer: smol::Timer::at(now + limit),
+            timer: Box::pin(tokio::time::sleep_until((now + limit).into())),
         }
     }
 }
@@ -116,14 +115,14 @@ where
             return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
         }
         loop {
-            if this.timer.poll(cx).is_pending() {
+            if this.timer.as_mut().poll(cx).is_pending() {
                 return Poll::Pending;
             }
             let deadline = this.last + this.limit;
             if Instant::now() >= deadline {
                 return Poll::Ready(Some(Err(IdleTimeout(this.limit.as_secs()).into())));
             }
-            this.timer.set_at(deadline);
+            this.timer.as_mut().reset(deadline.into());
         }
     }
 
@@ -141,18 +140,27 @@ mod tests {
     use super::*;
     use http_body_util::{BodyExt as _, StreamBody};
 
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap()
+    }
+
     #[test]
     fn a_silent_body_times_out_and_a_busy_one_does_not() {
-        smol::block_on(async {
-            let (sender, receiver) = smol::channel::unbounded::<Result<Frame<Bytes>, BodyError>>();
+        runtime().block_on(async {
+            let (sender, mut receiver) =
+                tokio::sync::mpsc::unbounded_channel::<Result<Frame<Bytes>, BodyError>>();
+            let frames = futures_lite::stream::poll_fn(move |cx| receiver.poll_recv(cx));
             let mut idle = Idle::new(
-                StreamBody::new(Box::pin(receiver)),
+                StreamBody::new(Box::pin(frames)),
                 Duration::from_millis(150),
             );
             for _ in 0..4 {
-                smol::Timer::after(Duration::from_millis(80)).await;
+                tokio::time::sleep(Duration::from_millis(80)).await;
                 sender
-                    .try_send(Ok(Frame::data(Bytes::from_static(b"x"))))
+                    .send(Ok(Frame::data(Bytes::from_static(b"x"))))
                     .unwrap();
                 let frame = idle.frame().await.unwrap().unwrap();
                 assert_eq!(frame.into_data().unwrap(), "x");
@@ -170,7 +178,7 @@ mod tests {
         assert_eq!(body.size_hint().exact(), Some(5));
         assert!(!body.is_end_stream());
         assert!(ProxyBody::empty().is_end_stream());
-        let collected = smol::block_on(body.collect()).unwrap().to_bytes();
+        let collected = runtime().block_on(body.collect()).unwrap().to_bytes();
         assert_eq!(collected, "hello");
     }
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use http_body::{Body, Frame, SizeHint};
 use llmauth_core::broker::connections::{Connection, may_accept, near_cap, to_close};
-use smol::channel::{Receiver, Sender};
+use tokio::sync::{Notify, oneshot};
 
 /// How often connections are checked while the cap is near.
 const CHECK_EVERY: Duration = Duration::from_secs(1);
@@ -21,7 +21,7 @@ pub(crate) struct Connections {
     epoch: Instant,
     open: Mutex<Open>,
     /// Wakes the checker when the cap becomes near.
-    pressure: Sender<()>,
+    pressure: Notify,
 }
 
 #[derive(Default)]
@@ -32,13 +32,14 @@ struct Open {
 
 struct Entry {
     activity: Arc<Activity>,
-    close: Sender<()>,
+    /// Taken (dropped) to tell the connection to close.
+    close: Option<oneshot::Sender<()>>,
 }
 
 impl Open {
     /// The connections not already told to close.
     fn live(&self) -> impl Iterator<Item = &Entry> + Clone {
-        self.entries.values().filter(|e| !e.close.is_closed())
+        self.entries.values().filter(|e| e.close.is_some())
     }
 }
 
@@ -52,18 +53,15 @@ pub(crate) struct Activity {
 
 impl Connections {
     /// Holds at most `cap` connections (more only while one is being closed); starts the
-    /// checker on `executor`.
-    pub(crate) fn start(executor: &smol::Executor<'static>, cap: usize) -> Arc<Self> {
-        let (pressure, wake) = smol::channel::bounded(1);
+    /// checker on this thread's runtime.
+    pub(crate) fn start(cap: usize) -> Arc<Self> {
         let connections = Arc::new(Self {
             cap,
             epoch: Instant::now(),
             open: Mutex::new(Open::default()),
-            pressure,
+            pressure: Notify::new(),
         });
-        executor
-            .spawn(check(Arc::downgrade(&connections), wake))
-            .detach();
+        tokio::spawn(check(Arc::clone(&connections)));
         connections
     }
 
@@ -87,7 +85,7 @@ impl Connections {
             in_flight: AtomicUsize::new(0),
             idle_since: AtomicU64::new(millis_since(self.epoch)),
         });
-        let (close, closed) = smol::channel::bounded(1);
+        let (close, closed) = oneshot::channel();
         let (id, near) = {
             let mut open = self.lock();
             let id = open.next_id;
@@ -96,14 +94,14 @@ impl Connections {
                 id,
                 Entry {
                     activity: Arc::clone(&activity),
-                    close,
+                    close: Some(close),
                 },
             );
             (id, near_cap(open.live().count(), self.cap))
         };
         if near {
-            // A full channel already holds a wake-up.
-            let _ = self.pressure.try_send(());
+            // Kept as a permit when the checker is not waiting yet.
+            self.pressure.notify_one();
         }
         Registration {
             id,
@@ -116,17 +114,17 @@ impl Connections {
     /// Closes the connections core picks (`incoming`: one is about to join them).
     fn enforce(&self, incoming: bool) {
         let now = millis_since(self.epoch);
-        let open = self.lock();
+        let mut open = self.lock();
         let (ids, facts): (Vec<u64>, Vec<Connection>) = open
             .entries
             .iter()
-            .filter(|(_, entry)| !entry.close.is_closed())
+            .filter(|(_, entry)| entry.close.is_some())
             .map(|(id, entry)| (*id, entry.activity.state(now)))
             .unzip();
         for index in to_close(&facts, self.cap, incoming) {
-            if let Some(entry) = ids.get(index).and_then(|id| open.entries.get(id)) {
-                // Closing the channel wakes the connection's task, which drops it.
-                entry.close.close();
+            if let Some(entry) = ids.get(index).and_then(|id| open.entries.get_mut(id)) {
+                // Dropping the sender wakes the connection's task, which drops it.
+                entry.close = None;
             }
         }
     }
@@ -142,23 +140,14 @@ impl Connections {
 }
 
 /// While the cap is near, closes connections that waited too long for a head, once a
-/// second; sleeps otherwise.
-async fn check(connections: std::sync::Weak<Connections>, wake: Receiver<()>) {
+/// second; sleeps otherwise (until the runtime ends).
+async fn check(connections: Arc<Connections>) {
     loop {
-        let near = match connections.upgrade() {
-            Some(connections) => connections.near(),
-            None => return,
-        };
-        if !near {
-            if wake.recv().await.is_err() {
-                return;
-            }
-            continue;
-        }
-        smol::Timer::after(CHECK_EVERY).await;
-        match connections.upgrade() {
-            Some(connections) => connections.enforce(false),
-            None => return,
+        if connections.near() {
+            tokio::time::sleep(CHECK_EVERY).await;
+            connections.enforce(false);
+        } else {
+            connections.pressure.notified().await;
         }
     }
 }
@@ -197,7 +186,7 @@ impl Drop for Busy {
 pub(crate) struct Registration {
     id: u64,
     activity: Arc<Activity>,
-    closed: Receiver<()>,
+    closed: oneshot::Receiver<()>,
     connections: Arc<Connections>,
 }
 
@@ -208,8 +197,8 @@ impl Registration {
     }
 
     /// Resolves when core wants the connection closed.
-    pub(crate) async fn closed(&self) {
-        let _ = self.closed.recv().await;
+    pub(crate) async fn closed(&mut self) {
+        let _ = (&mut self.closed).await;
     }
 }
 
@@ -259,18 +248,30 @@ fn millis_since(epoch: Instant) -> u64 {
 mod tests {
     use super::*;
 
+    /// Whether core told this connection to close.
+    fn told_to_close(registration: &mut Registration) -> bool {
+        matches!(
+            registration.closed.try_recv(),
+            Err(oneshot::error::TryRecvError::Closed)
+        )
+    }
+
     #[test]
     fn at_the_cap_a_new_connection_closes_the_longest_waiting_one() {
-        let executor = smol::Executor::new();
-        let connections = Connections::start(&executor, 2);
-        let first = connections.register();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let _inside = runtime.enter();
+        let connections = Connections::start(2);
+        let mut first = connections.register();
         std::thread::sleep(Duration::from_millis(5));
-        let busy = connections.register();
+        let mut busy = connections.register();
         let request = busy.activity().begin();
         assert!(connections.may_accept(), "one is waiting: it can make room");
-        let third = connections.register();
-        assert!(first.closed.is_closed(), "the oldest waiting one goes");
-        assert!(!busy.closed.is_closed() && !third.closed.is_closed());
+        let mut third = connections.register();
+        assert!(told_to_close(&mut first), "the oldest waiting one goes");
+        assert!(!told_to_close(&mut busy) && !told_to_close(&mut third));
         drop(first);
         drop(third);
         let fourth = connections.register();
@@ -281,6 +282,6 @@ mod tests {
             connections.may_accept(),
             "a finished request leaves its connection waiting"
         );
-        assert!(!busy.closed.is_closed());
+        assert!(!told_to_close(&mut busy));
     }
 }

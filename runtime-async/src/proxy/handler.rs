@@ -26,8 +26,7 @@ use llmauth_core::service::Manager;
 use llmauth_core::time::UnixTime;
 
 use super::body::ProxyBody;
-use super::deadline::Deadlines;
-use super::upstream::{ConnectError, GatewayClient};
+use super::upstream::{ConnectError, GatewayClient, GatewayConnector};
 use crate::clock;
 use crate::token_supply::TokenSupply;
 
@@ -40,7 +39,7 @@ pub(crate) struct Handler {
     pub(crate) port: u16,
     /// `None` when `proxy.require_local_key` is off.
     pub(crate) local_key: Option<LocalKey>,
-    pub(crate) gateway: Gateway,
+    pub(crate) gateway: Arc<Gateway>,
     pub(crate) client: GatewayClient,
     pub(crate) supply: TokenSupply,
     /// The `Authorization` value for the current lease, built once per token.
@@ -50,8 +49,7 @@ pub(crate) struct Handler {
     request_strip: Vec<HeaderName>,
     /// Response headers never passed back: the hop-by-hop ones.
     response_strip: Vec<HeaderName>,
-    deadlines: Deadlines,
-    stats: Stats,
+    stats: Arc<Stats>,
 }
 
 /// What the health answer tells about the proxy besides its token.
@@ -157,11 +155,10 @@ impl Handler {
     pub(crate) fn new(
         port: u16,
         local_key: Option<LocalKey>,
-        gateway: Gateway,
-        client: GatewayClient,
+        gateway: Arc<Gateway>,
+        connector: GatewayConnector,
         supply: TokenSupply,
-        deadlines: Deadlines,
-        stats: Stats,
+        stats: Arc<Stats>,
     ) -> Self {
         let names = |names: &[&'static str]| -> Vec<HeaderName> {
             names
@@ -176,12 +173,11 @@ impl Handler {
             port,
             local_key,
             gateway,
-            client,
+            client: super::upstream::client(connector),
             supply,
             bearer: Mutex::new(None),
             request_strip,
             response_strip: names(&rules::HOP_BY_HOP),
-            deadlines,
             stats,
         }
     }
@@ -326,14 +322,14 @@ impl Handler {
                 .await
                 .map_err(Failure::upstream)
         };
-        let silent = async {
-            self.deadlines.after(UPSTREAM_IDLE).await;
-            Err(Failure::GatewayTimeout(format!(
-                "the gateway did not answer within {} s",
-                UPSTREAM_IDLE.as_secs()
-            )))
-        };
-        futures_lite::future::or(answered, silent).await
+        tokio::time::timeout(UPSTREAM_IDLE, answered)
+            .await
+            .unwrap_or_else(|_| {
+                Err(Failure::GatewayTimeout(format!(
+                    "the gateway did not answer within {} s",
+                    UPSTREAM_IDLE.as_secs()
+                )))
+            })
     }
 
     /// `Bearer <token>`, marked sensitive (never logged by hyper), cached per lease.

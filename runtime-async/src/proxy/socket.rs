@@ -1,42 +1,31 @@
-//! A TCP stream that remembers when the socket last said "would block".
+//! The proxy's sockets: a tokio TCP stream seen through futures-io (what futures-rustls
+//! reads and writes), and hyper's I/O traits over a futures-io stream (TLS over it).
 //!
-//! hyper polls a connection's read side every time its task runs — for a response
-//! ready to write, a body frame, a pool signal — and `async-io` answers each poll with
-//! a `recv` attempt. Under load that is several failed `recv` system calls per request.
-//! This stream reads optimistically until the socket reports `WouldBlock`, and from then
-//! on asks `async-io` for readiness (no system call) until the reactor has seen the socket
-//! become readable. The same goes for writes.
-//!
-//! (It does not treat a short read as "empty" to save the `WouldBlock` read: a `recv`
-//! call is also when the kernel sends a pending window update, and skipping it stalled
-//! bulk transfers on delayed ACKs — measured 10–40 ms stalls per read on loopback.)
+//! tokio registers a socket with the worker's reactor once (edge-triggered) and keeps its
+//! readiness: a read that fills less than the buffer clears it, so a drained socket is
+//! not asked again until the reactor sees more data.
 
-use std::io::{self, Read as _, Write as _};
-use std::net::{Shutdown, TcpStream};
+use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use smol::Async;
+use tokio::io::{AsyncRead as _, AsyncWrite as _, ReadBuf};
+use tokio::net::TcpStream;
 
-/// A non-blocking TCP stream with readiness tracking (see the module docs).
+/// A TCP stream registered with this thread's reactor, seen through futures-io (what
+/// futures-rustls reads and writes).
 pub(crate) struct Socket {
-    io: Async<TcpStream>,
-    read_blocked: bool,
-    write_blocked: bool,
+    io: TcpStream,
 }
 
 impl Socket {
-    pub(crate) fn new(io: Async<TcpStream>) -> Self {
-        Self {
-            io,
-            read_blocked: false,
-            write_blocked: false,
-        }
+    pub(crate) fn new(io: TcpStream) -> Self {
+        Self { io }
     }
 
     /// Disables Nagle's algorithm: small writes (SSE events, headers) leave at once.
     pub(crate) fn set_nodelay(&self) -> io::Result<()> {
-        self.io.get_ref().set_nodelay(true)
+        self.io.set_nodelay(true)
     }
 }
 
@@ -46,17 +35,9 @@ impl futures_lite::AsyncRead for Socket {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        loop {
-            if self.read_blocked {
-                ready!(self.io.poll_readable(cx))?;
-                self.read_blocked = false;
-            }
-            match self.io.get_ref().read(buf) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.read_blocked = true,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                result => return Poll::Ready(result),
-            }
-        }
+        let mut buf = ReadBuf::new(buf);
+        ready!(Pin::new(&mut self.io).poll_read(cx, &mut buf))?;
+        Poll::Ready(Ok(buf.filled().len()))
     }
 }
 
@@ -66,17 +47,7 @@ impl futures_lite::AsyncWrite for Socket {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        loop {
-            if self.write_blocked {
-                ready!(self.io.poll_writable(cx))?;
-                self.write_blocked = false;
-            }
-            match self.io.get_ref().write(buf) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.write_blocked = true,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                result => return Poll::Ready(result),
-            }
-        }
+        Pin::new(&mut self.io).poll_write(cx, buf)
     }
 
     fn poll_write_vectored(
@@ -84,26 +55,15 @@ impl futures_lite::AsyncWrite for Socket {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        loop {
-            if self.write_blocked {
-                ready!(self.io.poll_writable(cx))?;
-                self.write_blocked = false;
-            }
-            match self.io.get_ref().write_vectored(bufs) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.write_blocked = true,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                result => return Poll::Ready(result),
-            }
-        }
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
     }
 
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        // Writes go straight to the socket; there is no buffer to flush.
-        Poll::Ready(Ok(()))
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
     }
 
-    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(match self.io.get_ref().shutdown(Shutdown::Write) {
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(match ready!(Pin::new(&mut self.io).poll_shutdown(cx)) {
             // Already closed by the peer: nothing left to shut down.
             Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
             result => result,
@@ -188,10 +148,16 @@ mod tests {
 
     #[test]
     fn reads_and_writes_across_would_block() {
-        smol::block_on(async {
-            let listener = Async::<std::net::TcpListener>::bind(([127, 0, 0, 1], 0)).unwrap();
-            let addr = listener.get_ref().local_addr().unwrap();
-            let client = Async::<TcpStream>::connect(addr).await.unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+                .await
+                .unwrap();
+            let addr = listener.local_addr().unwrap();
+            let client = TcpStream::connect(addr).await.unwrap();
             let (server, _) = listener.accept().await.unwrap();
             let mut client = Socket::new(client);
             let mut server = Socket::new(server);
@@ -206,7 +172,7 @@ mod tests {
                 (got, rest.len())
             };
             let writer = async {
-                smol::Timer::after(std::time::Duration::from_millis(50)).await;
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 client.write_all(b"hello").await.unwrap();
                 client.write_all(&big).await.unwrap();
                 client.close().await.unwrap();

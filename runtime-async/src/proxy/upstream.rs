@@ -1,14 +1,15 @@
 //! The connection to the gateway: TCP (through an `HTTPS_PROXY` tunnel when the
-//! environment says so), TLS with the platform verifier plus `tls.ca_file`, HTTP/1.1
-//! connections pooled by hyper-util's client.
+//! environment says so, as core's `net` decides), TLS with the platform verifier plus
+//! `tls.ca_file`, HTTP/1.1 connections pooled by hyper-util's client — one pool per
+//! worker, whose connections that worker's reactor serves.
 //!
-//! hyper-util's own connector needs a tokio reactor, so this is a small connector on smol:
-//! a `tower_service::Service<Uri>` that hyper-util's pooled client calls when it needs a
-//! new connection.
+//! The connector is ours, a `tower_service::Service<Uri>` that hyper-util's pooled client
+//! calls when it needs a new connection: hyper-util's `HttpConnector` knows neither the
+//! proxy rules nor TLS.
 
 use std::future::Future;
 use std::io;
-use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -22,14 +23,14 @@ use hyper::rt::{Read, ReadBufCursor, Write};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::proxy::Tunnel;
 use hyper_util::client::legacy::connect::{Connected, Connection};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use llmauth_blocking::ca_file::{self, CaFileError};
 use llmauth_core::net::{ProxyEnv, ProxyServer, Route};
 use rustls::ClientConfig;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
-use smol::Async;
-use smol_hyper::rt::SmolTimer;
+use tokio::net::TcpStream;
 
 use super::body::ProxyBody;
 use super::socket::{HyperIo, Socket};
@@ -135,30 +136,14 @@ impl ServerCertVerifier for NoVerification {
     }
 }
 
-/// Builds the pooled client.
-pub(crate) fn client(
-    executor: &Arc<smol::Executor<'static>>,
-    connector: GatewayConnector,
-) -> GatewayClient {
-    Client::builder(Spawner(Arc::clone(executor)))
-        .pool_timer(SmolTimer::new())
-        .timer(SmolTimer::new())
+/// Builds the pooled client for the calling thread's runtime (its connections are
+/// served by the thread that opened them).
+pub(crate) fn client(connector: GatewayConnector) -> GatewayClient {
+    Client::builder(TokioExecutor::new())
+        .pool_timer(TokioTimer::new())
+        .timer(TokioTimer::new())
         .pool_idle_timeout(POOL_IDLE)
         .build(connector)
-}
-
-/// hyper's executor: spawns connection tasks on the proxy's executor.
-#[derive(Clone)]
-struct Spawner(Arc<smol::Executor<'static>>);
-
-impl<F> hyper::rt::Executor<F> for Spawner
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    fn execute(&self, future: F) {
-        self.0.spawn(future).detach();
-    }
 }
 
 /// Why a connection to the gateway could not be made.
@@ -221,11 +206,9 @@ impl tower_service::Service<Uri> for GatewayConnector {
         let inner = Arc::clone(&self.inner);
         Box::pin(async move {
             let timeout = inner.timeout;
-            let timed_out = async {
-                smol::Timer::after(timeout).await;
-                Err(ConnectError::Timeout(timeout.as_secs()))
-            };
-            futures_lite::future::or(inner.connect(uri), timed_out).await
+            tokio::time::timeout(timeout, inner.connect(uri))
+                .await
+                .unwrap_or(Err(ConnectError::Timeout(timeout.as_secs())))
         })
     }
 }
@@ -266,13 +249,13 @@ impl ConnectorInner {
 
 /// Connects to `host` (an IP address, or a name resolved on the blocking pool).
 async fn connect_tcp(host: &str, port: u16) -> io::Result<Socket> {
-    let addresses = match host.parse::<IpAddr>() {
+    let addresses: Vec<SocketAddr> = match host.parse::<IpAddr>() {
         Ok(ip) => vec![SocketAddr::new(ip, port)],
-        Err(_) => smol::net::resolve((host, port)).await?,
+        Err(_) => tokio::net::lookup_host((host, port)).await?.collect(),
     };
     let mut last = None;
     for address in addresses {
-        match Async::<TcpStream>::connect(address).await {
+        match TcpStream::connect(address).await {
             Ok(stream) => return Ok(Socket::new(stream)),
             Err(error) => last = Some(error),
         }
@@ -470,7 +453,11 @@ mod tests {
         let Ok(Route::Proxy(server)) = env.route(&uri.to_string()) else {
             panic!("not proxied");
         };
-        let mut socket = smol::block_on(async {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut socket = runtime.block_on(async {
             let mut socket = tunnel(server, uri).await.expect("tunnel");
             socket.write_all(b"hello").await.unwrap();
             let mut echoed = [0u8; 5];
@@ -485,7 +472,7 @@ mod tests {
                 .any(|h| h.eq_ignore_ascii_case("proxy-authorization: Basic dXNlcjpzZWNyZXQ=")),
             "{head:?}"
         );
-        let _ = smol::block_on(socket.close());
+        let _ = runtime.block_on(socket.close());
     }
 
     #[test]

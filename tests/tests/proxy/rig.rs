@@ -129,6 +129,14 @@ pub(crate) struct RunningProxy {
 impl RunningProxy {
     /// Starts `command` (an `llmauth proxy start`) and waits for its ready line.
     pub(crate) fn start(mut command: Command) -> Self {
+        // Three workers whatever the machine's cores, so connections of one test land on
+        // different workers (each with its own reactor and gateway pool).
+        if !command
+            .get_envs()
+            .any(|(name, _)| name == "LLMAUTH_PROXY_THREADS")
+        {
+            command.env("LLMAUTH_PROXY_THREADS", "3");
+        }
         let mut child = command.spawn().expect("start llmauth proxy");
         let stdout = child.stdout.take().expect("stdout");
         let stderr_pipe = child.stderr.take().expect("stderr");

@@ -204,7 +204,7 @@ fn short_lived_tokens_are_renewed_ahead_during_a_30_second_run() {
 /// The proxy run in-process (library), for what needs a short login wait.
 struct InProcess {
     port: u16,
-    stop: smol::channel::Sender<()>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -246,23 +246,24 @@ impl InProcess {
                 io_options: IoOptions { ca_file },
             },
             login_wait,
-            threads: 1,
+            // Two workers: the token supply is shared across them.
+            threads: 2,
             max_connections,
             managed_by: None,
         };
         let proxy = Proxy::bind(options).expect("bind");
         let port = proxy.port();
-        let (stop, stopped) = smol::channel::bounded::<()>(1);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
             proxy
                 .run_until(async move {
-                    let _ = stopped.recv().await;
+                    let _ = stopped.await;
                 })
                 .expect("proxy ran");
         });
         Self {
             port,
-            stop,
+            stop: Some(stop),
             thread: Some(thread),
         }
     }
@@ -270,7 +271,9 @@ impl InProcess {
 
 impl Drop for InProcess {
     fn drop(&mut self) {
-        let _ = self.stop.try_send(());
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
