@@ -15,7 +15,9 @@
 #      request rate, whose inverse is the mean time per request
 #   2. throughput on 32 connections (wrk -c32): requests/s, llmauth / nginx, and CPU time
 #      each proxy spends per request
-#   3. per-SSE-event delay (gateway write → client read), added over direct; coalescing
+#   3. per-SSE-event delay (gateway write → client read), added over direct; coalescing;
+#      also through bench/tcp_relay.py, a process that only copies bytes: what one more
+#      hop costs on this machine whatever it does
 #   4. llmauth RSS: idle, and with 1,000 concurrent open streams (nginx for reference)
 # wrk is pinned to CPU 0 and the upstream to CPU 1 (override with WRK_CPU / UPSTREAM_CPU);
 # the proxies are not pinned. Results: stdout (Markdown) and $OUT/proxy_overhead.json.
@@ -183,10 +185,16 @@ for round in $(seq "$ROUNDS"); do
 done
 
 sse_path="/sse?events=$SSE_EVENTS&interval_ms=20"
+# The floor under any proxy's SSE delay: one more process on the path that only copies
+# bytes (bench/tcp_relay.py; the client still speaks TLS to the gateway through it).
+coproc RELAY { exec python3 "$BENCH/tcp_relay.py" 127.0.0.1 "${gw_hostport##*:}"; }
+pids+=($RELAY_PID)
+read -r relay_port <&"${RELAY[0]}"
 for round in $(seq "$ROUNDS"); do
-  for v in direct nginx llmauth; do
+  for v in direct relay nginx llmauth; do
     case $v in
       direct) out=$(python3 "$BENCH/sse_probe.py" "$gateway$sse_path" --cafile "$ca" --header "$direct_hdr") ;;
+      relay) out=$(python3 "$BENCH/sse_probe.py" "https://127.0.0.1:$relay_port$sse_path" --cafile "$ca" --header "$direct_hdr") ;;
       nginx) out=$(python3 "$BENCH/sse_probe.py" "http://127.0.0.1:$nginx_port$sse_path") ;;
       llmauth) out=$(python3 "$BENCH/sse_probe.py" "http://127.0.0.1:$llmauth_port$sse_path" --header "$llmauth_hdr") ;;
     esac
@@ -250,10 +258,11 @@ cpu = {v: [wrk[(32, v, r)]["cpu_ticks"] * 1e6 / float(hz) / wrk[(32, v, r)]["req
 report["throughput_32conn"] = {v: {"rps": rps[v], "x_nginx": vs_nginx[v], "x_nginx_median": med(vs_nginx[v]),
                                    "cpu_us_per_request": cpu[v]} for v in V}
 # 3. SSE, per round
-sse_p50 = {v: [med(sse[(v, r)]["delays_us"]) for r in rounds] for v in V}
-sse_added = {v: [sse_p50[v][i] - sse_p50["direct"][i] for i in range(len(rounds))] for v in V}
-most = {v: max(sse[(v, r)]["max_events_per_read"] for r in rounds) for v in V}
-report["sse_delay_us"] = {v: {"p50": sse_p50[v], "added_p50": sse_added[v], "max_events_per_read": most[v]} for v in V}
+VS = ("direct", "relay", "nginx", "llmauth")
+sse_p50 = {v: [med(sse[(v, r)]["delays_us"]) for r in rounds] for v in VS}
+sse_added = {v: [sse_p50[v][i] - sse_p50["direct"][i] for i in range(len(rounds))] for v in VS}
+most = {v: max(sse[(v, r)]["max_events_per_read"] for r in rounds) for v in VS}
+report["sse_delay_us"] = {v: {"p50": sse_p50[v], "added_p50": sse_added[v], "max_events_per_read": most[v]} for v in VS}
 report["rss_kib"] = {"llmauth_idle_start": int(idle_start), "llmauth_idle_after_load": int(idle_after),
                      f"llmauth_{streams}_streams": int(streams_rss), f"nginx_{streams}_streams": int(streams_nginx)}
 report["wrk_errors"] = {f"c{c}_{v}_r{r}": x["errors"] for (c, v, r), x in wrk.items() if x["errors"]}
@@ -276,7 +285,7 @@ for v in V:
     print(f"| {v} | {spread(rps[v], f0)} | **{med(vs_nginx[v]):.2f}** ({per}) | {c} |")
 print("\n| SSE event delay (µs) | p50 | added p50 | most events in one read |")
 print("|---|---|---|---|")
-for v in V:
+for v in VS:
     print(f"| {v} | {spread(sse_p50[v], f0)} | {spread(sse_added[v], fs)} | {most[v]} |")
 R = report["rss_kib"]
 print(f"\nllmauth RSS: idle {R['llmauth_idle_start'] / 1024:.1f} MiB at start, {R['llmauth_idle_after_load'] / 1024:.1f} MiB after the load; "

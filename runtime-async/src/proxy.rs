@@ -19,7 +19,6 @@
 mod body;
 mod connections;
 mod handler;
-mod socket;
 mod upstream;
 
 pub use handler::InvalidGatewayUrl;

@@ -133,7 +133,7 @@ impl TestCa {
             });
         match built {
             Ok(mut config) => {
-                // Clients that offer h2 (hyper via futures-rustls) must fall back to HTTP/1.1.
+                // Clients that offer h2 (hyper via tokio-rustls) must fall back to HTTP/1.1.
                 config.alpn_protocols = vec![b"http/1.1".to_vec()];
                 Arc::new(config)
             }

@@ -16,14 +16,12 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures_rustls::TlsConnector;
-use futures_rustls::client::TlsStream;
 use http::{HeaderValue, Uri};
 use hyper::rt::{Read, ReadBufCursor, Write};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::proxy::Tunnel;
 use hyper_util::client::legacy::connect::{Connected, Connection};
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use llmauth_blocking::ca_file::{self, CaFileError};
 use llmauth_core::net::{ProxyEnv, ProxyServer, Route};
 use rustls::ClientConfig;
@@ -31,9 +29,10 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::crypto::CryptoProvider;
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
 
 use super::body::ProxyBody;
-use super::socket::{HyperIo, Socket};
 
 /// The pooled client the proxy forwards with.
 pub(crate) type GatewayClient = Client<GatewayConnector, ProxyBody>;
@@ -227,7 +226,7 @@ impl ConnectorInner {
             Route::Proxy(server) => tunnel(server, uri).await?,
             Route::Direct => connect_tcp(&host, port).await.map_err(ConnectError::Tcp)?,
         };
-        tcp.set_nodelay().map_err(ConnectError::Tcp)?;
+        tcp.set_nodelay(true).map_err(ConnectError::Tcp)?;
         let name = ServerName::try_from(host)
             .map_err(|_| ConnectError::Url("the gateway host is not a valid TLS server name"))?;
         let tls = self
@@ -235,7 +234,7 @@ impl ConnectorInner {
             .connect(name, tcp)
             .await
             .map_err(ConnectError::Tls)?;
-        Ok(TlsIo(HyperIo::new(tls)))
+        Ok(TlsIo(TokioIo::new(tls)))
     }
 
     /// How to reach the gateway, as core decides from the environment (loopback
@@ -248,7 +247,7 @@ impl ConnectorInner {
 }
 
 /// Connects to `host` (an IP address, or a name resolved on the blocking pool).
-async fn connect_tcp(host: &str, port: u16) -> io::Result<Socket> {
+async fn connect_tcp(host: &str, port: u16) -> io::Result<TcpStream> {
     let addresses: Vec<SocketAddr> = match host.parse::<IpAddr>() {
         Ok(ip) => vec![SocketAddr::new(ip, port)],
         Err(_) => tokio::net::lookup_host((host, port)).await?.collect(),
@@ -256,7 +255,7 @@ async fn connect_tcp(host: &str, port: u16) -> io::Result<Socket> {
     let mut last = None;
     for address in addresses {
         match TcpStream::connect(address).await {
-            Ok(stream) => return Ok(Socket::new(stream)),
+            Ok(stream) => return Ok(stream),
             Err(error) => last = Some(error),
         }
     }
@@ -265,7 +264,7 @@ async fn connect_tcp(host: &str, port: u16) -> io::Result<Socket> {
 
 /// Opens a CONNECT tunnel through the proxy (with `Proxy-Authorization` from the proxy
 /// URL's user info) and returns the raw stream for TLS to the gateway.
-async fn tunnel(server: &ProxyServer, uri: Uri) -> Result<Socket, ConnectError> {
+async fn tunnel(server: &ProxyServer, uri: Uri) -> Result<TcpStream, ConnectError> {
     // The proxy URL may carry a password, so it is never quoted.
     let proxy: Uri = format!("http://{}:{}/", server.host(), server.port())
         .parse()
@@ -289,9 +288,9 @@ async fn tunnel(server: &ProxyServer, uri: Uri) -> Result<Socket, ConnectError> 
 struct PlainTcp;
 
 impl tower_service::Service<Uri> for PlainTcp {
-    type Response = HyperIo<Socket>;
+    type Response = TokioIo<TcpStream>;
     type Error = io::Error;
-    type Future = Pin<Box<dyn Future<Output = io::Result<HyperIo<Socket>>> + Send>>;
+    type Future = Pin<Box<dyn Future<Output = io::Result<TokioIo<TcpStream>>> + Send>>;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(Ok(()))
@@ -307,14 +306,14 @@ impl tower_service::Service<Uri> for PlainTcp {
                 .to_owned();
             let port = uri.port_u16().unwrap_or(80);
             let tcp = connect_tcp(&host, port).await?;
-            tcp.set_nodelay()?;
-            Ok(HyperIo::new(tcp))
+            tcp.set_nodelay(true)?;
+            Ok(TokioIo::new(tcp))
         })
     }
 }
 
 /// A TLS connection to the gateway, as hyper-util's client wants it.
-pub(crate) struct TlsIo(HyperIo<TlsStream<Socket>>);
+pub(crate) struct TlsIo(TokioIo<TlsStream<TcpStream>>);
 
 impl Connection for TlsIo {
     fn connected(&self) -> Connected {
@@ -350,7 +349,7 @@ impl Write for TlsIo {
     }
 
     fn is_write_vectored(&self) -> bool {
-        false
+        self.0.is_write_vectored()
     }
 
     fn poll_write_vectored(
@@ -365,8 +364,8 @@ impl Write for TlsIo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use futures_lite::{AsyncReadExt as _, AsyncWriteExt as _};
     use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
     fn proxies(vars: &[(&str, &str)]) -> ProxyEnv {
         ProxyEnv::from_vars(|name| {
@@ -472,7 +471,7 @@ mod tests {
                 .any(|h| h.eq_ignore_ascii_case("proxy-authorization: Basic dXNlcjpzZWNyZXQ=")),
             "{head:?}"
         );
-        let _ = runtime.block_on(socket.close());
+        let _ = runtime.block_on(socket.shutdown());
     }
 
     #[test]
