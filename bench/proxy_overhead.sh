@@ -17,7 +17,10 @@
 #      each proxy spends per request
 #   3. per-SSE-event delay (gateway write → client read), added over direct; coalescing;
 #      also through bench/tcp_relay.py, a process that only copies bytes: what one more
-#      hop costs on this machine whatever it does
+#      hop costs on this machine whatever it does; and, where perf can record system calls,
+#      the proxies' own part — from the read that brings an event in to the write that
+#      sends it on (bench/forwarding_delay.py), what SPEC §10's "≤ 30 µs after it arrives"
+#      measures
 #   4. llmauth RSS: idle, and with 1,000 concurrent open streams (nginx for reference)
 # wrk is pinned to CPU 0 and the upstream to CPU 1 (override with WRK_CPU / UPSTREAM_CPU);
 # the proxies are not pinned. Results: stdout (Markdown) and $OUT/proxy_overhead.json.
@@ -185,6 +188,12 @@ for round in $(seq "$ROUNDS"); do
 done
 
 sse_path="/sse?events=$SSE_EVENTS&interval_ms=20"
+perf_skip=""
+if ! command -v perf >/dev/null; then
+  perf_skip="perf is not installed (Debian: apt-get install linux-perf)"
+elif ! perf record -q -o "$work/perf.check" -e syscalls:sys_enter_write -- true 2>/dev/null; then
+  perf_skip="perf cannot record system call tracepoints here (root, or kernel.perf_event_paranoid ≤ 1)"
+fi
 # The floor under any proxy's SSE delay: one more process on the path that only copies
 # bytes (bench/tcp_relay.py; the client still speaks TLS to the gateway through it).
 coproc RELAY { exec python3 "$BENCH/tcp_relay.py" 127.0.0.1 "${gw_hostport##*:}"; }
@@ -199,6 +208,22 @@ for round in $(seq "$ROUNDS"); do
       llmauth) out=$(python3 "$BENCH/sse_probe.py" "http://127.0.0.1:$llmauth_port$sse_path" --header "$llmauth_hdr") ;;
     esac
     echo "sse round=$round variant=$v $out" >> "$results"
+  done
+  # The proxies' own part (SPEC §10: forwarded ≤ 30 µs after it arrives): a second stream
+  # each, with their read and write system calls recorded (bench/forwarding_delay.py).
+  for v in nginx llmauth; do
+    [ -n "$perf_skip" ] && break
+    sse_url=http://127.0.0.1:$nginx_port$sse_path sse_hdr="X-Nothing: 1"
+    [ $v = llmauth ] && sse_url=http://127.0.0.1:$llmauth_port$sse_path sse_hdr=$llmauth_hdr
+    traced=$(proxy_pids $v | tr -s ' ' ',' | sed 's/,$//')
+    perf record -q -o "$work/perf.$v" -p "$traced" -e 'syscalls:sys_exit_read' \
+      -e 'syscalls:sys_exit_readv' -e 'syscalls:sys_exit_recvfrom' -e 'syscalls:sys_enter_write' \
+      -e 'syscalls:sys_enter_writev' -e 'syscalls:sys_enter_sendto' 2>/dev/null & perf_pid=$!
+    sleep 0.5
+    python3 "$BENCH/sse_probe.py" "$sse_url" --header "$sse_hdr" > /dev/null
+    kill -INT $perf_pid; wait $perf_pid 2>/dev/null || true
+    out=$(perf script -i "$work/perf.$v" 2>/dev/null | python3 "$BENCH/forwarding_delay.py")
+    echo "forward round=$round variant=$v $out" >> "$results"
   done
 done
 
@@ -219,10 +244,10 @@ streams_rss=$(hold "$llmauth_port" "$llmauth_hdr" "rss_kib $proxy_pid")
 streams_nginx_rss=$(hold "$nginx_port" "X-Nothing: 1" nginx_rss_kib)
 
 python3 - "$results" "$OUT/proxy_overhead.json" "$idle_rss_start" "$idle_rss_after" \
-  "$streams_rss" "$streams_nginx_rss" "$STREAMS" "$(getconf CLK_TCK)" <<'PY'
+  "$streams_rss" "$streams_nginx_rss" "$STREAMS" "$(getconf CLK_TCK)" "$perf_skip" <<'PY'
 import json, re, statistics, sys
-results, out, idle_start, idle_after, streams_rss, streams_nginx, streams, hz = sys.argv[1:9]
-wrk, sse, probe = {}, {}, {}
+results, out, idle_start, idle_after, streams_rss, streams_nginx, streams, hz, perf_skip = sys.argv[1:10]
+wrk, sse, probe, forward = {}, {}, {}, {}
 for line in open(results):
     kind = line.split(" ", 1)[0]
     v = re.search(r"variant=(\w+)", line).group(1)
@@ -233,6 +258,8 @@ for line in open(results):
         wrk[(c, v, r)] = {k: float(x) for k, x in vals.items()}
     elif kind == "sse":
         sse[(v, r)] = json.loads(line.split(" ", 3)[3])
+    elif kind == "forward":
+        forward[(v, r)] = json.loads(line.split(" ", 3)[3])["delays_us"]
     elif kind == "probe":
         probe[(v, r)] = json.loads(line.split(" ", 3)[3])["samples"]
 rounds = sorted({r for (_, r) in probe})
@@ -263,6 +290,9 @@ sse_p50 = {v: [med(sse[(v, r)]["delays_us"]) for r in rounds] for v in VS}
 sse_added = {v: [sse_p50[v][i] - sse_p50["direct"][i] for i in range(len(rounds))] for v in VS}
 most = {v: max(sse[(v, r)]["max_events_per_read"] for r in rounds) for v in VS}
 report["sse_delay_us"] = {v: {"p50": sse_p50[v], "added_p50": sse_added[v], "max_events_per_read": most[v]} for v in VS}
+fwd = {v: [med(forward[(v, r)]) for r in rounds if forward.get((v, r))] for v in ("nginx", "llmauth")}
+fwd_p90 = {v: [pct(forward[(v, r)], 0.9) for r in rounds if forward.get((v, r))] for v in ("nginx", "llmauth")}
+report["forwarding_us"] = {v: {"p50": fwd[v], "p90": fwd_p90[v], "events": sum(len(forward.get((v, r), [])) for r in rounds)} for v in fwd}
 report["rss_kib"] = {"llmauth_idle_start": int(idle_start), "llmauth_idle_after_load": int(idle_after),
                      f"llmauth_{streams}_streams": int(streams_rss), f"nginx_{streams}_streams": int(streams_nginx)}
 report["wrk_errors"] = {f"c{c}_{v}_r{r}": x["errors"] for (c, v, r), x in wrk.items() if x["errors"]}
@@ -287,6 +317,13 @@ print("\n| SSE event delay (µs) | p50 | added p50 | most events in one read |")
 print("|---|---|---|---|")
 for v in VS:
     print(f"| {v} | {spread(sse_p50[v], f0)} | {spread(sse_added[v], fs)} | {most[v]} |")
+if all(fwd.values()):
+    print("\n| SSE forwarding inside the proxy (µs, read → write) | p50 | p90 | events |")
+    print("|---|---|---|---|")
+    for v in fwd:
+        print(f"| {v} | {spread(fwd[v], f0)} | {spread(fwd_p90[v], f0)} | {report['forwarding_us'][v]['events']} |")
+else:
+    print(f"\nSSE forwarding inside the proxy: skipped ({perf_skip or 'no events recorded'})")
 R = report["rss_kib"]
 print(f"\nllmauth RSS: idle {R['llmauth_idle_start'] / 1024:.1f} MiB at start, {R['llmauth_idle_after_load'] / 1024:.1f} MiB after the load; "
       f"{R[f'llmauth_{streams}_streams'] / 1024:.1f} MiB with {streams} open streams (nginx master + workers: {R[f'nginx_{streams}_streams'] / 1024:.1f} MiB)")

@@ -33,7 +33,7 @@ use std::time::Duration;
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use llmauth_core::error::ErrorClass;
 use llmauth_core::secret::LocalKey;
@@ -48,10 +48,6 @@ use connections::{Connections, Tracked};
 use handler::{Gateway, Handler, Stats};
 use upstream::GatewayConnector;
 
-/// How long a client may take to send a request head; also how long an idle keep-alive
-/// connection stays open. Once connections crowd the cap, core's much shorter
-/// `HEADER_DEADLINE` applies instead (`Connections`).
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often a full proxy (every connection busy) looks for room again.
 const ROOM_POLL: Duration = Duration::from_millis(20);
 /// How long a stop waits for streams in flight (SPEC §7).
@@ -395,9 +391,10 @@ async fn serve(
         let mut registration = connections.register();
         let activity = registration.activity();
         let handler = Arc::clone(&handler);
+        // No header-read timer: `Connections` closes connections that wait too long for a
+        // head (core's `WAIT_LIMIT`, shorter under pressure).
         let connection = http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .header_read_timeout(None::<Duration>)
             .serve_connection(
                 TokioIo::new(stream),
                 service_fn(move |request| {

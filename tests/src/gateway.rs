@@ -23,6 +23,7 @@
 //! | `GET …/sse?events=N&interval_ms=M` | N `tick` events, each with its send time in µs |
 //! | `POST …/upload` | `{"bytes", "sha256", "chunked"}` of the body received |
 //! | `GET …/download?bytes=N` | N bytes of [`download_pattern`], chunked |
+//! | `GET …/cut?announce=N&send=M` | `Content-Length: N`, then M bytes, then the connection drops |
 //! | `…/echo` | the request's method, path, query and headers as JSON |
 
 mod auth;
@@ -425,6 +426,7 @@ impl Inner {
             "GET" if path.ends_with("/sse") => tools::sse_ticks(request),
             "POST" if path.ends_with("/upload") => tools::upload(request),
             "GET" if path.ends_with("/download") => tools::download(request),
+            "GET" if path.ends_with("/cut") => tools::cut(request),
             _ if path.ends_with("/echo") => tools::echo(request),
             _ => Response::json(
                 404,

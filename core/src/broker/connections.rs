@@ -8,8 +8,9 @@
 //!   needs a few more of its own (listeners, the reactor, session files, locks).
 //! * A connection is either busy (a request head arrived; its answer is not finished) or
 //!   waiting for a request head — a fresh connection, or a keep-alive one between
-//!   requests. Once the cap is near (three quarters of it), connections that have waited
-//!   [`HEADER_DEADLINE`] or longer for a head are closed, and at the cap a new connection
+//!   requests. One that has waited [`WAIT_LIMIT`] is closed however few are open (a slow
+//!   head, an idle keep-alive connection); once the cap is near (three quarters of it),
+//!   already those that have waited [`HEADER_DEADLINE`], and at the cap a new connection
 //!   closes the one that has waited longest ([`to_close`]). Busy connections are never
 //!   closed; when every connection is busy the proxy stops accepting until one is done.
 //!
@@ -27,6 +28,12 @@ pub const RESERVED_DESCRIPTORS: u64 = 64;
 
 /// Under pressure, how long a connection may wait for a complete request head.
 pub const HEADER_DEADLINE: Duration = Duration::from_secs(3);
+
+/// However few connections are open, how long one may wait for a complete request head:
+/// a slow head, or an idle keep-alive connection between requests. (Checked by the
+/// proxy's once-a-second sweep rather than by a timer per request head, which cost a
+/// reactor wake-up per request.)
+pub const WAIT_LIMIT: Duration = Duration::from_secs(30);
 
 /// Descriptors the proxy can use at most: two per connection, plus its own.
 const NEEDED_DESCRIPTORS: u64 = MAX_CONNECTIONS as u64 * 2 + RESERVED_DESCRIPTORS;
@@ -69,14 +76,16 @@ pub enum Connection {
 }
 
 /// Which of `open` to close (their indexes), with `incoming` a new connection about to
-/// join them: once the cap is near, those that waited [`HEADER_DEADLINE`] for a head;
-/// above the cap, also the longest-waiting ones until the cap is met. Busy connections
-/// never, nor the newcomer (it is about to send its head).
+/// join them: those that waited [`WAIT_LIMIT`] for a head — [`HEADER_DEADLINE`] once the
+/// cap is near; above the cap, also the longest-waiting ones until the cap is met. Busy
+/// connections never, nor the newcomer (it is about to send its head).
 pub fn to_close(open: &[Connection], cap: usize, incoming: bool) -> Vec<usize> {
     let total = open.len() + usize::from(incoming);
-    if !near_cap(total, cap) {
-        return Vec::new();
-    }
+    let limit = if near_cap(total, cap) {
+        HEADER_DEADLINE
+    } else {
+        WAIT_LIMIT
+    };
     let mut waiting: Vec<(usize, Duration)> = open
         .iter()
         .enumerate()
@@ -91,7 +100,7 @@ pub fn to_close(open: &[Connection], cap: usize, incoming: bool) -> Vec<usize> {
     let mut close: Vec<usize> = waiting
         .iter()
         .enumerate()
-        .take_while(|(rank, (_, waited))| *rank < over || *waited >= HEADER_DEADLINE)
+        .take_while(|(rank, (_, waited))| *rank < over || *waited >= limit)
         .map(|(_, (i, _))| *i)
         .collect();
     close.sort_unstable();
@@ -137,11 +146,17 @@ mod tests {
     }
 
     #[test]
-    fn nothing_is_closed_while_the_cap_is_far() {
-        assert!(to_close(&[secs(100), secs(100)], 8, false).is_empty());
-        assert!(to_close(&[secs(100); 4], 8, true).is_empty());
+    fn while_the_cap_is_far_only_the_wait_limit_closes() {
+        assert!(to_close(&[secs(29), secs(10)], 8, false).is_empty());
+        assert!(to_close(&[secs(29); 4], 8, true).is_empty());
         assert!(!near_cap(5, 8));
         assert!(near_cap(6, 8));
+        // A slow head or an idle keep-alive connection, however few are open.
+        assert_eq!(to_close(&[secs(30)], 8, false), vec![0]);
+        let open = [secs(31), Busy, secs(29), secs(100)];
+        assert_eq!(to_close(&open, 4096, true), vec![0, 3]);
+        // A request that takes longer than that is not waiting.
+        assert!(to_close(&[Busy], 8, false).is_empty());
     }
 
     #[test]

@@ -17,9 +17,16 @@ pub(crate) type BodyError = Box<dyn std::error::Error + Send + Sync>;
 pub(crate) enum ProxyBody {
     /// Streamed as it arrives, with the idle timeout between frames.
     Stream(Idle<Incoming>),
+    /// Streamed, with its first read already made ([`ProxyBody::prime`]): its frame, or
+    /// its error, still to be passed on.
+    Primed(Option<Result<Frame<Bytes>, BodyError>>, Idle<Incoming>),
     /// Held in memory (`None` once sent, or empty).
     Full(Option<Bytes>),
 }
+
+/// Largest body of announced size whose first frame is awaited before the response head
+/// goes out ([`ProxyBody::prime`]): an API answer, not a download.
+const PRIME_UP_TO: u64 = 64 * 1024;
 
 impl ProxyBody {
     /// A body held in memory.
@@ -37,6 +44,27 @@ impl ProxyBody {
     pub(crate) fn stream(incoming: Incoming, limit: Duration) -> Self {
         Self::Stream(Idle::new(incoming, limit))
     }
+
+    /// For a small body of announced size (not a stream of events), waits for its first
+    /// frame, so that hyper writes the response head and body in one system call. Without
+    /// it, the head goes out alone: hyper's client reads a body only once it is asked for,
+    /// so at the head the body is never ready yet, and the server flushes the head, waits
+    /// one task hop and writes the body. A failed first read is passed on as the body's
+    /// first frame, as it would have been.
+    pub(crate) async fn prime(self) -> Self {
+        let Self::Stream(mut idle) = self else {
+            return self;
+        };
+        let small = idle
+            .size_hint()
+            .exact()
+            .is_some_and(|size| (1..=PRIME_UP_TO).contains(&size));
+        if !small {
+            return Self::Stream(idle);
+        }
+        let first = std::future::poll_fn(|cx| Pin::new(&mut idle).poll_frame(cx)).await;
+        Self::Primed(first, idle)
+    }
 }
 
 impl Body for ProxyBody {
@@ -49,6 +77,10 @@ impl Body for ProxyBody {
     ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         match self.get_mut() {
             Self::Stream(idle) => Pin::new(idle).poll_frame(cx),
+            Self::Primed(first, idle) => match first.take() {
+                Some(first) => Poll::Ready(Some(first)),
+                None => Pin::new(idle).poll_frame(cx),
+            },
             Self::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
         }
     }
@@ -56,6 +88,7 @@ impl Body for ProxyBody {
     fn is_end_stream(&self) -> bool {
         match self {
             Self::Stream(idle) => idle.inner.is_end_stream(),
+            Self::Primed(first, idle) => first.is_none() && idle.inner.is_end_stream(),
             Self::Full(bytes) => bytes.is_none(),
         }
     }
@@ -63,6 +96,20 @@ impl Body for ProxyBody {
     fn size_hint(&self) -> SizeHint {
         match self {
             Self::Stream(idle) => idle.inner.size_hint(),
+            Self::Primed(first, idle) => {
+                let held = first
+                    .as_ref()
+                    .and_then(|first| first.as_ref().ok())
+                    .and_then(Frame::data_ref)
+                    .map_or(0, |data| data.len() as u64);
+                let rest = idle.inner.size_hint();
+                let mut hint = SizeHint::new();
+                hint.set_lower(rest.lower().saturating_add(held));
+                if let Some(upper) = rest.upper() {
+                    hint.set_upper(upper.saturating_add(held));
+                }
+                hint
+            }
             Self::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
         }
     }

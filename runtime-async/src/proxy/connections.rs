@@ -1,5 +1,10 @@
 //! The client connections held, each busy or waiting for a request head, and the closing
-//! core's [`to_close`] asks for when they crowd the cap.
+//! core's [`to_close`] asks for: those that waited too long for a head (a slow head, an
+//! idle keep-alive connection), and those that crowd the cap.
+//!
+//! One sweep a second while any connection is open does what a header-read timer per
+//! request would: such a timer, armed anew for every request head, cost each request a
+//! reactor wake-up (a system call and a turn of the event loop).
 
 use std::collections::HashMap;
 use std::pin::Pin;
@@ -9,10 +14,10 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use http_body::{Body, Frame, SizeHint};
-use llmauth_core::broker::connections::{Connection, may_accept, near_cap, to_close};
+use llmauth_core::broker::connections::{Connection, may_accept, to_close};
 use tokio::sync::{Notify, oneshot};
 
-/// How often connections are checked while the cap is near.
+/// How often connections are checked while any is open.
 const CHECK_EVERY: Duration = Duration::from_secs(1);
 
 /// Every open client connection.
@@ -20,8 +25,8 @@ pub(crate) struct Connections {
     cap: usize,
     epoch: Instant,
     open: Mutex<Open>,
-    /// Wakes the checker when the cap becomes near.
-    pressure: Notify,
+    /// Wakes the checker when the first connection opens.
+    first: Notify,
 }
 
 #[derive(Default)]
@@ -59,7 +64,7 @@ impl Connections {
             cap,
             epoch: Instant::now(),
             open: Mutex::new(Open::default()),
-            pressure: Notify::new(),
+            first: Notify::new(),
         });
         tokio::spawn(check(Arc::clone(&connections)));
         connections
@@ -86,7 +91,7 @@ impl Connections {
             idle_since: AtomicU64::new(millis_since(self.epoch)),
         });
         let (close, closed) = oneshot::channel();
-        let (id, near) = {
+        let (id, first) = {
             let mut open = self.lock();
             let id = open.next_id;
             open.next_id += 1;
@@ -97,11 +102,11 @@ impl Connections {
                     close: Some(close),
                 },
             );
-            (id, near_cap(open.live().count(), self.cap))
+            (id, open.live().count() == 1)
         };
-        if near {
+        if first {
             // Kept as a permit when the checker is not waiting yet.
-            self.pressure.notify_one();
+            self.first.notify_one();
         }
         Registration {
             id,
@@ -129,9 +134,9 @@ impl Connections {
         }
     }
 
-    /// Whether the cap is near.
-    fn near(&self) -> bool {
-        near_cap(self.lock().live().count(), self.cap)
+    /// Whether any connection is open (and not already told to close).
+    fn any_open(&self) -> bool {
+        self.lock().live().next().is_some()
     }
 
     fn lock(&self) -> MutexGuard<'_, Open> {
@@ -139,15 +144,15 @@ impl Connections {
     }
 }
 
-/// While the cap is near, closes connections that waited too long for a head, once a
-/// second; sleeps otherwise (until the runtime ends).
+/// While any connection is open, closes those core picks, once a second; sleeps
+/// otherwise (until the runtime ends).
 async fn check(connections: Arc<Connections>) {
     loop {
-        if connections.near() {
+        if connections.any_open() {
             tokio::time::sleep(CHECK_EVERY).await;
             connections.enforce(false);
         } else {
-            connections.pressure.notified().await;
+            connections.first.notified().await;
         }
     }
 }

@@ -215,15 +215,15 @@ impl Handler {
         let response = self.send(&mut outgoing, &lease).await?;
         self.stats.served();
         if !may_retry(response.status().as_u16(), outgoing.plan) {
-            return Ok(self.pass_back(response));
+            return Ok(self.pass_back(response).await);
         }
         match self.supply.after_rejection(&lease.token).await {
-            None => Ok(self.pass_back(response)),
+            None => Ok(self.pass_back(response).await),
             Some(Err(refusal)) => Err(Failure::Refused(refusal)),
             Some(Ok(lease)) => {
                 drop(response);
                 let retried = self.send(&mut outgoing, &lease).await?;
-                Ok(self.pass_back(retried))
+                Ok(self.pass_back(retried).await)
             }
         }
     }
@@ -351,11 +351,13 @@ impl Handler {
 }
 
 impl Handler {
-    /// The gateway's response, streamed back as it arrives, minus hop-by-hop headers.
-    fn pass_back(&self, response: Response<Incoming>) -> Response<ProxyBody> {
+    /// The gateway's response, streamed back as it arrives, minus hop-by-hop headers (a
+    /// small answer of announced size with its first frame, see [`ProxyBody::prime`]).
+    async fn pass_back(&self, response: Response<Incoming>) -> Response<ProxyBody> {
         let (mut parts, body) = response.into_parts();
         strip(&mut parts.headers, &self.response_strip);
-        Response::from_parts(parts, ProxyBody::stream(body, UPSTREAM_IDLE))
+        let body = ProxyBody::stream(body, UPSTREAM_IDLE).prime().await;
+        Response::from_parts(parts, body)
     }
 }
 

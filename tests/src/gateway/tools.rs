@@ -81,6 +81,18 @@ pub(crate) fn download(request: &Request) -> Response {
     .with_header("x-download-bytes", &total.to_string())
 }
 
+/// `GET /cut?announce=N&send=M` (defaults 1,000 and 10): a body of N bytes announced, M
+/// of them sent, then the connection dropped — a gateway dying mid-answer.
+pub(crate) fn cut(request: &Request) -> Response {
+    let announced = number_param(request, "announce", 1000);
+    let sent = number_param(request, "send", 10).min(announced);
+    let (Ok(announced), Ok(sent)) = (usize::try_from(announced), usize::try_from(sent)) else {
+        return Response::text(400, "too large");
+    };
+    Response::cut_short(200, announced, download_pattern(sent))
+        .with_header("content-type", "application/octet-stream")
+}
+
 /// `/echo`: the request as JSON (headers as `[name, value]` pairs, in order).
 pub(crate) fn echo(request: &Request) -> Response {
     let headers: Vec<[&str; 2]> = request

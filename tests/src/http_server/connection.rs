@@ -174,6 +174,13 @@ fn write_response<S: Write>(
     }
     match response.body {
         Body::Abort => After::Abort,
+        Body::CutShort { announced, sent } => {
+            head.push_str(&format!("content-length: {announced}\r\n\r\n"));
+            let mut bytes = head.into_bytes();
+            bytes.extend_from_slice(&sent);
+            let _ = stream.write_all(&bytes).and_then(|()| stream.flush());
+            After::Abort
+        }
         Body::Full(body) => {
             head.push_str(&format!("content-length: {}\r\n", body.len()));
             if !keep {

@@ -12,6 +12,12 @@ pub(crate) enum Body {
     Stream(StreamFn),
     /// Drop the connection without writing anything.
     Abort,
+    /// Announce `announced` bytes, send these, then drop the connection (a server dying
+    /// mid-body).
+    CutShort {
+        announced: usize,
+        sent: Vec<u8>,
+    },
 }
 
 /// A handler's answer. `Content-Length`, `Transfer-Encoding` and `Connection` are added by
@@ -83,6 +89,20 @@ impl Response {
         }
     }
 
+    /// Announces a body of `announced` bytes (`Content-Length`), sends only `sent`, and
+    /// drops the connection: a server that dies mid-body.
+    pub fn cut_short(status: u16, announced: usize, sent: impl Into<Vec<u8>>) -> Response {
+        Response {
+            status,
+            headers: Vec::new(),
+            body: Body::CutShort {
+                announced,
+                sent: sent.into(),
+            },
+            close: true,
+        }
+    }
+
     /// Adds a header.
     pub fn with_header(mut self, name: &str, value: &str) -> Response {
         self.headers.push((name.to_string(), value.to_string()));
@@ -115,7 +135,7 @@ impl Response {
     pub fn body_bytes(&self) -> Option<&[u8]> {
         match &self.body {
             Body::Full(bytes) => Some(bytes),
-            Body::Stream(_) | Body::Abort => None,
+            Body::Stream(_) | Body::Abort | Body::CutShort { .. } => None,
         }
     }
 }
@@ -126,6 +146,7 @@ impl std::fmt::Debug for Response {
             Body::Full(b) => format!("{} bytes", b.len()),
             Body::Stream(_) => "stream".to_string(),
             Body::Abort => "abort".to_string(),
+            Body::CutShort { announced, sent } => format!("{} of {announced} bytes", sent.len()),
         };
         f.debug_struct("Response")
             .field("status", &self.status)

@@ -125,3 +125,48 @@ fn a_keyed_client_gets_through_while_2000_idle_sockets_are_open() {
         drop(idle);
     }
 }
+
+/// However few connections are open, one that has waited 30 s for a request head is
+/// closed: a slow head (slowloris), and an idle keep-alive connection between requests.
+#[test]
+fn a_slow_head_and_an_idle_keep_alive_connection_are_closed_after_30_s() {
+    let rig = Rig::new();
+    let key = rig.key();
+    let proxy = rig.start_proxy();
+    let addr = SocketAddr::from(([127, 0, 0, 1], proxy.port));
+    let started = Instant::now();
+    let mut slow = TcpStream::connect(addr).unwrap();
+    slow.write_all(format!("GET /echo HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n", proxy.port).as_bytes())
+        .unwrap();
+    let mut idle = TcpStream::connect(addr).unwrap();
+    idle.write_all(
+        format!(
+            "GET /echo HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nx-api-key: {key}\r\n\r\n",
+            proxy.port
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    for (name, mut stream) in [("slow head", slow), ("idle keep-alive", idle)] {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(45)))
+            .unwrap();
+        let mut received = Vec::new();
+        // Until the proxy closes it (the idle one first gets its answer).
+        let read = stream.read_to_end(&mut received);
+        let waited = started.elapsed();
+        assert!(read.is_ok(), "{name}: not closed within 45 s ({read:?})");
+        assert!(
+            (Duration::from_secs(29)..Duration::from_secs(40)).contains(&waited),
+            "{name}: closed after {waited:?}"
+        );
+        if name == "idle keep-alive" {
+            assert!(
+                received.starts_with(b"HTTP/1.1 200"),
+                "{name}: {received:?}"
+            );
+        } else {
+            assert!(received.is_empty(), "{name}: answered {received:?}");
+        }
+    }
+}

@@ -235,3 +235,35 @@ fn sigterm_cuts_streams_that_outlast_the_drain_time() {
         "stopped after {waited:?}"
     );
 }
+
+/// A gateway that dies mid-answer: the client gets what was sent, then its connection
+/// closes — never a body that looks complete, whether or not any of it arrived (the proxy
+/// reads the first frame of a small answer before passing the head on).
+#[test]
+fn a_body_cut_short_at_the_gateway_is_cut_short_for_the_client() {
+    let rig = Rig::new();
+    let key = rig.key();
+    let proxy = rig.start_proxy();
+    for sent in [10, 0] {
+        let target = format!("/cut?announce=1000&send={sent}");
+        match Req::get(&target)
+            .header("x-api-key", key.clone())
+            .open(proxy.port)
+        {
+            Ok((_stream, opened)) => {
+                assert_eq!(opened.status, 200, "send={sent}");
+                assert_eq!(opened.header("content-length"), Some("1000"));
+                let finished = opened.read_all();
+                assert_eq!(
+                    finished.body,
+                    llmauth_tests::gateway::download_pattern(sent),
+                    "send={sent}: only what the gateway sent, then the end"
+                );
+            }
+            // The head itself may not make it before the connection closes.
+            Err(error) => assert_eq!(sent, 0, "send={sent}: {error}"),
+        }
+    }
+    let after = Req::get("/echo").header("x-api-key", key).send(proxy.port);
+    assert_eq!(after.status, 200, "{}", after.text());
+}
