@@ -107,12 +107,16 @@ mod tests {
         (dir, paths, config)
     }
 
+    /// Writes `config.yaml` as `config set` does, returning what it wrote.
+    fn write_config(paths: &Paths) -> fs::Metadata {
+        file_store::write_atomic_stat(&paths.config_file, CONFIG.as_bytes(), 0o600).unwrap()
+    }
+
     #[test]
     fn kept_snapshot_is_current_until_the_config_changes() {
         let (_dir, paths, config) = setup();
         assert_eq!(current(&paths), None, "no config, no snapshot");
-        let written =
-            file_store::write_atomic_stat(&paths.config_file, CONFIG.as_bytes(), 0o600).unwrap();
+        let written = write_config(&paths);
         assert_eq!(current(&paths), None, "no snapshot yet");
         keep(&paths, &config, &written).unwrap();
         let snapshot = current(&paths).expect("current");
@@ -134,8 +138,7 @@ mod tests {
     #[test]
     fn keeping_the_same_snapshot_writes_nothing() {
         let (_dir, paths, config) = setup();
-        let written =
-            file_store::write_atomic_stat(&paths.config_file, CONFIG.as_bytes(), 0o600).unwrap();
+        let written = write_config(&paths);
         keep(&paths, &config, &written).unwrap();
         let before = fs::metadata(file(&paths)).unwrap();
         keep(&paths, &config, &written).unwrap();
@@ -146,8 +149,7 @@ mod tests {
     #[test]
     fn the_stat_of_a_written_file_is_the_file_at_the_path() {
         let (_dir, paths, _config) = setup();
-        let written =
-            file_store::write_atomic_stat(&paths.config_file, CONFIG.as_bytes(), 0o600).unwrap();
+        let written = write_config(&paths);
         let now = fs::metadata(&paths.config_file).unwrap();
         assert_eq!(identity(&written), identity(&now));
     }
@@ -155,8 +157,7 @@ mod tests {
     #[test]
     fn a_planted_snapshot_is_not_believed() {
         let (_dir, paths, config) = setup();
-        let written =
-            file_store::write_atomic_stat(&paths.config_file, CONFIG.as_bytes(), 0o600).unwrap();
+        let written = write_config(&paths);
         keep(&paths, &config, &written).unwrap();
         #[cfg(unix)]
         {
