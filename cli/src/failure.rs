@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use llmauth_core::config::ConfigError;
 use llmauth_core::error::{ErrorClass, FlowError};
 use llmauth_core::setup::error::SetupError;
-use llmauth_core::text::excerpt;
+use llmauth_core::text::{MAX_ERROR_LINE, excerpt};
 
 /// Exit codes of SPEC §2.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,13 +105,13 @@ impl fmt::Display for Failure {
     }
 }
 
-/// Longest line of an error shown: any file or server answer quoted in it is an excerpt.
-const MAX_LINE: usize = 500;
-
 /// `text` line by line (a config error may list several fields), each made printable and
-/// at most [`MAX_LINE`] characters.
+/// at most [`MAX_ERROR_LINE`] characters.
 fn for_terminal(text: &str) -> String {
-    let lines: Vec<String> = text.split('\n').map(|l| excerpt(l, MAX_LINE)).collect();
+    let lines: Vec<String> = text
+        .split('\n')
+        .map(|l| excerpt(l, MAX_ERROR_LINE))
+        .collect();
     lines.join("\n")
 }
 

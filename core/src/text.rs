@@ -32,6 +32,10 @@ pub fn printable(text: &str) -> String {
     out
 }
 
+/// Longest line of an error shown, to a person or to a proxy's client: any file or server
+/// answer quoted in it is an excerpt.
+pub const MAX_ERROR_LINE: usize = 500;
+
 /// [`printable`], cut to at most `max_chars` characters (the last one `…` when cut), for
 /// a string of any length that is quoted in a message: a server's answer, a value from a
 /// file.

@@ -7,6 +7,7 @@ use serde_json::json;
 use url::Url;
 
 use crate::net::is_loopback_url;
+use crate::text::{MAX_ERROR_LINE, excerpt};
 
 /// The health endpoint (no local key needed; never shows the token).
 pub const HEALTH_PATH: &str = "/.llmauth/health";
@@ -107,6 +108,8 @@ impl Dialect {
 
 /// The JSON body of an error the proxy answers itself.
 pub fn error_body(dialect: Dialect, status: u16, message: &str) -> String {
+    // A message may quote a server's answer (an IdP's error page): an excerpt, printable.
+    let message = excerpt(message, MAX_ERROR_LINE);
     let kind = match status {
         401 => "authentication_error",
         403 => "permission_error",
@@ -126,6 +129,19 @@ pub fn error_body(dialect: Dialect, status: u16, message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_body_quotes_at_most_an_excerpt() {
+        let long = format!("idp said: \u{1b}[31m{}", "x".repeat(10_000));
+        for dialect in [Dialect::Anthropic, Dialect::OpenAi] {
+            let body: serde_json::Value =
+                serde_json::from_str(&error_body(dialect, 502, &long)).unwrap();
+            // Both dialects put it at error.message.
+            let message = body["error"]["message"].as_str().unwrap();
+            assert_eq!(message.chars().count(), MAX_ERROR_LINE, "{dialect:?}");
+            assert!(message.starts_with("idp said: xxx") && message.ends_with('…'));
+        }
+    }
 
     #[test]
     fn hosts() {
