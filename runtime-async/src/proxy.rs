@@ -263,6 +263,18 @@ impl Proxy {
         let connector = GatewayConnector::new(tls, CONNECT_TIMEOUT);
         let stats = Arc::new(Stats::new(options.managed_by));
         let cap = options.max_connections.min(crate::limits::raise_and_cap());
+        // Registered with this thread's reactor, before any worker starts.
+        let listeners = {
+            let _inside = runtime.enter();
+            listeners
+                .into_iter()
+                .map(tokio::net::TcpListener::from_std)
+                .collect::<io::Result<Vec<_>>>()
+                .map_err(|source| ProxyError::Bind {
+                    address: "loopback".to_owned(),
+                    source,
+                })?
+        };
         let others = (1..options.threads.max(1))
             .map(|_| worker_runtime())
             .collect::<Result<Vec<_>, _>>()?;
@@ -321,18 +333,11 @@ fn worker_runtime() -> Result<Runtime, ProxyError> {
 /// Accepts connections on every listener until `stop`, handing them to the workers in
 /// turn; then closes the listeners, and the workers drain once their inbox is closed.
 async fn accept(
-    listeners: Vec<TcpListener>,
+    listeners: Vec<tokio::net::TcpListener>,
     workers: Vec<UnboundedSender<TcpStream>>,
     connections: Arc<Connections>,
     stop: impl Future<Output = ()>,
 ) {
-    let Ok(listeners) = listeners
-        .into_iter()
-        .map(tokio::net::TcpListener::from_std)
-        .collect::<io::Result<Vec<_>>>()
-    else {
-        return;
-    };
     let mut stop = std::pin::pin!(stop);
     let mut turn = 0;
     loop {
