@@ -29,6 +29,12 @@ pub(crate) struct App {
     pub(crate) verbose: u8,
 }
 
+/// Whether `LLMAUTH_LOG` asks for the `-v` trace (`debug` or `trace`; other levels are
+/// what the default output already says).
+pub(crate) fn log_requested() -> bool {
+    std::env::var("LLMAUTH_LOG").is_ok_and(|level| matches!(level.as_str(), "debug" | "trace"))
+}
+
 impl App {
     /// Resolves the platform paths, with `--config` taking precedence.
     pub(crate) fn new(config: Option<PathBuf>, verbose: u8) -> Result<Self, Failure> {
@@ -37,9 +43,7 @@ impl App {
         if let Some(config) = config {
             paths.config_file = config;
         }
-        let from_env = std::env::var("LLMAUTH_LOG")
-            .is_ok_and(|level| matches!(level.as_str(), "debug" | "trace"));
-        let verbose = verbose.max(u8::from(from_env));
+        let verbose = verbose.max(u8::from(log_requested()));
         if verbose > 0 {
             eprintln!(
                 "debug: config {}, state {}, runtime {}",
@@ -113,9 +117,20 @@ impl App {
             .validate()
             .map_err(|e| Failure::config(self.config_path(), &e))?;
         if let Some(metadata) = metadata {
-            let _ = llmauth_blocking::snapshot::keep(&self.paths, &config, &metadata);
+            self.keep_snapshot(&config, &metadata);
         }
         Ok(config)
+    }
+
+    /// Writes the snapshot `llmauth-token` answers from for `config`, read from the file
+    /// `metadata` describes. Best effort: without it `llmauth-token` hands every call
+    /// here, which `-v` says.
+    pub(crate) fn keep_snapshot(&self, config: &Config, metadata: &Metadata) {
+        if let Err(e) = llmauth_blocking::snapshot::keep(&self.paths, config, metadata)
+            && self.verbose > 0
+        {
+            eprintln!("debug: configuration snapshot not kept: {e}");
+        }
     }
 
     /// The session backend, printing the one-time notice when `auto` falls back to a file.

@@ -175,7 +175,7 @@ pub(crate) fn update(
             // `llmauth-token` answers from this snapshot (best effort: a configuration
             // still incomplete has none, and without one `llmauth token` answers).
             if let Ok(config) = document.validate() {
-                let _ = llmauth_blocking::snapshot::keep(&app.paths, &config, &written);
+                app.keep_snapshot(&config, &written);
             }
             Ok(document)
         },

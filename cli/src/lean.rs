@@ -5,7 +5,7 @@
 //! called directly (refresh, sign-in, errors, `last-error`).
 //!
 //! It hands over for any argument `llmauth token` would not take as a plain token call
-//! (`-v`, `--help`, a typo), with `LLMAUTH_ACCESS_TOKEN` or `LLMAUTH_LOG` set, without a
+//! (`-v`, `--help`, a typo), with `LLMAUTH_ACCESS_TOKEN` set or `LLMAUTH_LOG=debug`, without a
 //! current configuration snapshot, and at the first step that needs more than reading a
 //! file.
 
@@ -20,6 +20,7 @@ use llmauth_core::config::parse_duration;
 use llmauth_core::flow::TokenGoal;
 use llmauth_core::provider::TokenKind;
 
+use crate::app::log_requested;
 use crate::args::TokenFormat;
 use crate::commands::token::print;
 use crate::failure::{Exit, Failure};
@@ -37,10 +38,7 @@ pub fn run() -> ExitCode {
 /// The call answered from the store (printed, or the printing failed), or `None` to
 /// hand it over.
 fn answer(args: &[OsString]) -> Option<Result<(), Failure>> {
-    if ["LLMAUTH_ACCESS_TOKEN", "LLMAUTH_LOG"]
-        .iter()
-        .any(|name| std::env::var_os(name).is_some())
-    {
+    if std::env::var_os("LLMAUTH_ACCESS_TOKEN").is_some() || log_requested() {
         return None;
     }
     let call = Call::parse(args)?;
@@ -116,7 +114,9 @@ impl Call {
                     };
                     match name {
                         "--min-valid" => call.goal.min_valid = parse_duration(value).ok()?,
-                        "--timeout" => drop(parse_duration(value).ok()?),
+                        "--timeout" => {
+                            parse_duration(value).ok()?;
+                        }
                         "--format" => {
                             call.format = match value {
                                 "raw" => TokenFormat::Raw,

@@ -15,7 +15,7 @@ use crate::file_store;
 use crate::paths::Paths;
 
 /// What `stat` says about a version of the config file, as core compares it.
-pub fn identity(metadata: &fs::Metadata) -> FileIdentity {
+fn identity(metadata: &fs::Metadata) -> FileIdentity {
     let modified_ns = metadata
         .modified()
         .ok()
@@ -46,7 +46,7 @@ fn device_and_inode(_metadata: &fs::Metadata) -> (u64, u64) {
 }
 
 /// The snapshot file of the config file `paths` name.
-pub fn file(paths: &Paths) -> PathBuf {
+fn file(paths: &Paths) -> PathBuf {
     let name = ConfigSnapshot::file_name(paths.config_file.as_os_str().as_encoded_bytes());
     paths.state_dir.join("snapshots").join(name)
 }

@@ -142,6 +142,9 @@ fn every_call_it_cannot_answer_from_the_store_goes_to_llmauth_token() {
     world.sandbox.unset_env("LLMAUTH_ACCESS_TOKEN");
     world.sandbox.set_env("LLMAUTH_LOG", "debug");
     assert_handed_over(&lean_alone(&world, &[]), "LLMAUTH_LOG");
+    // A level `llmauth token` does not trace at is no reason to hand over.
+    world.sandbox.set_env("LLMAUTH_LOG", "info");
+    printed_token(&lean_alone(&world, &[]));
     world.sandbox.unset_env("LLMAUTH_LOG");
 
     // An expired token: one refresh, by the full binary.
