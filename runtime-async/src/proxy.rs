@@ -44,7 +44,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use crate::FlowSetup;
 use crate::token_supply::TokenSupply;
-use connections::{Connections, Tracked};
+use connections::{Connections, Registration, Tracked};
 use handler::{Gateway, Handler, Stats};
 use upstream::GatewayConnector;
 
@@ -279,42 +279,53 @@ impl Proxy {
             .map(|_| worker_runtime())
             .collect::<Result<Vec<_>, _>>()?;
         let (senders, mut inboxes): (Vec<_>, Vec<_>) = (0..=others.len())
-            .map(|_| unbounded_channel::<TcpStream>())
+            .map(|_| unbounded_channel::<(TcpStream, Registration)>())
             .unzip();
         let own_inbox = inboxes.remove(0);
-        let threads = runtime.block_on(async move {
-            let supply = TokenSupply::start(options.flow.clone(), options.login_wait);
-            let connections = Connections::start(cap.max(1));
-            let handler = |supply: &TokenSupply| {
-                Arc::new(Handler::new(
-                    port,
-                    options.local_key.clone(),
-                    Arc::clone(&gateway),
-                    connector.clone(),
-                    supply.clone(),
-                    Arc::clone(&stats),
-                ))
-            };
-            let threads: Vec<_> = others
-                .into_iter()
-                .zip(inboxes)
-                .map(|(worker, inbox)| {
-                    let handler = handler(&supply);
-                    let connections = Arc::clone(&connections);
-                    std::thread::spawn(move || {
-                        worker.block_on(serve(inbox, handler, connections));
-                        worker.shutdown_background();
-                    })
+        // The token supply and the connection checker live on this thread's runtime, which
+        // runs until every worker has drained.
+        let (supply, connections) = {
+            let _inside = runtime.enter();
+            (
+                TokenSupply::start(options.flow.clone(), options.login_wait),
+                Connections::start(cap.max(1)),
+            )
+        };
+        let handler = || {
+            Arc::new(Handler::new(
+                port,
+                options.local_key.clone(),
+                Arc::clone(&gateway),
+                connector.clone(),
+                supply.clone(),
+                Arc::clone(&stats),
+            ))
+        };
+        let mut threads = Vec::with_capacity(others.len());
+        for (worker, inbox) in others.into_iter().zip(inboxes) {
+            let handler = handler();
+            let thread = std::thread::Builder::new()
+                .name("llmauth-proxy".to_owned())
+                .spawn(move || {
+                    worker.block_on(serve(inbox, handler));
+                    worker.shutdown_background();
                 })
-                .collect();
-            let acceptor = tokio::spawn(accept(listeners, senders, Arc::clone(&connections), stop));
-            serve(own_inbox, handler(&supply), connections).await;
-            let _ = acceptor.await;
-            threads
-        });
-        for thread in threads {
-            let _ = thread.join();
+                .map_err(ProxyError::Runtime)?;
+            threads.push(thread);
         }
+        let own = handler();
+        runtime.block_on(async move {
+            let acceptor = tokio::spawn(accept(listeners, senders, Arc::clone(&connections), stop));
+            serve(own_inbox, own).await;
+            let _ = acceptor.await;
+            // The others drain while this runtime still answers their token waits.
+            let _ = tokio::task::spawn_blocking(move || {
+                for thread in threads {
+                    let _ = thread.join();
+                }
+            })
+            .await;
+        });
         // A flow may still wait on the blocking pool (a sign-in nobody finished): it is
         // not waited for.
         runtime.shutdown_background();
@@ -334,7 +345,7 @@ fn worker_runtime() -> Result<Runtime, ProxyError> {
 /// turn; then closes the listeners, and the workers drain once their inbox is closed.
 async fn accept(
     listeners: Vec<tokio::net::TcpListener>,
-    workers: Vec<UnboundedSender<TcpStream>>,
+    workers: Vec<UnboundedSender<(TcpStream, Registration)>>,
     connections: Arc<Connections>,
     stop: impl Future<Output = ()>,
 ) {
@@ -363,18 +374,21 @@ async fn accept(
             tokio::time::sleep(Duration::from_millis(20)).await;
             continue;
         };
+        // Counted at once, so a burst of accepts cannot overshoot the cap.
+        let registration = connections.register();
         // Registered with this worker's reactor until now: the worker it goes to
         // registers it with its own.
-        let Ok(mut stream) = stream.into_std() else {
+        let Ok(stream) = stream.into_std() else {
             continue;
         };
+        let mut connection = (stream, registration);
         for _ in 0..workers.len() {
             let worker = &workers[turn % workers.len()];
             turn = turn.wrapping_add(1);
-            match worker.send(stream) {
+            match worker.send(connection) {
                 Ok(()) => break,
                 // That worker has stopped: the next one.
-                Err(returned) => stream = returned.0,
+                Err(returned) => connection = returned.0,
             }
         }
     }
@@ -382,18 +396,13 @@ async fn accept(
 
 /// Serves the connections handed to this worker until its inbox closes, then lets
 /// requests in flight finish for up to [`DRAIN_TIMEOUT`].
-async fn serve(
-    mut inbox: UnboundedReceiver<TcpStream>,
-    handler: Arc<Handler>,
-    connections: Arc<Connections>,
-) {
+async fn serve(mut inbox: UnboundedReceiver<(TcpStream, Registration)>, handler: Arc<Handler>) {
     let graceful = GracefulShutdown::new();
-    while let Some(stream) = inbox.recv().await {
+    while let Some((stream, mut registration)) = inbox.recv().await {
         let Ok(stream) = tokio::net::TcpStream::from_std(stream) else {
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let mut registration = connections.register();
         let activity = registration.activity();
         let handler = Arc::clone(&handler);
         // No header-read timer: `Connections` closes connections that wait too long for a

@@ -13,6 +13,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::service::Manager;
+use crate::text::{MAX_ERROR_LINE, excerpt};
 use crate::time::UnixTime;
 
 /// What the proxy knows about itself when asked.
@@ -90,7 +91,8 @@ impl Health {
             last_upstream_error: facts.last_upstream_error.as_ref().map(|(at, message)| {
                 UpstreamError {
                     at: at.to_rfc3339(),
-                    message: message.clone(),
+                    // As the client got it: an excerpt (`rules::error_body`).
+                    message: excerpt(message, MAX_ERROR_LINE),
                 }
             }),
             managed_by: facts.managed_by.map(|m| m.name().to_owned()),
@@ -181,6 +183,17 @@ mod tests {
             "{body}"
         );
         assert!(body.ends_with(r#""last_upstream_error":null,"managed_by":null}"#));
+    }
+
+    #[test]
+    fn the_last_upstream_error_is_the_excerpt_the_client_got() {
+        let long = HealthFacts {
+            last_upstream_error: Some((UnixTime::from_secs(1), "y".repeat(10_000))),
+            ..facts()
+        };
+        let error = Health::of(&long).last_upstream_error.unwrap();
+        assert_eq!(error.message.chars().count(), MAX_ERROR_LINE);
+        assert!(error.message.ends_with('…'));
     }
 
     #[test]
