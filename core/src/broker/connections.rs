@@ -30,9 +30,7 @@ pub const RESERVED_DESCRIPTORS: u64 = 64;
 pub const HEADER_DEADLINE: Duration = Duration::from_secs(3);
 
 /// However few connections are open, how long one may wait for a complete request head:
-/// a slow head, or an idle keep-alive connection between requests. (Checked by the
-/// proxy's once-a-second sweep rather than by a timer per request head, which cost a
-/// reactor wake-up per request.)
+/// a slow head, or an idle keep-alive connection between requests.
 pub const WAIT_LIMIT: Duration = Duration::from_secs(30);
 
 /// Descriptors the proxy can use at most: two per connection, plus its own.

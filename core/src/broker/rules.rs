@@ -106,6 +106,18 @@ impl Dialect {
     }
 }
 
+/// Largest answer of announced size whose first bytes are awaited before its head is
+/// passed on: an API answer, not a download.
+const WAIT_FOR_BODY_UP_TO: u64 = 64 * 1024;
+
+/// Whether to pass a gateway answer on only once its first bytes are in, given the size
+/// it announces (`None`: a stream, e.g. events). For a small answer of known size this
+/// costs the client nothing (it needs the whole body anyway) and lets head and body leave
+/// in one write; a stream's head goes out at once.
+pub fn wait_for_body(announced: Option<u64>) -> bool {
+    announced.is_some_and(|size| (1..=WAIT_FOR_BODY_UP_TO).contains(&size))
+}
+
 /// The JSON body of an error the proxy answers itself.
 pub fn error_body(dialect: Dialect, status: u16, message: &str) -> String {
     // A message may quote a server's answer (an IdP's error page): an excerpt, printable.
@@ -129,6 +141,15 @@ pub fn error_body(dialect: Dialect, status: u16, message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_small_answers_of_known_size_wait_for_their_body() {
+        assert!(wait_for_body(Some(1)));
+        assert!(wait_for_body(Some(64 * 1024)));
+        assert!(!wait_for_body(Some(64 * 1024 + 1)));
+        assert!(!wait_for_body(Some(0)));
+        assert!(!wait_for_body(None));
+    }
 
     #[test]
     fn an_error_body_quotes_at_most_an_excerpt() {

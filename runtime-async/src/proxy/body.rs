@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
+use llmauth_core::broker::rules::wait_for_body;
 
 /// Errors of a proxied body.
 pub(crate) type BodyError = Box<dyn std::error::Error + Send + Sync>;
@@ -23,10 +24,6 @@ pub(crate) enum ProxyBody {
     /// Held in memory (`None` once sent, or empty).
     Full(Option<Bytes>),
 }
-
-/// Largest body of announced size whose first frame is awaited before the response head
-/// goes out ([`ProxyBody::prime`]): an API answer, not a download.
-const PRIME_UP_TO: u64 = 64 * 1024;
 
 impl ProxyBody {
     /// A body held in memory.
@@ -45,7 +42,7 @@ impl ProxyBody {
         Self::Stream(Idle::new(incoming, limit))
     }
 
-    /// For a small body of announced size (not a stream of events), waits for its first
+    /// When core says so ([`wait_for_body`]: a small body of announced size), waits for its first
     /// frame, so that hyper writes the response head and body in one system call. Without
     /// it, the head goes out alone: hyper's client reads a body only once it is asked for,
     /// so at the head the body is never ready yet, and the server flushes the head, waits
@@ -55,11 +52,7 @@ impl ProxyBody {
         let Self::Stream(mut idle) = self else {
             return self;
         };
-        let small = idle
-            .size_hint()
-            .exact()
-            .is_some_and(|size| (1..=PRIME_UP_TO).contains(&size));
-        if !small {
+        if !wait_for_body(idle.size_hint().exact()) {
             return Self::Stream(idle);
         }
         let first = std::future::poll_fn(|cx| Pin::new(&mut idle).poll_frame(cx)).await;
