@@ -27,12 +27,7 @@ pub(crate) fn resolve_with(
     configured: Option<Backend>,
     probe: impl FnOnce() -> Result<(), String>,
 ) -> (Backend, Option<String>) {
-    let recorded = if configured.is_some() {
-        None
-    } else {
-        read_recorded(paths)
-    };
-    match choose_backend(configured, recorded.as_deref()) {
+    match choice(paths, configured) {
         BackendChoice::Use(backend) => (backend, None),
         BackendChoice::Probe => {
             let answer = probe();
@@ -48,8 +43,19 @@ pub(crate) fn resolve_with(
     }
 }
 
+/// Core's choice for `configured` (`None`: `auto`), reading what `$STATE/backend`
+/// recorded only when it is needed.
+pub(crate) fn choice(paths: &Paths, configured: Option<Backend>) -> BackendChoice {
+    let recorded = if configured.is_some() {
+        None
+    } else {
+        read_recorded(paths)
+    };
+    choose_backend(configured, recorded.as_deref())
+}
+
 /// The content of `$STATE/backend`, if it can be read.
-pub(crate) fn read_recorded(paths: &Paths) -> Option<String> {
+fn read_recorded(paths: &Paths) -> Option<String> {
     let bytes = file_store::read(&paths.backend_file(), false).ok()??;
     String::from_utf8(bytes.expose_secret().to_vec()).ok()
 }

@@ -16,7 +16,7 @@
 use llmauth_core::flow::{ReadOnlyStep, TokenFlow, TokenGoal};
 use llmauth_core::intent::{Input, IntentResult};
 use llmauth_core::provider::TokenKind;
-use llmauth_core::store::{BackendChoice, choose_backend};
+use llmauth_core::store::BackendChoice;
 use llmauth_core::token::Credential;
 
 use crate::paths::Paths;
@@ -37,13 +37,8 @@ pub fn cached_token(paths: &Paths, goal: TokenGoal, kind: Option<TokenKind>) -> 
     let Some(snapshot) = snapshot::current(paths) else {
         return Cached::HandOver;
     };
-    let named = snapshot.secrets_backend.named();
-    let recorded = if named.is_some() {
-        None
-    } else {
-        backend::read_recorded(paths)
-    };
-    let BackendChoice::Use(backend) = choose_backend(named, recorded.as_deref()) else {
+    let BackendChoice::Use(backend) = backend::choice(paths, snapshot.secrets_backend.named())
+    else {
         return Cached::HandOver;
     };
     let mut flow = TokenFlow::read_only(&snapshot, backend, goal, kind, clock::now());
