@@ -91,7 +91,7 @@ fn token(run: &Run) -> String {
     }
 }
 
-fn error(run: &Run) -> FlowError {
+fn error<O: fmt::Debug>(run: &Run<O>) -> FlowError {
     match &run.outcome {
         Some(Err(error)) => error.clone(),
         other => panic!("no error: {other:?}\n{}", run.transcript.join("\n")),

@@ -1,6 +1,7 @@
 //! The world every CLI test runs in: a test IdP, a gateway that verifies its tokens, and a
 //! sandboxed `llmauth` configured for both — plus small readers for what llmauth stores.
 
+use std::fs::File;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
@@ -363,6 +364,23 @@ pub(crate) fn rfc3339_utc_to_unix(text: &str) -> Option<i64> {
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
     Some(days * 86_400 + hour * 3600 + minute * 60 + second)
+}
+
+/// Takes `$STATE/locks/<key>.lock` in this process, as a stuck llmauth would.
+pub(crate) fn hold_lock(world: &World) -> File {
+    let path = world.lock_file();
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).expect("locks directory");
+    }
+    let file = File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .expect("open the lock file");
+    file.lock().expect("take the session lock");
+    file
 }
 
 #[test]

@@ -1,14 +1,13 @@
 //! Many processes, one session: single-flight refresh, the session lock and the login
 //! marker (SPEC §5).
 
-use std::fs::{File, OpenOptions};
 use std::time::{Duration, Instant};
 
 use llmauth_tests::faults::Fault;
 use llmauth_tests::idp::{GrantType, IdpEndpoint};
 use serde_json::Value;
 
-use super::common::{Running, World, expect_exit, printed_token};
+use super::common::{Running, World, expect_exit, hold_lock, printed_token};
 
 /// Fifty `llmauth token <args>` processes started together on an expired session:
 /// exactly one refresh request reaches the IdP and all fifty print the token it returned.
@@ -37,23 +36,6 @@ pub(crate) fn fifty_at_expiry_make_one_refresh(world: &World, args: &[&str]) {
     );
     assert_eq!(world.idp.reuse_detections(), 0);
     assert_eq!(world.gateway_status(&newest), 200);
-}
-
-/// Takes `$STATE/locks/<key>.lock` in this process, as a stuck llmauth would.
-fn hold_lock(world: &World) -> File {
-    let path = world.lock_file();
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).expect("locks directory");
-    }
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .expect("open the lock file");
-    file.lock().expect("take the session lock");
-    file
 }
 
 #[test]

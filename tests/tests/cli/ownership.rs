@@ -7,7 +7,7 @@
 //! looks like; a directory others can write is made so with `chmod`. Without root, the
 //! planted files are made writable by others instead — the other half of the same rule.
 
-use std::fs::{self, File};
+use std::fs;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use llmauth_tests::http_server::{HttpServer, Response, ServerOptions};
 use serde_json::json;
 
-use super::common::{World, expect_exit, unix_ms};
+use super::common::{World, expect_exit, hold_lock, unix_ms};
 
 /// The uid of the other user: `nobody`.
 const OTHER_UID: u32 = 65534;
@@ -181,12 +181,7 @@ fn a_login_marker_another_user_wrote_is_never_shown() {
     let world = World::new();
     world.login_expired();
     // A login in progress elsewhere: the session lock is held...
-    let lock = File::options()
-        .read(true)
-        .write(true)
-        .open(world.lock_file())
-        .expect("open the session lock");
-    lock.lock().expect("hold the session lock");
+    let lock = hold_lock(&world);
     // ...and its marker was written by someone else.
     let marker = world.lock_file().with_extension("login");
     let planted = json!({"pid": 1, "url": "https://phish.example/sign-in", "user_code": null});

@@ -1,7 +1,6 @@
 //! What the IdP or a state file says reaches the terminal cleaned of control characters
 //! and escape sequences (SPEC §8, issue 9.5), and a device sign-in page must be https.
 
-use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -10,7 +9,7 @@ use llmauth_tests::idp::IdpOptions;
 use llmauth_tests::sandbox::Sandbox;
 use serde_json::{Value, json};
 
-use super::common::{BROWSER, LLMAUTH, World, expect_exit};
+use super::common::{BROWSER, LLMAUTH, World, expect_exit, hold_lock};
 
 /// A plain-http IdP on loopback that offers the device flow, answers its device
 /// authorization request with `device`, and refuses every poll with `access_denied`.
@@ -120,12 +119,7 @@ fn a_device_sign_in_page_that_is_not_https_stops_the_login() {
 fn a_login_marker_url_is_shown_without_its_escape_sequences() {
     let world = World::with(IdpOptions::default(), "file");
     world.login_expired();
-    let lock = File::options()
-        .read(true)
-        .write(true)
-        .open(world.lock_file())
-        .expect("open the session lock");
-    lock.lock().expect("hold the session lock");
+    let lock = hold_lock(&world);
     let marker = world.lock_file().with_extension("login");
     let written = json!({
         "pid": 1,

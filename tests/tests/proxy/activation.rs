@@ -7,7 +7,7 @@ use std::net::{TcpListener, TcpStream};
 use std::os::fd::OwnedFd;
 use std::process::Stdio;
 
-use super::http::Req;
+use super::http::{Req, echo};
 use super::rig::{Rig, RunningProxy, through_shell};
 
 /// Starts `llmauth proxy start --port <port>` with `listener` as descriptor 3 and
@@ -34,9 +34,7 @@ fn an_inherited_listening_socket_is_served() {
     let own = super::rig::free_port();
     let proxy = start_with_socket(&rig, listener, &own.to_string(), "$$");
     assert_eq!(proxy.port, inherited, "{}", proxy.stderr());
-    let response = Req::get("/echo")
-        .header("x-api-key", key.clone())
-        .send(inherited);
+    let response = echo(inherited, &key);
     assert_eq!(response.status, 200, "{}", response.text());
     let seen = rig.gateway.last_request().expect("the gateway saw it");
     assert_eq!(seen.bearer_token(), Some(rig.last_token().as_str()));

@@ -6,7 +6,7 @@ use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use super::http::Req;
+use super::http::echo;
 use super::rig::{Rig, eventually, free_port};
 
 /// `proxy status --format json`, parsed, with its exit code.
@@ -29,7 +29,7 @@ fn status_and_stop_against_a_foreground_proxy() {
     assert_eq!((code, &json["running"]), (4, &serde_json::json!(false)));
 
     let mut proxy = rig.start_proxy_on(&port.to_string());
-    let response = Req::get("/echo").header("x-api-key", key).send(port);
+    let response = echo(port, &key);
     assert_eq!(response.status, 200);
     let (code, json) = status(&rig);
     assert_eq!(code, 0, "{json}");
@@ -83,17 +83,11 @@ fn an_unreachable_gateway_is_the_last_upstream_error() {
     let key = rig.key();
     let proxy = rig.start_proxy();
     // Make sure the proxy has its token, then take the gateway away.
-    assert_eq!(
-        Req::get("/echo")
-            .header("x-api-key", key.clone())
-            .send(proxy.port)
-            .status,
-        200
-    );
+    assert_eq!(echo(proxy.port, &key).status, 200);
     let set = rig.run(&["config", "set", "--proxy-port", &proxy.port.to_string()]);
     assert_eq!(set.code, 0);
     rig.gateway.down();
-    let failed = Req::get("/echo").header("x-api-key", key).send(proxy.port);
+    let failed = echo(proxy.port, &key);
     assert_eq!(failed.status, 502, "{}", failed.text());
     let (code, json) = status(&rig);
     assert_eq!(code, 0);

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::http::Req;
+use super::http::{Req, echo};
 use super::rig::{Rig, Setup};
 
 const MESSAGE: &[u8] =
@@ -302,7 +302,7 @@ fn an_unreachable_gateway_is_a_502_in_the_callers_dialect() {
             .is_some_and(|m| m.contains("gateway"))
     );
     rig.gateway.up().expect("gateway back up");
-    let again = Req::get("/echo").header("x-api-key", key).send(proxy.port);
+    let again = echo(proxy.port, &key);
     assert_eq!(again.status, 200, "{}", again.text());
 }
 
@@ -344,9 +344,7 @@ fn the_gateway_certificate_is_verified_unless_skip_verify() {
     });
     let key = rig.key();
     let proxy = rig.start_proxy();
-    let refused = Req::get("/echo")
-        .header("x-api-key", key.clone())
-        .send(proxy.port);
+    let refused = echo(proxy.port, &key);
     assert_eq!(refused.status, 502, "{}", refused.text());
     assert!(
         refused.json()["error"]["message"]
@@ -360,9 +358,7 @@ fn the_gateway_certificate_is_verified_unless_skip_verify() {
 
     // The flag turns verification off for one run, and says so; the config is unchanged.
     let once = rig.start_proxy_with(&["--port", "0", "--tls-skip-verify"]);
-    let response = Req::get("/echo")
-        .header("x-api-key", key.clone())
-        .send(once.port);
+    let response = echo(once.port, &key);
     assert_eq!(response.status, 200, "{}", response.text());
     assert!(
         once.stderr()
@@ -378,9 +374,7 @@ fn the_gateway_certificate_is_verified_unless_skip_verify() {
     let set = rig.run(&["config", "set", "--tls-skip-verify"]);
     assert_eq!(set.code, 0, "{}", set.stderr);
     let proxy = rig.start_proxy();
-    let response = Req::get("/echo")
-        .header("x-api-key", key.clone())
-        .send(proxy.port);
+    let response = echo(proxy.port, &key);
     assert_eq!(response.status, 200, "{}", response.text());
     assert!(
         proxy.stderr().contains("tls.skip_verify"),
@@ -392,7 +386,7 @@ fn the_gateway_certificate_is_verified_unless_skip_verify() {
 
     // And back on for one run.
     let strict = rig.start_proxy_with(&["--port", "0", "--tls-skip-verify=false"]);
-    let refused = Req::get("/echo").header("x-api-key", key).send(strict.port);
+    let refused = echo(strict.port, &key);
     assert_eq!(refused.status, 502, "{}", refused.text());
     assert!(
         strict

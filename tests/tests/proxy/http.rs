@@ -59,6 +59,11 @@ impl Finished {
     }
 }
 
+/// A `GET /echo` with `key` as its `x-api-key`, sent to `port` on a new connection.
+pub(crate) fn echo(port: u16, key: &str) -> Finished {
+    Req::get("/echo").header("x-api-key", key).send(port)
+}
+
 /// A request to write.
 pub(crate) struct Req<'a> {
     pub(crate) method: &'a str,

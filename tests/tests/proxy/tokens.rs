@@ -14,7 +14,7 @@ use llmauth_tests::browser::Browser;
 use llmauth_tests::faults::Fault;
 use llmauth_tests::idp::{GrantType, IdpEndpoint, IdpOptions};
 
-use super::http::Req;
+use super::http::{Req, echo};
 use super::rig::{Rig, Setup, eventually};
 
 const MESSAGE: &[u8] =
@@ -25,9 +25,7 @@ fn a_gateway_401_is_retried_once_with_a_refreshed_token() {
     let rig = Rig::new();
     let key = rig.key();
     let proxy = rig.start_proxy();
-    let first = Req::get("/echo")
-        .header("x-api-key", key.clone())
-        .send(proxy.port);
+    let first = echo(proxy.port, &key);
     assert_eq!(first.status, 200);
     let old_token = rig.last_token();
     let refreshes = rig.idp.token_requests(GrantType::RefreshToken);
@@ -78,13 +76,7 @@ fn a_large_body_is_not_retried() {
     let rig = Rig::new();
     let key = rig.key();
     let proxy = rig.start_proxy();
-    assert_eq!(
-        Req::get("/echo")
-            .header("x-api-key", key.clone())
-            .send(proxy.port)
-            .status,
-        200
-    );
+    assert_eq!(echo(proxy.port, &key).status, 200);
     let refreshes = rig.idp.token_requests(GrantType::RefreshToken);
     rig.gateway.clear_requests();
     rig.gateway.reject_next(1);
@@ -112,15 +104,11 @@ fn an_idp_outage_with_a_valid_token_does_not_stop_requests() {
     let proxy = rig.start_proxy();
     let first_token = rig.last_token();
     // The gateway fetches the IdP's keys once, on its first request.
-    let warm = Req::get("/echo")
-        .header("x-api-key", key.clone())
-        .send(proxy.port);
+    let warm = echo(proxy.port, &key);
     assert_eq!(warm.status, 200, "{}", warm.text());
     rig.idp.down();
     while issued.elapsed() < Duration::from_secs(12) {
-        let response = Req::get("/echo")
-            .header("x-api-key", key.clone())
-            .send(proxy.port);
+        let response = echo(proxy.port, &key);
         assert_eq!(
             response.status,
             200,
@@ -139,9 +127,7 @@ fn an_idp_outage_with_a_valid_token_does_not_stop_requests() {
     rig.idp.up().expect("IdP back up");
     assert!(
         eventually(Duration::from_secs(10), || {
-            let response = Req::get("/echo")
-                .header("x-api-key", key.clone())
-                .send(proxy.port);
+            let response = echo(proxy.port, &key);
             assert_eq!(response.status, 200, "{}", response.text());
             let seen = rig.gateway.last_request().expect("seen");
             seen.bearer_token() != Some(first_token.as_str())
@@ -285,9 +271,7 @@ fn a_logout_elsewhere_takes_effect_at_once_and_a_sign_in_brings_it_back() {
     let rig = Rig::new();
     let key = rig.key();
     let proxy = InProcess::start(&rig, Duration::from_secs(2));
-    let first = Req::get("/echo")
-        .header("x-api-key", key.clone())
-        .send(proxy.port);
+    let first = echo(proxy.port, &key);
     assert_eq!(first.status, 200, "{}", first.text());
     let old_token = rig.last_token();
 
@@ -344,19 +328,13 @@ fn a_refresh_by_another_process_is_picked_up() {
     let rig = Rig::new();
     let key = rig.key();
     let proxy = rig.start_proxy();
-    assert_eq!(
-        Req::get("/echo")
-            .header("x-api-key", key.clone())
-            .send(proxy.port)
-            .status,
-        200
-    );
+    assert_eq!(echo(proxy.port, &key).status, 200);
     let refreshes = rig.idp.token_requests(GrantType::RefreshToken);
     let token = rig.run(&["token", "--force-refresh"]);
     assert_eq!(token.code, 0, "{}", token.stderr);
     let refreshed = token.stdout.trim().to_owned();
     std::thread::sleep(Duration::from_millis(1100));
-    let response = Req::get("/echo").header("x-api-key", key).send(proxy.port);
+    let response = echo(proxy.port, &key);
     assert_eq!(response.status, 200);
     let seen = rig.gateway.last_request().expect("seen");
     assert_eq!(seen.bearer_token(), Some(refreshed.as_str()));

@@ -25,6 +25,30 @@ fn run_with<G: Goal>(
     run
 }
 
+/// A flow for `goal` with `settings` in `world`, file store, no interaction.
+fn quiet<G: Goal>(world: &mut World, settings: FlowSettings, goal: G) -> Run<G::Outcome> {
+    run_with(world, settings, Backend::File, Interaction::NONE, goal)
+}
+
+/// A browser sign-in with `settings` in `world`, file store.
+fn sign_in(world: &mut World, settings: FlowSettings) -> Run<SignedIn> {
+    run_with(
+        world,
+        settings,
+        Backend::File,
+        INTERACTIVE,
+        LoginGoal { device: false },
+    )
+}
+
+/// A world for a `token` run on the file store from `session`, without interaction.
+fn token_world(session: InitialSession) -> World {
+    World::new(
+        &setup(Backend::File, session, TOKEN, Interaction::NONE),
+        &[],
+    )
+}
+
 fn goal(min_valid: u64, force_refresh: bool) -> TokenGoal {
     TokenGoal {
         min_valid: Duration::from_secs(min_valid),
@@ -42,23 +66,9 @@ fn form_names(request: &crate::http::HttpRequest) -> Vec<String> {
 /// token, a cached token that does not last as asked is not handed out: exit 3.
 #[test]
 fn without_a_refresh_token_a_short_cached_token_breaks_no_promise() {
-    let s = setup(
-        Backend::File,
-        InitialSession::AccessOnly,
-        TOKEN,
-        Interaction::NONE,
-    );
-    let mut world = World::new(&s, &[]);
-    let short = run_with(
-        &mut world,
-        settings(),
-        Backend::File,
-        Interaction::NONE,
-        goal(3600, false),
-    );
-    let Some(Err(error)) = short.outcome else {
-        panic!("{:?}", short.outcome)
-    };
+    let mut world = token_world(InitialSession::AccessOnly);
+    let short = quiet(&mut world, settings(), goal(3600, false));
+    let error = error(&short);
     assert!(
         matches!(error, FlowError::NeedsLogin(NeedsLogin::CannotRenew { .. })),
         "{error:?}"
@@ -66,13 +76,7 @@ fn without_a_refresh_token_a_short_cached_token_breaks_no_promise() {
     assert_eq!(error.class(), ErrorClass::AuthRequired);
     assert!(error.to_string().contains("3600s --min-valid"), "{error}");
     // Asking for what it has is fine.
-    let enough = run_with(
-        &mut world,
-        settings(),
-        Backend::File,
-        Interaction::NONE,
-        goal(60, false),
-    );
+    let enough = quiet(&mut world, settings(), goal(60, false));
     assert!(
         matches!(enough.outcome, Some(Ok(_))),
         "{:?}",
@@ -84,24 +88,10 @@ fn without_a_refresh_token_a_short_cached_token_breaks_no_promise() {
 /// otherwise exit 4 saying both why the refresh failed and what was asked.
 #[test]
 fn a_failed_refresh_serves_no_token_shorter_than_min_valid() {
-    let s = setup(
-        Backend::File,
-        InitialSession::Stale,
-        TOKEN,
-        Interaction::NONE,
-    );
-    let mut world = World::new(&s, &[]);
+    let mut world = token_world(InitialSession::Stale);
     world.plan(Kind::Refresh, &[3]);
-    let run = run_with(
-        &mut world,
-        settings(),
-        Backend::File,
-        Interaction::NONE,
-        goal(600, false),
-    );
-    let Some(Err(error)) = run.outcome else {
-        panic!("{:?}", run.outcome)
-    };
+    let run = quiet(&mut world, settings(), goal(600, false));
+    let error = error(&run);
     assert!(
         matches!(
             error,
@@ -121,23 +111,9 @@ fn a_failed_refresh_serves_no_token_shorter_than_min_valid() {
 /// rotated refresh token is safely stored.
 #[test]
 fn a_refreshed_token_shorter_than_min_valid_is_refused_but_its_session_kept() {
-    let s = setup(
-        Backend::File,
-        InitialSession::Fresh,
-        TOKEN,
-        Interaction::NONE,
-    );
-    let mut world = World::new(&s, &[]);
-    let run = run_with(
-        &mut world,
-        settings(),
-        Backend::File,
-        Interaction::NONE,
-        goal(3600, false),
-    );
-    let Some(Err(error)) = run.outcome else {
-        panic!("{:?}", run.outcome)
-    };
+    let mut world = token_world(InitialSession::Fresh);
+    let run = quiet(&mut world, settings(), goal(3600, false));
+    let error = error(&run);
     assert!(
         matches!(
             error,
@@ -160,23 +136,11 @@ fn a_refreshed_token_shorter_than_min_valid_is_refused_but_its_session_kept() {
 #[test]
 fn refreshes_resend_the_scope_when_the_provider_needs_it() {
     for resend in [false, true] {
-        let s = setup(
-            Backend::File,
-            InitialSession::Expired,
-            TOKEN,
-            Interaction::NONE,
-        );
-        let mut world = World::new(&s, &[]);
+        let mut world = token_world(InitialSession::Expired);
         let mut settings = settings();
         settings.resend_scope = resend;
         settings.scopes = vec!["openid".into(), "profile".into(), "offline_access".into()];
-        let run = run_with(
-            &mut world,
-            settings,
-            Backend::File,
-            Interaction::NONE,
-            TOKEN_GOAL,
-        );
+        let run = quiet(&mut world, settings, TOKEN_GOAL);
         let refresh = run
             .requests()
             .find(|r| r.form_field("grant_type").as_deref() == Some("refresh_token"))
@@ -197,25 +161,13 @@ fn a_refreshed_id_token_may_repeat_the_sign_in_nonce_but_no_other() {
     for (nonce, accepted) in [(None, true), (Some("login"), true), (Some("other"), false)] {
         let s = setup(Backend::File, InitialSession::None, LOGIN, INTERACTIVE);
         let mut world = World::new(&s, &[]);
-        let signed_in = run_with(
-            &mut world,
-            settings(),
-            Backend::File,
-            INTERACTIVE,
-            LoginGoal { device: false },
-        );
+        let signed_in = sign_in(&mut world, settings());
         assert!(matches!(signed_in.outcome, Some(Ok(_))));
         world.refresh_nonce = match nonce {
             Some("login") => world.login_nonce(),
             other => other.map(str::to_owned),
         };
-        let refreshed = run_with(
-            &mut world,
-            settings(),
-            Backend::File,
-            Interaction::NONE,
-            goal(0, true),
-        );
+        let refreshed = quiet(&mut world, settings(), goal(0, true));
         assert_eq!(
             matches!(refreshed.outcome, Some(Ok(_))),
             accepted,
@@ -240,21 +192,9 @@ fn the_id_token_is_handed_out_when_asked() {
     let mut world = World::new(&s, &[]);
     let mut id_settings = settings();
     id_settings.token_kind = TokenKind::Id;
-    let signed_in = run_with(
-        &mut world,
-        id_settings.clone(),
-        Backend::File,
-        INTERACTIVE,
-        LoginGoal { device: false },
-    );
+    let signed_in = sign_in(&mut world, id_settings.clone());
     assert!(matches!(signed_in.outcome, Some(Ok(_))));
-    let first = run_with(
-        &mut world,
-        id_settings.clone(),
-        Backend::File,
-        Interaction::NONE,
-        TOKEN_GOAL,
-    );
+    let first = quiet(&mut world, id_settings.clone(), TOKEN_GOAL);
     let first_token = match &first.outcome {
         Some(Ok(credential)) => credential.access_token.expose_secret().to_owned(),
         other => panic!("{other:?}"),
@@ -264,13 +204,7 @@ fn the_id_token_is_handed_out_when_asked() {
     assert_eq!(first.count(is_http), 0, "served from the cache");
 
     world.id_token_on_refresh = false;
-    let refreshed = run_with(
-        &mut world,
-        id_settings.clone(),
-        Backend::File,
-        Interaction::NONE,
-        goal(0, true),
-    );
+    let refreshed = quiet(&mut world, id_settings.clone(), goal(0, true));
     let Some(Ok(credential)) = &refreshed.outcome else {
         panic!("{:?}", refreshed.outcome)
     };
@@ -278,13 +212,7 @@ fn the_id_token_is_handed_out_when_asked() {
     // The access token of the same session is still there for `--kind access`.
     let mut access_settings = id_settings;
     access_settings.token_kind = TokenKind::Access;
-    let access = run_with(
-        &mut world,
-        access_settings,
-        Backend::File,
-        Interaction::NONE,
-        TOKEN_GOAL,
-    );
+    let access = quiet(&mut world, access_settings, TOKEN_GOAL);
     let Some(Ok(credential)) = &access.outcome else {
         panic!("{:?}", access.outcome)
     };
@@ -294,26 +222,12 @@ fn the_id_token_is_handed_out_when_asked() {
 /// With `token_kind: id` and no ID token to be had, the flow says so (exit 2).
 #[test]
 fn no_id_token_to_hand_out_is_named() {
-    let s = setup(
-        Backend::File,
-        InitialSession::Expired,
-        TOKEN,
-        Interaction::NONE,
-    );
-    let mut world = World::new(&s, &[]);
+    let mut world = token_world(InitialSession::Expired);
     world.id_token_on_refresh = false;
     let mut settings = settings();
     settings.token_kind = TokenKind::Id;
-    let run = run_with(
-        &mut world,
-        settings,
-        Backend::File,
-        Interaction::NONE,
-        TOKEN_GOAL,
-    );
-    let Some(Err(error)) = run.outcome else {
-        panic!("{:?}", run.outcome)
-    };
+    let run = quiet(&mut world, settings, TOKEN_GOAL);
+    let error = error(&run);
     assert_eq!(error, FlowError::Misconfigured(Misconfiguration::NoIdToken));
     assert!(
         error
@@ -344,13 +258,7 @@ fn the_audience_goes_where_the_provider_wants_it() {
         let mut world = World::new(&s, &[]);
         let mut settings = settings();
         settings.audience_via = via;
-        let run = run_with(
-            &mut world,
-            settings,
-            Backend::File,
-            INTERACTIVE,
-            LoginGoal { device: false },
-        );
+        let run = sign_in(&mut world, settings);
         assert!(matches!(run.outcome, Some(Ok(_))), "{via}");
         let url = run.browser_urls().next().unwrap().to_owned();
         let query: Vec<(String, String)> = url::Url::parse(&url)
@@ -389,13 +297,7 @@ fn a_redirect_url_override_is_used_exactly() {
     let mut settings = settings();
     settings.redirect =
         Redirect::Exact(RedirectUrl::parse("http://127.0.0.1:9123/callback").unwrap());
-    let run = run_with(
-        &mut world,
-        settings,
-        Backend::File,
-        INTERACTIVE,
-        LoginGoal { device: false },
-    );
+    let run = sign_in(&mut world, settings);
     assert!(matches!(run.outcome, Some(Ok(_))), "{:?}", run.outcome);
     assert!(run.intents.contains(&Intent::BindCallback { port: 9123 }));
     let url = run.browser_urls().next().unwrap();
@@ -452,20 +354,8 @@ fn a_client_secret_is_sent_only_when_configured() {
             .unwrap();
         assert!(form_names(revoke).contains(&"client_secret".to_owned()));
     }
-    let s = setup(
-        Backend::File,
-        InitialSession::Expired,
-        TOKEN,
-        Interaction::NONE,
-    );
-    let mut world = World::new(&s, &[]);
-    let run = run_with(
-        &mut world,
-        settings(),
-        Backend::File,
-        Interaction::NONE,
-        TOKEN_GOAL,
-    );
+    let mut world = token_world(InitialSession::Expired);
+    let run = quiet(&mut world, settings(), TOKEN_GOAL);
     assert!(
         run.requests()
             .all(|r| !form_names(r).contains(&"client_secret".to_owned()))
@@ -477,16 +367,8 @@ fn a_client_secret_is_sent_only_when_configured() {
     );
     let mut missing = settings();
     missing.client_secret = true;
-    let run = run_with(
-        &mut world,
-        missing,
-        Backend::File,
-        Interaction::NONE,
-        goal(0, true),
-    );
-    let Some(Err(error)) = run.outcome else {
-        panic!("{:?}", run.outcome)
-    };
+    let run = quiet(&mut world, missing, goal(0, true));
+    let error = error(&run);
     assert_eq!(
         error,
         FlowError::Misconfigured(Misconfiguration::ClientSecretMissing)
@@ -497,23 +379,11 @@ fn a_client_secret_is_sent_only_when_configured() {
 /// Requirement 4: Entra's `common` issuer and its `{tenantid}` document.
 #[test]
 fn the_issuer_rule_reaches_the_discovery_check() {
-    let s = setup(
-        Backend::File,
-        InitialSession::Expired,
-        TOKEN,
-        Interaction::NONE,
-    );
-    let mut world = World::new(&s, &[]);
+    let mut world = token_world(InitialSession::Expired);
     // The simulated document names the issuer exactly: an Entra rule still accepts it.
     let mut settings = settings();
     settings.issuer_match = IssuerMatch::EntraTenant;
-    let run = run_with(
-        &mut world,
-        settings,
-        Backend::File,
-        Interaction::NONE,
-        TOKEN_GOAL,
-    );
+    let run = quiet(&mut world, settings, TOKEN_GOAL);
     assert!(matches!(run.outcome, Some(Ok(_))), "{:?}", run.outcome);
 }
 
