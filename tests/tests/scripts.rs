@@ -51,12 +51,22 @@ impl Machine {
                 machine.stub(tool, &record);
             }
         }
-        let dirname = ["/usr/bin/dirname", "/bin/dirname"]
-            .into_iter()
-            .find(|p| Path::new(p).exists())
-            .expect("dirname");
-        std::os::unix::fs::symlink(dirname, machine.bin().join("dirname")).unwrap();
+        for tool in [
+            "dirname", "df", "awk", "date", "find", "xargs", "grep", "head",
+        ] {
+            machine.link_system_tool(tool);
+        }
         machine
+    }
+
+    /// Puts the system's own `tool` on the script's `PATH`.
+    fn link_system_tool(&self, tool: &str) {
+        let path = ["/usr/bin", "/bin"]
+            .into_iter()
+            .map(|dir| Path::new(dir).join(tool))
+            .find(|path| path.exists())
+            .unwrap_or_else(|| panic!("{tool} is not in /usr/bin or /bin"));
+        std::os::unix::fs::symlink(path, self.bin().join(tool)).unwrap();
     }
 
     fn bin(&self) -> PathBuf {
@@ -205,5 +215,55 @@ fn a_missing_audit_database_is_named_and_fails_under_ci() {
         ci.output.contains("the RustSec audit needs"),
         "{}",
         ci.output
+    );
+}
+
+#[test]
+fn a_full_disk_is_named_before_npm_runs() {
+    let machine = Machine::new(1000, true).with_audit_db();
+    fs::remove_file(machine.bin().join("df")).unwrap();
+    machine.stub(
+        "df",
+        "#!/bin/sh\necho 'Filesystem 1048576-blocks Used Available Capacity Mounted on'\necho '/dev/vda 258048 257535 513 100% /'\n",
+    );
+
+    let run = machine.run(&[("CI", "true")]);
+
+    assert_eq!(run.code, 1, "{}", run.output);
+    assert!(
+        run.output.contains(
+            "installing the real clients (about 910 MB on disk) needs about 1200 MB free on the repository's disk, which has 513 MB free"
+        ),
+        "{}",
+        run.output
+    );
+    assert!(!run.calls.contains("real-clients"), "{}", run.calls);
+}
+
+#[test]
+fn a_failed_npm_ci_shows_the_warnings_npm_only_logged() {
+    let machine = Machine::new(1000, true).with_audit_db();
+    fs::create_dir_all(machine.dir.path().join(".npm/_logs")).unwrap();
+    machine.stub(
+        "npm",
+        "#!/bin/sh\n\
+         echo '61 warn tar TAR_ENTRY_ERROR ENOSPC: no space left on device, write' > \"$HOME/.npm/_logs/x-debug-0.log\"\n\
+         echo 'npm error A complete log of this run can be found in: the log' >&2\nexit 1\n",
+    );
+
+    let run = machine.run(&[]);
+
+    assert_eq!(run.code, 1, "{}", run.output);
+    assert!(
+        run.output
+            .contains("TAR_ENTRY_ERROR ENOSPC: no space left on device"),
+        "{}",
+        run.output
+    );
+    assert!(
+        run.output
+            .contains("npm ci --prefix tests/real-clients failed (npm's messages above)"),
+        "{}",
+        run.output
     );
 }
