@@ -31,6 +31,7 @@ pub mod health;
 pub mod local_key;
 pub(crate) mod path;
 pub mod rules;
+pub mod workers;
 
 use core::fmt;
 use core::time::Duration;

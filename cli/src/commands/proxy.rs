@@ -9,6 +9,7 @@ use llmauth_async::activation::inherited_listeners;
 use llmauth_async::{Proxy, ProxyError, ProxyOptions, signals};
 use llmauth_core::broker::REQUEST_TOKEN_WAIT;
 use llmauth_core::broker::connections::MAX_CONNECTIONS;
+use llmauth_core::broker::workers;
 use llmauth_core::config::check_proxy_start_port;
 use llmauth_core::secret::LocalKey;
 use llmauth_core::service::Manager;
@@ -83,7 +84,7 @@ fn start(app: &App, args: &ProxyStartArgs) -> Result<(), Failure> {
         skip_verify,
         flow,
         login_wait: REQUEST_TOKEN_WAIT,
-        threads: threads(),
+        threads: threads()?,
         max_connections: MAX_CONNECTIONS,
         managed_by: args.managed_by.as_deref().and_then(Manager::parse),
     };
@@ -103,22 +104,13 @@ fn start(app: &App, args: &ProxyStartArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Most worker threads by default: a person's tools never need more, and each is a
-/// little memory.
-const DEFAULT_MAX_THREADS: usize = 8;
-
-/// Worker threads: one per core (at most [`DEFAULT_MAX_THREADS`]), or
-/// `LLMAUTH_PROXY_THREADS` (1–64).
-fn threads() -> usize {
-    std::env::var("LLMAUTH_PROXY_THREADS")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .filter(|n| (1..=64).contains(n))
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map_or(1, usize::from)
-                .min(DEFAULT_MAX_THREADS)
-        })
+/// Worker threads, as core decides them from `LLMAUTH_PROXY_THREADS` and the machine's
+/// cores.
+fn threads() -> Result<usize, Failure> {
+    let setting = std::env::var("LLMAUTH_PROXY_THREADS").ok();
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    workers::worker_count(setting.as_deref(), cores)
+        .map_err(|problem| Failure::new(Exit::Usage, problem.to_string(), None))
 }
 
 fn load_key(app: &App) -> Result<LocalKey, Failure> {
