@@ -128,7 +128,9 @@ impl ProxyError {
             | Self::Gateway(_)
             | Self::Tls(_)
             | Self::Inherited(_) => ErrorClass::Config,
-            Self::Signals(_) | Self::Runtime(_) => ErrorClass::Bug,
+            // Threads and descriptors come back when other programs end.
+            Self::Runtime(_) => ErrorClass::Transient,
+            Self::Signals(_) => ErrorClass::Bug,
         }
     }
 
@@ -142,19 +144,71 @@ impl ProxyError {
                 "the service's socket must listen on 127.0.0.1 and [::1] only: run `llmauth proxy install` again to rewrite it",
             ),
             Self::Gateway(_) | Self::Tls(_) => Some("check `llmauth config show`"),
-            Self::Bind { .. } | Self::Signals(_) | Self::Runtime(_) => None,
+            Self::Runtime(_) => Some(
+                "the machine is out of threads or file descriptors: end some programs, or raise the limits (`ulimit -u`, `ulimit -n`), then start the proxy again",
+            ),
+            Self::Bind { .. } | Self::Signals(_) => None,
         }
     }
 }
 
-/// A proxy bound to its loopback ports, ready to run.
+/// A proxy bound to its loopback ports, ready to run: everything that can fail before it
+/// serves has been done, so a caller that says "listening" once it has one is right.
 pub struct Proxy {
     options: ProxyOptions,
-    listeners: Vec<TcpListener>,
+    listeners: Vec<tokio::net::TcpListener>,
     port: u16,
+    ready: Ready,
+}
+
+/// What the proxy makes before it binds: the gateway, TLS to it, the connection cap and
+/// every worker's runtime. A gateway URL or CA file that cannot be used, or a machine out
+/// of threads or descriptors, is found here, before the port is taken.
+struct Ready {
+    gateway: Arc<Gateway>,
+    connector: GatewayConnector,
+    cap: usize,
     /// The runtime of the thread that runs the proxy, made at once so the stop signals
     /// can be installed before it serves ([`crate::signals::first_signal`]).
     runtime: Runtime,
+    /// The other workers' runtimes.
+    others: Vec<Runtime>,
+}
+
+impl Ready {
+    fn new(options: &ProxyOptions) -> Result<Self, ProxyError> {
+        let gateway = Arc::new(Gateway::parse(&options.gateway_url)?);
+        let tls = upstream::client_config(options.ca_file.as_deref(), options.skip_verify)?;
+        // Raised before the runtimes take descriptors of their own.
+        let cap = options.max_connections.min(crate::limits::raise_and_cap());
+        let runtime = worker_runtime()?;
+        let others = (1..options.threads.max(1))
+            .map(|_| worker_runtime())
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            gateway,
+            connector: GatewayConnector::new(tls, CONNECT_TIMEOUT),
+            cap,
+            runtime,
+            others,
+        })
+    }
+
+    /// `listeners` registered with the calling thread's runtime (the acceptor's).
+    fn register(
+        &self,
+        listeners: Vec<TcpListener>,
+    ) -> Result<Vec<tokio::net::TcpListener>, ProxyError> {
+        let _inside = self.runtime.enter();
+        listeners
+            .into_iter()
+            .map(tokio::net::TcpListener::from_std)
+            .collect::<io::Result<Vec<_>>>()
+            .map_err(|source| ProxyError::Bind {
+                address: "loopback".to_owned(),
+                source,
+            })
+    }
 }
 
 impl Proxy {
@@ -163,9 +217,11 @@ impl Proxy {
     ///
     /// # Errors
     /// [`ProxyError::PortInUse`] (on either address: a different program on `::1` would
-    /// otherwise receive the requests of tools that resolve `localhost` to it), or
-    /// another bind error.
+    /// otherwise receive the requests of tools that resolve `localhost` to it), another
+    /// bind error, or what [`Ready`] finds: an unusable gateway URL or TLS setup, or no
+    /// threads or descriptors left for the workers.
     pub fn bind(options: ProxyOptions) -> Result<Self, ProxyError> {
+        let ready = Ready::new(&options)?;
         // Port 0: the OS picks one on 127.0.0.1, which may be taken on ::1; try again.
         let attempts = if options.port == 0 { 20 } else { 1 };
         let mut last = None;
@@ -173,10 +229,10 @@ impl Proxy {
             match bind_loopback(options.port) {
                 Ok((listeners, port)) => {
                     return Ok(Self {
+                        listeners: ready.register(listeners)?,
                         options,
-                        listeners,
                         port,
-                        runtime: worker_runtime()?,
+                        ready,
                     });
                 }
                 Err(error) => last = Some(error),
@@ -192,8 +248,8 @@ impl Proxy {
     /// must all be loopback, on one port. `options.port` is not used.
     ///
     /// # Errors
-    /// [`ProxyError::Inherited`] for sockets that cannot be served, or
-    /// [`ProxyError::Bind`] when one cannot be made non-blocking.
+    /// [`ProxyError::Inherited`] for sockets that cannot be served, [`ProxyError::Bind`]
+    /// when one cannot be made non-blocking, or what [`Proxy::bind`] finds before binding.
     pub fn with_listeners(
         options: ProxyOptions,
         listeners: Vec<TcpListener>,
@@ -215,11 +271,12 @@ impl Proxy {
                     source,
                 })?;
         }
+        let ready = Ready::new(&options)?;
         Ok(Self {
+            listeners: ready.register(listeners)?,
             options,
-            listeners,
             port,
-            runtime: worker_runtime()?,
+            ready,
         })
     }
 
@@ -238,7 +295,7 @@ impl Proxy {
 
     /// The runtime the stop signals are delivered through.
     pub(crate) fn runtime(&self) -> &Runtime {
-        &self.runtime
+        &self.ready.runtime
     }
 
     /// Serves until `stop` resolves, then stops accepting, lets streams in flight finish
@@ -246,8 +303,7 @@ impl Proxy {
     /// workers; the others get threads of their own.
     ///
     /// # Errors
-    /// [`ProxyError`] when the gateway URL or TLS setup is unusable, or a worker cannot
-    /// start.
+    /// [`ProxyError::Runtime`] when a worker's thread cannot be started.
     pub fn run_until(
         self,
         stop: impl Future<Output = ()> + Send + 'static,
@@ -256,28 +312,16 @@ impl Proxy {
             options,
             listeners,
             port,
-            runtime,
+            ready:
+                Ready {
+                    gateway,
+                    connector,
+                    cap,
+                    runtime,
+                    others,
+                },
         } = self;
-        let gateway = Arc::new(Gateway::parse(&options.gateway_url)?);
-        let tls = upstream::client_config(options.ca_file.as_deref(), options.skip_verify)?;
-        let connector = GatewayConnector::new(tls, CONNECT_TIMEOUT);
         let stats = Arc::new(Stats::new(options.managed_by));
-        let cap = options.max_connections.min(crate::limits::raise_and_cap());
-        // Registered with this thread's reactor, before any worker starts.
-        let listeners = {
-            let _inside = runtime.enter();
-            listeners
-                .into_iter()
-                .map(tokio::net::TcpListener::from_std)
-                .collect::<io::Result<Vec<_>>>()
-                .map_err(|source| ProxyError::Bind {
-                    address: "loopback".to_owned(),
-                    source,
-                })?
-        };
-        let others = (1..options.threads.max(1))
-            .map(|_| worker_runtime())
-            .collect::<Result<Vec<_>, _>>()?;
         let (senders, mut inboxes): (Vec<_>, Vec<_>) = (0..=others.len())
             .map(|_| unbounded_channel::<(TcpStream, Registration)>())
             .unzip();

@@ -330,6 +330,28 @@ pub fn tree(dir: &Path) -> std::collections::BTreeMap<String, String> {
     entries
 }
 
+/// `command` run through `/bin/sh -c script` with the same arguments, environment and
+/// pipes; the script ends in `exec "$0" "$@"`, so the process keeps the shell's pid.
+pub fn through_shell(command: &Command, script: &str) -> Command {
+    let mut shell = Command::new("/bin/sh");
+    shell
+        .arg("-c")
+        .arg(script)
+        .arg(command.get_program())
+        .args(command.get_args());
+    for (name, value) in command.get_envs() {
+        match value {
+            Some(value) => shell.env(name, value),
+            None => shell.env_remove(name),
+        };
+    }
+    shell
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    shell
+}
+
 /// Waits for `child` up to `limit`, collecting its output.
 ///
 /// # Panics

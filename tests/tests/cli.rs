@@ -22,6 +22,7 @@ mod cli {
     mod ownership;
     mod providers;
     mod proxies;
+    mod proxy_start;
     mod session;
     mod terminal;
     mod tool_ttl;

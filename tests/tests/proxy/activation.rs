@@ -7,8 +7,10 @@ use std::net::{TcpListener, TcpStream};
 use std::os::fd::OwnedFd;
 use std::process::Stdio;
 
+use llmauth_tests::sandbox::through_shell;
+
 use super::http::{Req, echo};
-use super::rig::{Rig, RunningProxy, through_shell};
+use super::rig::{Rig, RunningProxy};
 
 /// Starts `llmauth proxy start --port <port>` with `listener` as descriptor 3 and
 /// `LISTEN_PID` set by `pid` (shell syntax: `$$` is the proxy's own pid).

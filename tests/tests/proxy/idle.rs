@@ -8,7 +8,9 @@ use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use super::rig::{Rig, RunningProxy, through_shell};
+use llmauth_tests::sandbox::through_shell;
+
+use super::rig::{Rig, RunningProxy};
 
 /// Idle sockets opened against the proxy.
 const IDLE: usize = 2000;

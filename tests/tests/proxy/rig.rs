@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader, Read as _};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
@@ -248,28 +248,6 @@ impl Drop for RunningProxy {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// `command` run through `/bin/sh -c script` with the same arguments, environment and
-/// pipes; the script ends in `exec "$0" "$@"`, so the process keeps the shell's pid.
-pub(crate) fn through_shell(command: &Command, script: &str) -> Command {
-    let mut shell = Command::new("/bin/sh");
-    shell
-        .arg("-c")
-        .arg(script)
-        .arg(command.get_program())
-        .args(command.get_args());
-    for (name, value) in command.get_envs() {
-        match value {
-            Some(value) => shell.env(name, value),
-            None => shell.env_remove(name),
-        };
-    }
-    shell
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    shell
 }
 
 /// A loopback port nothing listens on (as far as anyone can tell).
