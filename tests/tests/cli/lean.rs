@@ -283,3 +283,47 @@ fn a_stored_answer_leaves_the_last_failure_as_llmauth_token_does() {
     printed_token(&lean(&world, &["--force-refresh"]));
     assert!(!file.exists());
 }
+
+#[test]
+fn a_copy_not_named_after_llmauth_says_so_when_it_must_hand_over() {
+    let world = World::new();
+    let dir = world.sandbox.root().join("renamed");
+    std::fs::create_dir_all(&dir).unwrap();
+    let renamed = dir.join("token-helper");
+    std::fs::copy(LEAN, &renamed).unwrap();
+
+    // No session yet: the call needs the full binary, which the name does not lead to.
+    let finished = world.sandbox.run_program(&renamed, &[]);
+
+    expect_exit(&finished, 1, "a renamed llmauth-token");
+    assert_eq!(
+        finished.stderr.trim_end(),
+        format!(
+            "error: {} is not named <llmauth>-token, so the llmauth beside it is unknown — run `llmauth token` instead, or reinstall llmauth",
+            renamed.display()
+        ),
+    );
+    assert!(finished.stdout.is_empty(), "{}", finished.stdout);
+}
+
+#[test]
+fn a_token_it_cannot_print_fails_as_llmauth_token_fails() {
+    let world = World::new();
+    world.login();
+    let to_full_disk = |mut command: std::process::Command| {
+        command.stdout(std::fs::File::create("/dev/full").unwrap());
+        llmauth_tests::sandbox::wait(command.spawn().unwrap(), std::time::Duration::from_secs(60))
+    };
+
+    let full = to_full_disk(world.sandbox.command(&["token"]));
+    let answered = to_full_disk(world.sandbox.command_of(&alone(&world), &[]));
+
+    assert_ne!(full.code, 0, "{}", full.stderr);
+    assert_eq!(answered.code, full.code, "{}", answered.stderr);
+    assert_eq!(answered.stderr, full.stderr);
+    assert!(
+        answered.stderr.starts_with("error: "),
+        "{}",
+        answered.stderr
+    );
+}
