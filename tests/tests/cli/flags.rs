@@ -101,3 +101,18 @@ fn file_only_settings_have_flags_too() {
         wrong.stderr
     );
 }
+
+#[test]
+fn the_version_is_one_line_however_it_is_asked_for() {
+    let world = World::new();
+    for args in [&["--version"][..], &["-V"], &["--version", "--verbose"]] {
+        let finished = world.run(args);
+        expect_exit(&finished, 0, &args.join(" "));
+        assert_eq!(
+            finished.stdout,
+            format!("llmauth {}\n", env!("CARGO_PKG_VERSION")),
+            "{args:?}"
+        );
+        assert_eq!(finished.stderr, "", "{args:?}");
+    }
+}
