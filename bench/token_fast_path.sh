@@ -44,8 +44,8 @@ cleanup() {
 trap cleanup EXIT
 
 # The programs are measured as copies, as `cargo install` leaves them: a file the linker
-# has just written sits in the page cache in small pieces, and here cost the full binary
-# about 20 more page faults (+0.15 ms) per run than a copy of the same bytes.
+# has just written can sit in the page cache in small pieces, which cost the full binary up
+# to 20 more page faults (+0.15 ms) per run than a copy of the same bytes.
 BIN=$work/bin
 mkdir "$BIN"
 cp target/release/{llmauth,llmauth-token,test-idp,fake-browser} "$BIN/"
