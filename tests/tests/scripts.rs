@@ -24,6 +24,14 @@ struct Run {
     calls: String,
 }
 
+impl Run {
+    /// Fails the test, showing the whole output, unless the script printed `text`.
+    #[track_caller]
+    fn says(&self, text: &str) {
+        assert!(self.output.contains(text), "{}", self.output);
+    }
+}
+
 impl Machine {
     /// A repository with oidc-provider installed and no real clients; `uid` is what `id -u`
     /// says; `keychain` puts the keychain tools on `PATH`.
@@ -126,12 +134,7 @@ fn without_root_the_keychain_packages_come_as_a_sudo_line() {
     let run = machine.run(&[]);
 
     assert_eq!(run.code, 1, "{}", run.output);
-    assert!(
-        run.output
-            .contains("\n  sudo apt-get install -y gnome-keyring dbus dbus-x11 libsecret-tools\n"),
-        "{}",
-        run.output
-    );
+    run.says("\n  sudo apt-get install -y gnome-keyring dbus dbus-x11 libsecret-tools\n");
     assert!(!run.output.contains("as root"), "{}", run.output);
     assert!(
         !run.calls.contains("apt-get"),
@@ -147,7 +150,7 @@ fn the_real_clients_download_is_announced_with_its_size() {
     let run = machine.run(&[]);
 
     assert_eq!(run.code, 0, "{}", run.output);
-    assert!(run.output.contains("about 380 MB"), "{}", run.output);
+    run.says("about 380 MB");
     assert!(
         run.calls.contains("npm ci --prefix tests/real-clients"),
         "{}",
@@ -162,35 +165,20 @@ fn skipping_the_real_clients_is_loud_and_only_outside_ci() {
     let skipped = machine.run(&[("LLMAUTH_TEST_SKIP_REAL_CLIENTS", "1")]);
 
     assert_eq!(skipped.code, 0, "{}", skipped.output);
-    assert!(
-        skipped.output.contains("SKIPPING the real-client tests"),
-        "{}",
-        skipped.output
-    );
-    assert!(
-        skipped.output.contains(
-            "these did NOT run: the real-client tests (LLMAUTH_TEST_SKIP_REAL_CLIENTS=1)"
-        ),
-        "{}",
-        skipped.output
-    );
+    skipped.says("SKIPPING the real-client tests");
+    skipped.says("these did NOT run: the real-client tests (LLMAUTH_TEST_SKIP_REAL_CLIENTS=1)");
     assert!(!skipped.calls.contains("real-clients"), "{}", skipped.calls);
 
     let ci = machine.run(&[("LLMAUTH_TEST_SKIP_REAL_CLIENTS", "1"), ("CI", "true")]);
 
     assert_eq!(ci.code, 0, "{}", ci.output);
-    assert!(ci.output.contains("ignored under CI"), "{}", ci.output);
+    ci.says("ignored under CI");
     assert!(
         ci.calls.contains("npm ci --prefix tests/real-clients"),
         "{}",
         ci.calls
     );
-    assert!(
-        ci.output
-            .contains("a full run ends with: all checks passed\n"),
-        "{}",
-        ci.output
-    );
+    ci.says("a full run ends with: all checks passed\n");
 }
 
 #[test]
@@ -200,22 +188,12 @@ fn a_missing_audit_database_is_named_and_fails_under_ci() {
     let local = machine.run(&[("LLMAUTH_TEST_SKIP_REAL_CLIENTS", "1")]);
 
     assert_eq!(local.code, 0, "{}", local.output);
-    assert!(
-        local
-            .output
-            .contains("did NOT run: the real-client tests (LLMAUTH_TEST_SKIP_REAL_CLIENTS=1); the RustSec audit (../shared/advisory-db not found)"),
-        "{}",
-        local.output
-    );
+    local.says("did NOT run: the real-client tests (LLMAUTH_TEST_SKIP_REAL_CLIENTS=1); the RustSec audit (../shared/advisory-db not found)");
 
     let ci = machine.run(&[("CI", "true")]);
 
     assert_eq!(ci.code, 1, "{}", ci.output);
-    assert!(
-        ci.output.contains("the RustSec audit needs"),
-        "{}",
-        ci.output
-    );
+    ci.says("the RustSec audit needs");
 }
 
 #[test]
@@ -230,13 +208,7 @@ fn a_full_disk_is_named_before_npm_runs() {
     let run = machine.run(&[("CI", "true")]);
 
     assert_eq!(run.code, 1, "{}", run.output);
-    assert!(
-        run.output.contains(
-            "installing the real clients (about 910 MB on disk) needs about 1200 MB free on the repository's disk, which has 513 MB free"
-        ),
-        "{}",
-        run.output
-    );
+    run.says("installing the real clients (about 910 MB on disk) needs about 1200 MB free on the repository's disk, which has 513 MB free");
     assert!(!run.calls.contains("real-clients"), "{}", run.calls);
 }
 
@@ -254,16 +226,6 @@ fn a_failed_npm_ci_shows_the_warnings_npm_only_logged() {
     let run = machine.run(&[]);
 
     assert_eq!(run.code, 1, "{}", run.output);
-    assert!(
-        run.output
-            .contains("TAR_ENTRY_ERROR ENOSPC: no space left on device"),
-        "{}",
-        run.output
-    );
-    assert!(
-        run.output
-            .contains("npm ci --prefix tests/real-clients failed (npm's messages above)"),
-        "{}",
-        run.output
-    );
+    run.says("TAR_ENTRY_ERROR ENOSPC: no space left on device");
+    run.says("npm ci --prefix tests/real-clients failed (npm's messages above)");
 }

@@ -21,20 +21,27 @@ fn start(world: &World, env: &[(&str, &str)], script: &str) -> Finished {
 
 const PLAIN: &str = "exec \"$0\" \"$@\"";
 
+/// The proxy ended with `code` before it said it was listening, and said each of `said`.
+#[track_caller]
+fn refused(started: &Finished, code: i32, what: &str, said: &[&str]) {
+    expect_exit(started, code, what);
+    assert_eq!(started.stdout, "", "{what}: nothing listens");
+    for text in said {
+        assert!(started.stderr.contains(text), "{what}: {}", started.stderr);
+    }
+}
+
 #[test]
 fn a_worker_count_it_cannot_use_is_refused() {
     let world = World::new();
 
     let started = start(&world, &[("LLMAUTH_PROXY_THREADS", "0")], PLAIN);
 
-    expect_exit(&started, 2, "proxy start with LLMAUTH_PROXY_THREADS=0");
-    assert_eq!(started.stdout, "", "nothing listens");
-    assert!(
-        started.stderr.contains(
-            "error: LLMAUTH_PROXY_THREADS is \"0\": set a whole number from 1 to 64, or unset it"
-        ),
-        "{}",
-        started.stderr
+    refused(
+        &started,
+        2,
+        "LLMAUTH_PROXY_THREADS=0",
+        &["error: LLMAUTH_PROXY_THREADS is \"0\": set a whole number from 1 to 64, or unset it"],
     );
 }
 
@@ -45,13 +52,7 @@ fn an_unusable_ca_file_is_refused_before_listening() {
 
     let started = start(&world, &[], PLAIN);
 
-    expect_exit(&started, 2, "proxy start with a spoiled CA file");
-    assert_eq!(started.stdout, "", "nothing listens");
-    assert!(
-        started.stderr.contains("error: tls.ca_file:"),
-        "{}",
-        started.stderr
-    );
+    refused(&started, 2, "a spoiled CA file", &["error: tls.ca_file:"]);
 }
 
 #[test]
@@ -66,18 +67,13 @@ fn too_few_descriptors_for_the_workers_is_transient_and_named() {
         "ulimit -n 16 && exec \"$0\" \"$@\"",
     );
 
-    expect_exit(&started, 4, "proxy start under `ulimit -n 16`");
-    assert_eq!(started.stdout, "", "nothing listens");
-    assert!(
-        started
-            .stderr
-            .contains("error: cannot start the proxy's workers: Too many open files"),
-        "{}",
-        started.stderr
-    );
-    assert!(
-        started.stderr.contains("raise the limits"),
-        "{}",
-        started.stderr
+    refused(
+        &started,
+        4,
+        "`ulimit -n 16`",
+        &[
+            "error: cannot start the proxy's workers: Too many open files",
+            "raise the limits",
+        ],
     );
 }
