@@ -133,6 +133,10 @@ impl FlowError {
                 "finish the sign-in at {}, then try again",
                 crate::text::printable(url)
             )),
+            Self::NeedsLogin(NeedsLogin::SessionEnded {
+                provider_cause: Some(cause),
+                ..
+            }) => Some(format!("run `llmauth login`; {cause}")),
             Self::NeedsLogin(_) | Self::LoginFailed(_) => Some("run `llmauth login`".to_owned()),
             // Nothing answered where the issuer points: a typo is as likely as an outage.
             Self::IdpUnavailable(IdpUnavailable::Discovery(DiscoveryUnavailable::Unreachable {
@@ -226,6 +230,8 @@ pub enum NeedsLogin {
         error: OAuthError,
         /// A refresh whose answer was lost may have spent the token.
         maybe_spent: bool,
+        /// Why this provider may end sessions early, when it is known to.
+        provider_cause: Option<&'static str>,
     },
     /// Another process is in the middle of an interactive login.
     LoginInProgress {
@@ -260,12 +266,14 @@ impl fmt::Display for NeedsLogin {
             Self::SessionEnded {
                 error,
                 maybe_spent: false,
+                ..
             } => {
                 write!(f, "the sign-in session has ended: the IdP answered {error}")
             }
             Self::SessionEnded {
                 error,
                 maybe_spent: true,
+                ..
             } => write!(
                 f,
                 "the sign-in session has ended: the IdP answered {error} (an earlier refresh whose answer was lost probably used the refresh token)"

@@ -122,6 +122,9 @@ pub struct FlowSettings {
     pub token_kind: TokenKind,
     /// Upper bound of the refresh margin.
     pub refresh_window: Duration,
+    /// Why this provider may end a session early, said when it does
+    /// ([`session_end_cause`](crate::provider::session_end_cause)).
+    pub session_end_cause: Option<&'static str>,
 }
 
 impl FlowSettings {
@@ -172,6 +175,7 @@ impl From<&crate::config::Config> for FlowSettings {
             resend_scope: provider.resend_scope.value,
             token_kind: provider.token_kind.value,
             refresh_window: config.refresh_window,
+            session_end_cause: crate::provider::session_end_cause(provider.preset),
         }
     }
 }

@@ -29,7 +29,7 @@ mod issuer;
 mod kinds;
 mod resolve;
 
-pub use advice::{issuer_mismatch_fix, known_cause, v1_issuer_fix};
+pub use advice::{issuer_mismatch_fix, known_cause, session_end_cause, v1_issuer_fix};
 pub use concerns::{Concern, Concerning};
 pub use detect::{Reason, detect};
 pub use issuer::IssuerMatch;

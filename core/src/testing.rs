@@ -54,6 +54,7 @@ pub fn settings() -> FlowSettings {
         resend_scope: false,
         token_kind: TokenKind::Access,
         refresh_window: Duration::from_secs(600),
+        session_end_cause: None,
     }
 }
 

@@ -72,6 +72,7 @@ impl TokenFlow<TokenGoal> {
                 port: 0,
             },
             resend_scope: false,
+            session_end_cause: None,
         };
         let ctx = FlowContext {
             backend,

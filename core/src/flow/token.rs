@@ -152,7 +152,12 @@ impl sealed::Machine<Credential> for TokenGoal {
                 None => Ok(None),
                 // A dead session that could not be deleted is still dead.
                 Some(AfterDelete::SessionEnded { error, maybe_spent }) => {
-                    token.login_or_fail(NeedsLogin::SessionEnded { error, maybe_spent })
+                    let provider_cause = token.shell.settings.session_end_cause;
+                    token.login_or_fail(NeedsLogin::SessionEnded {
+                        error,
+                        maybe_spent,
+                        provider_cause,
+                    })
                 }
             },
             Step::Cooldown(CooldownRead) => {

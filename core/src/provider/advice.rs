@@ -4,6 +4,7 @@
 
 use url::Url;
 
+use super::Preset;
 use crate::oauth::OAuthError;
 
 /// Recognised IdP errors: a marker in the error text (or code), and what it means.
@@ -60,6 +61,35 @@ const CAUSES: &[(&str, &str)] = &[
     ),
 ];
 
+/// Why `preset`'s IdP may end a session the person did not end, when it is known to
+/// (requirements 21 and 24 of the quirks reference): said with the hint when a refresh
+/// is refused with `invalid_grant`.
+pub fn session_end_cause(preset: Preset) -> Option<&'static str> {
+    match preset {
+        Preset::Google => Some(
+            "Google ends the refresh tokens of an OAuth app in \"Testing\" publishing status \
+             after 7 days; publish the app (\"In production\") or ask only for openid, email \
+             and profile, so that sessions last",
+        ),
+        Preset::Cognito => Some(
+            "Cognito refuses the refreshes of a remembered device that do not name the device; \
+             if the user pool remembers devices, turn device tracking off for it \
+             (\"Remember user devices\": Don't remember)",
+        ),
+        // No cause is known there beyond the usual: expiry, revocation, a reused token.
+        Preset::Generic
+        | Preset::Entra
+        | Preset::Okta
+        | Preset::Auth0
+        | Preset::Keycloak
+        | Preset::Ping
+        | Preset::Dex
+        | Preset::Authentik
+        | Preset::Zitadel
+        | Preset::Gitlab => None,
+    }
+}
+
 /// What an IdP error means, when llmauth recognises it: the cause and the fix, for the
 /// hint after the error line.
 pub fn known_cause(error: &OAuthError) -> Option<&'static str> {
@@ -93,7 +123,7 @@ pub fn v1_issuer_fix(issuer: &str, entra: bool) -> Option<String> {
     let v2 = if host.eq_ignore_ascii_case("sts.windows.net") {
         let tenant = url.path_segments()?.find(|s| !s.is_empty())?;
         format!("https://login.microsoftonline.com/{tenant}/v2.0")
-    } else if (entra || super::detect(issuer).0 == super::Preset::Entra)
+    } else if (entra || super::detect(issuer).0 == Preset::Entra)
         && !url.path().trim_end_matches('/').ends_with("/v2.0")
     {
         format!("{}/v2.0", issuer.trim_end_matches('/'))

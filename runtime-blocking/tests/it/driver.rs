@@ -42,6 +42,7 @@ fn settings() -> FlowSettings {
         resend_scope: false,
         token_kind: TokenKind::Access,
         refresh_window: Duration::from_secs(600),
+        session_end_cause: None,
     }
 }
 

@@ -851,6 +851,55 @@ fn after_invalid_grant_the_cached_token_is_not_served() {
     assert!(!next.stdout.contains(&cached));
 }
 
+/// Requirements 21 and 24: when Google or Cognito end a session, the sign-in hint says why
+/// such a provider does; Keycloak's says only to sign in.
+#[test]
+fn a_session_google_or_cognito_ends_is_explained() {
+    for (preset, why) in [
+        (
+            Preset::Google,
+            Some(
+                "Google ends the refresh tokens of an OAuth app in \"Testing\" publishing status after 7 days",
+            ),
+        ),
+        (
+            Preset::Cognito,
+            Some(
+                "Cognito refuses the refreshes of a remembered device that do not name the device",
+            ),
+        ),
+        (Preset::Keycloak, None),
+    ] {
+        let provider = Provider::of(preset);
+        let world = provider.world(preset, &[]);
+        world.login();
+        assert!(world.idp.revoke_grant_of(&world.stored_refresh_token()));
+
+        let ended = world.run(&["token", "--non-interactive", "--force-refresh"]);
+
+        expect_exit(&ended, 3, &format!("{preset}: token after invalid_grant"));
+        assert!(
+            ended.stderr.contains("the sign-in session has ended"),
+            "{preset}: {}",
+            ended.stderr
+        );
+        match why {
+            Some(why) => assert!(
+                ended
+                    .stderr
+                    .contains(&format!("run `llmauth login`; {why}")),
+                "{preset}: {}",
+                ended.stderr
+            ),
+            None => assert!(
+                ended.stderr.trim_end().ends_with("— run `llmauth login`"),
+                "{preset}: {}",
+                ended.stderr
+            ),
+        }
+    }
+}
+
 /// `expires_in` as a string, or missing (the JWT's `exp`, else five minutes), R13.
 #[test]
 fn expires_in_as_a_string_or_missing_is_understood() {

@@ -467,3 +467,38 @@ fn a_kept_id_token_never_reaches_debug() {
     };
     assert!(!format!("{record:?}").contains(CANARY));
 }
+
+// ---- sessions a provider ends early ----------------------------------------------------
+
+/// Requirements 21 and 24 of the quirks reference: when Google or Cognito refuse a refresh,
+/// the hint says why such a provider ends sessions, beside "sign in again"; other providers
+/// say only that.
+#[test]
+fn a_session_a_provider_ends_early_is_explained_with_the_sign_in_hint() {
+    use crate::provider::{Preset, session_end_cause};
+
+    for preset in Preset::ALL.iter().copied() {
+        let mut world = token_world(InitialSession::Expired);
+        world.plan(Kind::Refresh, &[2]); // invalid_grant
+        let settings = FlowSettings {
+            session_end_cause: session_end_cause(preset),
+            ..settings()
+        };
+        let run = quiet(&mut world, settings, TOKEN_GOAL);
+        let error = error(&run);
+        assert!(
+            matches!(
+                error,
+                FlowError::NeedsLogin(NeedsLogin::SessionEnded { .. })
+            ),
+            "{preset}: {error:?}"
+        );
+        let hint = error.hint().unwrap();
+        match preset {
+            Preset::Google => assert!(hint.contains("after 7 days"), "{hint}"),
+            Preset::Cognito => assert!(hint.contains("device tracking"), "{hint}"),
+            _ => assert_eq!(hint, "run `llmauth login`", "{preset}"),
+        }
+        assert!(hint.starts_with("run `llmauth login`"), "{hint}");
+    }
+}
