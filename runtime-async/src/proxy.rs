@@ -397,7 +397,15 @@ async fn accept(
     let mut turn = 0;
     loop {
         let accepted = async {
-            let accept = listeners.iter().map(|l| Box::pin(l.accept()));
+            // Each listener is asked first in turn, so a flood on one address cannot keep
+            // the other's connections waiting.
+            let first = turn % listeners.len().max(1);
+            let accept = listeners
+                .iter()
+                .cycle()
+                .skip(first)
+                .take(listeners.len())
+                .map(|l| Box::pin(l.accept()));
             let result = first_of(accept).await;
             // Every connection busy at the cap: the new one waits, unserved (as the ones
             // behind it in the backlog), until a request is done.
