@@ -53,6 +53,8 @@ pub struct Verified {
     pub sub: String,
     /// Its `exp`: when it stops being valid (the expiry of an ID token handed out).
     pub expires_at: UnixTime,
+    /// Its `tid`: Entra ID's tenant of the account, for the tenant allow-list.
+    pub tenant: Option<String>,
 }
 
 /// A failed check; names the claim, never the token.
@@ -79,7 +81,8 @@ struct Claims {
     nonce: Option<String>,
     #[serde(default)]
     azp: Option<String>,
-    /// Entra ID's tenant, which a `{tenantid}` issuer is checked against.
+    /// Entra ID's tenant, which a `{tenantid}` issuer is checked against (and the tenant
+    /// allow-list, by the flows).
     #[serde(default)]
     tid: Option<String>,
 }
@@ -176,6 +179,7 @@ pub fn verify(
     Ok(Verified {
         sub: claims.sub,
         expires_at: UnixTime::from_secs(claims.exp),
+        tenant: claims.tid,
     })
 }
 

@@ -37,6 +37,8 @@ pub const CALLBACK_HOST: &str = "llm.oidc.callback_host";
 pub const RESEND_SCOPE: &str = "llm.oidc.resend_scope";
 /// `llm.oidc.token_kind`
 pub const TOKEN_KIND: &str = "llm.oidc.token_kind";
+/// `llm.oidc.tenants`
+pub const TENANTS: &str = "llm.oidc.tenants";
 /// `llm.proxy.listen_port`
 pub const PROXY_LISTEN_PORT: &str = "llm.proxy.listen_port";
 /// `llm.proxy.require_local_key`

@@ -460,7 +460,7 @@ fn a_kept_id_token_never_reaches_debug() {
         lifetime: None,
         generation: 1,
         id_token: Some(IdTokenRecord {
-            token: crate::secret::IdToken::new("CANARY-idt"),
+            token: IdToken::new("CANARY-idt"),
             expires_at: T0,
             lifetime: Duration::from_secs(60),
         }),
