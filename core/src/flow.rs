@@ -69,11 +69,11 @@ use core::fmt;
 use core::time::Duration;
 
 use crate::error::{FlowError, Internal, Misuse};
-use crate::intent::{Input, IntentResult, Output};
 use crate::id_token::{self, Expectations, NonceRule};
+use crate::intent::{Input, IntentResult, Output};
 use crate::provider::{AudienceVia, IssuerMatch, Redirect, Tenants, TokenKind};
-use crate::secret::IdToken;
 use crate::secret::Entropy;
+use crate::secret::IdToken;
 use crate::setup::tool::Platform;
 use crate::store::{Backend, SessionKey};
 use crate::time::UnixTime;

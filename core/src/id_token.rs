@@ -345,7 +345,14 @@ mod tests {
                 &json!({"iss":"https://login.microsoftonline.com/t1/v2.0","tid":tid,"sub":"u","aud":"cid","exp":2000}),
             )
         };
-        assert!(verify(&tenant("t1"), &entra, now).is_ok());
+        assert_eq!(
+            verify(&tenant("t1"), &entra, now)
+                .unwrap()
+                .tenant
+                .as_deref(),
+            Some("t1"),
+            "the tenant is reported for the allow-list"
+        );
         assert_eq!(verify(&tenant("t2"), &entra, now).unwrap_err().claim, "iss");
         let google = Expectations {
             issuer: "https://accounts.google.com",

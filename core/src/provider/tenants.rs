@@ -45,7 +45,9 @@ impl Tenants {
     /// # Errors
     /// The refusal, naming the tenant that signed in and the allowed ones.
     pub fn admit(&self, tid: Option<&str>) -> Result<(), TenantRefused> {
-        if self.is_empty() || tid.is_some_and(|tid| self.0.iter().any(|id| id.eq_ignore_ascii_case(tid))) {
+        if self.is_empty()
+            || tid.is_some_and(|tid| self.0.iter().any(|id| id.eq_ignore_ascii_case(tid)))
+        {
             return Ok(());
         }
         Err(TenantRefused {
@@ -145,7 +147,9 @@ mod tests {
         assert_eq!(refused.signed_in.as_deref(), Some(B));
         assert_eq!(
             refused.to_string(),
-            format!("the account signed in belongs to tenant {B}, but llm.oidc.tenants allows only {A}")
+            format!(
+                "the account signed in belongs to tenant {B}, but llm.oidc.tenants allows only {A}"
+            )
         );
         let missing = one.admit(None).unwrap_err();
         assert!(missing.to_string().contains("no tid claim"), "{missing}");
