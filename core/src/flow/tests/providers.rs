@@ -511,7 +511,7 @@ const TENANT_B: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 /// Settings allowing only `tenants`.
 fn allowing(tenants: &[&str]) -> FlowSettings {
     FlowSettings {
-        tenants: crate::provider::Tenants::new(tenants.iter().map(|t| (*t).to_owned())),
+        tenants: Tenants::new(tenants.iter().map(|t| (*t).to_owned())),
         ..settings()
     }
 }
