@@ -64,7 +64,7 @@ pub const CONFIGURED_TOOLS: &str = "llm.configured_tools";
 pub const REQUIRED: [&str; 3] = [GATEWAY_URL, ISSUER, CLIENT_ID];
 
 /// Every field a config file may set.
-pub const ALL: [&str; 20] = [
+pub const ALL: [&str; 21] = [
     VERSION,
     GATEWAY_URL,
     ISSUER,
@@ -75,6 +75,7 @@ pub const ALL: [&str; 20] = [
     PROMPT,
     AUTH_PARAMS,
     REFRESH_WINDOW,
+    TENANTS,
     PROXY_LISTEN_PORT,
     PROXY_REQUIRE_LOCAL_KEY,
     TLS_CA_FILE,
@@ -124,6 +125,7 @@ mod tests {
             ("llm.require_local_key", Some(PROXY_REQUIRE_LOCAL_KEY)),
             ("llm.oidc.ca_file", Some(TLS_CA_FILE)),
             ("llm.gatway_url", Some(GATEWAY_URL)),
+            ("llm.oidc.tenant", Some(TENANTS)),
             ("llm.colour", None),
             ("llm.oidc.xyz", None),
         ];
