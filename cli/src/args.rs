@@ -218,6 +218,10 @@ pub struct SetArgs {
     /// preset's).
     #[arg(long, value_name = "KIND", value_parser = spellings(&names(TokenKind::ALL, TokenKind::as_str)))]
     pub token_kind: Option<String>,
+    /// Entra ID `common`/`organizations` only: the tenant ids (GUIDs) whose accounts may
+    /// sign in, comma-separated; any other tenant's sign-in is refused ("" for any tenant).
+    #[arg(long, value_name = "GUID,GUID", value_delimiter = ',')]
+    pub tenants: Option<Vec<String>>,
     /// Scopes to request, comma-separated (openid and offline_access are always added).
     #[arg(long, value_name = "S,S", value_delimiter = ',')]
     pub scopes: Option<Vec<String>>,

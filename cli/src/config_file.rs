@@ -41,11 +41,7 @@ pub(crate) fn changes(args: &SetArgs) -> ConfigChanges {
         }),
         tls_skip_verify: args.tls_skip_verify,
         anthropic_path_prefix: args.anthropic_path_prefix.clone(),
-        // `--models ""` clears the list.
-        models: args
-            .models
-            .clone()
-            .map(|models| if models == [""] { Vec::new() } else { models }),
+        models: list(args.models.as_ref()),
         bedrock_compat: args.bedrock_compat,
         bedrock_enable_1m: args.enable_1m,
         provider: args.provider.clone(),
@@ -55,9 +51,21 @@ pub(crate) fn changes(args: &SetArgs) -> ConfigChanges {
         callback_host: args.callback_host.clone(),
         resend_scope: args.resend_scope,
         token_kind: args.token_kind.clone(),
+        tenants: list(args.tenants.as_ref()),
         // Set by `config set --client-secret-stdin` once the secret itself is stored.
         client_secret_stored: None,
     }
+}
+
+/// A comma-separated list flag; `""` clears the list (`--models ""`, `--tenants ""`).
+fn list(items: Option<&Vec<String>>) -> Option<Vec<String>> {
+    items.map(|items| {
+        if items == &[""] {
+            Vec::new()
+        } else {
+            items.clone()
+        }
+    })
 }
 
 /// A path as the user meant it: relative to the directory they ran the command in (the

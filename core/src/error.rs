@@ -13,6 +13,7 @@ use crate::http::TransportError;
 use crate::id_token::IdTokenError;
 use crate::intent::{BindError, IntentId};
 use crate::oauth::{OAuthError, TokenFailure};
+use crate::provider::TenantRefused;
 use crate::store::{StoreError, StoreErrorKind};
 use crate::time::UnixTime;
 
@@ -70,6 +71,10 @@ pub enum FlowError {
     /// The IdP answered something that must not be used or shown.
     #[error("{0}")]
     Protocol(ProtocolViolation),
+    /// An account of a tenant `llm.oidc.tenants` does not allow signed in (or its session
+    /// was refreshed); nothing of it was kept.
+    #[error("{0}")]
+    TenantRefused(TenantRefused),
     /// The operating system gave no randomness for PKCE, `state` and `nonce`.
     #[error("{0}")]
     Entropy(EntropyError),
@@ -82,7 +87,11 @@ impl FlowError {
     /// Whose move it is; decides the exit code and the proxy's status.
     pub fn class(&self) -> ErrorClass {
         match self {
-            Self::NeedsLogin(_) | Self::LoginFailed(_) => ErrorClass::AuthRequired,
+            // Nothing is wrong with the configuration or the IdP: the person chose an
+            // account of another tenant, and a sign-in with the right account fixes it.
+            Self::NeedsLogin(_) | Self::LoginFailed(_) | Self::TenantRefused(_) => {
+                ErrorClass::AuthRequired
+            }
             // A refused session file needs a new sign-in (or the owner's `chmod`); state
             // someone else could have written needs the user's fix; anything else of the
             // store (the keychain, a full disk) may pass.
@@ -138,6 +147,7 @@ impl FlowError {
                 ..
             }) => Some(format!("run `llmauth login`; {cause}")),
             Self::NeedsLogin(_) | Self::LoginFailed(_) => Some("run `llmauth login`".to_owned()),
+            Self::TenantRefused(_) => Some(TENANT_HINT.to_owned()),
             // Nothing answered where the issuer points: a typo is as likely as an outage.
             Self::IdpUnavailable(IdpUnavailable::Discovery(DiscoveryUnavailable::Unreachable {
                 ..
@@ -195,6 +205,7 @@ impl FlowError {
             | Self::LockTimeout
             | Self::Protocol(_)
             | Self::IdToken(_)
+            | Self::TenantRefused(_)
             | Self::Entropy(_)
             | Self::Internal(_) => return None,
         };
@@ -329,6 +340,11 @@ pub enum LoginFailure {
         reason: String,
     },
 }
+
+/// What to do after a sign-in by an account of a tenant the allow-list does not name:
+/// Microsoft's single sign-on tends to pick the same account again unless asked.
+const TENANT_HINT: &str = "run `llmauth login` and sign in with an account of an allowed tenant \
+     (`llmauth config set --prompt select_account` makes Microsoft ask which account)";
 
 /// The start of the hint for an issuer that leads nowhere.
 const CHECK_ISSUER: &str =

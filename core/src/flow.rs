@@ -69,9 +69,11 @@ use core::fmt;
 use core::time::Duration;
 
 use crate::error::{FlowError, Internal, Misuse};
+use crate::id_token::{self, Expectations, NonceRule};
 use crate::intent::{Input, IntentResult, Output};
-use crate::provider::{AudienceVia, IssuerMatch, Redirect, TokenKind};
+use crate::provider::{AudienceVia, IssuerMatch, Redirect, Tenants, TokenKind};
 use crate::secret::Entropy;
+use crate::secret::IdToken;
 use crate::setup::tool::Platform;
 use crate::store::{Backend, SessionKey};
 use crate::time::UnixTime;
@@ -125,6 +127,8 @@ pub struct FlowSettings {
     /// Why this provider may end a session early, said when it does
     /// ([`session_end_cause`](crate::provider::session_end_cause)).
     pub session_end_cause: Option<&'static str>,
+    /// The tenants whose accounts may sign in (`llm.oidc.tenants`; empty: any).
+    pub tenants: Tenants,
 }
 
 impl FlowSettings {
@@ -155,6 +159,31 @@ impl FlowSettings {
         (self.audience_via == AudienceVia::Scope && !self.audience.is_empty())
             .then_some(self.audience.as_str())
     }
+
+    /// Checks an ID token from the token endpoint — its claims (OIDC Core §3.1.3.7, §12.2
+    /// on refresh), then its tenant against the allow-list — so that neither a sign-in
+    /// nor a refresh keeps a token the checks refuse.
+    pub(crate) fn check_id_token(
+        &self,
+        token: &IdToken,
+        nonce: NonceRule<'_>,
+        sub: Option<&str>,
+        now: UnixTime,
+    ) -> Result<id_token::Verified, FlowError> {
+        let expect = Expectations {
+            issuer: &self.issuer,
+            issuer_match: self.issuer_match,
+            client_id: &self.client_id,
+            on_behalf_of: self.on_behalf_of(),
+            nonce,
+            sub,
+        };
+        let verified = id_token::verify(token, &expect, now).map_err(FlowError::IdToken)?;
+        self.tenants
+            .admit(verified.tenant.as_deref())
+            .map_err(FlowError::TenantRefused)?;
+        Ok(verified)
+    }
 }
 
 impl From<&crate::config::Config> for FlowSettings {
@@ -176,6 +205,7 @@ impl From<&crate::config::Config> for FlowSettings {
             token_kind: provider.token_kind.value,
             refresh_window: config.refresh_window,
             session_end_cause: crate::provider::session_end_cause(provider.preset),
+            tenants: provider.tenants.clone(),
         }
     }
 }

@@ -53,6 +53,8 @@ pub struct Verified {
     pub sub: String,
     /// Its `exp`: when it stops being valid (the expiry of an ID token handed out).
     pub expires_at: UnixTime,
+    /// Its `tid`: Entra ID's tenant of the account, for the tenant allow-list.
+    pub tenant: Option<String>,
 }
 
 /// A failed check; names the claim, never the token.
@@ -79,7 +81,8 @@ struct Claims {
     nonce: Option<String>,
     #[serde(default)]
     azp: Option<String>,
-    /// Entra ID's tenant, which a `{tenantid}` issuer is checked against.
+    /// Entra ID's tenant, which a `{tenantid}` issuer is checked against (and the tenant
+    /// allow-list, by the flows).
     #[serde(default)]
     tid: Option<String>,
 }
@@ -176,6 +179,7 @@ pub fn verify(
     Ok(Verified {
         sub: claims.sub,
         expires_at: UnixTime::from_secs(claims.exp),
+        tenant: claims.tid,
     })
 }
 
@@ -341,7 +345,14 @@ mod tests {
                 &json!({"iss":"https://login.microsoftonline.com/t1/v2.0","tid":tid,"sub":"u","aud":"cid","exp":2000}),
             )
         };
-        assert!(verify(&tenant("t1"), &entra, now).is_ok());
+        assert_eq!(
+            verify(&tenant("t1"), &entra, now)
+                .unwrap()
+                .tenant
+                .as_deref(),
+            Some("t1"),
+            "the tenant is reported for the allow-list"
+        );
         assert_eq!(verify(&tenant("t2"), &entra, now).unwrap_err().claim, "iss");
         let google = Expectations {
             issuer: "https://accounts.google.com",

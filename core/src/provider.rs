@@ -11,6 +11,7 @@
 //!  llm.oidc.provider ──auto──▶ detect(issuer) ──▶ Preset ──defaults──┐
 //!                    └─named──────────────────▶ Preset               ▼
 //!  llm.oidc.{audience_via, offline_via, callback_host, …} ──overrides──▶ Provider
+//!  llm.oidc.tenants (Entra `common`/`organizations` only) ──allow-list──▶ Provider
 //! ```
 //!
 //! A preset also knows configurations its provider cannot serve ([`Concern`]: Okta's org
@@ -28,6 +29,7 @@ mod detect;
 mod issuer;
 mod kinds;
 mod resolve;
+mod tenants;
 
 pub use advice::{issuer_mismatch_fix, known_cause, session_end_cause, v1_issuer_fix};
 pub use concerns::{Concern, Concerning};
@@ -35,6 +37,7 @@ pub use detect::{Reason, detect};
 pub use issuer::IssuerMatch;
 pub use kinds::{AudienceVia, CallbackHost, OfflineVia, Preset, ProviderSetting, TokenKind};
 pub use resolve::{CALLBACK_PATH, Choice, Provider, ProviderInputs, Redirect, RedirectUrl, Source};
+pub use tenants::{TenantRefused, Tenants, tenant_id};
 
 #[cfg(test)]
 mod tests;

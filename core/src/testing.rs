@@ -55,6 +55,7 @@ pub fn settings() -> FlowSettings {
         token_kind: TokenKind::Access,
         refresh_window: Duration::from_secs(600),
         session_end_cause: None,
+        tenants: Default::default(),
     }
 }
 

@@ -293,16 +293,7 @@ impl Report<'_> {
         let mut line = |label: &str, value: &str| {
             out.push_str(&format!("{label:<14} {}\n", printable(value)));
         };
-        let provider = &self.config.provider;
-        line(
-            "provider:",
-            &format!(
-                "{} ({}); redirect URI {}",
-                provider.preset,
-                provider.reason,
-                provider.redirect()
-            ),
-        );
+        line("provider:", &self.config.provider.summary());
         line("secrets:", &self.backend_line());
         line("session:", &self.session_line());
         let handed_out = match self.config.provider.token_kind.value {

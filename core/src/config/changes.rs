@@ -61,6 +61,8 @@ pub struct ConfigChanges {
     pub resend_scope: Option<bool>,
     /// `--token-kind` (`""` removes it)
     pub token_kind: Option<String>,
+    /// `--tenants` (an empty list removes the key: any tenant may sign in)
+    pub tenants: Option<Vec<String>>,
     /// `--client-secret-stdin`: `Some(true)` marks the client secret as stored (the CLI
     /// stores the secret itself first), `Some(false)` removes the marker.
     pub client_secret_stored: Option<bool>,
@@ -120,6 +122,7 @@ impl ConfigChanges {
         set_or_clear(&mut oidc.callback_host, self.callback_host.as_ref());
         set(&mut oidc.resend_scope, self.resend_scope.as_ref());
         set_or_clear(&mut oidc.token_kind, self.token_kind.as_ref());
+        set_list(&mut oidc.tenants, self.tenants.as_ref());
         if let Some(stored) = self.client_secret_stored {
             oidc.client_secret = stored.then(|| super::validate::CLIENT_SECRET_STORED.to_owned());
         }

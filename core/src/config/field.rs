@@ -37,6 +37,8 @@ pub const CALLBACK_HOST: &str = "llm.oidc.callback_host";
 pub const RESEND_SCOPE: &str = "llm.oidc.resend_scope";
 /// `llm.oidc.token_kind`
 pub const TOKEN_KIND: &str = "llm.oidc.token_kind";
+/// `llm.oidc.tenants`
+pub const TENANTS: &str = "llm.oidc.tenants";
 /// `llm.proxy.listen_port`
 pub const PROXY_LISTEN_PORT: &str = "llm.proxy.listen_port";
 /// `llm.proxy.require_local_key`
@@ -62,7 +64,7 @@ pub const CONFIGURED_TOOLS: &str = "llm.configured_tools";
 pub const REQUIRED: [&str; 3] = [GATEWAY_URL, ISSUER, CLIENT_ID];
 
 /// Every field a config file may set.
-pub const ALL: [&str; 20] = [
+pub const ALL: [&str; 21] = [
     VERSION,
     GATEWAY_URL,
     ISSUER,
@@ -73,6 +75,7 @@ pub const ALL: [&str; 20] = [
     PROMPT,
     AUTH_PARAMS,
     REFRESH_WINDOW,
+    TENANTS,
     PROXY_LISTEN_PORT,
     PROXY_REQUIRE_LOCAL_KEY,
     TLS_CA_FILE,
@@ -122,6 +125,7 @@ mod tests {
             ("llm.require_local_key", Some(PROXY_REQUIRE_LOCAL_KEY)),
             ("llm.oidc.ca_file", Some(TLS_CA_FILE)),
             ("llm.gatway_url", Some(GATEWAY_URL)),
+            ("llm.oidc.tenant", Some(TENANTS)),
             ("llm.colour", None),
             ("llm.oidc.xyz", None),
         ];

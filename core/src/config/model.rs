@@ -60,7 +60,8 @@ pub struct Config {
     pub configured_tools: Vec<ConfiguredTool>,
     /// The provider preset and its settings (`llm.oidc.provider`, `audience_via`,
     /// `offline_via`, `callback_host`, `callback_port`, `redirect_url`, `resend_scope`,
-    /// `token_kind`), each with where it came from.
+    /// `token_kind`), each with where it came from, and the tenant allow-list
+    /// (`tenants`).
     pub provider: Provider,
     /// `llm.oidc.client_secret: stored`: a client secret is stored for this issuer and
     /// client (in the keychain or the state directory) and is sent to the token endpoint.
@@ -69,6 +70,10 @@ pub struct Config {
 
 impl Config {
     /// The key of the session this configuration uses (SPEC §4).
+    ///
+    /// The tenant allow-list is not part of it: it decides which sign-ins are kept, not
+    /// which tokens a session holds, so changing it leaves sessions where they are (a
+    /// session of a tenant it no longer allows is refused at its next refresh).
     pub fn session_key(&self) -> SessionKey {
         SessionKey::derive(
             &self.gateway_url,

@@ -67,6 +67,8 @@ pub struct RawOidc {
     pub resend_scope: Option<bool>,
     /// `llm.oidc.token_kind`, as written
     pub token_kind: Option<String>,
+    /// `llm.oidc.tenants`: Entra tenant ids, as written (checked by validation)
+    pub tenants: Option<Vec<String>>,
 }
 
 /// `llm.proxy` as written.

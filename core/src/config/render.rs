@@ -55,6 +55,9 @@ pub(crate) fn render_block(raw: &RawConfig, indent: usize, newline: &str) -> Str
         out.opt_str(2, "callback_host", oidc.callback_host.as_deref());
         out.opt_display(2, "resend_scope", oidc.resend_scope);
         out.opt_str(2, "token_kind", oidc.token_kind.as_deref());
+        if let Some(tenants) = &oidc.tenants {
+            out.list(2, "tenants", tenants);
+        }
     }
 
     let proxy = &raw.proxy;

@@ -152,6 +152,11 @@ fn provider_rows(oidc: &super::raw::RawOidc, provider: &Provider) -> Vec<Row> {
         derived("redirect URI", provider.redirect().to_string()),
         preset_row(field::RESEND_SCOPE, &provider.resend_scope, provider),
         preset_row(field::TOKEN_KIND, &provider.token_kind, provider),
+        row(
+            field::TENANTS,
+            oidc.tenants.as_ref().map(|tenants| list(tenants)),
+            "(not set)",
+        ),
         Row {
             field: field::CLIENT_SECRET.to_owned(),
             value: secret,
@@ -356,6 +361,7 @@ impl ConfigDocument {
         note(oidc.redirect_url.is_some(), field::REDIRECT_URL);
         note(oidc.resend_scope.is_some(), field::RESEND_SCOPE);
         note(oidc.token_kind.is_some(), field::TOKEN_KIND);
+        note(oidc.tenants.is_some(), field::TENANTS);
         note(oidc.client_secret.is_some(), field::CLIENT_SECRET);
         note(raw.proxy.listen_port.is_some(), field::PROXY_LISTEN_PORT);
         note(
@@ -415,6 +421,7 @@ impl ConfigDocument {
                     "redirect_url": oidc.redirect_url,
                     "resend_scope": provider.resend_scope.value,
                     "token_kind": provider.token_kind.value.as_str(),
+                    "tenants": oidc.tenants.clone().unwrap_or_default(),
                     "client_secret": oidc.client_secret,
                 },
                 "proxy": {

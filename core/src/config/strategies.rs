@@ -281,6 +281,8 @@ pub fn valid_changes() -> impl Strategy<Value = ConfigChanges> {
                 callback_host: flags.callback_host,
                 resend_scope: flags.resend_scope,
                 token_kind: flags.token_kind,
+                // Valid only with an Entra multi-tenant issuer, which `issuer()` never is.
+                tenants: None,
                 client_secret_stored: flags.client_secret_stored,
             }
         })
@@ -452,6 +454,18 @@ pub fn invalid_change() -> impl Strategy<Value = (ConfigChanges, String)> {
                 )
             }),
         invalid_provider_setting(),
+        prop_oneof![
+            Just("contoso.onmicrosoft.com".to_owned()),
+            Just("common".to_owned()),
+            "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{11}",
+        ]
+        .prop_map(move |v| (
+            ConfigChanges {
+                tenants: Some(vec![v]),
+                ..base()
+            },
+            field::TENANTS.to_owned()
+        )),
     ]
 }
 

@@ -18,7 +18,9 @@ use super::field;
 use super::model::{Config, SecretsBackend};
 use super::raw::{ConfiguredTool, RawConfig, RawOidc};
 use crate::net::is_loopback_url;
-use crate::provider::{AudienceVia, Concerning, Preset, Provider, ProviderInputs, RedirectUrl};
+use crate::provider::{
+    AudienceVia, Concerning, Preset, Provider, ProviderInputs, RedirectUrl, Tenants, tenant_id,
+};
 
 /// Authorization request parameters that llmauth sets itself (or that must never be sent
 /// from a public client), so `auth_params` cannot override them.
@@ -458,8 +460,46 @@ fn provider_of(oidc: &RawOidc, errors: &mut Errors) -> Provider {
         ),
         resend_scope: oidc.resend_scope,
         token_kind: parsed(errors, field::TOKEN_KIND, oidc.token_kind.as_ref()),
+        tenants: check_tenants(errors, oidc.tenants.as_deref()),
     };
-    Provider::resolve(&inputs)
+    let provider = Provider::resolve(&inputs);
+    // An allow-list elsewhere would be silently meaningless: refuse it and say why.
+    if !provider.tenants.is_empty() && oidc.issuer.is_some() && !provider.is_multi_tenant() {
+        errors.push(field::TENANTS, single_tenant_problem(provider.preset));
+    }
+    provider
+}
+
+/// `llm.oidc.tenants`: each an Entra tenant id (a GUID), lower-cased.
+fn check_tenants(errors: &mut Errors, tenants: Option<&[String]>) -> Tenants {
+    let tenants = tenants.unwrap_or_default();
+    let mut valid = Vec::with_capacity(tenants.len());
+    for text in tenants {
+        match tenant_id(text) {
+            Some(id) => valid.push(id),
+            None => errors.push(
+                field::TENANTS,
+                format!(
+                    "{text:?} is not an Entra tenant id (a GUID such as \
+                     8eaef023-2b34-4da1-9baa-8bc8c9d6a490, as in the ID token's tid claim)"
+                ),
+            ),
+        }
+    }
+    Tenants::new(valid)
+}
+
+/// Why an allow-list does not fit the issuer: only Entra's `common` and `organizations`
+/// sign in accounts of many tenants.
+fn single_tenant_problem(preset: Preset) -> String {
+    let only = "applies only to Entra ID's multi-tenant issuers (…/common/v2.0 and \
+                …/organizations/v2.0)";
+    let why = if preset == Preset::Entra {
+        "this issuer names one tenant, which already decides whose accounts sign in"
+    } else {
+        "with this issuer the IdP alone decides whose accounts sign in"
+    };
+    format!("{only}; {why} — remove it with `llmauth config set --tenants \"\"`")
 }
 
 fn check_port(port: i64, zero_allowed: bool) -> Result<u16, String> {

@@ -475,7 +475,8 @@ leaf_section!(RawOidc {
     redirect_url,
     callback_host,
     resend_scope,
-    token_kind
+    token_kind,
+    tenants
 });
 
 leaf_section!(RawProxy {

@@ -18,7 +18,7 @@ use super::cooldown;
 use super::shell::{Progress, Shell};
 use crate::callback::{self, CallbackExpectations, Verdict};
 use crate::error::{ExchangeFailure, FlowError, IdpUnavailable, LoginFailure, Misconfiguration};
-use crate::id_token::{self, Expectations, NonceRule};
+use crate::id_token::NonceRule;
 use crate::intent::{CallbackEvent, Intent, IntentResult, Notice};
 use crate::oauth::{FailureClass, TokenResponse, parse_token_response};
 use crate::pkce::{self, LoginSecrets};
@@ -400,26 +400,23 @@ fn complete<S>(
     request_open: &mut bool,
 ) -> Progress<Verified> {
     let settings = &shell.settings;
+    let rule = nonce.map_or(NonceRule::Any, NonceRule::Equal);
+    // Under a tenant allow-list, a sign-in without an ID token cannot show its tenant.
     let checked = match &tokens.id_token {
-        Some(id_token) => {
-            let expect = Expectations {
-                issuer: &settings.issuer,
-                issuer_match: settings.issuer_match,
-                client_id: &settings.client_id,
-                on_behalf_of: settings.on_behalf_of(),
-                nonce: nonce.map_or(NonceRule::Any, NonceRule::Equal),
-                sub: None,
-            };
-            match id_token::verify(id_token, &expect, now) {
-                Ok(verified) => Some(verified),
-                Err(error) => {
-                    let page = callback::error_page("Sign-in failed", &error.to_string());
-                    respond(shell, request_open, 400, page);
-                    return Err(FlowError::IdToken(error));
-                }
-            }
+        Some(id_token) => settings.check_id_token(id_token, rule, None, now).map(Some),
+        None => settings
+            .tenants
+            .admit(None)
+            .map(|()| None)
+            .map_err(FlowError::TenantRefused),
+    };
+    let checked = match checked {
+        Ok(checked) => checked,
+        Err(error) => {
+            let page = callback::error_page("Sign-in failed", &error.to_string());
+            respond(shell, request_open, 400, page);
+            return Err(error);
         }
-        None => None,
     };
     let sub = checked
         .as_ref()

@@ -20,7 +20,7 @@ use super::token;
 use super::{FlowContext, FlowSettings, Interaction, TokenFlow, TokenGoal};
 use crate::config::snapshot::ConfigSnapshot;
 use crate::intent::{Intent, IntentId, Output};
-use crate::provider::{AudienceVia, CallbackHost, IssuerMatch, Redirect, TokenKind};
+use crate::provider::{AudienceVia, CallbackHost, IssuerMatch, Redirect, Tenants, TokenKind};
 use crate::store::{Backend, Slot};
 use crate::time::UnixTime;
 use crate::token::Credential;
@@ -73,6 +73,7 @@ impl TokenFlow<TokenGoal> {
             },
             resend_scope: false,
             session_end_cause: None,
+            tenants: Tenants::default(),
         };
         let ctx = FlowContext {
             backend,

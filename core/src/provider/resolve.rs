@@ -10,6 +10,7 @@ use url::{Host, Url};
 use super::detect::{Reason, detect, is_pingone};
 use super::issuer::IssuerMatch;
 use super::kinds::{AudienceVia, CallbackHost, OfflineVia, Preset, ProviderSetting, TokenKind};
+use super::tenants::Tenants;
 use crate::config::defaults;
 
 /// Where a provider setting's value comes from.
@@ -289,6 +290,8 @@ pub struct ProviderInputs<'a> {
     pub resend_scope: Option<bool>,
     /// `llm.oidc.token_kind`.
     pub token_kind: Option<TokenKind>,
+    /// `llm.oidc.tenants` (empty: any tenant).
+    pub tenants: Tenants,
 }
 
 /// The provider settings in force: the preset and why, and every setting with its source.
@@ -316,6 +319,9 @@ pub struct Provider {
     pub client_secret_expected: bool,
     /// How issuers are compared.
     pub issuer_match: IssuerMatch,
+    /// The tenants whose accounts may sign in (Entra's multi-tenant issuers only; empty:
+    /// any).
+    pub tenants: Tenants,
 }
 
 impl Provider {
@@ -360,7 +366,31 @@ impl Provider {
                 preset == Preset::Google,
                 issuer,
             ),
+            tenants: inputs.tenants.clone(),
         }
+    }
+
+    /// Whether the issuer signs in accounts of many tenants, so that an allow-list means
+    /// something (Entra's `common` and `organizations`; any other issuer, Entra's
+    /// single-tenant ones included, already pins whom it signs in).
+    pub fn is_multi_tenant(&self) -> bool {
+        self.issuer_match == IssuerMatch::EntraTenant
+    }
+
+    /// One line for `status` and `doctor`: the preset and why, the redirect URI to
+    /// register, and the tenant allow-list when there is one.
+    pub fn summary(&self) -> String {
+        let tenants = if self.tenants.is_empty() {
+            String::new()
+        } else {
+            format!("; tenants {}", self.tenants)
+        };
+        format!(
+            "{} ({}); redirect URI {}{tenants}",
+            self.preset,
+            self.reason,
+            self.redirect()
+        )
     }
 
     /// The redirect of a sign-in.
@@ -447,7 +477,7 @@ impl Provider {
         } else {
             Source::Preset
         };
-        vec![
+        let mut rows = vec![
             (
                 "audience_via",
                 self.audience_via.value.to_string(),
@@ -469,7 +499,17 @@ impl Provider {
                 self.token_kind.value.to_string(),
                 self.token_kind.source,
             ),
-        ]
+        ];
+        // Only where it means something, so other providers' rows stay as they were.
+        if self.is_multi_tenant() || !self.tenants.is_empty() {
+            let source = if self.tenants.is_empty() {
+                Source::Preset
+            } else {
+                Source::Config
+            };
+            rows.push(("tenants", self.tenants.to_string(), source));
+        }
+        rows
     }
 
     /// The JSON form of [`Provider::rows`], with the preset and the reason.

@@ -310,6 +310,8 @@ pub struct World {
     pub id_token_on_refresh: bool,
     /// The `nonce` of ID tokens issued on refresh (Keycloak and Entra repeat the sign-in's).
     pub refresh_nonce: Option<String>,
+    /// The `tid` of the ID tokens the IdP issues (Entra's tenant), if any.
+    pub tenant: Option<String>,
     /// A refresh request is being answered.
     refreshing: bool,
     auth: Option<AuthRequest>,
@@ -337,6 +339,7 @@ impl World {
             advertise_revocation: true,
             id_token_on_refresh: true,
             refresh_nonce: None,
+            tenant: None,
             refreshing: false,
             auth: None,
             holding_lock: false,
@@ -531,15 +534,28 @@ impl World {
 
     /// The refresh token currently stored, if any (looking in every slot).
     pub fn stored_refresh_token(&self) -> Option<String> {
+        self.stored_sessions().find_map(|records| {
+            records
+                .refresh
+                .map(|r| r.refresh_token.expose_secret().to_owned())
+        })
+    }
+
+    /// The access token of the stored session, if any (the access cache aside).
+    pub fn stored_access_token(&self) -> Option<String> {
+        self.stored_sessions().find_map(|records| {
+            records
+                .access
+                .map(|a| a.access_token.expose_secret().to_owned())
+        })
+    }
+
+    /// The readable session records of every slot but the access cache.
+    fn stored_sessions(&self) -> impl Iterator<Item = SessionRecords> + '_ {
         self.slots
             .iter()
             .filter(|(slot, _)| !matches!(slot, Slot::AccessCache(_)))
-            .find_map(|(_, bytes)| {
-                SessionRecords::decode(bytes)
-                    .ok()?
-                    .refresh
-                    .map(|r| r.refresh_token.expose_secret().to_owned())
-            })
+            .filter_map(|(_, bytes)| SessionRecords::decode(bytes).ok())
     }
 
     /// Whether any slot still holds an access token.
@@ -918,6 +934,9 @@ impl World {
         });
         if let Some(nonce) = nonce {
             claims["nonce"] = serde_json::Value::String(nonce);
+        }
+        if let Some(tenant) = &self.tenant {
+            claims["tid"] = serde_json::Value::String(tenant.clone());
         }
         let id_token = format!(
             "{}.{}.{CANARY}-sig",

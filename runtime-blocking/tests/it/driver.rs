@@ -43,6 +43,7 @@ fn settings() -> FlowSettings {
         token_kind: TokenKind::Access,
         refresh_window: Duration::from_secs(600),
         session_end_cause: None,
+        tenants: Default::default(),
     }
 }
 

@@ -1020,3 +1020,99 @@ fn config_reset_removes_the_client_secret() {
             .is_empty()
     );
 }
+
+// ---- Entra's tenant allow-list (R4) -------------------------------------------------------
+
+/// A tenant other than the one the quirk mode signs users in to.
+const OTHER_TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+
+/// Entra's `common` endpoint with `--tenants` naming the user's tenant: login and token
+/// work, and status, config show and doctor show the list.
+#[test]
+fn entra_with_the_users_tenant_listed_signs_in() {
+    let provider = Provider::of(Preset::Entra);
+    let listed = format!("{OTHER_TENANT},{}", ENTRA_TENANT.to_ascii_uppercase());
+    let world = provider.world(Preset::Entra, &["--tenants", &listed]);
+    world.login();
+    let token = printed_token(&world.run(&["token"]));
+    assert_eq!(world.gateway_status(&token), 200);
+    let allowed = format!("{OTHER_TENANT}, {ENTRA_TENANT}");
+
+    let status = world.run(&["status", "--format", "json"]);
+    let status: Value = serde_json::from_str(&status.stdout).expect("status JSON");
+    let setting = &status["provider"]["settings"]["tenants"];
+    assert_eq!(setting["value"], allowed.as_str(), "{status}");
+    assert_eq!(setting["source"], "config");
+    let text = world.run(&["status"]);
+    assert!(
+        text.stdout.contains(&format!("; tenants {allowed}\n")),
+        "{}",
+        text.stdout
+    );
+    let shown = world.run(&["config", "show"]);
+    assert!(
+        shown.stdout.contains("llm.oidc.tenants") && shown.stdout.contains(OTHER_TENANT),
+        "{}",
+        shown.stdout
+    );
+    let doctor = world.run(&["doctor", "--format", "json"]);
+    assert!(
+        doctor.stdout.contains(&format!("tenants {allowed}")),
+        "{}",
+        doctor.stdout
+    );
+}
+
+/// With only another tenant listed, the sign-in is refused at once (exit 3, naming both
+/// tenants and what to do), nothing is stored, and no token is handed out.
+#[test]
+fn entra_refuses_a_sign_in_of_a_tenant_not_listed() {
+    let provider = Provider::of(Preset::Entra);
+    let world = provider.world(Preset::Entra, &["--tenants", OTHER_TENANT]);
+    let login = world.run(&["login"]);
+    expect_exit(&login, 3, "login by another tenant's account");
+    for part in [
+        ENTRA_TENANT,
+        OTHER_TENANT,
+        "an account of an allowed tenant",
+    ] {
+        assert!(login.stderr.contains(part), "{part}: {}", login.stderr);
+    }
+    let issued = world
+        .idp
+        .last_access_token()
+        .expect("the IdP issued a token");
+    assert!(!world.session_file().exists(), "no session stored");
+    assert!(
+        world.sandbox.files_containing(&issued).is_empty(),
+        "token stored"
+    );
+    assert!(!login.stderr.contains(&issued) && !login.stdout.contains(&issued));
+    let token = world.run(&["token", "--non-interactive"]);
+    expect_exit(&token, 3, "token after the refused sign-in");
+    assert_eq!(token.stdout, "");
+}
+
+/// `--tenants` with an issuer that already pins whom it signs in is refused (exit 2),
+/// and the file keeps no such setting.
+#[test]
+fn tenants_are_refused_for_an_issuer_that_is_not_multi_tenant() {
+    let world = World::new();
+    let refused = world.run(&["config", "set", "--tenants", ENTRA_TENANT]);
+    expect_exit(&refused, 2, "config set --tenants with a generic issuer");
+    assert!(
+        refused.stderr.contains("llm.oidc.tenants") && refused.stderr.contains("multi-tenant"),
+        "{}",
+        refused.stderr
+    );
+    let bad = Provider::of(Preset::Entra).world(Preset::Entra, &[]);
+    let not_guid = bad.run(&["config", "set", "--tenants", "contoso.onmicrosoft.com"]);
+    expect_exit(&not_guid, 2, "config set --tenants with a domain");
+    assert!(
+        not_guid.stderr.contains("is not an Entra tenant id"),
+        "{}",
+        not_guid.stderr
+    );
+    let cleared = bad.run(&["config", "set", "--tenants", ""]);
+    expect_exit(&cleared, 0, "config set --tenants \"\"");
+}

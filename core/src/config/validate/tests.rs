@@ -861,3 +861,93 @@ fn validation_is_idempotent() {
     let broken = with("    callback_port: 1\n");
     assert_eq!(broken.validate(), broken.validate());
 }
+
+/// Requirement 4: `llm.oidc.tenants` holds Entra tenant ids (GUIDs, lower-cased, repeats
+/// dropped), only with Entra's multi-tenant issuers, and is not part of the session key.
+#[test]
+fn tenants_are_guids_for_entra_multi_tenant_issuers_only() {
+    const A: &str = "8eaef023-2b34-4da1-9baa-8bc8c9d6a490";
+    let entra = |issuer: &str, extra: &str| {
+        doc(&format!(
+            "llm:\n  gateway_url: https://llm.example.com\n  oidc:\n    \
+             issuer: {issuer}\n    client_id: c\n{extra}"
+        ))
+    };
+    let common = "https://login.microsoftonline.com/common/v2.0";
+    let listed = format!("    tenants: [\"{}\", {A}]\n", A.to_ascii_uppercase());
+    let config = entra(common, &listed).validate().unwrap();
+    assert_eq!(config.provider.tenants.ids(), [A]);
+    let organizations = entra(
+        "https://login.microsoftonline.com/organizations/v2.0",
+        &listed,
+    );
+    assert!(organizations.validate().is_ok());
+    // The list restricts sign-ins; it does not move the session.
+    assert_eq!(
+        config.session_key(),
+        entra(common, "").validate().unwrap().session_key()
+    );
+    assert!(entra(common, "    tenants: []\n").validate().is_ok());
+
+    // Not a GUID: each value named.
+    let errors = entra(common, "    tenants: [contoso.onmicrosoft.com, common]\n")
+        .validate()
+        .unwrap_err();
+    let problems: Vec<&str> = errors
+        .field_errors()
+        .iter()
+        .filter(|e| e.field == field::TENANTS)
+        .map(|e| e.problem.as_str())
+        .collect();
+    assert_eq!(problems.len(), 2, "{errors}");
+    assert!(problems[0].contains("\"contoso.onmicrosoft.com\" is not an Entra tenant id"));
+
+    // A single-tenant Entra issuer, `consumers`, or another provider: refused, saying why.
+    for (issuer, why) in [
+        (
+            "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0",
+            "already decides",
+        ),
+        (
+            "https://login.microsoftonline.com/consumers/v2.0",
+            "already decides",
+        ),
+        ("https://auth.example.com", "the IdP alone decides"),
+    ] {
+        let error = entra(issuer, &listed).validate().unwrap_err();
+        let [only] = error.field_errors() else {
+            panic!("{error}");
+        };
+        assert_eq!(only.field, field::TENANTS, "{issuer}");
+        for part in ["multi-tenant issuers", why, "--tenants \"\""] {
+            assert!(only.problem.contains(part), "{issuer}: {part}: {only}");
+        }
+    }
+    // `config set --tenants` before `--issuer`: judged once the issuer is known.
+    let partial = doc(&format!("llm:\n  oidc:\n{listed}"));
+    assert!(partial.check().is_ok());
+
+    // `config set --tenants` writes a list that reads back as written; `--tenants ""`
+    // (an empty list) removes the key.
+    let mut document = entra(common, "");
+    let tenants = |ids: &[&str]| crate::config::ConfigChanges {
+        tenants: Some(ids.iter().map(|id| (*id).to_owned()).collect()),
+        ..Default::default()
+    };
+    document.apply(&tenants(&[A])).unwrap();
+    let text = document.render().unwrap();
+    assert!(
+        text.contains("    tenants:\n      - ") && text.contains(A),
+        "{text}"
+    );
+    assert_eq!(doc(&text).raw().oidc, document.raw().oidc);
+    assert!(text.contains("  version: 1\n"), "no version bump: {text}");
+    document.apply(&tenants(&[])).unwrap();
+    assert_eq!(document.raw().oidc.tenants, None);
+    let mut elsewhere = entra("https://auth.example.com", "");
+    assert!(
+        elsewhere.apply(&tenants(&[A])).is_err(),
+        "refused, file unchanged"
+    );
+    assert_eq!(elsewhere.raw().oidc.tenants, None);
+}

@@ -37,12 +37,7 @@ pub(in crate::doctor) fn provider(facts: &Facts) -> Vec<Finding> {
         return skip("provider", NO_CONFIG);
     };
     let provider = &config.provider;
-    let summary = format!(
-        "{} ({}); redirect URI {}",
-        provider.preset,
-        provider.reason,
-        provider.redirect()
-    );
+    let summary = provider.summary();
     let concerns = provider.concerns(&config.issuer, &config.audience, &config.client_id);
     if concerns.is_empty() {
         return pass("provider", summary);

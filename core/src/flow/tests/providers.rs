@@ -460,7 +460,7 @@ fn a_kept_id_token_never_reaches_debug() {
         lifetime: None,
         generation: 1,
         id_token: Some(IdTokenRecord {
-            token: crate::secret::IdToken::new("CANARY-idt"),
+            token: IdToken::new("CANARY-idt"),
             expires_at: T0,
             lifetime: Duration::from_secs(60),
         }),
@@ -501,4 +501,118 @@ fn a_session_a_provider_ends_early_is_explained_with_the_sign_in_hint() {
         }
         assert!(hint.starts_with("run `llmauth login`"), "{hint}");
     }
+}
+
+// ---- the tenant allow-list (R4) --------------------------------------------------------
+
+const TENANT_A: &str = "8eaef023-2b34-4da1-9baa-8bc8c9d6a490";
+const TENANT_B: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+
+/// Settings allowing only `tenants`.
+fn allowing(tenants: &[&str]) -> FlowSettings {
+    FlowSettings {
+        tenants: Tenants::new(tenants.iter().map(|t| (*t).to_owned())),
+        ..settings()
+    }
+}
+
+/// A sign-in by an account of `tenant` (`None`: an ID token without `tid`) under an
+/// allow-list of tenant A only: the error, with nothing stored.
+fn refused_sign_in(tenant: Option<&str>) -> FlowError {
+    let s = setup(Backend::File, InitialSession::None, LOGIN, INTERACTIVE);
+    let mut world = World::new(&s, &[]);
+    world.tenant = tenant.map(str::to_owned);
+    let run = sign_in(&mut world, allowing(&[TENANT_A]));
+    assert_eq!(world.stored_refresh_token(), None, "nothing stored");
+    assert!(!world.has_stored_access_token(), "nothing stored");
+    assert!(
+        !world.contains(&Backend::File.access_slot(&settings().session_key)),
+        "no access cache"
+    );
+    error(&run)
+}
+
+#[test]
+fn a_sign_in_of_an_allowed_tenant_is_kept() {
+    let s = setup(Backend::File, InitialSession::None, LOGIN, INTERACTIVE);
+    let mut world = World::new(&s, &[]);
+    world.tenant = Some(TENANT_B.to_ascii_uppercase());
+    let run = sign_in(&mut world, allowing(&[TENANT_A, TENANT_B]));
+    assert!(matches!(run.outcome, Some(Ok(_))), "{:?}", run.outcome);
+    assert_eq!(
+        world.stored_refresh_token(),
+        world.issued_refresh_tokens.last().cloned()
+    );
+}
+
+/// Another tenant's account: refused (exit 3) naming both tenants, nothing stored, and
+/// the hint says to sign in with an account of an allowed tenant.
+#[test]
+fn a_sign_in_of_another_tenant_is_refused_and_nothing_is_stored() {
+    let error = refused_sign_in(Some(TENANT_B));
+    let FlowError::TenantRefused(refused) = &error else {
+        panic!("{error:?}");
+    };
+    assert_eq!(refused.signed_in.as_deref(), Some(TENANT_B));
+    assert_eq!(error.class(), ErrorClass::AuthRequired);
+    let text = error.to_string();
+    assert!(text.contains(TENANT_A) && text.contains(TENANT_B), "{text}");
+    assert!(
+        error
+            .hint()
+            .is_some_and(|hint| hint.contains("an account of an allowed tenant")),
+        "{:?}",
+        error.hint()
+    );
+}
+
+/// An ID token without `tid` cannot prove its tenant: refused under an allow-list.
+#[test]
+fn a_sign_in_without_a_tenant_is_refused_under_an_allow_list() {
+    let error = refused_sign_in(None);
+    assert!(
+        matches!(&error, FlowError::TenantRefused(refused) if refused.signed_in.is_none()),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("no tid claim"), "{error}");
+}
+
+/// A refresh whose ID token names another tenant (a session from before the allow-list
+/// named its tenant) hands out and stores no new access token; the rotated refresh token
+/// is kept, as after any refused ID token (it is the only one that still works).
+#[test]
+fn a_refresh_naming_another_tenant_keeps_no_new_token() {
+    let mut world = token_world(InitialSession::Expired);
+    world.tenant = Some(TENANT_B.to_owned());
+    let cached = world.stored_access_token();
+    let run = quiet(&mut world, allowing(&[TENANT_A]), TOKEN_GOAL);
+    let error = error(&run);
+    assert!(
+        matches!(&error, FlowError::TenantRefused(refused) if refused.signed_in.as_deref() == Some(TENANT_B)),
+        "{error:?}"
+    );
+    assert_eq!(error.class(), ErrorClass::AuthRequired);
+    assert_eq!(world.stored_access_token(), cached, "no new access token");
+    let cache_slot = Backend::File.access_slot(&settings().session_key);
+    let cache = world
+        .get(&cache_slot)
+        .and_then(|bytes| SessionRecords::decode(bytes).ok()?.access);
+    assert_eq!(
+        cache.map(|access| access.access_token.expose_secret().to_owned()),
+        cached,
+        "none in the access cache"
+    );
+    assert_eq!(
+        world.stored_refresh_token(),
+        world.issued_refresh_tokens.last().cloned(),
+        "the rotated refresh token is kept"
+    );
+    // The allowed tenant's refresh goes through.
+    world.tenant = Some(TENANT_A.to_owned());
+    let allowed = quiet(&mut world, allowing(&[TENANT_A]), TOKEN_GOAL);
+    assert!(
+        matches!(allowed.outcome, Some(Ok(_))),
+        "{:?}",
+        allowed.outcome
+    );
 }

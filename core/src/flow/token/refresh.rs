@@ -8,7 +8,7 @@ use crate::flow::persist;
 use crate::flow::session;
 use crate::flow::shell::Progress;
 use crate::http::{HttpResponse, TransportError};
-use crate::id_token::{self, Expectations, NonceRule};
+use crate::id_token::NonceRule;
 use crate::intent::Intent;
 use crate::oauth::{FailureClass, OAuthError, TokenFailure, TokenResponse, parse_token_response};
 use crate::secret::RefreshToken;
@@ -135,19 +135,14 @@ impl Token<'_> {
         };
         // Requirement 11: an ID token on refresh is optional; when present it names the
         // same user (OIDC Core §12.2) and carries no nonce, or the sign-in's.
+        // Its tenant is checked against the allow-list too: a session of another tenant
+        // (or one signed in before the list named its tenant) keeps no new token.
         let id_check = tokens.id_token.as_ref().map(|id_token| {
-            let expect = Expectations {
-                issuer: &settings.issuer,
-                issuer_match: settings.issuer_match,
-                client_id: &settings.client_id,
-                on_behalf_of: settings.on_behalf_of(),
-                nonce: old
-                    .nonce
-                    .as_deref()
-                    .map_or(NonceRule::Any, NonceRule::AbsentOr),
-                sub: Some(&old.sub),
-            };
-            id_token::verify(id_token, &expect, now)
+            let nonce = old
+                .nonce
+                .as_deref()
+                .map_or(NonceRule::Any, NonceRule::AbsentOr);
+            settings.check_id_token(id_token, nonce, Some(&old.sub), now)
         });
         let generation = self.shell.next_generation();
         // Requirement 9: a refresh answer without a refresh token keeps the old one.
@@ -167,13 +162,13 @@ impl Token<'_> {
         let verified = match id_check {
             // A rotated refresh token is persisted whatever the ID token says (it is the
             // only one that still works), but an access token whose ID token names someone
-            // else is never stored or served.
+            // else, or a tenant the allow-list does not name, is never stored or served.
             Some(Err(error)) => {
                 let records = SessionRecords {
                     refresh: Some(refresh),
                     access: self.shell.session.access.clone(),
                 };
-                return self.persist(records, true, AfterPersist::Fail(FlowError::IdToken(error)));
+                return self.persist(records, true, AfterPersist::Fail(error));
             }
             Some(Ok(verified)) => Some(verified),
             None => None,
