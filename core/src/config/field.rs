@@ -64,7 +64,7 @@ pub const CONFIGURED_TOOLS: &str = "llm.configured_tools";
 pub const REQUIRED: [&str; 3] = [GATEWAY_URL, ISSUER, CLIENT_ID];
 
 /// Every field a config file may set.
-pub const ALL: [&str; 21] = [
+pub const ALL: [&str; 29] = [
     VERSION,
     GATEWAY_URL,
     ISSUER,
@@ -75,6 +75,14 @@ pub const ALL: [&str; 21] = [
     PROMPT,
     AUTH_PARAMS,
     REFRESH_WINDOW,
+    PROVIDER,
+    AUDIENCE_VIA,
+    OFFLINE_VIA,
+    CLIENT_SECRET,
+    REDIRECT_URL,
+    CALLBACK_HOST,
+    RESEND_SCOPE,
+    TOKEN_KIND,
     TENANTS,
     PROXY_LISTEN_PORT,
     PROXY_REQUIRE_LOCAL_KEY,
@@ -126,6 +134,10 @@ mod tests {
             ("llm.oidc.ca_file", Some(TLS_CA_FILE)),
             ("llm.gatway_url", Some(GATEWAY_URL)),
             ("llm.oidc.tenant", Some(TENANTS)),
+            ("llm.oidc.tokenkind", Some(TOKEN_KIND)),
+            ("llm.token_kind", Some(TOKEN_KIND)),
+            ("llm.oidc.audiencevia", Some(AUDIENCE_VIA)),
+            ("llm.oidc.providr", Some(PROVIDER)),
             ("llm.colour", None),
             ("llm.oidc.xyz", None),
         ];
