@@ -51,7 +51,7 @@ impl Tenants {
             return Ok(());
         }
         Err(TenantRefused {
-            signed_in: tid.map(|tid| crate::text::printable(tid).chars().take(64).collect()),
+            signed_in: tid.map(|tid| crate::text::excerpt(tid, 64)),
             allowed: self.clone(),
         })
     }
@@ -171,6 +171,8 @@ mod tests {
         let long = format!("\u{1b}[31m{}", "x".repeat(500));
         let refused = one.admit(Some(&long)).unwrap_err();
         let shown = refused.signed_in.unwrap_or_default();
-        assert!(!shown.contains('\u{1b}') && shown.len() <= 64, "{shown}");
+        assert!(!shown.contains('\u{1b}'), "{shown}");
+        assert_eq!(shown.chars().count(), 64, "{shown}");
+        assert!(shown.ends_with('…'), "cut visibly: {shown}");
     }
 }
