@@ -263,7 +263,7 @@ fn offsets(text: &str, span: &Span) -> Result<(usize, usize), String> {
 /// The start of the line holding `at`; a byte-order mark opening the file is not part of
 /// the first line (it stays where it is).
 fn line_start(text: &str, at: usize) -> usize {
-    match text[..at].rfind('\n') {
+    match text[..at].rfind(LINE_BREAKS) {
         Some(newline) => newline + 1,
         None if text.starts_with('\u{feff}') => '\u{feff}'.len_utf8(),
         None => 0,
@@ -273,13 +273,22 @@ fn line_start(text: &str, at: usize) -> usize {
 /// The offset just after the line break that ends the line holding `at - 1` (or `at` itself
 /// when it already starts a line).
 fn line_end(text: &str, at: usize) -> usize {
-    if at == 0 || text[..at].ends_with('\n') {
+    let (before, after) = text.split_at(at);
+    let starts_line =
+        before.ends_with('\n') || (before.ends_with('\r') && !after.starts_with('\n'));
+    if at == 0 || starts_line {
         return at;
     }
-    text[at..]
-        .find('\n')
-        .map_or(text.len(), |newline| at + newline + 1)
+    match after.find(LINE_BREAKS) {
+        Some(offset) if after[offset..].starts_with("\r\n") => at + offset + 2,
+        Some(offset) => at + offset + 1,
+        None => text.len(),
+    }
 }
+
+/// What ends a line in YAML: `\n`, `\r\n`, or a lone `\r` (YAML 1.2 §5.4), which the parser
+/// counts as a line break too — so the block's lines end where the parser's do.
+const LINE_BREAKS: [char; 2] = ['\n', '\r'];
 
 /// The indentation of a top-level key, which must be preceded only by spaces on its line.
 fn key_indent(text: &str, key_start: usize) -> Result<usize, String> {
@@ -312,6 +321,18 @@ mod tests {
             block(text),
             "llm:\n  gateway_url: x # c\n  oidc:\n    issuer: y\n"
         );
+    }
+
+    /// A lone `\r` breaks a line for the parser, so it ends the block too: the key after it
+    /// is not swallowed by a rewrite (found by the `config_parse` fuzzer).
+    #[test]
+    fn a_lone_carriage_return_ends_a_line() {
+        assert_eq!(
+            block("llm:\n  gateway_url: x\r\rb:\n  c: 1\n"),
+            "llm:\n  gateway_url: x\r"
+        );
+        assert_eq!(block("a: 1\rllm: x\rb: 2"), "llm: x\r");
+        assert_eq!(block("a: 1\r\nllm: x\r\nb: 2"), "llm: x\r\n");
     }
 
     #[test]
