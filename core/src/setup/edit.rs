@@ -124,6 +124,18 @@ pub enum PatchError {
         /// Dotted key.
         key: String,
     },
+    /// The TOML editor would move lines of the file, not only add ours: it regroups the
+    /// dotted keys of one table written apart (`a.b = 1`, other keys, `a.c = 2`), so
+    /// teardown could not give the file back byte for byte.
+    #[error(
+        "setup would move lines of this file from line {line} on: the dotted keys of one table \
+         (such as `a.b = 1` and `a.c = 2`) are written apart, and the TOML editor puts them \
+         together; put those lines next to each other (or under a `[table]` header)"
+    )]
+    WouldReorder {
+        /// 1-based line of the first line that would change.
+        line: usize,
+    },
     /// An edit that this format cannot do (a bug in the tool table).
     #[error("internal error: this edit does not apply to this file format")]
     WrongFormat,

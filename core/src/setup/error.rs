@@ -143,7 +143,8 @@ impl SetupError {
                 | PatchError::NotUtf8 { .. }
                 | PatchError::NotAnObject { .. }
                 | PatchError::NotAnArray { .. }
-                | PatchError::Occupied { .. } => ErrorClass::Config,
+                | PatchError::Occupied { .. }
+                | PatchError::WouldReorder { .. } => ErrorClass::Config,
                 PatchError::WrongFormat => ErrorClass::Bug,
             },
             Self::RunningBinary(_)

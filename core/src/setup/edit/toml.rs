@@ -225,6 +225,7 @@ pub(super) fn apply(
     let windows = crlf(text);
     let text = &to_lf(text);
     let mut doc = parse(text)?;
+    unmoved(text, &doc)?;
     let mut entries = prior.to_vec();
     for edit in edits {
         let Edit::Set { key, value } = edit else {
@@ -243,6 +244,27 @@ pub(super) fn apply(
         first_new.added_newline = true;
     }
     Ok((restore_endings(out, windows), entries))
+}
+
+/// Refuses a file the editor would not give back as it is even before our keys go in:
+/// `toml_edit` prints the dotted keys of one table together, wherever they were written.
+fn unmoved(text: &str, doc: &DocumentMut) -> Result<(), PatchError> {
+    let printed = doc.to_string();
+    if printed == text {
+        return Ok(());
+    }
+    let differs = text
+        .bytes()
+        .zip(printed.bytes())
+        .position(|(a, b)| a != b)
+        .unwrap_or_else(|| text.len().min(printed.len()));
+    Err(PatchError::WouldReorder {
+        line: text.as_bytes()[..differs]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1,
+    })
 }
 
 /// The table holding `key`'s last segment, if the path leads to one.
@@ -443,5 +465,19 @@ mod tests {
         );
         assert_eq!(drift(&edited, &entries).unwrap().len(), 1);
         assert!(drift(&patched, &entries).unwrap().is_empty());
+    }
+    /// Found by the `tool_config_patch` fuzzer: `toml_edit` prints the dotted keys of one
+    /// table together, so a file that writes them apart would come back reordered.
+    #[test]
+    fn a_file_the_editor_would_reorder_is_left_untouched() {
+        let apart = "a.b.c = 1\n# é\na.x = 2\na.b.d = 3\n";
+        assert_eq!(
+            apply(apart, &codex_edits(), &[]).unwrap_err(),
+            PatchError::WouldReorder { line: 2 }
+        );
+        let together = "a.b.c = 1\na.b.d = 3\na.x = 2\n";
+        let (patched, entries) = apply(together, &codex_edits(), &[]).unwrap();
+        let reverted = revert(&patched, &entries).unwrap();
+        assert_eq!(reverted.text.as_deref(), Some(together));
     }
 }
