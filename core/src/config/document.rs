@@ -200,12 +200,7 @@ impl ConfigDocument {
         let mut out = String::with_capacity(before.len() + block.len() + after.len() + 2);
         out.push_str(before);
         if layout.newline_before {
-            // A file ending in a lone `\r` only needs the `\n` that completes its line break.
-            out.push_str(if before.ends_with('\r') {
-                "\n"
-            } else {
-                layout.newline
-            });
+            out.push_str(layout.newline);
         }
         out.push_str(&block);
         out.push_str(after);

@@ -42,7 +42,7 @@ pub(crate) fn locate(text: &str) -> Result<Layout, String> {
         Scan::NoMapping => Ok(Layout {
             range: text.len()..text.len(),
             indent: 0,
-            newline_before: !text.is_empty() && !text.ends_with('\n'),
+            newline_before: !text.is_empty() && !text.ends_with(LINE_BREAKS),
             newline,
         }),
         Scan::FlowMapping => Err(
@@ -70,7 +70,7 @@ pub(crate) fn locate(text: &str) -> Result<Layout, String> {
                     Ok(Layout {
                         range: at..at,
                         indent,
-                        newline_before: at > 0 && !text[..at].ends_with('\n'),
+                        newline_before: at > 0 && !text[..at].ends_with(LINE_BREAKS),
                         newline,
                     })
                 }
@@ -365,6 +365,11 @@ mod tests {
             (layout.range, layout.indent, layout.newline),
             (8..8, 2, "\r\n")
         );
+        // After a lone `\r` a new line has begun: nothing to add before the block.
+        let layout = locate("a: 1\r").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((layout.range, layout.newline_before), (5..5, false));
+        let layout = locate("\r:").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((layout.range, layout.newline_before), (1..1, false));
     }
 
     #[test]
