@@ -14,6 +14,7 @@ pub mod lean;
 mod output;
 mod service;
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
@@ -26,16 +27,22 @@ const VERSION: &str = concat!("llmauth ", env!("CARGO_PKG_VERSION"));
 
 /// Runs the command line of this process and returns its exit code.
 pub fn run() -> ExitCode {
-    if version_only() {
-        return finish(output::print_line(VERSION));
-    }
-    let mut argv = std::env::args_os().skip(1);
-    if argv.next().is_some_and(|first| first == "token")
-        && let Ok(token) = args::TokenOnly::try_parse_from(argv)
-    {
-        let result = app::App::new(token.globals.config, token.globals.verbose)
-            .and_then(|app| commands::token::run(&app, &token.args));
-        return finish(result);
+    let argv: Vec<OsString> = std::env::args_os().skip(1).collect();
+    match argv.as_slice() {
+        // Answered before clap builds its parser, which would be a third of the process's
+        // instructions (SPEC §10: start-up ≤ 1 ms).
+        [only] if only == "--version" || only == "-V" => {
+            return finish(output::print_line(VERSION));
+        }
+        // The call tools make every few minutes skips the full parser too.
+        [first, rest @ ..] if first == "token" => {
+            if let Ok(token) = args::TokenOnly::try_parse_from(rest) {
+                let result = app::App::new(token.globals.config, token.globals.verbose)
+                    .and_then(|app| commands::token::run(&app, &token.args));
+                return finish(result);
+            }
+        }
+        _ => {}
     }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -46,16 +53,6 @@ pub fn run() -> ExitCode {
         }
     };
     finish(dispatch(cli))
-}
-
-/// Whether the command line is `--version` (or `-V`) alone: answered before clap builds
-/// its parser, which would be a third of the process's instructions (SPEC §10: start-up
-/// ≤ 1 ms).
-fn version_only() -> bool {
-    let mut args = std::env::args_os().skip(1);
-    args.next()
-        .is_some_and(|arg| arg == "--version" || arg == "-V")
-        && args.next().is_none()
 }
 
 fn finish(result: Result<(), Failure>) -> ExitCode {

@@ -110,7 +110,7 @@ fn threads() -> Result<usize, Failure> {
     let setting = std::env::var("LLMAUTH_PROXY_THREADS").ok();
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     workers::worker_count(setting.as_deref(), cores)
-        .map_err(|problem| Failure::new(Exit::Usage, problem.to_string(), None))
+        .map_err(|problem| Failure::new(problem.class().into(), problem.to_string(), None))
 }
 
 fn load_key(app: &App) -> Result<LocalKey, Failure> {

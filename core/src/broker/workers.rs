@@ -52,6 +52,13 @@ impl fmt::Display for BadWorkerCount {
 
 impl std::error::Error for BadWorkerCount {}
 
+impl BadWorkerCount {
+    /// A setting to correct: the proxy does not start (exit 2).
+    pub fn class(&self) -> crate::error::ErrorClass {
+        crate::error::ErrorClass::Config
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,6 +80,7 @@ mod tests {
     fn a_bad_setting_is_refused_and_named() {
         for bad in ["0", "65", "-1", "four", "", "2.5"] {
             let error = worker_count(Some(bad), 2).unwrap_err();
+            assert_eq!(error.class(), crate::error::ErrorClass::Config);
             let message = error.to_string();
             assert!(
                 message.starts_with(&format!(

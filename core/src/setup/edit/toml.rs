@@ -466,6 +466,7 @@ mod tests {
         assert_eq!(drift(&edited, &entries).unwrap().len(), 1);
         assert!(drift(&patched, &entries).unwrap().is_empty());
     }
+
     /// Found by the `tool_config_patch` fuzzer: `toml_edit` prints the dotted keys of one
     /// table together, so a file that writes them apart would come back reordered.
     #[test]
